@@ -1,0 +1,110 @@
+/**
+ * The limits of every room, read once from the Worker's environment
+ * (`[vars]` in wrangler.toml, or `wrangler dev --var NAME:VALUE`).
+ *
+ * A missing variable takes its default; a present but invalid one is an error
+ * that names the variable, the value and the allowed range, raised when the
+ * Worker or a room starts rather than somewhere deep in a handler.
+ */
+
+/** A whole-number limit: its variable, its default and its allowed range. */
+interface IntegerSetting {
+  env: string;
+  default: number;
+  min: number;
+  max: number;
+}
+
+/** Every numeric limit, with its default; README.md lists the same table. */
+export const LIMITS = {
+  /** Longest message text, in characters (code points), after trimming. */
+  maxMessageLength: { env: "MAX_MESSAGE_LENGTH", default: 4000, min: 1, max: 100_000 },
+  /** Longest nickname, in characters, after trimming and NFC. */
+  maxNickLength: { env: "MAX_NICK_LENGTH", default: 32, min: 1, max: 256 },
+  /** Messages sent in `welcome` on a plain join. */
+  historyOnJoin: { env: "HISTORY_ON_JOIN", default: 100, min: 0, max: 10_000 },
+  /** Most messages sent in `welcome` on a resume (`since`); beyond that: `truncated`. */
+  historyOnResume: { env: "HISTORY_ON_RESUME", default: 1000, min: 0, max: 10_000 },
+  /** Messages kept per room; the oldest are deleted as new ones arrive. */
+  historyRetention: { env: "HISTORY_RETENTION", default: 10_000, min: 1, max: 10_000_000 },
+  /** Open WebSockets per room, joined or not; the next one gets `room_full`. */
+  maxConnectionsPerRoom: { env: "MAX_CONNECTIONS_PER_ROOM", default: 1000, min: 1, max: 32_768 },
+  /** Largest incoming WebSocket message in UTF-8 bytes; beyond it: `too_long`, close 1009.
+   * (Cloudflare refuses incoming messages over 1 MiB anyway.) */
+  maxFrameBytes: { env: "MAX_FRAME_BYTES", default: 16_384, min: 256, max: 1_048_576 },
+  /** Token bucket per connection: frames that may arrive at once (0 switches the limiter off)… */
+  rateLimitBurst: { env: "RATE_LIMIT_BURST", default: 10, min: 0, max: 1_000_000 },
+  /** …and how many it regains per second. */
+  rateLimitPerSecond: { env: "RATE_LIMIT_PER_SECOND", default: 5, min: 0, max: 1_000_000 },
+  /** Least time between two relayed `typing` notices of one user. */
+  typingIntervalMs: { env: "TYPING_INTERVAL_MS", default: 2000, min: 0, max: 3_600_000 },
+  /** How long a session token stays valid after its last use. */
+  sessionTtlHours: { env: "SESSION_TTL_HOURS", default: 24, min: 1, max: 24 * 365 },
+} as const satisfies Record<string, IntegerSetting>;
+
+export type Config = { readonly [K in keyof typeof LIMITS]: number } & {
+  /** Origins besides the app's own allowed to open WebSockets (ALLOWED_ORIGINS). */
+  readonly allowedOrigins: ReadonlySet<string>;
+};
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+function readInteger(env: Record<string, unknown>, setting: IntegerSetting): number {
+  const raw = env[setting.env];
+  if (raw === undefined || raw === "") return setting.default;
+  const value = typeof raw === "number" ? raw : typeof raw === "string" && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < setting.min || value > setting.max) {
+    throw new ConfigError(
+      `${setting.env} must be a whole number from ${setting.min} to ${setting.max}; got ${JSON.stringify(raw)}. ` +
+        `Fix it in wrangler.toml [vars] or in --var (the default is ${setting.default}).`,
+    );
+  }
+  return value;
+}
+
+function readOrigins(raw: unknown): ReadonlySet<string> {
+  if (raw === undefined || raw === "") return new Set();
+  if (typeof raw !== "string") throw new ConfigError("ALLOWED_ORIGINS must be a comma-separated string of origins.");
+  const origins = new Set<string>();
+  for (const part of raw.split(",")) {
+    const entry = part.trim();
+    if (entry === "") continue;
+    let origin: string;
+    try {
+      origin = new URL(entry).origin;
+    } catch {
+      origin = "null";
+    }
+    // An origin is scheme://host[:port] with nothing after it.
+    if (origin === "null" || origin !== entry.replace(/\/$/, "")) {
+      throw new ConfigError(
+        `ALLOWED_ORIGINS: ${JSON.stringify(entry)} is not an origin; write it as https://example.com (no path).`,
+      );
+    }
+    origins.add(origin);
+  }
+  return origins;
+}
+
+/** Reads and checks every limit; throws a ConfigError that says what to fix. */
+export function parseConfig(env: object): Config {
+  const vars = env as Record<string, unknown>;
+  const limits = Object.fromEntries(
+    Object.entries(LIMITS).map(([key, setting]) => [key, readInteger(vars, setting)]),
+  ) as { [K in keyof typeof LIMITS]: number };
+  return { ...limits, allowedOrigins: readOrigins(vars.ALLOWED_ORIGINS) };
+}
+
+const parsed = new WeakMap<object, Config>();
+
+/** parseConfig, once per environment object: the Worker calls it per request. */
+export function configOf(env: object): Config {
+  let config = parsed.get(env);
+  if (config === undefined) {
+    config = parseConfig(env);
+    parsed.set(env, config);
+  }
+  return config;
+}

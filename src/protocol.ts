@@ -1,0 +1,312 @@
+/**
+ * Protocol v1: every frame that crosses a room's WebSocket, and the rules for
+ * reading them. The Worker, the room, the browser page and the terminal client
+ * all import this one module, so the wire format is written down exactly once
+ * (docs/protocol.md is its prose twin).
+ *
+ * Nothing here touches the platform: it runs unchanged in Workers, browsers
+ * and Node.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+// ---------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------
+
+/** 1–64 of a-z 0-9 - _, starting with a letter or digit (after case-folding). */
+const ROOM_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** Checked before case-folding, so that look-alikes such as the Kelvin sign
+ * (U+212A, which lower-cases to "k") cannot alias an ASCII room. */
+const ROOM_NAME_CHARS = /^[A-Za-z0-9_-]+$/;
+
+/** The canonical (lower-case) room name, or null when `raw` is not one. */
+export function parseRoomName(raw: string): string | null {
+  if (!ROOM_NAME_CHARS.test(raw)) return null;
+  const name = raw.toLowerCase();
+  return ROOM_NAME.test(name) ? name : null;
+}
+
+/** Control (Cc), format (Cf: bidi overrides, zero-width joiners…), line and
+ * paragraph separators (Zl, Zp): invisible or layout-breaking in a nickname. */
+const NICK_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+/** In message text only tab and line feed survive; every other control
+ * character (ESC above all: terminal clients print text as is) is refused. */
+const TEXT_FORBIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+
+/** Length in Unicode code points (what people count as characters far more
+ * often than UTF-16 units). */
+export function codePointLength(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // A high surrogate followed by a low one is a single code point.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    count++;
+  }
+  return count;
+}
+
+/** True when `text` is longer than `max` code points, counting only when the
+ * cheap UTF-16 length cannot decide. */
+function longerThan(text: string, max: number): boolean {
+  if (text.length <= max) return false;
+  if (text.length > 2 * max) return true;
+  return codePointLength(text) > max;
+}
+
+/** Size of `text` in UTF-8 bytes, without encoding it. */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4; // a surrogate pair
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+export type NickResult = { ok: true; nick: string } | { ok: false; message: string };
+
+/** Trims, NFC-normalises and checks a nickname. */
+export function parseNick(raw: string, maxLength: number): NickResult {
+  const nick = raw.trim().normalize("NFC");
+  if (nick.length === 0) return { ok: false, message: "A nickname cannot be empty." };
+  if (longerThan(nick, maxLength)) {
+    return { ok: false, message: `A nickname is at most ${maxLength} characters.` };
+  }
+  if (!nick.isWellFormed() || NICK_FORBIDDEN.test(nick)) {
+    return {
+      ok: false,
+      message: "A nickname cannot contain control, formatting or invisible characters.",
+    };
+  }
+  return { ok: true, nick };
+}
+
+/** The form two nicknames are compared in: "Kartik", "KARTIK" and the
+ * full-width "Ｋａｒｔｉｋ" are the same person in a room. */
+export function nickKey(nick: string): string {
+  return nick.normalize("NFKC").toLowerCase();
+}
+
+// ---------------------------------------------------------------------------
+// Frames
+// ---------------------------------------------------------------------------
+
+export interface User {
+  id: string;
+  nick: string;
+}
+
+// Client → server.
+export interface JoinFrame {
+  type: "join";
+  nick: string;
+  /** Resume: send every message after this id instead of the recent history. */
+  since?: number;
+  /** The `session` token of an earlier `welcome`, to take that identity back. */
+  session?: string;
+}
+export interface SendFrame {
+  type: "message";
+  text: string;
+  cid?: string;
+}
+export interface TypingFrame {
+  type: "typing";
+}
+export interface NickFrame {
+  type: "nick";
+  nick: string;
+}
+export type ClientFrame = JoinFrame | SendFrame | TypingFrame | NickFrame;
+
+// Server → client.
+export interface MessageFrame {
+  type: "message";
+  /** Per room: strictly increasing and gapless. */
+  id: number;
+  /** Server time, ms since the epoch. */
+  ts: number;
+  from: User;
+  text: string;
+  cid?: string;
+}
+export interface WelcomeFrame {
+  type: "welcome";
+  room: string;
+  you: User;
+  session: string;
+  users: User[];
+  history: MessageFrame[];
+  /** Present (and true) when messages after `since` were missed for good. */
+  truncated?: true;
+  /** The room's limits, so a client can count characters before sending. */
+  limits: { messageLength: number; nickLength: number };
+}
+export interface JoinedFrame {
+  type: "joined";
+  user: User;
+}
+export interface LeftFrame {
+  type: "left";
+  user: User;
+}
+export interface TypingNoticeFrame {
+  type: "typing";
+  user: User;
+}
+export interface RenamedFrame {
+  type: "renamed";
+  user: User;
+  from: string;
+}
+export interface ErrorFrame {
+  type: "error";
+  code: ErrorCode;
+  message: string;
+  /** The `cid` of the refused message, when it had one. */
+  cid?: string;
+}
+export type ServerFrame =
+  | WelcomeFrame
+  | MessageFrame
+  | JoinedFrame
+  | LeftFrame
+  | TypingNoticeFrame
+  | RenamedFrame
+  | ErrorFrame;
+
+export const ERROR_CODES = [
+  "bad_json",
+  "bad_frame",
+  "not_joined",
+  "already_joined",
+  "nick_invalid",
+  "nick_taken",
+  "too_long",
+  "rate_limited",
+  "room_full",
+  "internal",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Close codes the server uses, beyond the standard ones (1000, 1009, 1013). */
+export const CLOSE_SESSION_TAKEN_OVER = 4001;
+
+export const PING = "ping";
+export const PONG = "pong";
+
+// ---------------------------------------------------------------------------
+// Reading client frames (the server's side)
+// ---------------------------------------------------------------------------
+
+export interface FrameLimits {
+  messageLength: number;
+  nickLength: number;
+}
+
+export const MAX_CID_LENGTH = 64;
+export const MAX_SESSION_LENGTH = 128;
+
+export type ParsedClientFrame =
+  | { ok: true; frame: ClientFrame }
+  | { ok: false; code: ErrorCode; message: string; cid?: string };
+
+function refuse(code: ErrorCode, message: string, cid?: string): ParsedClientFrame {
+  return cid === undefined ? { ok: false, code, message } : { ok: false, code, message, cid };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Parses one text frame from a client into a typed frame, or says why not.
+ * Strings come back trimmed and normalised: the caller never re-checks them.
+ * Unknown fields are ignored, so that newer clients can talk to older rooms.
+ */
+export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClientFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return refuse("bad_json", "The frame is not valid JSON.");
+  }
+  if (!isRecord(value)) return refuse("bad_frame", "A frame must be a JSON object.");
+
+  switch (value.type) {
+    case "message": {
+      const cid = value.cid;
+      if (cid !== undefined && (typeof cid !== "string" || cid.length > MAX_CID_LENGTH)) {
+        return refuse("bad_frame", `"cid" must be a string of at most ${MAX_CID_LENGTH} characters.`);
+      }
+      if (typeof value.text !== "string") return refuse("bad_frame", '"text" must be a string.', cid);
+      let text = value.text.trim();
+      if (text.includes("\r")) text = text.replace(/\r\n?/g, "\n");
+      if (text.length === 0) return refuse("bad_frame", "A message cannot be empty.", cid);
+      if (longerThan(text, limits.messageLength)) {
+        return refuse("too_long", `A message is at most ${limits.messageLength} characters.`, cid);
+      }
+      if (!text.isWellFormed() || TEXT_FORBIDDEN.test(text)) {
+        return refuse("bad_frame", "A message cannot contain control characters.", cid);
+      }
+      return { ok: true, frame: cid === undefined ? { type: "message", text } : { type: "message", text, cid } };
+    }
+    case "typing":
+      return { ok: true, frame: { type: "typing" } };
+    case "join": {
+      if (typeof value.nick !== "string") return refuse("bad_frame", '"nick" must be a string.');
+      const { since, session } = value;
+      if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) {
+        return refuse("bad_frame", '"since" must be a message id (an integer ≥ 0).');
+      }
+      if (session !== undefined && (typeof session !== "string" || session.length > MAX_SESSION_LENGTH)) {
+        return refuse("bad_frame", `"session" must be a string of at most ${MAX_SESSION_LENGTH} characters.`);
+      }
+      const nick = parseNick(value.nick, limits.nickLength);
+      if (!nick.ok) return refuse("nick_invalid", nick.message);
+      const frame: JoinFrame = { type: "join", nick: nick.nick };
+      if (since !== undefined) frame.since = since as number;
+      if (session !== undefined) frame.session = session;
+      return { ok: true, frame };
+    }
+    case "nick": {
+      if (typeof value.nick !== "string") return refuse("bad_frame", '"nick" must be a string.');
+      const nick = parseNick(value.nick, limits.nickLength);
+      if (!nick.ok) return refuse("nick_invalid", nick.message);
+      return { ok: true, frame: { type: "nick", nick: nick.nick } };
+    }
+    default:
+      return refuse("bad_frame", 'Unknown frame "type": expected join, message, typing or nick.');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Reading server frames (the clients' side)
+// ---------------------------------------------------------------------------
+
+const SERVER_FRAME_TYPES = new Set<string>(["welcome", "message", "joined", "left", "typing", "renamed", "error"]);
+
+/**
+ * Reads one WebSocket message from the server: a single frame or a batch (a
+ * JSON array of frames, oldest first). `pong` (the reply to `ping`) and frame
+ * types this client does not know yield nothing, so newer servers stay
+ * readable. The server is trusted for the shape of known frames.
+ */
+export function parseServerMessage(raw: string): ServerFrame[] {
+  if (raw === PONG) return [];
+  const value: unknown = JSON.parse(raw);
+  const items = Array.isArray(value) ? value : [value];
+  return items.filter(
+    (item): item is ServerFrame => isRecord(item) && typeof item.type === "string" && SERVER_FRAME_TYPES.has(item.type),
+  );
+}

@@ -1,0 +1,267 @@
+/**
+ * One chat room: a Durable Object per room name, so that everyone in a room
+ * meets in one place that can order their messages, while different rooms
+ * never wait for each other.
+ *
+ * The room uses the WebSocket Hibernation API: an idle room is evicted from
+ * memory while its sockets stay open, and wakes up (through the constructor)
+ * when a frame arrives. Nothing here sets a timer, so an idle room costs
+ * nothing. Every handler is synchronous from start to finish: no frame can
+ * start while another is half done, so per-socket order holds and a check
+ * (is this nick free?) is never separated from the change it guards.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { parseConfig, type Config } from "./config";
+import { Connections, send, type SocketState } from "./connections";
+import { newSessionToken, newUserId } from "./ids";
+import {
+  CLOSE_SESSION_TAKEN_OVER,
+  PING,
+  PONG,
+  parseClientFrame,
+  utf8Length,
+  type ErrorCode,
+  type FrameLimits,
+  type JoinFrame,
+  type NickFrame,
+  type ParsedClientFrame,
+  type SendFrame,
+  type User,
+  type WelcomeFrame,
+} from "./protocol";
+import { fullBucket, takeToken, type BucketLimits } from "./rate-limit";
+import { RoomStorage, hashSessionToken } from "./storage";
+
+/** The Worker passes the canonical room name to the object in this header. */
+export const ROOM_NAME_HEADER = "X-Room-Name";
+
+/** Close codes that cannot be sent back in a close frame (RFC 6455 §7.4.1). */
+const UNSENDABLE_CLOSE_CODES = new Set([1005, 1006, 1015]);
+
+const BINARY_FRAME_REFUSAL: ParsedClientFrame = {
+  ok: false,
+  code: "bad_frame",
+  message: "Binary frames are not supported: send JSON text frames.",
+};
+
+export class Room extends DurableObject<Env> {
+  readonly #config: Config;
+  readonly #frameLimits: FrameLimits;
+  readonly #bucketLimits: BucketLimits;
+  readonly #store: RoomStorage;
+  readonly #sockets: Connections;
+  #roomName: string;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Configuration is checked once per object start, not per frame.
+    this.#config = parseConfig(env);
+    this.#frameLimits = { messageLength: this.#config.maxMessageLength, nickLength: this.#config.maxNickLength };
+    this.#bucketLimits = { burst: this.#config.rateLimitBurst, perSecond: this.#config.rateLimitPerSecond };
+    this.#store = new RoomStorage(ctx.storage, this.#config.historyRetention);
+    this.#roomName = this.#store.roomName ?? "";
+    this.#sockets = new Connections(ctx);
+    // Keep-alive pings are answered by the runtime without waking the room.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  /** A WebSocket upgrade, already checked by the Worker (room name, Origin). */
+  override async fetch(request: Request): Promise<Response> {
+    const name = request.headers.get(ROOM_NAME_HEADER);
+    if (name !== null && name !== this.#roomName) {
+      this.#store.roomName = name;
+      this.#roomName = name;
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    if (this.#sockets.openCount >= this.#config.maxConnectionsPerRoom) {
+      // Refuse in-band, so the client can tell a full room from a network fault.
+      server.accept();
+      send(server, {
+        type: "error",
+        code: "room_full",
+        message: `This room already has ${this.#config.maxConnectionsPerRoom} connections; try again later.`,
+      });
+      server.close(1013, "Room is full");
+      console.log({ event: "room_full", room: this.#roomName });
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    const state: SocketState = { user: null, sessionHash: null, bucket: fullBucket(this.#bucketLimits, Date.now()), typingAt: 0 };
+    this.#sockets.accept(server, state);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** How many people are in the room (for GET /api/rooms/:room). */
+  online(): number {
+    return this.#sockets.memberCount;
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    try {
+      this.#receive(ws, message);
+    } catch (error) {
+      // Never let a handler throw into the runtime, and never show a client
+      // the internals: the details go to the log (`wrangler tail`).
+      console.error({ event: "internal_error", room: this.#roomName, error: String(error) });
+      this.#refuse(ws, "internal", "Something went wrong on the server and your last frame was not applied; please retry.");
+    }
+  }
+
+  override webSocketClose(ws: WebSocket, code: number): void {
+    // Complete the close handshake: without a reply the client only sees 1006
+    // after a timeout. Some codes may not be echoed; those get a bare close.
+    try {
+      if (UNSENDABLE_CLOSE_CODES.has(code)) ws.close();
+      else ws.close(code, "Bye");
+    } catch {
+      // Already closed.
+    }
+    this.#leave(ws);
+  }
+
+  override webSocketError(ws: WebSocket, error: unknown): void {
+    console.log({ event: "socket_error", room: this.#roomName, error: String(error) });
+    this.#leave(ws);
+  }
+
+  // -------------------------------------------------------------------------
+
+  /** The hot path: one incoming frame, parsed once, each piece of work once. */
+  #receive(ws: WebSocket, message: string | ArrayBuffer): void {
+    const max = this.#config.maxFrameBytes;
+    const bytes = typeof message !== "string" ? message.byteLength : message.length * 3 <= max ? 0 : utf8Length(message);
+    if (bytes > max) {
+      this.#refuse(ws, "too_long", `Frames are limited to ${max} bytes.`);
+      ws.close(1009, "Frame too large");
+      return;
+    }
+    const parsed: ParsedClientFrame =
+      typeof message === "string" ? parseClientFrame(message, this.#frameLimits) : BINARY_FRAME_REFUSAL;
+
+    const state = this.#sockets.state(ws);
+    const now = Date.now();
+    // Every frame costs a token, refused ones included (a flood of garbage is
+    // still a flood); typing notices have their own, silent throttle.
+    if (this.#bucketLimits.burst > 0 && !(parsed.ok && parsed.frame.type === "typing")) {
+      const allowed = takeToken(state.bucket, this.#bucketLimits, now);
+      this.#sockets.save(ws, state);
+      if (!allowed) {
+        const { burst, perSecond } = this.#bucketLimits;
+        const cid = parsed.ok ? (parsed.frame.type === "message" ? parsed.frame.cid : undefined) : parsed.cid;
+        this.#refuse(ws, "rate_limited", `Slow down: at most ${burst} frames at once, then ${perSecond} per second. That frame was dropped.`, cid);
+        return;
+      }
+    }
+    if (!parsed.ok) return this.#refuse(ws, parsed.code, parsed.message, parsed.cid);
+
+    const frame = parsed.frame;
+    if (frame.type === "join") return this.#join(ws, state, frame, now);
+    const user = state.user;
+    if (user === null) {
+      const cid = frame.type === "message" ? frame.cid : undefined;
+      return this.#refuse(ws, "not_joined", 'Join the room first: send {"type":"join","nick":"your name"}.', cid);
+    }
+    switch (frame.type) {
+      case "message":
+        return this.#message(user, frame, now);
+      case "nick":
+        return this.#rename(ws, state, user, frame, now);
+      case "typing":
+        if (now - state.typingAt < this.#config.typingIntervalMs) return;
+        state.typingAt = now;
+        this.#sockets.save(ws, state);
+        return this.#sockets.broadcast({ type: "typing", user }, ws);
+    }
+  }
+
+  #message(from: User, frame: SendFrame, now: number): void {
+    // Stored first; the broadcast is held by the runtime until the row is durable.
+    const message = this.#store.appendMessage(from, frame.text, frame.cid, now);
+    this.#sockets.broadcast(message);
+  }
+
+  #join(ws: WebSocket, state: SocketState, frame: JoinFrame, now: number): void {
+    if (state.user !== null) {
+      return this.#refuse(ws, "already_joined", "This connection has already joined; send a nick frame to rename.");
+    }
+    const ttlMs = this.#config.sessionTtlHours * 3_600_000;
+    const claimed = frame.session === undefined ? null : { token: frame.session, tokenHash: hashSessionToken(frame.session) };
+    const saved = claimed === null ? null : this.#store.findSession(claimed.tokenHash, now, ttlMs);
+    let identity: { user: User; token: string; tokenHash: string };
+    // A socket still open under this identity: a half-open connection from
+    // before the client's reconnect, to be replaced without any notice.
+    let previous: WebSocket | undefined;
+
+    if (claimed !== null && saved !== null) {
+      previous = this.#sockets.findByUserId(saved.id);
+      const holder = this.#sockets.findByNick(saved.nick);
+      if (holder !== undefined && holder !== previous) {
+        return this.#refuse(ws, "nick_taken", `Someone else is "${saved.nick}" in this room now; join with another nickname and no session.`);
+      }
+      identity = { user: saved, ...claimed };
+    } else {
+      // No session, or an unknown or expired one: a new identity.
+      if (this.#sockets.findByNick(frame.nick) !== undefined) {
+        return this.#refuse(ws, "nick_taken", `"${frame.nick}" is already in this room; pick another nickname.`);
+      }
+      const token = newSessionToken();
+      identity = { user: { id: newUserId(), nick: frame.nick }, token, tokenHash: hashSessionToken(token) };
+    }
+
+    if (previous !== undefined) {
+      this.#sockets.leave(previous);
+      try {
+        previous.close(CLOSE_SESSION_TAKEN_OVER, "session taken over");
+      } catch {
+        // Already closing.
+      }
+    }
+    const { user, token, tokenHash } = identity;
+    this.#store.saveSession(tokenHash, user, now, ttlMs);
+    this.#sockets.join(ws, user, tokenHash);
+
+    const history =
+      frame.since === undefined
+        ? { messages: this.#store.recentMessages(this.#config.historyOnJoin), truncated: false }
+        : this.#store.messagesAfter(frame.since, this.#config.historyOnResume);
+    const welcome: WelcomeFrame = {
+      type: "welcome",
+      room: this.#roomName,
+      you: user,
+      session: token,
+      users: this.#sockets.users,
+      history: history.messages,
+      limits: this.#frameLimits,
+    };
+    if (history.truncated) welcome.truncated = true;
+    send(ws, welcome);
+    if (previous === undefined) this.#sockets.broadcast({ type: "joined", user }, ws);
+  }
+
+  #rename(ws: WebSocket, state: SocketState, user: User, frame: NickFrame, now: number): void {
+    const holder = this.#sockets.findByNick(frame.nick);
+    if (holder !== undefined && holder !== ws) {
+      return this.#refuse(ws, "nick_taken", `"${frame.nick}" is already in this room; pick another nickname.`);
+    }
+    if (frame.nick === user.nick) {
+      // Nothing changes: confirm to the sender alone rather than tell everyone.
+      return send(ws, { type: "renamed", user, from: user.nick });
+    }
+    const renamed: User = { id: user.id, nick: frame.nick };
+    this.#sockets.rename(ws, renamed);
+    if (state.sessionHash !== null) {
+      this.#store.saveSession(state.sessionHash, renamed, now, this.#config.sessionTtlHours * 3_600_000);
+    }
+    this.#sockets.broadcast({ type: "renamed", user: renamed, from: user.nick });
+  }
+
+  #leave(ws: WebSocket): void {
+    const left = this.#sockets.leave(ws);
+    if (left === null) return;
+    this.#store.touchSession(left.sessionHash, Date.now());
+    this.#sockets.broadcast({ type: "left", user: left.user });
+  }
+
+  #refuse(ws: WebSocket, code: ErrorCode, message: string, cid?: string): void {
+    send(ws, cid === undefined ? { type: "error", code, message } : { type: "error", code, message, cid });
+  }
+}

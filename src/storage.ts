@@ -1,0 +1,157 @@
+/**
+ * A room's durable state in its Durable Object's SQLite database: the message
+ * history, the sessions that let people re-claim their identity, and the
+ * room's name. Every call is synchronous (SQLite lives in the object's own
+ * thread), which keeps the room's handlers free of awaits.
+ *
+ * Writes need no explicit flush: the runtime holds every outgoing WebSocket
+ * frame until the writes before it are durable (output gates), so a message
+ * is never broadcast before its row is safely stored.
+ */
+import { createHash } from "node:crypto";
+import type { MessageFrame, User } from "./protocol";
+
+/**
+ * Schema migrations, applied in order, each exactly once, in one transaction
+ * with the record that it ran. Never edit a shipped entry: add a new one.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE messages (
+     id INTEGER PRIMARY KEY,
+     ts INTEGER NOT NULL,
+     user_id TEXT NOT NULL,
+     nick TEXT NOT NULL,
+     text TEXT NOT NULL,
+     cid TEXT
+   );
+   CREATE TABLE sessions (
+     token_hash TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL,
+     nick TEXT NOT NULL,
+     last_used INTEGER NOT NULL
+   );
+   CREATE INDEX sessions_by_last_used ON sessions (last_used);
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+type MessageRow = { id: number; ts: number; user_id: string; nick: string; text: string; cid: string | null };
+
+function toFrame(row: MessageRow): MessageFrame {
+  const frame: MessageFrame = { type: "message", id: row.id, ts: row.ts, from: { id: row.user_id, nick: row.nick }, text: row.text };
+  if (row.cid !== null) frame.cid = row.cid;
+  return frame;
+}
+
+/** Only a hash of a session token is stored: a leaked database re-claims no one. */
+export function hashSessionToken(token: string): string {
+  return createHash("sha256").update(token).digest("base64url");
+}
+
+export interface History {
+  messages: MessageFrame[];
+  /** Messages after the requested id existed but are not in `messages`. */
+  truncated: boolean;
+}
+
+export class RoomStorage {
+  readonly #storage: DurableObjectStorage;
+  readonly #sql: SqlStorage;
+  readonly #retention: number;
+  /** The newest message id, read once at start-up and kept here since. */
+  #lastId: number;
+
+  constructor(storage: DurableObjectStorage, retention: number) {
+    this.#storage = storage;
+    this.#sql = storage.sql;
+    this.#retention = retention;
+    this.#migrate();
+    this.#lastId = this.#sql.exec<{ id: number }>("SELECT coalesce(max(id), 0) AS id FROM messages").one().id;
+  }
+
+  #migrate(): void {
+    this.#sql.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    const applied = this.#sql.exec<{ v: number }>("SELECT coalesce(max(version), 0) AS v FROM schema_migrations").one().v;
+    for (let version = applied + 1; version <= MIGRATIONS.length; version++) {
+      this.#storage.transactionSync(() => {
+        this.#sql.exec(MIGRATIONS[version - 1]!);
+        this.#sql.exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, Date.now());
+      });
+    }
+  }
+
+  get lastMessageId(): number {
+    return this.#lastId;
+  }
+
+  /** Stores a message with the next id and drops what falls out of retention,
+   * in one transaction: either both happen or neither. */
+  appendMessage(from: User, text: string, cid: string | undefined, ts: number): MessageFrame {
+    const id = this.#lastId + 1;
+    this.#storage.transactionSync(() => {
+      this.#sql.exec(
+        "INSERT INTO messages (id, ts, user_id, nick, text, cid) VALUES (?, ?, ?, ?, ?, ?)",
+        id, ts, from.id, from.nick, text, cid ?? null,
+      );
+      // Ids are gapless, so the rows to drop are exactly those at or below this.
+      if (id > this.#retention) this.#sql.exec("DELETE FROM messages WHERE id <= ?", id - this.#retention);
+    });
+    this.#lastId = id;
+    const frame: MessageFrame = { type: "message", id, ts, from, text };
+    if (cid !== undefined) frame.cid = cid;
+    return frame;
+  }
+
+  /** The newest `limit` messages, oldest first. */
+  recentMessages(limit: number): MessageFrame[] {
+    if (limit === 0) return [];
+    return this.#sql
+      .exec<MessageRow>("SELECT * FROM (SELECT * FROM messages ORDER BY id DESC LIMIT ?) ORDER BY id", limit)
+      .toArray()
+      .map(toFrame);
+  }
+
+  /** Messages after `since`, oldest first: all of them, or the newest `limit`
+   * with `truncated` set when more were missed (or already deleted). */
+  messagesAfter(since: number, limit: number): History {
+    const missed = Math.max(0, this.#lastId - since);
+    const messages = this.recentMessages(Math.min(missed, limit));
+    const firstSent = messages[0]?.id ?? this.#lastId + 1;
+    return { messages, truncated: firstSent > since + 1 && missed > 0 };
+  }
+
+  /** The identity behind a session token, if it was used within `ttlMs`. */
+  findSession(tokenHash: string, now: number, ttlMs: number): User | null {
+    const row = this.#sql
+      .exec<{ user_id: string; nick: string }>(
+        "SELECT user_id, nick FROM sessions WHERE token_hash = ? AND last_used >= ?",
+        tokenHash, now - ttlMs,
+      )
+      .toArray()[0];
+    return row === undefined ? null : { id: row.user_id, nick: row.nick };
+  }
+
+  /** Records a session as used now (creating it if new) and forgets expired ones. */
+  saveSession(tokenHash: string, user: User, now: number, ttlMs: number): void {
+    this.#sql.exec(
+      `INSERT INTO sessions (token_hash, user_id, nick, last_used) VALUES (?, ?, ?, ?)
+       ON CONFLICT (token_hash) DO UPDATE SET nick = excluded.nick, last_used = excluded.last_used`,
+      tokenHash, user.id, user.nick, now,
+    );
+    this.#sql.exec("DELETE FROM sessions WHERE last_used < ?", now - ttlMs);
+  }
+
+  /** Marks a session as used now, e.g. when its socket closes. */
+  touchSession(tokenHash: string, now: number): void {
+    this.#sql.exec("UPDATE sessions SET last_used = ? WHERE token_hash = ?", now, tokenHash);
+  }
+
+  get roomName(): string | null {
+    return this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'room'").toArray()[0]?.value ?? null;
+  }
+
+  set roomName(name: string) {
+    this.#sql.exec("INSERT INTO meta (key, value) VALUES ('room', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", name);
+  }
+}

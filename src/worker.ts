@@ -1,0 +1,90 @@
+/**
+ * The Worker: the front door of every room. It answers the small HTTP API,
+ * checks each WebSocket upgrade (room name, Origin) and hands the socket to
+ * the room's Durable Object. Static files in public/ are served before this
+ * code runs; only /api/* and /r/* reach it (see wrangler.toml).
+ */
+import { Hono } from "hono";
+import { ConfigError, configOf } from "./config";
+import { newRoomId } from "./ids";
+import { parseRoomName } from "./protocol";
+import { ROOM_NAME_HEADER } from "./room";
+
+export { Room } from "./room";
+
+type App = { Bindings: Env };
+
+const app = new Hono<App>();
+
+/** API errors share one shape: a stable code for programs, a sentence for people. */
+const apiError = (error: string, message: string) => ({ error, message });
+
+const BAD_ROOM_MESSAGE = "Room names are 1–64 characters of a-z, 0-9, - and _, starting with a letter or digit.";
+
+// Configuration is checked before the first API answer, so a bad limit shows
+// up at once with the variable to fix instead of inside some room later.
+app.use("/api/*", async (c, next) => {
+  configOf(c.env);
+  await next();
+});
+
+app.get("/api/health", (c) => c.json({ ok: true }));
+
+app.post("/api/rooms", (c) => {
+  const room = newRoomId();
+  return c.json({ room, url: `/r/${room}` }, 201);
+});
+
+app.get("/api/rooms/:room", async (c) => {
+  const room = parseRoomName(c.req.param("room"));
+  if (room === null) return c.json(apiError("bad_room", BAD_ROOM_MESSAGE), 400);
+  const online = await c.env.ROOMS.getByName(room).online();
+  return c.json({ room, online });
+});
+
+// The upgrade route returns the object's response untouched: a 101 response
+// carries the socket, and its headers are immutable (so no header middleware
+// such as secureHeaders() or cors() may run on this route).
+app.get("/api/rooms/:room/websocket", (c) => {
+  const room = parseRoomName(c.req.param("room"));
+  if (room === null) return c.json(apiError("bad_room", BAD_ROOM_MESSAGE), 400);
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+    return c.json(apiError("upgrade_required", "This is a WebSocket endpoint: connect with a WebSocket client."), 426, {
+      Upgrade: "websocket",
+    });
+  }
+  // Browsers send Origin on every WebSocket and let any site open one, so
+  // without this check any page could chat in the name of its visitors
+  // (cross-site WebSocket hijacking). Programs send no Origin and are let in.
+  const origin = c.req.header("Origin");
+  if (origin !== undefined && origin !== new URL(c.req.url).origin && !configOf(c.env).allowedOrigins.has(origin)) {
+    return c.json(apiError("forbidden_origin", `Pages from ${origin} may not open this room; add the origin to ALLOWED_ORIGINS to allow it.`), 403);
+  }
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(ROOM_NAME_HEADER, room);
+  return c.env.ROOMS.getByName(room).fetch(new Request(c.req.raw, { headers }));
+});
+
+// Room pages: one page for every room, after a check of the name. A name in
+// another case is sent to its canonical, lower-case URL so links agree.
+app.get("/r/:room", (c) => {
+  const raw = c.req.param("room");
+  const room = parseRoomName(raw);
+  if (room === null) return c.text(`Not a room name. ${BAD_ROOM_MESSAGE}\n`, 400);
+  if (room !== raw) return c.redirect(`/r/${room}`, 301);
+  return c.env.ASSETS.fetch(new Request(new URL("/room", c.req.url), { headers: c.req.raw.headers }));
+});
+
+app.notFound((c) => c.json(apiError("not_found", `Nothing at ${new URL(c.req.url).pathname}.`), 404));
+
+app.onError((error, c) => {
+  if (error instanceof ConfigError) {
+    // The operator's mistake, with the fix in the message.
+    console.error({ event: "config_error", error: error.message });
+    return c.json(apiError("config_error", error.message), 500);
+  }
+  console.error({ event: "internal_error", path: new URL(c.req.url).pathname, error: String(error) });
+  return c.json(apiError("internal", "Something went wrong on the server; please retry."), 500);
+});
+
+export default app;

@@ -1,0 +1,25 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        // Smaller limits than the defaults, so that tests can reach every one
+        // of them quickly. The defaults themselves are tested in config.test.ts.
+        bindings: {
+          HISTORY_ON_JOIN: "20",
+          HISTORY_ON_RESUME: "30",
+          HISTORY_RETENTION: "50",
+          MAX_CONNECTIONS_PER_ROOM: "8",
+          ALLOWED_ORIGINS: "https://friend.example",
+        },
+      },
+    }),
+  ],
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 15_000,
+  },
+});
