@@ -20,19 +20,22 @@ export interface Closed {
 export class TestSocket {
   readonly ws: WebSocket;
   readonly #frames: ServerFrame[] = [];
-  #waiter: (() => void) | null = null;
+  readonly #waiters = new Set<() => void>();
   closed: Closed | null = null;
+  /** Every WebSocket message received, unparsed, in order. */
+  readonly raw: string[] = [];
 
   constructor(ws: WebSocket) {
     this.ws = ws;
     ws.accept();
     ws.addEventListener("message", (event) => {
+      this.raw.push(event.data as string);
       this.#frames.push(...parseServerMessage(event.data as string));
-      this.#waiter?.();
+      this.#wake();
     });
     ws.addEventListener("close", (event) => {
       this.closed = { code: event.code, reason: event.reason };
-      this.#waiter?.();
+      this.#wake();
     });
   }
 
@@ -58,19 +61,24 @@ export class TestSocket {
     return this.expect("welcome");
   }
 
+  #wake(): void {
+    for (const waiter of [...this.#waiters]) waiter();
+  }
+
   /** Waits for something (a frame or the close) to arrive, up to `ms`. */
   async #wait(ms: number): Promise<boolean> {
     if (this.#frames.length > 0 || this.closed !== null) return true;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#waiter = null;
-        resolve(false);
-      }, ms);
-      this.#waiter = () => {
+      const waiter = () => {
         clearTimeout(timer);
-        this.#waiter = null;
+        this.#waiters.delete(waiter);
         resolve(true);
       };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        resolve(false);
+      }, ms);
+      this.#waiters.add(waiter);
     });
   }
 
