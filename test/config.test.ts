@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, LIMITS, parseConfig } from "../src/config";
+
+describe("configuration", () => {
+  it("has the documented defaults when nothing is set", () => {
+    expect(parseConfig({})).toEqual({
+      maxMessageLength: 4000,
+      maxNickLength: 32,
+      historyOnJoin: 100,
+      historyOnResume: 1000,
+      historyRetention: 10_000,
+      maxConnectionsPerRoom: 1000,
+      maxFrameBytes: 16_384,
+      rateLimitBurst: 10,
+      rateLimitPerSecond: 5,
+      typingIntervalMs: 2000,
+      sessionTtlHours: 24,
+      allowedOrigins: new Set(),
+    });
+  });
+
+  it("reads strings (wrangler --var) and numbers", () => {
+    const config = parseConfig({ MAX_MESSAGE_LENGTH: "500", HISTORY_ON_JOIN: 0, RATE_LIMIT_BURST: " 0 " });
+    expect(config.maxMessageLength).toBe(500);
+    expect(config.historyOnJoin).toBe(0);
+    expect(config.rateLimitBurst).toBe(0);
+  });
+
+  it.each([
+    ["MAX_MESSAGE_LENGTH", "abc"],
+    ["MAX_MESSAGE_LENGTH", "0"],
+    ["MAX_MESSAGE_LENGTH", "1.5"],
+    ["MAX_MESSAGE_LENGTH", "-4"],
+    ["MAX_FRAME_BYTES", "2000000"],
+    ["HISTORY_RETENTION", "0"],
+    ["SESSION_TTL_HOURS", true],
+  ])("refuses %s = %j, naming the variable and its range", (name, value) => {
+    expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`${name} must be a whole number from \\d+ to \\d+`));
+  });
+
+  it("reads ALLOWED_ORIGINS as a comma-separated list of origins", () => {
+    const config = parseConfig({ ALLOWED_ORIGINS: "https://a.example, http://localhost:3000/ ," });
+    expect([...config.allowedOrigins]).toEqual(["https://a.example", "http://localhost:3000"]);
+    expect(() => parseConfig({ ALLOWED_ORIGINS: "https://a.example/path" })).toThrow(/not an origin/);
+    expect(() => parseConfig({ ALLOWED_ORIGINS: "a.example" })).toThrow(/not an origin/);
+  });
+
+  it("documents every limit in wrangler.toml with its default", async () => {
+    // wrangler.toml's [vars] reach the tests unchanged except where vitest.config.ts overrides them.
+    const { env } = await import("cloudflare:workers");
+    const vars = env as unknown as Record<string, unknown>;
+    for (const setting of Object.values(LIMITS)) expect(vars[setting.env], setting.env).toBeDefined();
+    expect(vars.MAX_MESSAGE_LENGTH).toBe(String(LIMITS.maxMessageLength.default));
+    expect(vars.RATE_LIMIT_BURST).toBe(String(LIMITS.rateLimitBurst.default));
+  });
+});

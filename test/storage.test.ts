@@ -1,0 +1,104 @@
+/**
+ * RoomStorage against a Durable Object's real SQLite database, reached with
+ * runInDurableObject. Each test uses an object of its own.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { RoomStorage, SCHEMA_VERSION, hashSessionToken } from "../src/storage";
+import { freshRoom } from "./socket";
+
+const inFreshRoom = <R>(callback: (storage: DurableObjectStorage) => R | Promise<R>): Promise<R> =>
+  runInDurableObject(env.ROOMS.getByName(freshRoom("storage")), (_, state) => callback(state.storage));
+
+const alice = { id: "alice-id", nick: "Alice" };
+
+describe("schema migrations", () => {
+  it("run once: opening the storage again changes nothing and keeps the data", async () => {
+    await inFreshRoom((storage) => {
+      const first = new RoomStorage(storage, 100);
+      first.appendMessage(alice, "kept", undefined, 1);
+      const again = new RoomStorage(storage, 100);
+      const versions = storage.sql.exec<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version").toArray();
+      expect(versions.map((v) => v.version)).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+      expect(again.recentMessages(10).map((m) => m.text)).toEqual(["kept"]);
+    });
+  });
+});
+
+describe("messages", () => {
+  it("get gapless ids that continue across a restart (a new RoomStorage)", async () => {
+    await inFreshRoom((storage) => {
+      const store = new RoomStorage(storage, 100);
+      expect(store.lastMessageId).toBe(0);
+      const first = store.appendMessage(alice, "one", "c1", 1000);
+      expect(first).toEqual({ type: "message", id: 1, ts: 1000, from: alice, text: "one", cid: "c1" });
+      store.appendMessage(alice, "two", undefined, 1001);
+      const restarted = new RoomStorage(storage, 100);
+      expect(restarted.lastMessageId).toBe(2);
+      expect(restarted.appendMessage(alice, "three", undefined, 1002).id).toBe(3);
+      expect(restarted.recentMessages(10)).toEqual([
+        first,
+        { type: "message", id: 2, ts: 1001, from: alice, text: "two" },
+        { type: "message", id: 3, ts: 1002, from: alice, text: "three" },
+      ]);
+    });
+  });
+
+  it("keep only the newest `retention` rows, and resumes admit what retention deleted", async () => {
+    await inFreshRoom((storage) => {
+      const store = new RoomStorage(storage, 5);
+      for (let i = 1; i <= 12; i++) store.appendMessage(alice, `m${i}`, undefined, i);
+      const ids = (history: { messages: { id: number }[] }) => history.messages.map((m) => m.id);
+      expect(store.recentMessages(100).map((m) => m.id)).toEqual([8, 9, 10, 11, 12]);
+      expect(store.recentMessages(2).map((m) => m.id)).toEqual([11, 12]);
+      expect(store.recentMessages(0)).toEqual([]);
+
+      const afterDeleted = store.messagesAfter(3, 100); // 4..7 are gone
+      expect(ids(afterDeleted)).toEqual([8, 9, 10, 11, 12]);
+      expect(afterDeleted.truncated).toBe(true);
+      const justKept = store.messagesAfter(7, 100);
+      expect(ids(justKept)).toEqual([8, 9, 10, 11, 12]);
+      expect(justKept.truncated).toBe(false);
+      const overLimit = store.messagesAfter(8, 2);
+      expect(ids(overLimit)).toEqual([11, 12]);
+      expect(overLimit.truncated).toBe(true);
+      expect(store.messagesAfter(12, 100)).toEqual({ messages: [], truncated: false });
+      expect(store.messagesAfter(99, 100)).toEqual({ messages: [], truncated: false });
+    });
+  });
+});
+
+describe("sessions", () => {
+  it("are found by token hash until their time-to-live has passed since last use", async () => {
+    await inFreshRoom((storage) => {
+      const store = new RoomStorage(storage, 100);
+      const hash = hashSessionToken("secret-token");
+      expect(hash).not.toContain("secret-token");
+      expect(hashSessionToken("secret-token")).toBe(hash);
+      expect(hashSessionToken("secret-tokem")).not.toBe(hash);
+
+      store.saveSession(hash, alice, 1_000, 100);
+      expect(store.findSession(hash, 1_050, 100)).toEqual(alice);
+      expect(store.findSession(hash, 1_101, 100)).toBeNull();
+      store.touchSession(hash, 1_090);
+      expect(store.findSession(hash, 1_150, 100)).toEqual(alice);
+      // Saving again updates the nick; saving another forgets the expired.
+      store.saveSession(hash, { ...alice, nick: "Alicia" }, 1_100, 100);
+      expect(store.findSession(hash, 1_100, 100)?.nick).toBe("Alicia");
+      store.saveSession(hashSessionToken("other"), alice, 1_500, 100);
+      expect(storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n).toBe(1);
+    });
+  });
+});
+
+describe("room name", () => {
+  it("is remembered", async () => {
+    await inFreshRoom((storage) => {
+      const store = new RoomStorage(storage, 100);
+      expect(store.roomName).toBeNull();
+      store.roomName = "lobby";
+      expect(new RoomStorage(storage, 100).roomName).toBe("lobby");
+    });
+  });
+});

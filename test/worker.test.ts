@@ -1,0 +1,187 @@
+/**
+ * The Worker's HTTP surface: routes, room names, the Upgrade and Origin rules.
+ * Requests go through the Worker's own fetch, as the runtime would send them
+ * (the static-assets layer in front of it is not part of this path).
+ */
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { parseRoomName } from "../src/protocol";
+import { ORIGIN, TestSocket, freshRoom, upgrade } from "./socket";
+
+const get = (path: string, init?: RequestInit) => exports.default.fetch(`${ORIGIN}${path}`, init);
+
+describe("GET /api/health", () => {
+  it("answers 200", async () => {
+    const response = await get("/api/health");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true });
+  });
+});
+
+describe("POST /api/rooms", () => {
+  it("creates an unguessable private room that is itself a valid room name", async () => {
+    const rooms = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const response = await get("/api/rooms", { method: "POST" });
+      expect(response.status).toBe(201);
+      const body = await response.json<{ room: string; url: string }>();
+      expect(body.room).toMatch(/^[a-z2-7]{26}$/); // 26 × 5 = 130 random bits
+      expect(parseRoomName(body.room)).toBe(body.room);
+      expect(body.url).toBe(`/r/${body.room}`);
+      rooms.add(body.room);
+    }
+    expect(rooms.size).toBe(20);
+  });
+
+  it("only answers POST", async () => {
+    expect((await get("/api/rooms")).status).toBe(404);
+  });
+});
+
+describe("GET /api/rooms/:room", () => {
+  it("says how many people are in the room", async () => {
+    const room = freshRoom();
+    expect(await (await get(`/api/rooms/${room}`)).json()).toEqual({ room, online: 0 });
+    await TestSocket.join(room, "Alice");
+    await TestSocket.open(room); // connected but not joined: not counted
+    const [bob] = await TestSocket.join(room, "Bob");
+    expect(await (await get(`/api/rooms/${room.toUpperCase()}`)).json()).toEqual({ room, online: 2 });
+    bob.close();
+    await bob.closeEvent();
+    expect(await (await get(`/api/rooms/${room}`)).json()).toEqual({ room, online: 1 });
+  });
+
+  it("refuses invalid room names with 400", async () => {
+    const response = await get("/api/rooms/-leading-dash");
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: "bad_room" });
+  });
+});
+
+describe("room names", () => {
+  it.each([
+    ["lobby", "lobby"],
+    ["Lobby", "lobby"],
+    ["a", "a"],
+    ["0day", "0day"],
+    ["my_room-2", "my_room-2"],
+    ["x".repeat(64), "x".repeat(64)],
+  ])("accepts %j as %j", (raw, name) => {
+    expect(parseRoomName(raw)).toBe(name);
+  });
+
+  it.each([
+    "",
+    "-lobby",
+    "_lobby",
+    "x".repeat(65),
+    "lob by",
+    "lob.by",
+    "lob/by",
+    "lobby%20",
+    "caf\u00e9",
+    "\u212aelvin", // KELVIN SIGN lower-cases to an ASCII "k": a look-alike of "kelvin"
+    "lobb\u0443", // Cyrillic u
+    "\uff4c\uff4f\uff42\uff42\uff59", // full-width "lobby"
+  ])("refuses %j", (raw) => {
+    expect(parseRoomName(raw)).toBeNull();
+  });
+
+  it("decodes percent-encoding in the path before checking", async () => {
+    const response = await get("/api/rooms/%4Cobby");
+    expect(await response.json()).toEqual({ room: "lobby", online: 0 });
+    expect((await get("/api/rooms/%E2%84%AAelvin")).status).toBe(400); // the Kelvin sign again
+    expect((await get("/api/rooms/a%2Fb/websocket", { headers: { Upgrade: "websocket" } })).status).not.toBe(101);
+  });
+});
+
+describe("GET /api/rooms/:room/websocket", () => {
+  it("upgrades, and returns the object's 101 response untouched", async () => {
+    const response = await upgrade(freshRoom());
+    expect(response.status).toBe(101);
+    expect(response.webSocket).not.toBeNull();
+    response.webSocket!.accept();
+    response.webSocket!.close();
+  });
+
+  it("answers 426 without Upgrade: websocket", async () => {
+    const response = await get(`/api/rooms/${freshRoom()}/websocket`);
+    expect(response.status).toBe(426);
+    expect(response.headers.get("Upgrade")).toBe("websocket");
+    expect(await response.json()).toMatchObject({ error: "upgrade_required" });
+    expect((await get(`/api/rooms/${freshRoom()}/websocket`, { headers: { Upgrade: "h2c" } })).status).toBe(426);
+  });
+
+  it("accepts Upgrade in any case", async () => {
+    const response = await get(`/api/rooms/${freshRoom()}/websocket`, { headers: { Upgrade: "WebSocket" } });
+    expect(response.status).toBe(101);
+    response.webSocket!.accept();
+    response.webSocket!.close();
+  });
+
+  it("answers 400 for an invalid room name", async () => {
+    const response = await upgrade("no!");
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: "bad_room" });
+  });
+
+  it("puts differently-cased names in the same room", async () => {
+    const room = freshRoom();
+    const [alice] = await TestSocket.join(room.toUpperCase(), "Alice");
+    const [, welcome] = await TestSocket.join(room, "Bob");
+    expect(welcome.room).toBe(room);
+    expect(welcome.users.map((u) => u.nick).sort()).toEqual(["Alice", "Bob"]);
+    expect((await alice.expect("joined")).user.nick).toBe("Bob");
+  });
+
+  describe("the Origin rule (cross-site WebSocket hijacking)", () => {
+    it.each([
+      ["no Origin (programs, terminals)", undefined, 101],
+      ["the app's own origin", ORIGIN, 101],
+      ["an origin in ALLOWED_ORIGINS", "https://friend.example", 101],
+      ["another site", "https://evil.example", 403],
+      ["the own host on another scheme", ORIGIN.replace("http:", "https:"), 403],
+      ["the own host on another port", `${ORIGIN}:8080`, 403],
+      ["a look-alike suffix", `${ORIGIN}.evil.example`, 403],
+      ["the opaque origin of a sandboxed page or file", "null", 403],
+    ])("%s → %i", async (_, origin, status) => {
+      const response = await upgrade(freshRoom(), origin === undefined ? {} : { Origin: origin });
+      expect(response.status).toBe(status);
+      if (status === 101) {
+        response.webSocket!.accept();
+        response.webSocket!.close();
+      } else {
+        expect(await response.json()).toMatchObject({ error: "forbidden_origin" });
+      }
+    });
+  });
+});
+
+describe("room pages", () => {
+  it("sends a room name in another case to its canonical URL", async () => {
+    const response = await get("/r/Lobby", { redirect: "manual" });
+    expect(response.status).toBe(301);
+    expect(response.headers.get("Location")).toBe("/r/lobby");
+  });
+
+  it("answers 400 for an invalid room name", async () => {
+    const response = await get("/r/bad.name");
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain("Room names are");
+  });
+
+  it("serves the room page for a valid name", async () => {
+    const response = await get("/r/lobby");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toContain("text/html");
+    expect(await response.text()).toContain("<html");
+  });
+});
+
+describe("anything else", () => {
+  it("is a JSON 404 under /api", async () => {
+    const response = await get("/api/nothing-here");
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: "not_found" });
+  });
+});
