@@ -2,24 +2,32 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        // Smaller limits than the defaults, so that tests can reach every one
-        // of them quickly. The defaults themselves are tested in config.test.ts.
-        bindings: {
-          HISTORY_ON_JOIN: "20",
-          HISTORY_ON_RESUME: "30",
-          HISTORY_RETENTION: "50",
-          MAX_CONNECTIONS_PER_ROOM: "8",
-          ALLOWED_ORIGINS: "https://friend.example",
-        },
-      },
-    }),
-  ],
   test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 15_000,
+    projects: [
+      {
+        // Unit and integration tests inside the Workers runtime (workerd).
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              // Smaller limits than the defaults, so that tests reach every one
+              // of them quickly. The defaults themselves are tested in config.test.ts.
+              bindings: {
+                HISTORY_ON_JOIN: "20",
+                HISTORY_ON_RESUME: "30",
+                HISTORY_RETENTION: "50",
+                MAX_CONNECTIONS_PER_ROOM: "8",
+                ALLOWED_ORIGINS: "https://friend.example",
+              },
+            },
+          }),
+        ],
+        test: { name: "workers", include: ["test/*.test.ts"], testTimeout: 15_000 },
+      },
+      {
+        // The whole app under a real `wrangler dev`, driven from Node.
+        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 90_000 },
+      },
+    ],
   },
 });

@@ -1,0 +1,77 @@
+/**
+ * The app under the real `wrangler dev`, from the outside: the pages through
+ * the static-assets layer, two WebSocket clients speaking protocol v1 as
+ * docs/protocol.md shows it, and history that survives a restart.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ChatSocket } from "../chat-socket";
+import { newStateDir, startDevServer, type DevServer } from "./wrangler-dev";
+
+let server: DevServer;
+const stateDir = newStateDir();
+
+async function connect(room: string): Promise<ChatSocket> {
+  const ws = new WebSocket(`${server.url.replace("http", "ws")}/api/rooms/${room}/websocket`);
+  await new Promise((resolve, reject) => {
+    ws.addEventListener("open", resolve, { once: true });
+    ws.addEventListener("error", () => reject(new Error(`cannot connect:\n${server.output()}`)), { once: true });
+  });
+  return new ChatSocket(ws as unknown as globalThis.WebSocket);
+}
+
+beforeAll(async () => {
+  server = await startDevServer({ stateDir });
+}, 90_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe("wrangler dev", () => {
+  it("serves the landing page and room pages through the assets layer", async () => {
+    const home = await fetch(`${server.url}/`);
+    expect(home.status).toBe(200);
+    expect(home.headers.get("content-type")).toContain("text/html");
+    const room = await fetch(`${server.url}/r/lobby`);
+    expect(room.status).toBe(200);
+    expect(await room.text()).toContain("<html");
+    expect((await fetch(`${server.url}/r/Lobby`, { redirect: "manual" })).headers.get("location")).toBe("/r/lobby");
+  });
+
+  it("lets two clients chat, and keeps the history across a restart", async () => {
+    const alice = await connect("lobby");
+    alice.send({ type: "join", nick: "Kartik" });
+    const aliceWelcome = await alice.expect("welcome");
+    const bob = await connect("lobby");
+    bob.send({ type: "join", nick: "Ana" });
+    await bob.expect("welcome");
+    expect(await alice.expect("joined")).toMatchObject({ user: { nick: "Ana" } });
+
+    alice.send({ type: "message", text: "hello", cid: "abc" });
+    const atBob = await bob.expect("message");
+    expect(atBob).toMatchObject({ id: 1, from: aliceWelcome.you, text: "hello", cid: "abc" });
+    expect(await alice.expect("message")).toEqual(atBob);
+    bob.send({ type: "typing" });
+    expect(await alice.expect("typing")).toMatchObject({ user: { nick: "Ana" } });
+    bob.send("ping");
+    await bob.expectSilence(300);
+    expect(bob.raw.at(-1)).toBe("pong");
+
+    bob.close(1000, "bye");
+    expect((await bob.closeEvent()).code).toBe(1000);
+    expect(await alice.expect("left")).toMatchObject({ user: { nick: "Ana" } });
+    alice.close();
+    await alice.closeEvent();
+
+    // A restart on the same state directory: the history is still there.
+    await server.stop();
+    server = await startDevServer({ stateDir });
+    const carol = await connect("lobby");
+    carol.send({ type: "join", nick: "Carol", since: 0 });
+    const welcome = await carol.expect("welcome");
+    expect(welcome.history).toEqual([atBob]);
+    carol.send({ type: "message", text: "still here" });
+    expect((await carol.expect("message")).id).toBe(2);
+    carol.close();
+  }, 90_000);
+});

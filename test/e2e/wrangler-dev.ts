@@ -1,0 +1,77 @@
+/**
+ * Starts the real `wrangler dev` on a free loopback port, for tests (and later
+ * benchmarks) that must see the app exactly as a user does: static assets,
+ * the Worker, Durable Objects and their SQLite files on disk.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const WRANGLER = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
+
+export interface DevServer {
+  url: string;
+  port: number;
+  stateDir: string;
+  /** Everything wrangler printed, for error messages. */
+  output: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export const newStateDir = (): string => mkdtempSync(join(tmpdir(), "edge-chat-state-"));
+
+export async function startDevServer(options: { stateDir?: string; vars?: Record<string, string>; timeoutMs?: number } = {}): Promise<DevServer> {
+  const port = await freePort();
+  const stateDir = options.stateDir ?? newStateDir();
+  const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, "--show-interactive-dev-session=false"];
+  for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
+  // The same Node that runs the tests runs wrangler (the system one may be too old).
+  const child: ChildProcess = spawn(process.execPath, args, {
+    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", CI: "true" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true, // its own process group, so that stop() ends workerd too
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // already gone
+      }
+    }
+    await exited;
+  };
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      if ((await fetch(`${url}/api/health`)).ok) return { url, port, stateDir, output: () => output, stop };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await stop("SIGKILL");
+  throw new Error(`wrangler dev did not become ready on ${url}:\n${output}`);
+}
