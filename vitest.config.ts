@@ -25,8 +25,9 @@ export default defineConfig({
         test: { name: "workers", include: ["test/*.test.ts"], testTimeout: 15_000 },
       },
       {
-        // The whole app under a real `wrangler dev`, driven from Node.
-        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 90_000 },
+        // In Node: the docs against the protocol module, and the whole app
+        // under a real `wrangler dev`, driven from outside.
+        test: { name: "node", include: ["test/node/**/*.test.ts", "test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 90_000 },
       },
     ],
   },

@@ -1,0 +1,39 @@
+/**
+ * docs/protocol.md is the contract people read: every JSON example in it must
+ * be a frame that src/protocol.ts reads the way the page says.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { ERROR_CODES, parseClientFrame, parseServerMessage } from "../../src/protocol";
+
+const doc = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
+const limits = { messageLength: 4000, nickLength: 32 };
+
+/** JSON examples: ```json blocks, and whole-line frames in other blocks after "> ". */
+const examples = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => match[1]!.replace(/…/g, ""));
+const serverTypes = new Set(["welcome", "message", "joined", "left", "typing", "renamed", "error"]);
+
+describe("docs/protocol.md", () => {
+  it("has an example of every frame type", () => {
+    const types = examples.map((text) => (JSON.parse(text) as { type: string }).type);
+    for (const type of [...serverTypes, "join", "nick"]) expect(types, type).toContain(type);
+  });
+
+  it("shows client frames that parse, and server frames the clients read", () => {
+    for (const text of examples) {
+      const frame = JSON.parse(text) as Record<string, unknown>;
+      const isServerFrame = "id" in frame || "user" in frame || frame.type === "welcome" || frame.type === "error";
+      if (isServerFrame) {
+        expect(parseServerMessage(text), text).toHaveLength(1);
+        expect(serverTypes.has(frame.type as string), text).toBe(true);
+      } else {
+        const parsed = parseClientFrame(text, limits);
+        expect(parsed.ok, text).toBe(true);
+      }
+    }
+  });
+
+  it("lists every error code", () => {
+    for (const code of ERROR_CODES) expect(doc, code).toContain(`| \`${code}\` |`);
+  });
+});
