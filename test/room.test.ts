@@ -252,6 +252,32 @@ describe("messages", () => {
   });
 });
 
+describe("server faults", () => {
+  it("answer internal without details, broadcast nothing, and keep the connection and ids", async () => {
+    const room = freshRoom();
+    const [alice] = await TestSocket.join(room, "Alice");
+    const [bob] = await TestSocket.join(room, "Bob");
+    await alice.expect("joined");
+    alice.send({ type: "message", text: "one" });
+    await alice.expect("message");
+    await bob.expect("message");
+    // A real storage failure: the table the next write needs is gone.
+    await runInDurableObject(roomStub(room), (_, state) => {
+      state.storage.sql.exec("ALTER TABLE messages RENAME TO messages_away");
+    });
+    alice.send({ type: "message", text: "two", cid: "c2" });
+    const error = await alice.expect("error");
+    expect(error.code).toBe("internal");
+    expect(error.message).not.toMatch(/sql|table|messages|Error:|at /i);
+    await bob.expectSilence();
+    await runInDurableObject(roomStub(room), (_, state) => {
+      state.storage.sql.exec("ALTER TABLE messages_away RENAME TO messages");
+    });
+    alice.send({ type: "message", text: "two again" });
+    expect(await bob.expect("message")).toMatchObject({ id: 2, text: "two again" });
+  });
+});
+
 describe("typing", () => {
   it("is relayed to the others only, at most once per interval", async () => {
     const room = freshRoom();
@@ -324,6 +350,16 @@ describe("leaving and the close handshake", () => {
     carol.close(4000, "custom");
     expect((await carol.closeEvent()).code).toBe(4000);
     expect((await alice.expect("left")).user.nick).toBe("Carol");
+  });
+
+  it("answers a close without a code (1005) with a bare close", async () => {
+    const room = freshRoom();
+    const [alice] = await TestSocket.join(room, "Alice");
+    const [bob] = await TestSocket.join(room, "Bob");
+    await alice.expect("joined");
+    bob.ws.close();
+    expect((await bob.closeEvent()).code).toBe(1005);
+    expect((await alice.expect("left")).user.nick).toBe("Bob");
   });
 
   it("says nothing when a socket that never joined goes away", async () => {
