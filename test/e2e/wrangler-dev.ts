@@ -4,13 +4,14 @@
  * the Worker, Durable Objects and their SQLite files on disk.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const WRANGLER = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
+// wrangler's package exports hide its bin, so it is found by path.
+const WRANGLER = fileURLToPath(new URL("../../node_modules/wrangler/bin/wrangler.js", import.meta.url));
 
 export interface DevServer {
   url: string;
