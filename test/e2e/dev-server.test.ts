@@ -36,6 +36,14 @@ describe("wrangler dev", () => {
     expect(room.status).toBe(200);
     expect(await room.text()).toContain("<html");
     expect((await fetch(`${server.url}/r/Lobby`, { redirect: "manual" })).headers.get("location")).toBe("/r/lobby");
+    // The pages' script, built by wrangler's [build] step, and their headers.
+    const script = await fetch(`${server.url}/js/room.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toContain("javascript");
+    for (const page of [home, room]) {
+      expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+      expect(page.headers.get("x-content-type-options")).toBe("nosniff");
+    }
   });
 
   it("lets two clients chat, and keeps the history across a restart", async () => {

@@ -1,0 +1,38 @@
+// Bundles the browser pages: src/client/{home,room}.ts → public/js/{home,room}.js.
+// Usage: node scripts/build-client.mjs (exits non-zero when the build fails).
+import { readFile, rm } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const outdir = "public/js";
+
+await rm(new URL(`../${outdir}`, import.meta.url), { recursive: true, force: true });
+
+let result;
+try {
+  result = await build({
+    absWorkingDir: root,
+    entryPoints: { home: "src/client/home.ts", room: "src/client/room.ts" },
+    outdir,
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    sourcemap: "linked",
+    metafile: true,
+    logLevel: "warning",
+  });
+} catch {
+  // esbuild has already printed the errors.
+  process.exit(1);
+}
+
+for (const file of Object.keys(result.metafile.outputs)) {
+  if (!file.endsWith(".js")) continue;
+  const bytes = await readFile(new URL(`../${file}`, import.meta.url));
+  const kb = (n) => `${(n / 1024).toFixed(1)} kB`;
+  console.log(`${file.padEnd(20)} ${kb(bytes.length).padStart(8)}  (${kb(gzipSync(bytes).length)} gzipped)`);
+}

@@ -1,0 +1,48 @@
+/**
+ * What the pages remember in localStorage: the last nickname and the rooms
+ * visited recently. Storage may be unavailable (private modes, disabled
+ * cookies) or hold anything, so every read is checked and every failure ignored.
+ */
+import { parseRoomName } from "../protocol";
+
+const NICK_KEY = "edge-chat:nick";
+const RECENT_KEY = "edge-chat:recent-rooms";
+const MAX_RECENT = 8;
+
+function read(key: string): string | null {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function write(key: string, value: string): void {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Not remembered this time.
+  }
+}
+
+export const savedNick = (): string => read(NICK_KEY) ?? "";
+
+export const saveNick = (nick: string): void => write(NICK_KEY, nick);
+
+/** Recently visited rooms, most recent first. */
+export function recentRooms(): string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(read(RECENT_KEY) ?? "[]");
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(value)) return [];
+  const rooms = value.map((item) => (typeof item === "string" ? parseRoomName(item) : null));
+  return [...new Set(rooms.filter((room) => room !== null))].slice(0, MAX_RECENT);
+}
+
+export function rememberRoom(room: string): void {
+  const rooms = [room, ...recentRooms().filter((other) => other !== room)].slice(0, MAX_RECENT);
+  write(RECENT_KEY, JSON.stringify(rooms));
+}
