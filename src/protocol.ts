@@ -149,8 +149,8 @@ export interface WelcomeFrame {
   history: MessageFrame[];
   /** Present (and true) when messages after `since` were missed for good. */
   truncated?: true;
-  /** The room's limits, so a client can count characters before sending. */
-  limits: { messageLength: number; nickLength: number };
+  /** The room's limits, so a client can check before it sends. */
+  limits: RoomLimits;
 }
 export interface JoinedFrame {
   type: "joined";
@@ -209,9 +209,16 @@ export const PONG = "pong";
 // Reading client frames (the server's side)
 // ---------------------------------------------------------------------------
 
+/** What parseClientFrame needs to know of a room's limits. */
 export interface FrameLimits {
   messageLength: number;
   nickLength: number;
+}
+
+/** The limits a room tells its clients in `welcome`. */
+export interface RoomLimits extends FrameLimits {
+  /** Least time between two typing notices that the room relays. */
+  typingIntervalMs: number;
 }
 
 export const MAX_CID_LENGTH = 64;
@@ -300,7 +307,8 @@ const SERVER_FRAME_TYPES = new Set<string>(["welcome", "message", "joined", "lef
  * Reads one WebSocket message from the server: a single frame or a batch (a
  * JSON array of frames, oldest first). `pong` (the reply to `ping`) and frame
  * types this client does not know yield nothing, so newer servers stay
- * readable. The server is trusted for the shape of known frames.
+ * readable. The server is trusted for the shape of known frames. Throws a
+ * SyntaxError for anything else that is not JSON.
  */
 export function parseServerMessage(raw: string): ServerFrame[] {
   if (raw === PONG) return [];

@@ -25,6 +25,7 @@ import {
   type JoinFrame,
   type NickFrame,
   type ParsedClientFrame,
+  type RoomLimits,
   type SendFrame,
   type User,
   type WelcomeFrame,
@@ -47,6 +48,7 @@ const BINARY_FRAME_REFUSAL: ParsedClientFrame = {
 export class Room extends DurableObject<Env> {
   readonly #config: Config;
   readonly #frameLimits: FrameLimits;
+  readonly #roomLimits: RoomLimits;
   readonly #bucketLimits: BucketLimits;
   readonly #store: RoomStorage;
   readonly #sockets: Connections;
@@ -57,6 +59,7 @@ export class Room extends DurableObject<Env> {
     // Configuration is checked once per object start, not per frame.
     this.#config = parseConfig(env);
     this.#frameLimits = { messageLength: this.#config.maxMessageLength, nickLength: this.#config.maxNickLength };
+    this.#roomLimits = { ...this.#frameLimits, typingIntervalMs: this.#config.typingIntervalMs };
     this.#bucketLimits = { burst: this.#config.rateLimitBurst, perSecond: this.#config.rateLimitPerSecond };
     this.#store = new RoomStorage(ctx.storage, this.#config.historyRetention);
     this.#roomName = this.#store.roomName ?? "";
@@ -230,7 +233,7 @@ export class Room extends DurableObject<Env> {
       session: token,
       users: this.#sockets.users,
       history: history.messages,
-      limits: this.#frameLimits,
+      limits: this.#roomLimits,
     };
     if (history.truncated) welcome.truncated = true;
     send(ws, welcome);

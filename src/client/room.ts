@@ -337,7 +337,7 @@ textInput.addEventListener("keydown", (event) => {
 
 textInput.addEventListener("input", () => {
   const now = Date.now();
-  if (textInput.value.trim() === "" || now - typingSentAt < TYPING_SEND_EVERY_MS) return;
+  if (textInput.value.trim() === "" || now - typingSentAt < (limits?.typingIntervalMs ?? TYPING_SEND_EVERY_MS)) return;
   if (connection?.send({ type: "typing" })) typingSentAt = now;
 });
 
