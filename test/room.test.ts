@@ -7,7 +7,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CLOSE_SESSION_TAKEN_OVER, type MessageFrame, type User } from "../src/protocol";
-import { TestSocket, freshRoom } from "./socket";
+import { TestSocket, aliceAndBob, freshRoom } from "./socket";
 
 const roomStub = (room: string) => env.ROOMS.getByName(room);
 /** The roster's order is not part of the protocol. */
@@ -135,10 +135,7 @@ describe("joining", () => {
 
 describe("messages", () => {
   it("go to everyone, sender included, with server-side identity, id, time and cid", async () => {
-    const room = freshRoom();
-    const [alice, aliceWelcome] = await TestSocket.join(room, "Alice");
-    const [bob] = await TestSocket.join(room, "Bob");
-    await alice.expect("joined");
+    const { room, alice, aliceWelcome, bob } = await aliceAndBob();
     const before = Date.now();
     // A client cannot speak in someone else's name: extra fields are ignored.
     bob.send({ type: "message", text: "  hi all  ", cid: "c-1", from: aliceWelcome.you, id: 99 });
@@ -218,10 +215,7 @@ describe("messages", () => {
   });
 
   it("over the frame size limit get too_long and close 1009", async () => {
-    const room = freshRoom();
-    const [alice] = await TestSocket.join(room, "Alice");
-    const [bob] = await TestSocket.join(room, "Bob");
-    await alice.expect("joined");
+    const { room, alice, bob } = await aliceAndBob();
     // 6000 three-byte characters: 18,000 bytes, though only 6000 UTF-16 units.
     bob.send({ type: "message", text: "€".repeat(6000) });
     expect((await bob.expect("error")).code).toBe("too_long");
@@ -254,10 +248,7 @@ describe("messages", () => {
 
 describe("server faults", () => {
   it("answer internal without details, broadcast nothing, and keep the connection and ids", async () => {
-    const room = freshRoom();
-    const [alice] = await TestSocket.join(room, "Alice");
-    const [bob] = await TestSocket.join(room, "Bob");
-    await alice.expect("joined");
+    const { room, alice, bob } = await aliceAndBob();
     alice.send({ type: "message", text: "one" });
     await alice.expect("message");
     await bob.expect("message");
@@ -280,10 +271,7 @@ describe("server faults", () => {
 
 describe("typing", () => {
   it("is relayed to the others only, at most once per interval", async () => {
-    const room = freshRoom();
-    const [alice, aliceWelcome] = await TestSocket.join(room, "Alice");
-    const [bob] = await TestSocket.join(room, "Bob");
-    await alice.expect("joined");
+    const { room, alice, aliceWelcome, bob } = await aliceAndBob();
     alice.send({ type: "typing" });
     alice.send({ type: "typing" }); // within 2 s: dropped silently
     alice.send({ type: "message", text: "done typing" });
@@ -295,10 +283,7 @@ describe("typing", () => {
 
 describe("renaming", () => {
   it("tells everyone, the renamer included, and keeps the user id", async () => {
-    const room = freshRoom();
-    const [alice, aliceWelcome] = await TestSocket.join(room, "Alice");
-    const [bob] = await TestSocket.join(room, "Bob");
-    await alice.expect("joined");
+    const { room, alice, aliceWelcome, bob } = await aliceAndBob();
     alice.send({ type: "nick", nick: " Alicia " });
     const renamed = { type: "renamed", user: { id: aliceWelcome.you.id, nick: "Alicia" }, from: "Alice" };
     expect(await alice.expect("renamed")).toEqual(renamed);
@@ -337,10 +322,7 @@ describe("renaming", () => {
 
 describe("leaving and the close handshake", () => {
   it("answers a clean close with a clean close, then tells the others", async () => {
-    const room = freshRoom();
-    const [alice] = await TestSocket.join(room, "Alice");
-    const [bob, bobWelcome] = await TestSocket.join(room, "Bob");
-    await alice.expect("joined");
+    const { room, alice, bob, bobWelcome } = await aliceAndBob();
     bob.close(1000, "see you");
     expect((await bob.closeEvent()).code).toBe(1000);
     expect(await alice.expect("left")).toEqual({ type: "left", user: bobWelcome.you });
@@ -353,10 +335,7 @@ describe("leaving and the close handshake", () => {
   });
 
   it("answers a close without a code (1005) with a bare close", async () => {
-    const room = freshRoom();
-    const [alice] = await TestSocket.join(room, "Alice");
-    const [bob] = await TestSocket.join(room, "Bob");
-    await alice.expect("joined");
+    const { room, alice, bob } = await aliceAndBob();
     bob.ws.close();
     expect((await bob.closeEvent()).code).toBe(1005);
     expect((await alice.expect("left")).user.nick).toBe("Bob");
@@ -449,10 +428,7 @@ async function waitForMessageCount(room: string, count: number): Promise<void> {
 
 describe("sessions", () => {
   it("let a reconnecting client take over its half-open socket, silently for the others", async () => {
-    const room = freshRoom();
-    const [alice] = await TestSocket.join(room, "Alice");
-    const [bob, bobWelcome] = await TestSocket.join(room, "Bob");
-    await alice.expect("joined");
+    const { room, alice, bob, bobWelcome } = await aliceAndBob();
 
     // Bob's network drops without a close; his client reconnects with its session.
     const [bob2, again] = await TestSocket.join(room, "ignored", { session: bobWelcome.session });
@@ -470,10 +446,7 @@ describe("sessions", () => {
   });
 
   it("outlive their socket: the identity comes back, announced like any arrival", async () => {
-    const room = freshRoom();
-    const [alice] = await TestSocket.join(room, "Alice");
-    const [bob, bobWelcome] = await TestSocket.join(room, "Bob");
-    await alice.expect("joined");
+    const { room, alice, bob, bobWelcome } = await aliceAndBob();
     bob.send({ type: "nick", nick: "Robert" });
     await alice.expect("renamed");
     bob.close();
@@ -530,10 +503,7 @@ describe("sessions", () => {
 
 describe("hibernation and eviction", () => {
   it("keeps roster, nicks, sessions and ids when the object is evicted with sockets hibernated", async () => {
-    const room = freshRoom();
-    const [alice, aliceWelcome] = await TestSocket.join(room, "Alice");
-    const [bob, bobWelcome] = await TestSocket.join(room, "Bob");
-    await alice.expect("joined");
+    const { room, alice, aliceWelcome, bob, bobWelcome } = await aliceAndBob();
     alice.send({ type: "message", text: "before" });
     await bob.expect("message");
     await alice.expect("message");

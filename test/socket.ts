@@ -32,3 +32,11 @@ export class TestSocket extends ChatSocket {
 let counter = 0;
 /** A room name of its own for each test: storage is shared within a file. */
 export const freshRoom = (label = "room"): string => `${label}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
+
+/** Alice and Bob in a fresh room, with Alice's "Bob joined" already read. */
+export async function aliceAndBob(room = freshRoom()) {
+  const [alice, aliceWelcome] = await TestSocket.join(room, "Alice");
+  const [bob, bobWelcome] = await TestSocket.join(room, "Bob");
+  await alice.expect("joined");
+  return { room, alice, aliceWelcome, bob, bobWelcome };
+}
