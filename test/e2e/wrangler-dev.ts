@@ -10,8 +10,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-// wrangler's package exports hide its bin, so it is found by path.
-const WRANGLER = fileURLToPath(new URL("../../node_modules/wrangler/bin/wrangler.js", import.meta.url));
+/** The npm scripts' way of running wrangler (offline settings included). */
+const WRANGLER = fileURLToPath(new URL("../../scripts/wrangler.mjs", import.meta.url));
 
 export interface DevServer {
   url: string;
@@ -42,7 +42,6 @@ export async function startDevServer(options: { stateDir?: string; vars?: Record
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
   // The same Node that runs the tests runs wrangler (the system one may be too old).
   const child: ChildProcess = spawn(process.execPath, args, {
-    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", CI: "true" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true, // its own process group, so that stop() ends workerd too
   });
