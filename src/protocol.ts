@@ -228,6 +228,12 @@ export type ParsedClientFrame =
   | { ok: true; frame: ClientFrame }
   | { ok: false; code: ErrorCode; message: string; cid?: string };
 
+/** The `cid` of a parsed or refused message frame, to echo in an error about it. */
+export function cidOf(parsed: ParsedClientFrame): string | undefined {
+  if (!parsed.ok) return parsed.cid;
+  return parsed.frame.type === "message" ? parsed.frame.cid : undefined;
+}
+
 function refuse(code: ErrorCode, message: string, cid?: string): ParsedClientFrame {
   return cid === undefined ? { ok: false, code, message } : { ok: false, code, message, cid };
 }

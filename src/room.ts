@@ -18,6 +18,7 @@ import {
   CLOSE_SESSION_TAKEN_OVER,
   PING,
   PONG,
+  cidOf,
   parseClientFrame,
   utf8Length,
   type ErrorCode,
@@ -149,8 +150,7 @@ export class Room extends DurableObject<Env> {
       this.#sockets.save(ws, state);
       if (!allowed) {
         const { burst, perSecond } = this.#bucketLimits;
-        const cid = parsed.ok ? (parsed.frame.type === "message" ? parsed.frame.cid : undefined) : parsed.cid;
-        this.#refuse(ws, "rate_limited", `Slow down: at most ${burst} frames at once, then ${perSecond} per second. That frame was dropped.`, cid);
+        this.#refuse(ws, "rate_limited", `Slow down: at most ${burst} frames at once, then ${perSecond} per second. That frame was dropped.`, cidOf(parsed));
         return;
       }
     }
@@ -160,8 +160,7 @@ export class Room extends DurableObject<Env> {
     if (frame.type === "join") return this.#join(ws, state, frame, now);
     const user = state.user;
     if (user === null) {
-      const cid = frame.type === "message" ? frame.cid : undefined;
-      return this.#refuse(ws, "not_joined", 'Join the room first: send {"type":"join","nick":"your name"}.', cid);
+      return this.#refuse(ws, "not_joined", 'Join the room first: send {"type":"join","nick":"your name"}.', cidOf(parsed));
     }
     switch (frame.type) {
       case "message":
