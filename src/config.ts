@@ -25,6 +25,8 @@ export const LIMITS = {
   historyOnJoin: { env: "HISTORY_ON_JOIN", default: 100, min: 0, max: 10_000 },
   /** Most messages sent in `welcome` on a resume (`since`); beyond that: `truncated`. */
   historyOnResume: { env: "HISTORY_ON_RESUME", default: 1000, min: 0, max: 10_000 },
+  /** Most messages in one answer to a `history` request (scroll-back). */
+  historyPage: { env: "HISTORY_PAGE", default: 100, min: 1, max: 1000 },
   /** Messages kept per room; the oldest are deleted as new ones arrive. */
   historyRetention: { env: "HISTORY_RETENTION", default: 10_000, min: 1, max: 10_000_000 },
   /** Open WebSockets per room, joined or not; the next one gets `room_full`. */

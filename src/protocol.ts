@@ -119,6 +119,8 @@ export interface SendFrame {
   type: "message";
   text: string;
   cid?: string;
+  /** An action ("/me waves"): shown as "* Kartik waves". */
+  action?: true;
 }
 export interface TypingFrame {
   type: "typing";
@@ -127,7 +129,12 @@ export interface NickFrame {
   type: "nick";
   nick: string;
 }
-export type ClientFrame = JoinFrame | SendFrame | TypingFrame | NickFrame;
+/** Asks for older history: the messages before `before`, newest last. */
+export interface HistoryRequestFrame {
+  type: "history";
+  before: number;
+}
+export type ClientFrame = JoinFrame | SendFrame | TypingFrame | NickFrame | HistoryRequestFrame;
 
 // Server → client.
 export interface MessageFrame {
@@ -139,6 +146,7 @@ export interface MessageFrame {
   from: User;
   text: string;
   cid?: string;
+  action?: true;
 }
 export interface WelcomeFrame {
   type: "welcome";
@@ -169,6 +177,16 @@ export interface RenamedFrame {
   user: User;
   from: string;
 }
+/** The answer to a history request, to the asker only. */
+export interface HistoryFrame {
+  type: "history";
+  /** The request's `before`, so that answers can be matched to requests. */
+  before: number;
+  /** Up to HISTORY_PAGE messages with smaller ids, oldest first. */
+  messages: MessageFrame[];
+  /** Present (and true) when there is nothing older left in the room. */
+  complete?: true;
+}
 export interface ErrorFrame {
   type: "error";
   code: ErrorCode;
@@ -183,6 +201,7 @@ export type ServerFrame =
   | LeftFrame
   | TypingNoticeFrame
   | RenamedFrame
+  | HistoryFrame
   | ErrorFrame;
 
 export const ERROR_CODES = [
@@ -272,7 +291,12 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       if (!text.isWellFormed() || TEXT_FORBIDDEN.test(text)) {
         return refuse("bad_frame", "A message cannot contain control characters.", cid);
       }
-      return { ok: true, frame: cid === undefined ? { type: "message", text } : { type: "message", text, cid } };
+      const action = value.action;
+      if (action !== undefined && typeof action !== "boolean") return refuse("bad_frame", '"action" must be true or false.', cid);
+      const frame: SendFrame = { type: "message", text };
+      if (cid !== undefined) frame.cid = cid;
+      if (action === true) frame.action = true;
+      return { ok: true, frame };
     }
     case "typing":
       return { ok: true, frame: { type: "typing" } };
@@ -292,6 +316,13 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       if (session !== undefined) frame.session = session;
       return { ok: true, frame };
     }
+    case "history": {
+      const before = value.before;
+      if (!(Number.isSafeInteger(before) && (before as number) >= 1)) {
+        return refuse("bad_frame", '"before" must be a message id (an integer ≥ 1).');
+      }
+      return { ok: true, frame: { type: "history", before: before as number } };
+    }
     case "nick": {
       if (typeof value.nick !== "string") return refuse("bad_frame", '"nick" must be a string.');
       const nick = parseNick(value.nick, limits.nickLength);
@@ -299,7 +330,7 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       return { ok: true, frame: { type: "nick", nick: nick.nick } };
     }
     default:
-      return refuse("bad_frame", 'Unknown frame "type": expected join, message, typing or nick.');
+      return refuse("bad_frame", 'Unknown frame "type": expected join, message, typing, nick or history.');
   }
 }
 
@@ -307,7 +338,7 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
 // Reading server frames (the clients' side)
 // ---------------------------------------------------------------------------
 
-const SERVER_FRAME_TYPES = new Set<string>(["welcome", "message", "joined", "left", "typing", "renamed", "error"]);
+const SERVER_FRAME_TYPES = new Set<string>(["welcome", "message", "joined", "left", "typing", "renamed", "history", "error"]);
 
 /**
  * Reads one WebSocket message from the server: a single frame or a batch (a

@@ -23,6 +23,7 @@ import {
   utf8Length,
   type ErrorCode,
   type FrameLimits,
+  type HistoryFrame,
   type JoinFrame,
   type NickFrame,
   type ParsedClientFrame,
@@ -167,6 +168,12 @@ export class Room extends DurableObject<Env> {
         return this.#message(user, frame, now);
       case "nick":
         return this.#rename(ws, state, user, frame, now);
+      case "history": {
+        const { messages, complete } = this.#store.messagesBefore(frame.before, this.#config.historyPage);
+        const answer: HistoryFrame = { type: "history", before: frame.before, messages };
+        if (complete) answer.complete = true;
+        return send(ws, answer);
+      }
       case "typing":
         if (now - state.typingAt < this.#config.typingIntervalMs) return;
         state.typingAt = now;
@@ -177,7 +184,7 @@ export class Room extends DurableObject<Env> {
 
   #message(from: User, frame: SendFrame, now: number): void {
     // Stored first; the broadcast is held by the runtime until the row is durable.
-    const message = this.#store.appendMessage(from, frame.text, frame.cid, now);
+    const message = this.#store.appendMessage(from, frame, now);
     this.#sockets.broadcast(message);
   }
 

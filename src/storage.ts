@@ -9,7 +9,7 @@
  * is never broadcast before its row is safely stored.
  */
 import { createHash } from "node:crypto";
-import type { MessageFrame, User } from "./protocol";
+import type { MessageFrame, SendFrame, User } from "./protocol";
 
 /**
  * Schema migrations, applied in order, each exactly once, in one transaction
@@ -32,15 +32,18 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX sessions_by_last_used ON sessions (last_used);
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // 2: actions ("/me waves"); NULL for plain messages.
+  `ALTER TABLE messages ADD COLUMN action INTEGER`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-type MessageRow = { id: number; ts: number; user_id: string; nick: string; text: string; cid: string | null };
+type MessageRow = { id: number; ts: number; user_id: string; nick: string; text: string; cid: string | null; action: number | null };
 
 function toFrame(row: MessageRow): MessageFrame {
   const frame: MessageFrame = { type: "message", id: row.id, ts: row.ts, from: { id: row.user_id, nick: row.nick }, text: row.text };
   if (row.cid !== null) frame.cid = row.cid;
+  if (row.action === 1) frame.action = true;
   return frame;
 }
 
@@ -87,12 +90,13 @@ export class RoomStorage {
 
   /** Stores a message with the next id and drops what falls out of retention,
    * in one transaction: either both happen or neither. */
-  appendMessage(from: User, text: string, cid: string | undefined, ts: number): MessageFrame {
+  appendMessage(from: User, sent: SendFrame, ts: number): MessageFrame {
     const id = this.#lastId + 1;
+    const { text, cid, action } = sent;
     this.#storage.transactionSync(() => {
       this.#sql.exec(
-        "INSERT INTO messages (id, ts, user_id, nick, text, cid) VALUES (?, ?, ?, ?, ?, ?)",
-        id, ts, from.id, from.nick, text, cid ?? null,
+        "INSERT INTO messages (id, ts, user_id, nick, text, cid, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        id, ts, from.id, from.nick, text, cid ?? null, action ? 1 : null,
       );
       // Ids are gapless, so the rows to drop are exactly those at or below this.
       if (id > this.#retention) this.#sql.exec("DELETE FROM messages WHERE id <= ?", id - this.#retention);
@@ -100,6 +104,7 @@ export class RoomStorage {
     this.#lastId = id;
     const frame: MessageFrame = { type: "message", id, ts, from, text };
     if (cid !== undefined) frame.cid = cid;
+    if (action) frame.action = true;
     return frame;
   }
 
@@ -119,6 +124,16 @@ export class RoomStorage {
     const messages = this.recentMessages(Math.min(missed, limit));
     const firstSent = messages[0]?.id ?? this.#lastId + 1;
     return { messages, truncated: firstSent > since + 1 && missed > 0 };
+  }
+
+  /** Up to `limit` messages with ids below `before`, oldest first, and
+   * whether they reach back to the oldest message the room still has. */
+  messagesBefore(before: number, limit: number): { messages: MessageFrame[]; complete: boolean } {
+    const rows = this.#sql
+      .exec<MessageRow>("SELECT * FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?", before, limit + 1)
+      .toArray();
+    const complete = rows.length <= limit;
+    return { messages: rows.slice(0, limit).reverse().map(toFrame), complete };
   }
 
   /** The identity behind a session token, if it was used within `ttlMs`. */

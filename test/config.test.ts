@@ -8,6 +8,7 @@ describe("configuration", () => {
       maxNickLength: 32,
       historyOnJoin: 100,
       historyOnResume: 1000,
+      historyPage: 100,
       historyRetention: 10_000,
       maxConnectionsPerRoom: 1000,
       maxFrameBytes: 16_384,

@@ -269,6 +269,55 @@ describe("server faults", () => {
   });
 });
 
+describe("actions", () => {
+  it("are messages with action: true, kept as such in the history", async () => {
+    const { room, alice, bob } = await aliceAndBob();
+    alice.send({ type: "message", text: "waves", action: true, cid: "w" });
+    expect(await bob.expect("message")).toMatchObject({ text: "waves", action: true, cid: "w" });
+    alice.send({ type: "message", text: "plain", action: false });
+    expect("action" in (await bob.expect("message"))).toBe(false);
+    await collectMessages(alice, 2);
+    alice.send({ type: "message", text: "bad", action: "yes", cid: "b" });
+    expect(await alice.expect("error")).toMatchObject({ code: "bad_frame", cid: "b" });
+    const [, welcome] = await TestSocket.join(room, "Carol");
+    expect(welcome.history.map((m) => m.action)).toEqual([true, undefined]);
+  });
+});
+
+describe("scroll-back (history requests)", () => {
+  it("answers the asker alone with the page before an id", async () => {
+    const room = freshRoom();
+    const senders: TestSocket[] = [];
+    for (let i = 0; i < 3; i++) senders.push((await TestSocket.join(room, `s${i}`))[0]);
+    for (const [i, s] of senders.entries()) await sendMessages(s, 9, `m${i}-`);
+    await waitForMessageCount(room, 27);
+    const [bystander] = await TestSocket.join(room, "bystander");
+    const [reader, welcome] = await TestSocket.join(room, "reader");
+    await bystander.expect("joined");
+    const oldest = welcome.history[0]!.id; // 8: the welcome held the newest 20
+    reader.send({ type: "history", before: oldest });
+    const page = await reader.expect("history");
+    expect(page.before).toBe(oldest);
+    expect(page.messages.map((m) => m.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(page.complete).toBe(true);
+    reader.send({ type: "history", before: 3 });
+    expect(await reader.expect("history")).toMatchObject({ before: 3, complete: true });
+    await bystander.expectSilence();
+  });
+
+  it("refuses a request before joining or with a bad id", async () => {
+    const room = freshRoom();
+    const socket = await TestSocket.open(room);
+    socket.send({ type: "history", before: 10 });
+    expect((await socket.expect("error")).code).toBe("not_joined");
+    await socket.joinAs("Asker");
+    for (const before of [0, -1, 2.5, "9", null]) {
+      socket.send({ type: "history", before });
+      expect((await socket.expect("error")).code, JSON.stringify(before)).toBe("bad_frame");
+    }
+  });
+});
+
 describe("typing", () => {
   it("is relayed to the others only, at most once per interval", async () => {
     const { room, alice, aliceWelcome, bob } = await aliceAndBob();

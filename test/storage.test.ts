@@ -5,6 +5,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { SendFrame } from "../src/protocol";
 import { RoomStorage, SCHEMA_VERSION, hashSessionToken } from "../src/storage";
 import { freshRoom } from "./socket";
 
@@ -12,16 +13,37 @@ const inFreshRoom = <R>(callback: (storage: DurableObjectStorage) => R | Promise
   runInDurableObject(env.ROOMS.getByName(freshRoom("storage")), (_, state) => callback(state.storage));
 
 const alice = { id: "alice-id", nick: "Alice" };
+const say = (text: string, cid?: string): SendFrame => (cid === undefined ? { type: "message", text } : { type: "message", text, cid });
 
 describe("schema migrations", () => {
   it("run once: opening the storage again changes nothing and keeps the data", async () => {
     await inFreshRoom((storage) => {
       const first = new RoomStorage(storage, 100);
-      first.appendMessage(alice, "kept", undefined, 1);
+      first.appendMessage(alice, say("kept"), 1);
       const again = new RoomStorage(storage, 100);
       const versions = storage.sql.exec<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version").toArray();
       expect(versions.map((v) => v.version)).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
       expect(again.recentMessages(10).map((m) => m.text)).toEqual(["kept"]);
+    });
+  });
+});
+
+describe("schema migrations from an older database", () => {
+  it("bring a version-1 database up to date and keep its messages", async () => {
+    await inFreshRoom((storage) => {
+      // The Room object already migrated this database when it started:
+      // put it back to the schema as version 1 shipped it, with a message.
+      for (const table of ["messages", "sessions", "meta", "schema_migrations"]) storage.sql.exec(`DROP TABLE ${table}`);
+      storage.sql.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+      storage.sql.exec("INSERT INTO schema_migrations VALUES (1, 0)");
+      storage.sql.exec("CREATE TABLE messages (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, user_id TEXT NOT NULL, nick TEXT NOT NULL, text TEXT NOT NULL, cid TEXT)");
+      storage.sql.exec("CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, nick TEXT NOT NULL, last_used INTEGER NOT NULL)");
+      storage.sql.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+      storage.sql.exec("INSERT INTO messages VALUES (7, 1, 'alice-id', 'Alice', 'from v1', NULL)");
+      const store = new RoomStorage(storage, 100);
+      expect(store.recentMessages(10)).toEqual([{ type: "message", id: 7, ts: 1, from: alice, text: "from v1" }]);
+      expect(store.appendMessage(alice, { type: "message", text: "waves", action: true }, 2)).toMatchObject({ id: 8, action: true });
+      expect(store.recentMessages(10).map((m) => m.action)).toEqual([undefined, true]);
     });
   });
 });
@@ -31,12 +53,12 @@ describe("messages", () => {
     await inFreshRoom((storage) => {
       const store = new RoomStorage(storage, 100);
       expect(store.lastMessageId).toBe(0);
-      const first = store.appendMessage(alice, "one", "c1", 1000);
+      const first = store.appendMessage(alice, say("one", "c1"), 1000);
       expect(first).toEqual({ type: "message", id: 1, ts: 1000, from: alice, text: "one", cid: "c1" });
-      store.appendMessage(alice, "two", undefined, 1001);
+      store.appendMessage(alice, say("two"), 1001);
       const restarted = new RoomStorage(storage, 100);
       expect(restarted.lastMessageId).toBe(2);
-      expect(restarted.appendMessage(alice, "three", undefined, 1002).id).toBe(3);
+      expect(restarted.appendMessage(alice, say("three"), 1002).id).toBe(3);
       expect(restarted.recentMessages(10)).toEqual([
         first,
         { type: "message", id: 2, ts: 1001, from: alice, text: "two" },
@@ -48,7 +70,7 @@ describe("messages", () => {
   it("keep only the newest `retention` rows, and resumes admit what retention deleted", async () => {
     await inFreshRoom((storage) => {
       const store = new RoomStorage(storage, 5);
-      for (let i = 1; i <= 12; i++) store.appendMessage(alice, `m${i}`, undefined, i);
+      for (let i = 1; i <= 12; i++) store.appendMessage(alice, say(`m${i}`), i);
       const ids = (history: { messages: { id: number }[] }) => history.messages.map((m) => m.id);
       expect(store.recentMessages(100).map((m) => m.id)).toEqual([8, 9, 10, 11, 12]);
       expect(store.recentMessages(2).map((m) => m.id)).toEqual([11, 12]);
@@ -65,6 +87,24 @@ describe("messages", () => {
       expect(overLimit.truncated).toBe(true);
       expect(store.messagesAfter(12, 100)).toEqual({ messages: [], truncated: false });
       expect(store.messagesAfter(99, 100)).toEqual({ messages: [], truncated: false });
+    });
+  });
+});
+
+describe("scroll-back", () => {
+  it("pages backwards through the history, oldest first within a page, and says when it is complete", async () => {
+    await inFreshRoom((storage) => {
+      const store = new RoomStorage(storage, 8);
+      for (let i = 1; i <= 10; i++) store.appendMessage(alice, say(`m${i}`), i); // 3..10 kept
+      const ids = (page: { messages: { id: number }[] }) => page.messages.map((m) => m.id);
+      const first = store.messagesBefore(9, 3);
+      expect(ids(first)).toEqual([6, 7, 8]);
+      expect(first.complete).toBe(false);
+      const second = store.messagesBefore(6, 3);
+      expect(ids(second)).toEqual([3, 4, 5]);
+      expect(second.complete).toBe(true);
+      expect(store.messagesBefore(3, 3)).toEqual({ messages: [], complete: true });
+      expect(ids(store.messagesBefore(1000, 2))).toEqual([9, 10]);
     });
   });
 });
