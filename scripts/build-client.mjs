@@ -1,6 +1,6 @@
 // Bundles the browser pages: src/client/{home,room}.ts → public/js/{home,room}.js.
 // Usage: node scripts/build-client.mjs (exits non-zero when the build fails).
-import { readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
@@ -8,8 +8,9 @@ import { build } from "esbuild";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const outdir = "public/js";
 
-await rm(new URL(`../${outdir}`, import.meta.url), { recursive: true, force: true });
-
+// The output is overwritten in place, never deleted first: a wrangler dev
+// that rebuilds (on start, or on a change) must not leave pages without
+// their script for a moment.
 let result;
 try {
   result = await build({

@@ -21,9 +21,15 @@ export type Status = "connecting" | "online" | "reconnecting" | "offline";
 export interface ConnectionHandlers {
   /** Every frame from the server, messages already seen left out. */
   frame(frame: ServerFrame): void;
-  /** The socket's state ("online": open, joined or not); `reason` says why
-   * the connection is offline for good, when it is. */
-  status(status: Status, reason?: string): void;
+  /** The socket's state ("online": open, joined or not). `detail.retryAt`
+   * (ms since the epoch) is set while "reconnecting" waits for its next try;
+   * `detail.reason` says why the connection is offline for good, when it is. */
+  status(status: Status, detail?: StatusDetail): void;
+}
+
+export interface StatusDetail {
+  retryAt?: number;
+  reason?: string;
 }
 
 const FIRST_RETRY_MS = 1_000;
@@ -48,10 +54,17 @@ export class ChatConnection {
   constructor(url: string, handlers: ConnectionHandlers) {
     this.#url = url;
     this.#on = handlers;
-    // Back on the network: retry now rather than at the end of the backoff.
-    addEventListener("online", () => {
-      if (this.#retryTimer !== undefined) this.#open();
+    // Back on the network, or back on the tab: retry now rather than at the
+    // end of the backoff.
+    addEventListener("online", () => this.retryNow());
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden) this.retryNow();
     });
+  }
+
+  /** Skips the rest of the backoff when a reconnect is waiting; else nothing. */
+  retryNow(): void {
+    if (this.#retryTimer !== undefined) this.#open();
   }
 
   /** True between a welcome and the next close. */
@@ -158,7 +171,7 @@ export class ChatConnection {
     this.#ws = null;
     this.#joined = false;
     if (code === CLOSE_SESSION_TAKEN_OVER) {
-      this.#on.status("offline", "This chat was opened again somewhere else. Reload the page to continue here.");
+      this.#on.status("offline", { reason: "This chat was opened again somewhere else. Reload the page to continue here." });
     } else if (this.#lastId === undefined) {
       // Never got in: the page asks again rather than retrying forever.
       this.#on.status("offline");
@@ -168,7 +181,7 @@ export class ChatConnection {
       // Jitter, so that a room full of clients does not come back all at once.
       const delay = ceiling / 2 + (Math.random() * ceiling) / 2;
       this.#retryTimer = setTimeout(() => this.#open(), delay);
-      this.#on.status("reconnecting");
+      this.#on.status("reconnecting", { retryAt: Date.now() + delay });
     }
   }
 }

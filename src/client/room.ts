@@ -1,6 +1,8 @@
 /**
  * The room page: pick a nickname, then chat. The socket side lives in
- * connection.ts; this file turns frames into the page and the page into frames.
+ * connection.ts and the message list in log.ts; this file turns frames into
+ * the page and the page into frames, and keeps the outbox: own messages shown
+ * at once, sent in order when the room is reachable, confirmed by their echo.
  */
 import {
   codePointLength,
@@ -8,38 +10,46 @@ import {
   parseRoomName,
   type ErrorFrame,
   type MessageFrame,
+  type SendFrame,
   type ServerFrame,
   type User,
   type WelcomeFrame,
 } from "../protocol";
-import { ChatConnection, type Status } from "./connection";
+import { ChatConnection, type Status, type StatusDetail } from "./connection";
 import { byId, el, setFieldError } from "./dom";
-import { rememberRoom, saveNick, savedNick } from "./store";
+import { MessageLog, hue, outgoingItem, setDelivery } from "./log";
+import { rememberRoom, saveDraft, saveNick, savedDraft, savedNick } from "./store";
 
 const TYPING_SEND_EVERY_MS = 2_000;
 const TYPING_SHOWN_MS = 3_000;
 const NOTICE_SHOWN_MS = 6_000;
-/** Messages from one sender closer together than this share one header. */
-const GROUP_WITHIN_MS = 5 * 60_000;
-/** The oldest entries of the log go beyond this, to keep long sessions light. */
-const MAX_LOG_ENTRIES = 1_000;
+/** The counter shows up past this share of the length limit. */
+const COUNTER_FROM = 0.8;
+/** The room takes a burst of 10 frames, then 5 a second (docs/protocol.md).
+ * The outbox stays under that, so that a flush after a reconnect is not refused. */
+const SEND_BURST = 8;
+const SEND_PER_SECOND = 4;
 
 const statusLine = byId("status", HTMLElement);
+const retryButton = byId("retry-now", HTMLButtonElement);
 const joinView = byId("join-view", HTMLElement);
 const joinForm = byId("join-form", HTMLFormElement);
 const nickInput = byId("nick", HTMLInputElement);
 const nickError = byId("nick-error", HTMLParagraphElement);
 const joinButton = byId("join-button", HTMLButtonElement);
 const chatView = byId("chat-view", HTMLElement);
-const log = byId("messages", HTMLOListElement);
+const list = byId("messages", HTMLOListElement);
 const rosterBox = byId("roster", HTMLDetailsElement);
 const rosterCount = byId("roster-count", HTMLElement);
 const rosterList = byId("roster-list", HTMLUListElement);
 const typingLine = byId("typing", HTMLParagraphElement);
+const counter = byId("counter", HTMLParagraphElement);
 const notice = byId("notice", HTMLParagraphElement);
 const composer = byId("composer", HTMLFormElement);
 const textInput = byId("text", HTMLTextAreaElement);
+const sendButton = byId("send-button", HTMLButtonElement);
 const copyButton = byId("copy-link", HTMLButtonElement);
+const narrow = matchMedia("(max-width: 47.99rem)");
 
 const room = roomFromPath(location.pathname);
 
@@ -55,14 +65,26 @@ let limits: WelcomeFrame["limits"] | null = null;
 const members = new Map<string, User>();
 const typists = new Map<string, { nick: string; timer: ReturnType<typeof setTimeout> }>();
 let typingSentAt = 0;
-/** Texts sent and not yet seen back, by cid (random, so only ours match): put
- * back in the composer if refused or lost. */
-const unconfirmed = new Map<string, string>();
-/** The last message shown, to group a sender's messages and mark new days;
- * `from` is null after a notice, which ends a group. */
-let previous: { from: string | null; ts: number } | null = null;
 let unread = 0;
 let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+let countdown: ReturnType<typeof setInterval> | undefined;
+
+/** An own message from the moment it is sent until the room echoes it back. */
+interface Outgoing {
+  cid: string;
+  text: string;
+  action: boolean;
+  item: HTMLLIElement;
+  /** Written to the current connection: it may have reached the room. */
+  sent: boolean;
+  failed: boolean;
+}
+/** By cid, in sending order. Kept in memory only: a reload forgets it. */
+const outbox = new Map<string, Outgoing>();
+/** The outbox's own token bucket, refilled as time passes. */
+let tokens = SEND_BURST;
+let tokensAt = Date.now();
+let pumpTimer: ReturnType<typeof setTimeout> | undefined;
 
 const connection =
   room === null
@@ -71,6 +93,24 @@ const connection =
         `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/api/rooms/${room}/websocket`,
         { frame: onFrame, status: onStatus },
       );
+
+const log = new MessageLog(
+  {
+    list,
+    edge: byId("history-edge", HTMLLIElement),
+    older: byId("load-older", HTMLButtonElement),
+    start: byId("room-start", HTMLElement),
+    jump: byId("jump-new", HTMLButtonElement),
+  },
+  {
+    me: () => me?.id,
+    loadOlder(before) {
+      if (connection?.joined !== true) return false;
+      takeToken(true);
+      return connection.send({ type: "history", before });
+    },
+  },
+);
 
 // --- connection --------------------------------------------------------------
 
@@ -81,12 +121,25 @@ const STATUS_LABELS: Record<Status, string> = {
   offline: "Offline",
 };
 
-function onStatus(status: Status, reason?: string): void {
+function onStatus(status: Status, detail: StatusDetail = {}): void {
+  clearInterval(countdown);
   statusLine.hidden = false;
-  statusLine.textContent = STATUS_LABELS[status];
   statusLine.dataset.state = status;
+  const { retryAt } = detail;
+  retryButton.hidden = retryAt === undefined;
+  if (retryAt === undefined) {
+    statusLine.textContent = STATUS_LABELS[status];
+  } else {
+    const tick = (): void => {
+      const text = `Reconnecting in ${Math.max(1, Math.ceil((retryAt - Date.now()) / 1000))} s…`;
+      // Only real changes, so that screen readers are not told the same twice.
+      if (statusLine.textContent !== text) statusLine.textContent = text;
+    };
+    tick();
+    countdown = setInterval(tick, 250);
+  }
   if (status !== "offline") return;
-  if (reason !== undefined) showNotice(reason, false);
+  if (detail.reason !== undefined) showNotice(detail.reason, "error", false);
   if (!joinView.hidden) {
     joinButton.disabled = false;
     if (nickError.hidden) setFieldError(nickInput, nickError, "Could not reach the room. Please try again.");
@@ -99,18 +152,18 @@ function onFrame(frame: ServerFrame): void {
       return onWelcome(frame);
     case "message":
       stopTyping(frame.from.id);
-      if (frame.cid !== undefined) unconfirmed.delete(frame.cid);
-      if (document.hidden) countUnread(1);
-      return addToLog(messageEntries(frame));
+      return showMessages([frame]);
+    case "history":
+      return log.prepend(frame.before, frame.messages, frame.complete === true);
     case "joined":
       members.set(frame.user.id, frame.user);
       renderRoster();
-      return addNotice(`${frame.user.nick} joined`);
+      return log.notice(`${frame.user.nick} joined`);
     case "left":
       members.delete(frame.user.id);
       stopTyping(frame.user.id);
       renderRoster();
-      return addNotice(`${frame.user.nick} left`);
+      return log.notice(`${frame.user.nick} left`);
     case "renamed":
       return onRenamed(frame.user, frame.from);
     case "typing":
@@ -133,23 +186,44 @@ function onWelcome(frame: WelcomeFrame): void {
   renderRoster();
   for (const typist of typists.keys()) stopTyping(typist);
 
-  if (frame.truncated) addNotice("Some messages sent while you were away could not be loaded.");
-  addToLog(frame.history.flatMap(messageEntries));
-  for (const message of frame.history) if (message.cid !== undefined) unconfirmed.delete(message.cid);
-  if (!first && !frame.truncated && unconfirmed.size > 0) {
-    // Sent just before the connection dropped, and not in the history the
-    // room sent back: they never arrived. Offer them again.
-    restoreText([...unconfirmed.values()].join("\n"));
-    showNotice("Your last message did not reach the room; it is back in the box.");
+  if (frame.truncated) log.notice("Some messages sent while you were away could not be loaded.");
+  if (first) log.start(frame.history);
+  else showMessages(frame.history);
+  log.reset();
+
+  // What is left in the outbox did not come back in the history. Sent before
+  // the drop: lost on the way, so sent again, unless the history is cut short
+  // and cannot tell.
+  for (const outgoing of outbox.values()) {
+    if (outgoing.sent && frame.truncated) fail(outgoing, "Not confirmed: the connection dropped; it may have arrived.");
+    outgoing.sent = false;
   }
-  unconfirmed.clear();
+  tokens = SEND_BURST;
+  tokensAt = Date.now();
+  pump();
 
   if (!joinView.hidden) {
     joinView.hidden = true;
     chatView.hidden = false;
     textInput.focus();
   }
-  scrollToEnd();
+  updateCounter();
+  if (first) log.scrollToEnd();
+}
+
+/** Messages from the room, oldest first: each echo of our own replaces its pending item. */
+function showMessages(messages: MessageFrame[]): void {
+  let others = 0;
+  for (const message of messages) {
+    const outgoing = message.cid === undefined ? undefined : outbox.get(message.cid);
+    if (outgoing !== undefined) {
+      outgoing.item.remove();
+      outbox.delete(outgoing.cid);
+    }
+    if (message.from.id !== me?.id) others++;
+  }
+  log.add(messages);
+  if (document.hidden && others > 0) countUnread(others);
 }
 
 function onRenamed(user: User, from: string): void {
@@ -162,9 +236,9 @@ function onRenamed(user: User, from: string): void {
     me = user;
     saveNick(user.nick);
     connection?.renamed(user.nick);
-    addNotice(`You are now ${user.nick}`);
+    log.notice(`You are now ${user.nick}`);
   } else {
-    addNotice(`${from} is now ${user.nick}`);
+    log.notice(`${from} is now ${user.nick}`);
   }
 }
 
@@ -178,68 +252,80 @@ function onError(frame: ErrorFrame): void {
     nickInput.focus();
     return;
   }
-  const text = frame.cid === undefined ? undefined : unconfirmed.get(frame.cid);
-  if (text !== undefined && frame.cid !== undefined) {
-    unconfirmed.delete(frame.cid);
-    restoreText(text);
-  }
+  const outgoing = frame.cid === undefined ? undefined : outbox.get(frame.cid);
+  if (outgoing !== undefined) return fail(outgoing, `Not sent: ${frame.message}`);
+  // A history request refused for speed: the list may ask again.
+  if (frame.code === "rate_limited") log.reset();
   showNotice(frame.message);
 }
 
-// --- the log -----------------------------------------------------------------
+// --- the outbox ----------------------------------------------------------------
 
-const pad = (n: number): string => String(n).padStart(2, "0");
+/** Shows an own message at once and sends it as soon as the room can take it. */
+function queue(text: string, action: boolean): void {
+  if (me === null) return;
+  const cid = crypto.getRandomValues(new Uint32Array(2)).join("-");
+  const item = outgoingItem(cid, me, text, action);
+  outbox.set(cid, { cid, text, action, item, sent: false, failed: false });
+  log.addOutgoing(item);
+  pump();
+}
 
-/** A message, preceded by the date when it starts a new day. */
-function messageEntries(message: MessageFrame): HTMLElement[] {
-  const entries: HTMLElement[] = [];
-  const date = new Date(message.ts);
-  if (previous === null || new Date(previous.ts).toDateString() !== date.toDateString()) {
-    entries.push(el("li", "day", date.toLocaleDateString(undefined, { dateStyle: "full" })));
-    previous = null;
+/** Sends what waits in the outbox, in order, as fast as the token bucket allows. */
+function pump(): void {
+  clearTimeout(pumpTimer);
+  if (connection?.joined !== true) return;
+  for (const outgoing of outbox.values()) {
+    if (outgoing.sent || outgoing.failed) continue;
+    const wait = takeToken();
+    if (wait > 0) {
+      pumpTimer = setTimeout(pump, wait);
+      return;
+    }
+    const frame: SendFrame = { type: "message", text: outgoing.text, cid: outgoing.cid };
+    if (outgoing.action) frame.action = true;
+    outgoing.sent = connection.send(frame);
+    if (!outgoing.sent) return;
   }
-  const grouped = previous?.from === message.from.id && message.ts - previous.ts < GROUP_WITHIN_MS;
-  previous = { from: message.from.id, ts: message.ts };
-
-  const item = el("li", "message");
-  if (grouped) item.classList.add("grouped");
-  if (message.from.id === me?.id) item.classList.add("mine");
-  const header = el("p", "meta");
-  const sender = el("span", `sender hue-${hue(message.from.id)}`, message.from.nick);
-  const time = el("time", undefined, `${pad(date.getHours())}:${pad(date.getMinutes())}`);
-  time.dateTime = date.toISOString();
-  time.title = date.toLocaleString();
-  header.append(sender, " ", time);
-  item.append(header, el("p", "text", message.text));
-  entries.push(item);
-  return entries;
 }
 
-/** One of eight colours for a user, the same on every page. */
-function hue(id: string): number {
-  let hash = 0;
-  for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
-  return hash % 8;
+/** Takes a token for a frame: 0, or the milliseconds until one is there.
+ * `always` takes it regardless (a frame that is sent anyway), going into debt. */
+function takeToken(always = false): number {
+  const now = Date.now();
+  tokens = Math.min(SEND_BURST, tokens + ((now - tokensAt) / 1000) * SEND_PER_SECOND);
+  tokensAt = now;
+  if (tokens < 1 && !always) return Math.ceil(((1 - tokens) / SEND_PER_SECOND) * 1000);
+  tokens--;
+  return 0;
 }
 
-function addNotice(text: string): void {
-  if (previous !== null) previous = { from: null, ts: previous.ts };
-  addToLog([el("li", "event", text)]);
+function fail(outgoing: Outgoing, why: string): void {
+  outgoing.failed = true;
+  outgoing.sent = false;
+  setDelivery(outgoing.item, "failed", why);
 }
 
-function addToLog(entries: HTMLElement[]): void {
-  if (entries.length === 0) return;
-  // Follow the conversation only when already at its end: someone reading
-  // older messages is not pulled away from them.
-  const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 60;
-  log.append(...entries);
-  while (log.childElementCount > MAX_LOG_ENTRIES) log.firstElementChild?.remove();
-  if (atEnd) scrollToEnd();
-}
-
-function scrollToEnd(): void {
-  log.scrollTop = log.scrollHeight;
-}
+// Retry and Discard, on failed messages.
+list.addEventListener("click", (event) => {
+  const button = event.target instanceof Element ? event.target.closest<HTMLElement>("button[data-do]") : null;
+  const cid = button?.closest<HTMLElement>("li[data-cid]")?.dataset.cid;
+  const outgoing = cid === undefined ? undefined : outbox.get(cid);
+  if (button === null || outgoing === undefined) return;
+  if (button.dataset.do === "retry") {
+    // To the end of the queue, and of the list: messages show in sending order.
+    outbox.delete(outgoing.cid);
+    outbox.set(outgoing.cid, outgoing);
+    outgoing.failed = false;
+    setDelivery(outgoing.item, "pending");
+    log.addOutgoing(outgoing.item);
+    pump();
+  } else {
+    outbox.delete(outgoing.cid);
+    outgoing.item.remove();
+  }
+  textInput.focus();
+});
 
 // --- the roster and who is typing --------------------------------------------
 
@@ -283,11 +369,18 @@ function renderTyping(): void {
 
 // --- notices and the tab title -------------------------------------------------
 
-function showNotice(text: string, fades = true): void {
+/** A line above the composer: an error (the default) or help ("info"). */
+function showNotice(text: string, kind: "error" | "info" = "error", fades = true): void {
   notice.textContent = text;
+  notice.dataset.kind = kind;
   notice.hidden = false;
   clearTimeout(noticeTimer);
-  if (fades) noticeTimer = setTimeout(() => (notice.hidden = true), NOTICE_SHOWN_MS);
+  if (fades) noticeTimer = setTimeout(hideNotice, NOTICE_SHOWN_MS);
+}
+
+function hideNotice(): void {
+  clearTimeout(noticeTimer);
+  notice.hidden = true;
 }
 
 const baseTitle = room === null ? document.title : `#${room} · edge-chat`;
@@ -302,6 +395,16 @@ document.addEventListener("visibilitychange", () => {
   if (document.hidden) return;
   unread = 0;
   document.title = baseTitle;
+});
+
+// Escape closes what is open: the notice, and the roster where it covers the messages.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || event.isComposing) return;
+  hideNotice();
+  if (narrow.matches && rosterBox.open) {
+    rosterBox.open = false;
+    if (rosterBox.contains(document.activeElement)) rosterBox.querySelector("summary")?.focus();
+  }
 });
 
 // --- the forms -----------------------------------------------------------------
@@ -336,39 +439,75 @@ textInput.addEventListener("keydown", (event) => {
 });
 
 textInput.addEventListener("input", () => {
+  updateCounter();
+  if (room !== null) saveDraft(room, textInput.value);
   const now = Date.now();
   if (textInput.value.trim() === "" || now - typingSentAt < (limits?.typingIntervalMs ?? TYPING_SEND_EVERY_MS)) return;
   if (connection?.send({ type: "typing" })) typingSentAt = now;
 });
 
+/** "N left" past 80 % of the limit; over it, "N too many" in red and no sending. */
+function updateCounter(): void {
+  const max = limits?.messageLength;
+  const length = codePointLength(textInput.value.trim());
+  const left = max === undefined ? 0 : max - length;
+  const shown = max !== undefined && length > max * COUNTER_FROM;
+  counter.hidden = !shown;
+  counter.textContent = !shown ? "" : left >= 0 ? `${left} left` : `${-left} too many`;
+  counter.dataset.left = String(left);
+  counter.dataset.state = left < 0 ? "over" : "near";
+  sendButton.disabled = left < 0;
+  if (left < 0) textInput.setAttribute("aria-invalid", "true");
+  else textInput.removeAttribute("aria-invalid");
+}
+
+type Command =
+  | { kind: "message"; text: string; action: boolean }
+  | { kind: "nick"; nick: string }
+  | { kind: "help"; text: string };
+
+const HELP = "Commands: /nick new-name renames you, /me waves sends an action. Start with // to send a message beginning with /.";
+
+/** What the composer's text asks for: a message, an action, a rename or help. */
+function parseCommand(text: string): Command {
+  if (!text.startsWith("/")) return { kind: "message", text, action: false };
+  if (text.startsWith("//")) return { kind: "message", text: text.slice(1), action: false };
+  const [, name = "", rest = ""] = /^\/(\S*)\s*([\s\S]*)$/.exec(text) ?? [];
+  switch (name.toLowerCase()) {
+    case "me":
+      return rest === "" ? { kind: "help", text: "Usage: /me waves" } : { kind: "message", text: rest, action: true };
+    case "nick":
+      return rest === "" ? { kind: "help", text: "Usage: /nick new-name" } : { kind: "nick", nick: rest };
+    case "help":
+      return { kind: "help", text: HELP };
+    default:
+      return { kind: "help", text: `Unknown command /${name}. ${HELP}` };
+  }
+}
+
 function sendComposed(): void {
   const text = textInput.value.trim();
   if (text === "" || connection === null || limits === null) return;
-  if (!connection.joined) {
-    showNotice("Not connected right now: your message is kept until the room is back.");
-    return;
-  }
-  const rename = /^\/nick\s+(.+)$/s.exec(text)?.[1];
-  if (rename !== undefined) {
-    const nick = parseNick(rename, limits.nickLength);
+  const command = parseCommand(text);
+  if (command.kind === "help") return showNotice(command.text, "info");
+  if (command.kind === "nick") {
+    const nick = parseNick(command.nick, limits.nickLength);
     if (!nick.ok) return showNotice(nick.message);
+    if (!connection.joined) return showNotice("Not connected right now: rename once the room is back.");
+    takeToken(true);
     connection.send({ type: "nick", nick: nick.nick });
   } else {
-    if (codePointLength(text) > limits.messageLength) {
-      return showNotice(`A message is at most ${limits.messageLength} characters (this one has ${codePointLength(text)}).`);
+    const length = codePointLength(command.text);
+    if (length > limits.messageLength) {
+      return showNotice(`A message is at most ${limits.messageLength} characters (this one has ${length}).`);
     }
-    const cid = crypto.getRandomValues(new Uint32Array(2)).join("-");
-    connection.send({ type: "message", text, cid });
-    unconfirmed.set(cid, text);
+    queue(command.text, command.action);
   }
+  hideNotice();
   textInput.value = "";
+  if (room !== null) saveDraft(room, "");
+  updateCounter();
   typingSentAt = 0;
-}
-
-/** Puts text back in the composer, ahead of whatever is being typed now. */
-function restoreText(text: string): void {
-  textInput.value = textInput.value.trim() === "" ? text : `${text}\n${textInput.value}`;
-  textInput.focus();
 }
 
 // --- copy link -----------------------------------------------------------------
@@ -384,6 +523,8 @@ copyButton.addEventListener("click", async () => {
   setTimeout(() => (copyButton.textContent = "Copy link"), 2_000);
 });
 
+retryButton.addEventListener("click", () => connection?.retryNow());
+
 // --- start -------------------------------------------------------------------
 
 if (room === null) {
@@ -395,6 +536,7 @@ if (room === null) {
   byId("join-title", HTMLElement).textContent = `Join #${room}`;
   nickInput.value = savedNick();
   nickInput.focus();
+  textInput.value = savedDraft(room);
   // The roster starts folded away on small screens, where it sits above the messages.
-  rosterBox.open = matchMedia("(min-width: 48rem)").matches;
+  rosterBox.open = !narrow.matches;
 }

@@ -1,6 +1,7 @@
 /**
- * What the pages remember in localStorage: the last nickname and the rooms
- * visited recently. Storage may be unavailable (private modes, disabled
+ * What the pages remember: in localStorage the last nickname and the rooms
+ * visited recently; in sessionStorage (this tab only) the unsent text of each
+ * room's composer. Storage may be unavailable (private modes, disabled
  * cookies) or hold anything, so every read is checked and every failure ignored.
  */
 import { parseRoomName } from "../protocol";
@@ -9,17 +10,20 @@ const NICK_KEY = "edge-chat:nick";
 const RECENT_KEY = "edge-chat:recent-rooms";
 const MAX_RECENT = 8;
 
-function read(key: string): string | null {
+const DRAFT_KEY = "edge-chat:draft:";
+
+function read(key: string, storage: () => Storage = () => localStorage): string | null {
   try {
-    return localStorage.getItem(key);
+    return storage().getItem(key);
   } catch {
     return null;
   }
 }
 
-function write(key: string, value: string): void {
+function write(key: string, value: string, storage: () => Storage = () => localStorage): void {
   try {
-    localStorage.setItem(key, value);
+    if (value === "") storage().removeItem(key);
+    else storage().setItem(key, value);
   } catch {
     // Not remembered this time.
   }
@@ -46,3 +50,8 @@ export function rememberRoom(room: string): void {
   const rooms = [room, ...recentRooms().filter((other) => other !== room)].slice(0, MAX_RECENT);
   write(RECENT_KEY, JSON.stringify(rooms));
 }
+
+/** The text left in a room's composer, kept across reloads of this tab. */
+export const savedDraft = (room: string): string => read(DRAFT_KEY + room, () => sessionStorage) ?? "";
+
+export const saveDraft = (room: string, text: string): void => write(DRAFT_KEY + room, text, () => sessionStorage);

@@ -1,0 +1,337 @@
+/**
+ * The message list: messages, notices and day separators in the room's order;
+ * below them the user's own messages still on their way (pending or failed);
+ * above them older pages fetched on demand. It follows the conversation only
+ * while the reader is at its end, and otherwise offers a "new messages" button.
+ */
+import type { MessageFrame, User } from "../protocol";
+import { el } from "./dom";
+import { linkify } from "./linkify";
+
+/** Messages from one sender closer together than this share one header. */
+const GROUP_WITHIN_MS = 5 * 60_000;
+/** The oldest entries go beyond this, to keep long sessions light. */
+const MAX_ENTRIES = 1_000;
+/** How close to an end of the list counts as being there, in pixels. */
+const NEAR_END = 60;
+const NEAR_TOP = 80;
+
+/** What the next message is compared with to group it or start a new day;
+ * `from` is null after a notice or an action, which end a group. */
+type Chain = { from: string | null; ts: number } | null;
+
+export type Delivery = "pending" | "sent" | "failed";
+
+export interface LogOptions {
+  /** The user's own id, once known: their messages get `mine` and data-state. */
+  me(): string | undefined;
+  /** Asks the room for the messages before `before`; false when it cannot now. */
+  loadOlder(before: number): boolean;
+}
+
+/** One of eight colours for a user, the same on every page. */
+export function hue(id: string): number {
+  let hash = 0;
+  for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
+  return hash % 8;
+}
+
+const pad = (n: number): string => String(n).padStart(2, "0");
+const dayOf = (ts: number): string => new Date(ts).toDateString();
+
+function timeElement(ts: number): HTMLTimeElement {
+  const date = new Date(ts);
+  const time = el("time", undefined, `${pad(date.getHours())}:${pad(date.getMinutes())}`);
+  time.dateTime = date.toISOString();
+  time.title = date.toLocaleString(undefined, { dateStyle: "full", timeStyle: "medium" });
+  return time;
+}
+
+function daySeparator(ts: number): HTMLLIElement {
+  const item = el("li", "day", new Date(ts).toLocaleDateString(undefined, { dateStyle: "full" }));
+  item.dataset.day = dayOf(ts);
+  return item;
+}
+
+/** The text of a message, or "* Nick waves" for an action. */
+function textOf(from: User, text: string, action: boolean): HTMLParagraphElement {
+  const paragraph = el("p", "text");
+  if (action) paragraph.append("* ", el("span", `sender hue-${hue(from.id)}`, from.nick), " ");
+  paragraph.append(...linkify(text));
+  return paragraph;
+}
+
+function messageItem(message: MessageFrame, grouped: boolean, mine: boolean): HTMLLIElement {
+  const item = el("li", "message");
+  item.dataset.id = String(message.id);
+  item.dataset.from = message.from.id;
+  item.dataset.ts = String(message.ts);
+  if (mine) {
+    item.classList.add("mine");
+    item.dataset.state = "sent";
+    if (message.cid !== undefined) item.dataset.cid = message.cid;
+  }
+  const time = timeElement(message.ts);
+  if (message.action) {
+    item.classList.add("action");
+    item.append(time, textOf(message.from, message.text, true));
+  } else {
+    if (grouped) item.classList.add("grouped");
+    const meta = el("p", "meta");
+    meta.append(el("span", `sender hue-${hue(message.from.id)}`, message.from.nick), " ", time);
+    item.append(meta, textOf(message.from, message.text, false));
+  }
+  return item;
+}
+
+/** An own message not yet confirmed by the room: `data-cid` ties it to its echo. */
+export function outgoingItem(cid: string, me: User, text: string, action: boolean): HTMLLIElement {
+  const item = el("li", "message mine outgoing");
+  item.dataset.cid = cid;
+  if (action) {
+    item.classList.add("action");
+    item.append(textOf(me, text, true));
+  } else {
+    const meta = el("p", "meta");
+    meta.append(el("span", `sender hue-${hue(me.id)}`, me.nick));
+    item.append(meta, textOf(me, text, false));
+  }
+  setDelivery(item, "pending");
+  return item;
+}
+
+/** Marks an outgoing item pending ("sending…") or failed (why, then Retry and Discard). */
+export function setDelivery(item: HTMLLIElement, state: "pending" | "failed", why = ""): void {
+  item.dataset.state = state;
+  item.querySelector(":scope > .delivery")?.remove();
+  const text = item.querySelector(":scope > .text");
+  if (text === null) return;
+  if (state === "pending") {
+    // Floated to the right of the text's first line, so nothing moves when it goes.
+    text.before(el("span", "delivery", "sending…"));
+    return;
+  }
+  text.id = `text-${item.dataset.cid}`;
+  const line = el("p", "delivery");
+  line.append(el("span", undefined, why));
+  for (const [action, label] of [["retry", "Retry"], ["discard", "Discard"]] as const) {
+    const button = el("button", "ghost", label);
+    button.type = "button";
+    button.dataset.do = action;
+    // "Retry" alone does not say which message: its text is the description.
+    button.setAttribute("aria-describedby", text.id);
+    line.append(" ", button);
+  }
+  text.after(line);
+}
+
+export class MessageLog {
+  readonly #list: HTMLOListElement;
+  readonly #edge: HTMLLIElement;
+  readonly #older: HTMLButtonElement;
+  readonly #start: HTMLElement;
+  readonly #jump: HTMLButtonElement;
+  readonly #options: LogOptions;
+  /** The newest confirmed entry, for grouping and day separators. */
+  #chain: Chain = null;
+  /** Messages added below the view since the reader was last at the end. */
+  #unseen = 0;
+  /** The reader was at the end when last seen scrolling. */
+  #pinned = true;
+  /** The `before` of the history request on its way, if one is. */
+  #requested: number | undefined;
+  /** The first message of the room is shown: nothing older to ask for. */
+  #complete = false;
+
+  constructor(
+    parts: { list: HTMLOListElement; edge: HTMLLIElement; older: HTMLButtonElement; start: HTMLElement; jump: HTMLButtonElement },
+    options: LogOptions,
+  ) {
+    this.#list = parts.list;
+    this.#edge = parts.edge;
+    this.#older = parts.older;
+    this.#start = parts.start;
+    this.#jump = parts.jump;
+    this.#options = options;
+    this.#list.addEventListener(
+      "scroll",
+      () => {
+        this.#pinned = this.#atEnd();
+        if (this.#pinned) this.#seen();
+        if (this.#list.scrollTop < NEAR_TOP && this.#list.scrollHeight > this.#list.clientHeight) this.#loadOlder();
+      },
+      { passive: true },
+    );
+    // The list shrinks when the composer grows, the top bar wraps or an
+    // on-screen keyboard opens: a reader at the end stays there.
+    new ResizeObserver(() => {
+      if (this.#pinned) this.#list.scrollTop = this.#list.scrollHeight;
+    }).observe(this.#list);
+    this.#older.addEventListener("click", () => this.#loadOlder());
+    this.#jump.addEventListener("click", () => {
+      this.scrollToEnd();
+      this.#list.focus({ preventScroll: true });
+    });
+  }
+
+  /** The first welcome's history: the room's newest messages. */
+  start(history: MessageFrame[]): void {
+    this.add(history);
+    const first = history[0];
+    this.#complete = first === undefined || first.id <= 1;
+    this.#renderEdge();
+    this.scrollToEnd();
+  }
+
+  /** New messages from the room, oldest first. */
+  add(messages: MessageFrame[]): void {
+    const entries: HTMLElement[] = [];
+    for (const message of messages) this.#chain = this.#render(message, entries, this.#chain);
+    this.#insert(entries, messages.length);
+  }
+
+  /** A line such as "Ana joined" in the flow of messages. */
+  notice(text: string): void {
+    if (this.#chain !== null) this.#chain = { from: null, ts: this.#chain.ts };
+    this.#insert([el("li", "event", text)], 0);
+  }
+
+  /** An own message on its way, at the very end (after earlier ones still on theirs). */
+  addOutgoing(item: HTMLLIElement): void {
+    item.remove(); // When retried: it moves to the end.
+    item.classList.remove("grouped");
+    const last = this.#list.lastElementChild;
+    if (
+      !item.classList.contains("action") &&
+      last instanceof HTMLElement &&
+      last.matches(".mine:not(.action)") &&
+      (last.classList.contains("outgoing") || Date.now() - Number(last.dataset.ts) < GROUP_WITHIN_MS)
+    ) {
+      item.classList.add("grouped");
+    }
+    this.#list.append(item);
+    this.scrollToEnd();
+  }
+
+  /** The id of the oldest message shown, if any. */
+  oldestId(): number | undefined {
+    const item = this.#list.querySelector<HTMLElement>(":scope > [data-id]");
+    return item === null ? undefined : Number(item.dataset.id);
+  }
+
+  /** A page of older messages (the answer to loadOlder), shown above the
+   * others without moving what the reader is looking at. */
+  prepend(before: number, messages: MessageFrame[], complete: boolean): void {
+    if (before !== this.#requested) return; // Not the answer awaited.
+    this.#requested = undefined;
+    if (before !== this.oldestId()) return this.#renderEdge(); // The list was trimmed meanwhile.
+    const fromBottom = this.#list.scrollHeight - this.#list.scrollTop;
+    if (complete || messages.length === 0) this.#complete = true;
+    const entries: HTMLElement[] = [];
+    let chain: Chain = null;
+    for (const message of messages) chain = this.#render(message, entries, chain);
+    const next = this.#edge.nextElementSibling;
+    if (chain !== null && next instanceof HTMLElement && next.dataset.day === dayOf(chain.ts)) {
+      // The same day goes on: one separator for it, and maybe one group.
+      const after = next.nextElementSibling;
+      next.remove();
+      if (after instanceof HTMLElement && continues(after, chain)) after.classList.add("grouped");
+    }
+    this.#edge.after(...entries);
+    this.#renderEdge();
+    this.#list.scrollTop = this.#list.scrollHeight - fromBottom;
+  }
+
+  /** A new connection, or a refused request: no answer is coming. */
+  reset(): void {
+    this.#requested = undefined;
+    this.#renderEdge();
+  }
+
+  scrollToEnd(): void {
+    this.#list.scrollTop = this.#list.scrollHeight;
+    this.#pinned = true;
+    this.#seen();
+  }
+
+  #render(message: MessageFrame, entries: HTMLElement[], chain: Chain): Chain {
+    if (chain === null || dayOf(chain.ts) !== dayOf(message.ts)) {
+      entries.push(daySeparator(message.ts));
+      chain = null;
+    }
+    const grouped = chain !== null && !message.action && chain.from === message.from.id && message.ts - chain.ts < GROUP_WITHIN_MS;
+    entries.push(messageItem(message, grouped, message.from.id === this.#options.me()));
+    return { from: message.action ? null : message.from.id, ts: message.ts };
+  }
+
+  /** Adds confirmed entries after the others, before any own message still on its way. */
+  #insert(entries: HTMLElement[], messages: number): void {
+    if (entries.length === 0) return;
+    const follow = this.#atEnd();
+    const outgoing = this.#list.querySelector(":scope > .outgoing");
+    if (outgoing === null) this.#list.append(...entries);
+    else outgoing.before(...entries);
+    if (follow) {
+      this.#trim();
+      this.scrollToEnd();
+    } else if (messages > 0) {
+      this.#unseen += messages;
+      this.#jump.textContent = `${this.#unseen} new message${this.#unseen === 1 ? "" : "s"} ↓`;
+      this.#jump.hidden = false;
+    }
+  }
+
+  #atEnd(): boolean {
+    return this.#list.scrollHeight - this.#list.scrollTop - this.#list.clientHeight < NEAR_END;
+  }
+
+  #seen(): void {
+    this.#unseen = 0;
+    this.#jump.hidden = true;
+  }
+
+  #loadOlder(): void {
+    const before = this.oldestId();
+    if (this.#requested !== undefined || this.#complete || before === undefined) return;
+    if (!this.#options.loadOlder(before)) return;
+    this.#requested = before;
+    this.#renderEdge();
+  }
+
+  #renderEdge(): void {
+    this.#edge.hidden = false;
+    this.#older.hidden = this.#complete;
+    this.#start.hidden = !this.#complete;
+    // aria-disabled rather than disabled, so that the button keeps the focus.
+    const loading = String(this.#requested !== undefined);
+    this.#older.setAttribute("aria-disabled", loading);
+    this.#older.setAttribute("aria-busy", loading);
+  }
+
+  /** Drops the oldest entries beyond MAX_ENTRIES (they can be loaded again). */
+  #trim(): void {
+    let excess = this.#list.childElementCount - MAX_ENTRIES;
+    if (excess <= 0) return;
+    for (; excess > 0; excess--) {
+      const first = this.#edge.nextElementSibling;
+      if (first === null || first.classList.contains("outgoing")) break;
+      first.remove();
+    }
+    const first = this.#edge.nextElementSibling;
+    if (first instanceof HTMLElement && first.dataset.ts !== undefined) {
+      first.classList.remove("grouped");
+      first.before(daySeparator(Number(first.dataset.ts)));
+    }
+    this.#complete = false;
+    this.#renderEdge();
+  }
+}
+
+/** True when `item` is a message that goes on the group that `chain` ends. */
+function continues(item: HTMLElement, chain: NonNullable<Chain>): boolean {
+  return (
+    item.matches(".message:not(.action)") &&
+    item.dataset.from === chain.from &&
+    Number(item.dataset.ts) - chain.ts < GROUP_WITHIN_MS
+  );
+}
