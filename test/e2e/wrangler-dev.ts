@@ -33,10 +33,29 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Fails, naming the port, when something already listens on it: its answers would pass for ours. */
+async function assertPortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once("error", () => reject(new Error(`port ${port} on 127.0.0.1 is already in use`)));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve()));
+  });
+}
+
 export const newStateDir = (): string => mkdtempSync(join(tmpdir(), "edge-chat-state-"));
 
-export async function startDevServer(options: { stateDir?: string; vars?: Record<string, string>; timeoutMs?: number } = {}): Promise<DevServer> {
-  const port = await freePort();
+export interface DevServerOptions {
+  /** Where Durable Objects keep their state; a new temporary directory when absent. */
+  stateDir?: string;
+  /** A port to listen on (to restart a server where its clients expect it); a free one when absent. */
+  port?: number;
+  vars?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  if (options.port !== undefined) await assertPortFree(options.port);
+  const port = options.port ?? (await freePort());
   const stateDir = options.stateDir ?? newStateDir();
   const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, "--show-interactive-dev-session=false"];
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);

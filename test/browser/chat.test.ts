@@ -1,0 +1,311 @@
+/**
+ * The app in a real browser, as people use it: Chromium pages against the
+ * real `wrangler dev`, every person in a browser context of their own. What a
+ * page shows is read from its DOM (the log is the role="log" list); after
+ * every test no page may have logged an error, hit a CSP violation or opened
+ * a dialog.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import type { DevServer } from "../e2e/wrangler-dev";
+import {
+  MOBILE,
+  WAIT_MS,
+  composer,
+  countInLog,
+  deliveryState,
+  entryWith,
+  eventually,
+  joinRoom,
+  logEntries,
+  messageLog,
+  newPerson,
+  nickInput,
+  problemsOf,
+  rosterNames,
+  say,
+  startServerAndBrowser,
+  stopServer,
+  submitNick,
+  waitForInLog,
+  type Person,
+} from "./harness";
+
+/** expect.poll's default of 1 s is short for a page on a busy machine. */
+const POLL = { timeout: WAIT_MS };
+const rosterCount = (page: Page) => page.locator("#roster-count").textContent();
+
+let server: DevServer;
+let browser: Browser;
+/** Everyone opened by the running test; checked and closed after it. */
+let people: Person[] = [];
+
+async function person(name: string, options?: Parameters<typeof newPerson>[2]): Promise<Person> {
+  const created = await newPerson(browser, name, options);
+  people.push(created);
+  return created;
+}
+
+beforeAll(async () => {
+  ({ server, browser } = await startServerAndBrowser());
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stopServer(server);
+});
+
+afterEach(async () => {
+  const seen = people;
+  people = [];
+  try {
+    expect(problemsOf(seen), "console errors, CSP violations or dialogs").toEqual([]);
+  } finally {
+    await Promise.all(seen.map((each) => each.close()));
+  }
+});
+
+describe("chatting in the browser", () => {
+  it("lets two pages chat both ways, each message shown once on each", async () => {
+    const alice = await person("alice");
+    const bob = await person("bob");
+    await joinRoom(alice, server.url, "both-ways", "Alice");
+    await joinRoom(bob, server.url, "both-ways", "Bob");
+
+    await say(alice.page, "Hello Bob, can you read me?");
+    await waitForInLog(bob.page, "Hello Bob, can you read me?");
+    await say(bob.page, "Loud and clear, Alice.");
+    await waitForInLog(alice.page, "Loud and clear, Alice.");
+    await say(alice.page, "Great: two lines,\nin one message.");
+    await waitForInLog(bob.page, "in one message.");
+
+    for (const page of [alice.page, bob.page]) {
+      expect(await countInLog(page, "Hello Bob, can you read me?")).toBe(1);
+      expect(await countInLog(page, "Loud and clear, Alice.")).toBe(1);
+      expect(await countInLog(page, "in one message.")).toBe(1);
+    }
+    // The sender's name comes with each message, and the composer is emptied.
+    expect(await entryWith(bob.page, "Hello Bob").textContent()).toContain("Alice");
+    expect(await composer(alice.page).inputValue()).toBe("");
+  });
+
+  it("marks one's own messages as sent once the room has them (data-state)", async () => {
+    const alice = await person("alice");
+    const bob = await person("bob");
+    await joinRoom(alice, server.url, "own-state", "Alice");
+    await joinRoom(bob, server.url, "own-state", "Bob");
+    await say(alice.page, "Is this one mine?");
+    await waitForInLog(bob.page, "Is this one mine?");
+    const state = await eventually(() => deliveryState(alice.page, "Is this one mine?"), (value) => value === "sent");
+    expect(state, "data-state of Alice's own message on her page").toBe("sent");
+    // Only one's own messages carry a delivery state.
+    expect(await deliveryState(bob.page, "Is this one mine?")).toBeNull();
+  });
+
+  it("shows joins, leaves, who is typing and the roster", async () => {
+    const alice = await person("alice");
+    await joinRoom(alice, server.url, "roster", "Alice");
+    await expect.poll(() => rosterCount(alice.page), POLL).toBe("1");
+    expect(await rosterNames(alice.page)).toEqual(["Alice"]);
+
+    const bob = await person("bob");
+    await joinRoom(bob, server.url, "roster", "Bob");
+    await waitForInLog(alice.page, "Bob joined");
+    await expect.poll(() => rosterCount(alice.page), POLL).toBe("2");
+    expect(await rosterNames(alice.page)).toEqual(["Alice", "Bob"]);
+    expect(await rosterNames(bob.page)).toEqual(["Alice", "Bob"]);
+    expect(await rosterCount(bob.page)).toBe("2");
+    // A newcomer is not told that they joined.
+    expect(await countInLog(bob.page, "Bob joined")).toBe(0);
+
+    // Typing shows on the other page, and stops with the message.
+    await composer(bob.page).pressSequentially("I am wri");
+    await alice.page.getByText("Bob is typing…").waitFor();
+    await composer(bob.page).press("Enter");
+    await waitForInLog(alice.page, "I am wri");
+    await expect.poll(() => alice.page.locator("#typing").textContent(), POLL).toBe("");
+
+    const carol = await person("carol");
+    await joinRoom(carol, server.url, "roster", "Carol");
+    await expect.poll(() => rosterCount(alice.page), POLL).toBe("3");
+    expect(await rosterNames(alice.page)).toEqual(["Alice", "Bob", "Carol"]);
+
+    // Bob closes his tab: the others see him go.
+    await bob.close();
+    for (const page of [alice.page, carol.page]) {
+      await waitForInLog(page, "Bob left");
+      await expect.poll(() => rosterCount(page), POLL).toBe("2");
+      expect(await rosterNames(page)).toEqual(["Alice", "Carol"]);
+    }
+  });
+
+  it("says next to the field that a nickname is taken, then joins with another", async () => {
+    const alice = await person("alice");
+    await joinRoom(alice, server.url, "taken", "Alice");
+
+    const other = await person("other");
+    await other.page.goto(`${server.url}/r/taken`);
+    await submitNick(other.page, "ALICE");
+    const error = other.page.locator("#nick-error");
+    await error.waitFor({ state: "visible" });
+    expect(await error.textContent()).toMatch(/already in this room/);
+    // The error belongs to the field: described by it, and the field marked invalid.
+    expect(await nickInput(other.page).getAttribute("aria-describedby")).toContain("nick-error");
+    expect(await nickInput(other.page).getAttribute("aria-invalid")).toBe("true");
+    expect(await other.page.locator("#chat-view").isVisible()).toBe(false);
+    expect(await other.page.locator("#join-button").isEnabled()).toBe(true);
+
+    await submitNick(other.page, "Alicia");
+    await other.page.locator("#chat-view").waitFor({ state: "visible" });
+    await waitForInLog(alice.page, "Alicia joined");
+    expect(await rosterNames(other.page)).toEqual(["Alice", "Alicia"]);
+    await say(other.page, "Second try worked.");
+    await waitForInLog(alice.page, "Second try worked.");
+  });
+
+  it("shows markup in messages and nicknames as text, and runs none of it", async () => {
+    const alice = await person("alice");
+    const bob = await person("bob");
+    await joinRoom(alice, server.url, "markup", "<b>Alice</b>");
+    await joinRoom(bob, server.url, "markup", "Bob");
+    const image = "<img src=x onerror=alert(1)>";
+    const script = "<script>alert(2)</script> and <a href=javascript:alert(3)>a link</a>";
+    await say(alice.page, image);
+    await say(alice.page, script);
+    await waitForInLog(bob.page, "a link</a>");
+
+    for (const page of [alice.page, bob.page]) {
+      const entries = await logEntries(page);
+      expect(entries.filter((entry) => entry.includes(image))).toHaveLength(1);
+      expect(entries.filter((entry) => entry.includes(script))).toHaveLength(1);
+      expect(await messageLog(page).locator("img, script, a[href^='javascript']").count()).toBe(0);
+      expect(await entryWith(page, image).textContent()).toContain("<b>Alice</b>");
+    }
+    expect(await rosterNames(bob.page)).toEqual(["<b>Alice</b>", "Bob"].sort());
+    // Give a dialog a moment to open, should one have been let through.
+    await bob.page.waitForTimeout(300);
+    expect(alice.dialogs).toEqual([]);
+    expect(bob.dialogs).toEqual([]);
+  });
+
+  it("keeps the history across a reload, without duplicates", async () => {
+    const alice = await person("alice");
+    const bob = await person("bob");
+    await joinRoom(alice, server.url, "reload", "Alice");
+    await joinRoom(bob, server.url, "reload", "Bob");
+    const earlier = ["First, from Alice", "Second, from Bob", "Third, from Alice"];
+    await say(alice.page, earlier[0]!);
+    await waitForInLog(bob.page, earlier[0]!);
+    await say(bob.page, earlier[1]!);
+    await waitForInLog(alice.page, earlier[1]!);
+    await say(alice.page, earlier[2]!);
+    await waitForInLog(bob.page, earlier[2]!);
+
+    await bob.page.reload();
+    // The page may take the person straight back in, or ask for the nickname again.
+    await bob.page.locator("#chat-view:not([hidden]), #join-view:not([hidden])").first().waitFor();
+    if (await bob.page.locator("#join-view").isVisible()) {
+      expect(await nickInput(bob.page).inputValue(), "the nickname is remembered").toBe("Bob");
+      await nickInput(bob.page).press("Enter");
+      await bob.page.locator("#chat-view").waitFor({ state: "visible" });
+    }
+    for (const text of earlier) await waitForInLog(bob.page, text);
+
+    await say(alice.page, "Fourth, after Bob's reload");
+    await waitForInLog(bob.page, "Fourth, after Bob's reload");
+    for (const page of [alice.page, bob.page]) {
+      for (const text of [...earlier, "Fourth, after Bob's reload"]) expect(await countInLog(page, text)).toBe(1);
+    }
+    // In the order they were sent, on both pages.
+    const sent = [...earlier, "Fourth, after Bob's reload"];
+    for (const page of [alice.page, bob.page]) {
+      const order = (await logEntries(page)).map((entry) => sent.findIndex((text) => entry.includes(text))).filter((index) => index >= 0);
+      expect(order).toEqual([0, 1, 2, 3]);
+    }
+  });
+
+  it("fits a 360×740 phone: no sideways scrolling, the composer in view", async () => {
+    const phone = await person("phone", MOBILE);
+    const room = "a-rather-long-room-name-for-a-small-phone-screen";
+    await phone.page.goto(`${server.url}/`);
+    expect(await horizontalOverflow(phone)).toBe(0);
+    await phone.page.goto(`${server.url}/r/${room}`);
+    expect(await horizontalOverflow(phone)).toBe(0);
+    await submitNick(phone.page, "Zoë with a rather long nickname");
+    await phone.page.locator("#chat-view").waitFor({ state: "visible" });
+
+    await say(phone.page, `An unbroken line: ${"abcdefghij".repeat(15)}`);
+    await say(phone.page, "https://example.com/a/very/long/address/that/keeps/going/and/going/and/going/on/and/on");
+    for (let i = 1; i <= 8; i++) await say(phone.page, `Message number ${i} of a busy room, long enough to wrap on a phone.`);
+    await waitForInLog(phone.page, "Message number 8");
+
+    expect(await horizontalOverflow(phone)).toBe(0);
+    const viewport = phone.page.viewportSize()!;
+    for (const selector of ["#text", "#composer button[type=submit]"]) {
+      const box = await phone.page.locator(selector).boundingBox();
+      expect(box, `${selector} is laid out`).not.toBeNull();
+      expect(box!.x).toBeGreaterThanOrEqual(0);
+      expect(box!.y).toBeGreaterThanOrEqual(0);
+      expect(box!.x + box!.width, `${selector} within the width`).toBeLessThanOrEqual(viewport.width);
+      expect(box!.y + box!.height, `${selector} within the height`).toBeLessThanOrEqual(viewport.height);
+    }
+    // The newest message is in view above the composer.
+    const last = await entryWith(phone.page, "Message number 8").boundingBox();
+    const composerBox = await phone.page.locator("#composer").boundingBox();
+    expect(last!.y + last!.height).toBeLessThanOrEqual(composerBox!.y + 1);
+  });
+});
+
+/** How many CSS pixels the page is wider than its viewport (0: no sideways scrolling). */
+async function horizontalOverflow(person: Person): Promise<number> {
+  const width = await person.page.evaluate<number>(
+    "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - document.documentElement.clientWidth",
+  );
+  return Math.max(0, width);
+}
+
+describe("the landing page", () => {
+  it("joins a room by name, and creates a private room", async () => {
+    const visitor = await person("visitor");
+    await visitor.page.goto(`${server.url}/`);
+    const roomField = visitor.page.getByLabel("Room name");
+
+    await roomField.fill("not a room!");
+    await roomField.press("Enter");
+    await visitor.page.locator("#room-error").waitFor({ state: "visible" });
+    expect(visitor.page.url()).toBe(`${server.url}/`);
+
+    await roomField.fill("Landing-Test");
+    await Promise.all([visitor.page.waitForURL(`${server.url}/r/landing-test`), roomField.press("Enter")]);
+    expect(await visitor.page.locator("#room-name").textContent()).toBe("#landing-test");
+    await submitNick(visitor.page, "Visitor");
+    await visitor.page.locator("#chat-view").waitFor({ state: "visible" });
+
+    await visitor.page.goto(`${server.url}/`);
+    // The room just visited is offered again.
+    await visitor.page.getByRole("link", { name: "landing-test" }).waitFor();
+    await Promise.all([
+      visitor.page.waitForURL(/\/r\/[a-z2-7]{26}$/),
+      visitor.page.getByRole("button", { name: "Create a private room" }).click(),
+    ]);
+    const room = new URL(visitor.page.url()).pathname.slice("/r/".length);
+    expect(room).toMatch(/^[a-z2-7]{26}$/);
+    expect(await visitor.page.locator("#room-name").textContent()).toBe(`#${room}`);
+    await visitor.page.locator("#join-view").waitFor({ state: "visible" });
+  });
+
+  it("loads every page without console errors or CSP violations", async () => {
+    const visitor = await person("visitor");
+    // Every page of the app (the error answers for bad addresses are not
+    // pages: Chromium logs their status as a console error by design).
+    for (const path of ["/", "/r/quiet", "/r/Quiet"]) {
+      await visitor.page.goto(`${server.url}${path}`);
+      await visitor.page.waitForLoadState("load");
+    }
+    expect(visitor.page.url()).toBe(`${server.url}/r/quiet`);
+    await joinRoom(visitor, server.url, "quiet", "Quiet");
+    await say(visitor.page, "nothing to complain about");
+    await waitForInLog(visitor.page, "nothing to complain about");
+    // The checks themselves are afterEach's, as for every test.
+  });
+});

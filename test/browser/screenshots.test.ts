@@ -1,0 +1,154 @@
+/**
+ * The README's screenshots, taken from the real app: the landing page and a
+ * busy room (several people, a dozen messages, a join notice, someone
+ * typing), in light and dark at 1280×800, and the room on a 360×740 phone.
+ * `npm run test:e2e` refreshes them in docs/screenshots/.
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { newStateDir, startDevServer, type DevServer } from "../e2e/wrangler-dev";
+import {
+  DESKTOP,
+  MOBILE,
+  composer,
+  joinRoom,
+  launchChrome,
+  newPerson,
+  problemsOf,
+  say,
+  stopServer,
+  waitForInLog,
+  type Person,
+} from "./harness";
+
+const SCREENSHOTS = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
+const ROOM = "edge-team";
+
+let server: DevServer | undefined;
+let browser: Browser;
+let people: Person[] = [];
+
+type Scheme = "light" | "dark";
+
+async function person(name: string, options: Parameters<typeof newPerson>[2]): Promise<Person> {
+  const created = await newPerson(browser, name, options);
+  people.push(created);
+  return created;
+}
+
+/** A server with nothing in it yet, so that every room shot starts from the same empty room. */
+async function freshServer(): Promise<DevServer> {
+  await stopServer(server);
+  server = await startDevServer({ stateDir: newStateDir() });
+  return server;
+}
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  browser = await launchChrome();
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stopServer(server);
+});
+
+afterEach(async () => {
+  const seen = people;
+  people = [];
+  try {
+    expect(problemsOf(seen), "console errors, CSP violations or dialogs").toEqual([]);
+  } finally {
+    await Promise.all(seen.map((each) => each.close()));
+  }
+});
+
+/** Saves the page's viewport as docs/screenshots/`name`.png and checks its size in pixels. */
+async function shoot(page: Page, name: string, width: number, height: number): Promise<void> {
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, animations: "disabled", caret: "hide" });
+  const png = readFileSync(path);
+  expect(png.subarray(1, 4).toString("latin1"), `${name}.png is a PNG`).toBe("PNG");
+  expect([png.readUInt32BE(16), png.readUInt32BE(20)], `${name}.png's size`).toEqual([width, height]);
+}
+
+/**
+ * The busy room, seen by Ana on a desktop and by Kartik on a phone: four
+ * people, a dozen messages, Olu's arrival, and Mei typing (until `typing`
+ * settles) when it is shown.
+ */
+async function busyRoom(base: string, scheme: Scheme): Promise<{ ana: Person; kartik: Person; typing: Promise<void> }> {
+  const ana = await person("ana", { ...DESKTOP, colorScheme: scheme });
+  const kartik = await person("kartik", { ...MOBILE, colorScheme: scheme });
+  const mei = await person("mei", { ...DESKTOP, colorScheme: scheme });
+  const olu = await person("olu", { ...DESKTOP, colorScheme: scheme });
+  await joinRoom(ana, base, ROOM, "Ana");
+  await joinRoom(kartik, base, ROOM, "Kartik");
+  await joinRoom(mei, base, ROOM, "Mei");
+  await waitForInLog(ana.page, "Mei joined");
+
+  const conversation: [Person, string][] = [
+    [kartik, "Morning! Is everyone on the new build?"],
+    [ana, "Yes, deployed an hour ago. Every room is its own Durable Object now."],
+    [mei, "So this room lives in one place, and we all meet there?"],
+    [ana, "Exactly. A message is stored in SQLite before anyone sees it."],
+    [ana, "So the order is the same for everyone, and nothing gets lost."],
+    [kartik, "I closed my laptop on the train and came back without missing a line 🎉"],
+    [mei, "How does it know where you left off?"],
+    [ana, "The page joins again with the id of the last message it saw, and the room sends what came after."],
+    [kartik, "No duplicates either. I checked."],
+    [mei, "Nice. Can I invite the design team?"],
+  ];
+  const afterOlu: [Person, string][] = [
+    [olu, "Hi all! What did I miss?"],
+    [ana, "Scroll up, it's all there 🙂"],
+  ];
+  for (const [speaker, text] of conversation) {
+    await say(speaker.page, text);
+    await waitForInLog(ana.page, text);
+  }
+  await joinRoom(olu, base, ROOM, "Olu");
+  await waitForInLog(ana.page, "Olu joined");
+  for (const [speaker, text] of afterOlu) {
+    await say(speaker.page, text);
+    await waitForInLog(ana.page, text);
+  }
+  await waitForInLog(kartik.page, afterOlu.at(-1)![1]);
+
+  // No focus ring on the viewers' composers; then Mei starts typing.
+  await composer(ana.page).blur();
+  await composer(kartik.page).blur();
+  // Typing goes on for about 4 s, long enough for a fresh notice to arrive
+  // whatever the room's 2 s throttle swallowed, and for the shots.
+  const typing = composer(mei.page).pressSequentially("Sure, the link is at the top right, one sec", { delay: 90 });
+  await Promise.all([ana.page.getByText("Mei is typing…").waitFor(), kartik.page.getByText("Mei is typing…").waitFor()]);
+  return { ana, kartik, typing };
+}
+
+describe("screenshots for the README", () => {
+  for (const scheme of ["light", "dark"] as const) {
+    it(`the landing page, ${scheme}`, async () => {
+      const base = (server ?? (await freshServer())).url;
+      const visitor = await person("visitor", { ...DESKTOP, colorScheme: scheme });
+      await visitor.page.goto(`${base}/`);
+      await visitor.page.getByRole("button", { name: "Create a private room" }).waitFor();
+      await shoot(visitor.page, `landing-${scheme}`, 1280, 800);
+    });
+  }
+
+  it("a busy room, light, on a desktop and on a phone", async () => {
+    const { ana, kartik, typing } = await busyRoom((await freshServer()).url, "light");
+    await shoot(ana.page, "room-light", 1280, 800);
+    await shoot(kartik.page, "room-mobile", 360 * 2, 740 * 2);
+    await typing;
+  });
+
+  it("a busy room, dark", async () => {
+    const { ana, typing } = await busyRoom((await freshServer()).url, "dark");
+    await shoot(ana.page, "room-dark", 1280, 800);
+    await typing;
+  });
+});
