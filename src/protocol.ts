@@ -238,6 +238,10 @@ export interface FrameLimits {
 export interface RoomLimits extends FrameLimits {
   /** Least time between two typing notices that the room relays. */
   typingIntervalMs: number;
+  /** Frames a connection may send at once (0: no limit)… */
+  rateBurst: number;
+  /** …and how many more it may send each second after that. */
+  ratePerSecond: number;
 }
 
 export const MAX_CID_LENGTH = 64;

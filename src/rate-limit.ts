@@ -1,8 +1,9 @@
 /**
- * A token bucket small enough to live in a WebSocket attachment: `tokens`
+ * A token bucket small enough to live in a WebSocket attachment: `burst`
  * frames may arrive at once, and the bucket regains `perSecond` tokens each
  * second up to `burst`. Pure functions of the bucket and the clock, so the
- * state survives hibernation with the socket it belongs to.
+ * state survives hibernation with the socket it belongs to; the browser uses
+ * the same bucket to pace its outbox under the room's limit.
  */
 
 export interface Bucket {
@@ -18,12 +19,31 @@ export interface BucketLimits {
 
 export const fullBucket = (limits: BucketLimits, now: number): Bucket => ({ tokens: limits.burst, at: now });
 
-/** Takes one token if there is one; mutates `bucket` and says whether it could. */
-export function takeToken(bucket: Bucket, limits: BucketLimits, now: number): boolean {
+function refill(bucket: Bucket, limits: BucketLimits, now: number): void {
   const elapsed = Math.max(0, now - bucket.at);
   bucket.tokens = Math.min(limits.burst, bucket.tokens + (elapsed * limits.perSecond) / 1000);
   bucket.at = now;
+}
+
+/** Takes one token if there is one; mutates `bucket` and says whether it could. */
+export function takeToken(bucket: Bucket, limits: BucketLimits, now: number): boolean {
+  refill(bucket, limits, now);
   if (bucket.tokens < 1) return false;
   bucket.tokens -= 1;
   return true;
+}
+
+/** Milliseconds until takeToken would succeed: 0 when it would now,
+ * Infinity when the bucket never refills. */
+export function msUntilToken(bucket: Bucket, limits: BucketLimits, now: number): number {
+  refill(bucket, limits, now);
+  if (bucket.tokens >= 1) return 0;
+  return limits.perSecond > 0 ? Math.ceil(((1 - bucket.tokens) / limits.perSecond) * 1000) : Infinity;
+}
+
+/** Spends a token whether there is one or not (for a frame that goes out
+ * anyway): the bucket goes into debt, and later frames wait longer. */
+export function spendToken(bucket: Bucket, limits: BucketLimits, now: number): void {
+  refill(bucket, limits, now);
+  bucket.tokens -= 1;
 }

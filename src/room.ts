@@ -61,7 +61,12 @@ export class Room extends DurableObject<Env> {
     // Configuration is checked once per object start, not per frame.
     this.#config = parseConfig(env);
     this.#frameLimits = { messageLength: this.#config.maxMessageLength, nickLength: this.#config.maxNickLength };
-    this.#roomLimits = { ...this.#frameLimits, typingIntervalMs: this.#config.typingIntervalMs };
+    this.#roomLimits = {
+      ...this.#frameLimits,
+      typingIntervalMs: this.#config.typingIntervalMs,
+      rateBurst: this.#config.rateLimitBurst,
+      ratePerSecond: this.#config.rateLimitPerSecond,
+    };
     this.#bucketLimits = { burst: this.#config.rateLimitBurst, perSecond: this.#config.rateLimitPerSecond };
     this.#store = new RoomStorage(ctx.storage, this.#config.historyRetention);
     this.#roomName = this.#store.roomName ?? "";

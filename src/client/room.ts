@@ -10,11 +10,13 @@ import {
   parseRoomName,
   type ErrorFrame,
   type MessageFrame,
+  type RoomLimits,
   type SendFrame,
   type ServerFrame,
   type User,
   type WelcomeFrame,
 } from "../protocol";
+import { fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../rate-limit";
 import { ChatConnection, type Status, type StatusDetail } from "./connection";
 import { byId, el, setFieldError } from "./dom";
 import { MessageLog, hue, outgoingItem, setDelivery } from "./log";
@@ -25,10 +27,12 @@ const TYPING_SHOWN_MS = 3_000;
 const NOTICE_SHOWN_MS = 6_000;
 /** The counter shows up past this share of the length limit. */
 const COUNTER_FROM = 0.8;
-/** The room takes a burst of 10 frames, then 5 a second (docs/protocol.md).
- * The outbox stays under that, so that a flush after a reconnect is not refused. */
-const SEND_BURST = 8;
-const SEND_PER_SECOND = 4;
+/** The outbox keeps a little under the room's rate limit (welcome.limits),
+ * so that a flush after a reconnect is not refused. */
+const paceFor = (limits: RoomLimits): BucketLimits | null =>
+  limits.rateBurst === 0 ? null : { burst: Math.max(1, limits.rateBurst - 2), perSecond: limits.ratePerSecond * 0.8 };
+/** The longest the outbox waits for a token before trying again. */
+const MAX_PACE_WAIT_MS = 30_000;
 
 const statusLine = byId("status", HTMLElement);
 const retryButton = byId("retry-now", HTMLButtonElement);
@@ -81,9 +85,9 @@ interface Outgoing {
 }
 /** By cid, in sending order. Kept in memory only: a reload forgets it. */
 const outbox = new Map<string, Outgoing>();
-/** The outbox's own token bucket, refilled as time passes. */
-let tokens = SEND_BURST;
-let tokensAt = Date.now();
+/** The outbox's pace (null: the room has no limit) and its token bucket. */
+let pace: BucketLimits | null = null;
+let bucket: Bucket = { tokens: 0, at: 0 };
 let pumpTimer: ReturnType<typeof setTimeout> | undefined;
 
 const connection =
@@ -125,6 +129,7 @@ function onStatus(status: Status, detail: StatusDetail = {}): void {
   clearInterval(countdown);
   statusLine.hidden = false;
   statusLine.dataset.state = status;
+  statusLine.setAttribute("aria-live", "polite");
   const { retryAt } = detail;
   retryButton.hidden = retryAt === undefined;
   if (retryAt === undefined) {
@@ -132,10 +137,11 @@ function onStatus(status: Status, detail: StatusDetail = {}): void {
   } else {
     const tick = (): void => {
       const text = `Reconnecting in ${Math.max(1, Math.ceil((retryAt - Date.now()) / 1000))} s…`;
-      // Only real changes, so that screen readers are not told the same twice.
       if (statusLine.textContent !== text) statusLine.textContent = text;
     };
     tick();
+    // Screen readers hear the first "Reconnecting in N s", not every second after it.
+    queueMicrotask(() => statusLine.setAttribute("aria-live", "off"));
     countdown = setInterval(tick, 250);
   }
   if (status !== "offline") return;
@@ -198,8 +204,8 @@ function onWelcome(frame: WelcomeFrame): void {
     if (outgoing.sent && frame.truncated) fail(outgoing, "Not confirmed: the connection dropped; it may have arrived.");
     outgoing.sent = false;
   }
-  tokens = SEND_BURST;
-  tokensAt = Date.now();
+  pace = paceFor(frame.limits);
+  if (pace !== null) bucket = fullBucket(pace, Date.now());
   pump();
 
   if (!joinView.hidden) {
@@ -292,12 +298,11 @@ function pump(): void {
 /** Takes a token for a frame: 0, or the milliseconds until one is there.
  * `always` takes it regardless (a frame that is sent anyway), going into debt. */
 function takeToken(always = false): number {
+  if (pace === null) return 0;
   const now = Date.now();
-  tokens = Math.min(SEND_BURST, tokens + ((now - tokensAt) / 1000) * SEND_PER_SECOND);
-  tokensAt = now;
-  if (tokens < 1 && !always) return Math.ceil(((1 - tokens) / SEND_PER_SECOND) * 1000);
-  tokens--;
-  return 0;
+  const wait = always ? 0 : msUntilToken(bucket, pace, now);
+  if (wait === 0) spendToken(bucket, pace, now);
+  return Math.min(wait, MAX_PACE_WAIT_MS);
 }
 
 function fail(outgoing: Outgoing, why: string): void {
