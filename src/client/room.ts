@@ -72,6 +72,7 @@ let typingSentAt = 0;
 let unread = 0;
 let noticeTimer: ReturnType<typeof setTimeout> | undefined;
 let countdown: ReturnType<typeof setInterval> | undefined;
+let quietTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** An own message from the moment it is sent until the room echoes it back. */
 interface Outgoing {
@@ -127,6 +128,7 @@ const STATUS_LABELS: Record<Status, string> = {
 
 function onStatus(status: Status, detail: StatusDetail = {}): void {
   clearInterval(countdown);
+  clearTimeout(quietTimer);
   statusLine.hidden = false;
   statusLine.dataset.state = status;
   statusLine.setAttribute("aria-live", "polite");
@@ -141,7 +143,7 @@ function onStatus(status: Status, detail: StatusDetail = {}): void {
     };
     tick();
     // Screen readers hear the first "Reconnecting in N s", not every second after it.
-    queueMicrotask(() => statusLine.setAttribute("aria-live", "off"));
+    quietTimer = setTimeout(() => statusLine.setAttribute("aria-live", "off"), 1500);
     countdown = setInterval(tick, 250);
   }
   if (status !== "offline") return;
