@@ -2,9 +2,12 @@
  * The README's screenshots, taken from the real app: the landing page and a
  * busy room (several people, a dozen messages, a join notice, someone
  * typing), in light and dark at 1280×800, and the room on a 360×740 phone.
- * `npm run test:e2e` refreshes them in docs/screenshots/.
+ * `npm run test:e2e` takes them every time (into a temporary folder, so a test
+ * run leaves the work tree clean); `UPDATE_SCREENSHOTS=1 npm run test:e2e`
+ * writes them to docs/screenshots/ for the README.
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -24,7 +27,9 @@ import {
   type Person,
 } from "./harness";
 
-const SCREENSHOTS = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
+  ? fileURLToPath(new URL("../../docs/screenshots/", import.meta.url))
+  : mkdtempSync(join(tmpdir(), "edge-chat-screenshots-"));
 const ROOM = "edge-team";
 
 let server: DevServer | undefined;
@@ -66,7 +71,7 @@ afterEach(async () => {
   }
 });
 
-/** Saves the page's viewport as docs/screenshots/`name`.png and checks its size in pixels. */
+/** Saves the page's viewport as `name`.png in SCREENSHOTS and checks its size in pixels. */
 async function shoot(page: Page, name: string, width: number, height: number): Promise<void> {
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path, animations: "disabled", caret: "hide" });
