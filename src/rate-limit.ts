@@ -2,8 +2,9 @@
  * A token bucket small enough to live in a WebSocket attachment: `burst`
  * frames may arrive at once, and the bucket regains `perSecond` tokens each
  * second up to `burst`. Pure functions of the bucket and the clock, so the
- * state survives hibernation with the socket it belongs to; the browser uses
- * the same bucket to pace its outbox under the room's limit.
+ * state survives hibernation with the socket it belongs to; the clients (the
+ * browser page and the terminal client) use the same bucket to pace their
+ * outboxes under the room's limit.
  */
 
 export interface Bucket {
@@ -47,3 +48,17 @@ export function spendToken(bucket: Bucket, limits: BucketLimits, now: number): v
   refill(bucket, limits, now);
   bucket.tokens -= 1;
 }
+
+/** What a room announces of its rate limit (welcome.limits). */
+export interface AnnouncedRate {
+  rateBurst: number;
+  ratePerSecond: number;
+}
+
+/**
+ * The pace a client keeps for a room: a little under the room's own limit,
+ * so that a queue flushed right after a (re)join, whose join frame spent a
+ * token, is not refused. null when the room has no limit (a burst of 0).
+ */
+export const clientPace = (limits: AnnouncedRate): BucketLimits | null =>
+  limits.rateBurst === 0 ? null : { burst: Math.max(1, limits.rateBurst - 2), perSecond: limits.ratePerSecond * 0.8 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fullBucket, msUntilToken, spendToken, takeToken } from "../src/rate-limit";
+import { clientPace, fullBucket, msUntilToken, spendToken, takeToken } from "../src/rate-limit";
 
 const limits = { burst: 3, perSecond: 2 };
 
@@ -21,5 +21,13 @@ describe("token bucket", () => {
     spendToken(bucket, limits, 0); // a frame that had to go anyway
     expect(msUntilToken(bucket, limits, 0)).toBe(1000);
     expect(msUntilToken(bucket, { burst: 3, perSecond: 0 }, 0)).toBe(Infinity);
+  });
+});
+
+describe("client pace", () => {
+  it("keeps a little under the room's limit, and none for a room without one", () => {
+    expect(clientPace({ rateBurst: 10, ratePerSecond: 5 })).toEqual({ burst: 8, perSecond: 4 });
+    expect(clientPace({ rateBurst: 2, ratePerSecond: 1 })).toEqual({ burst: 1, perSecond: 0.8 });
+    expect(clientPace({ rateBurst: 0, ratePerSecond: 5 })).toBeNull();
   });
 });

@@ -6,6 +6,12 @@
  * doubling up to 30 s, with jitter) that joins again with the session token
  * and the id of the last message seen, so the room hands back the same
  * identity and exactly the messages that were missed.
+ *
+ * Platform-neutral: it needs only a standard WebSocket and timers, so the
+ * browser page and the terminal client (cli/, on Node's global WebSocket)
+ * share it. Platform events that make an early retry worthwhile (the browser
+ * back online, the tab visible again) stay with the caller, which calls
+ * retryNow().
  */
 import {
   CLOSE_SESSION_TAKEN_OVER,
@@ -23,13 +29,16 @@ export interface ConnectionHandlers {
   frame(frame: ServerFrame): void;
   /** The socket's state ("online": open, joined or not). `detail.retryAt`
    * (ms since the epoch) is set while "reconnecting" waits for its next try;
-   * `detail.reason` says why the connection is offline for good, when it is. */
+   * `detail.takenOver` says the connection is offline for good because the
+   * same identity joined on another socket. */
   status(status: Status, detail?: StatusDetail): void;
 }
 
 export interface StatusDetail {
   retryAt?: number;
-  reason?: string;
+  /** Closed with 4001: the session was taken over elsewhere. Not retried,
+   * or the two would take it from each other forever. */
+  takenOver?: true;
 }
 
 const FIRST_RETRY_MS = 1_000;
@@ -50,16 +59,12 @@ export class ChatConnection {
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   /** A ping went out and nothing has come back since. */
   #awaitingReply = false;
+  /** close() was called: never open again. */
+  #closing = false;
 
   constructor(url: string, handlers: ConnectionHandlers) {
     this.#url = url;
     this.#on = handlers;
-    // Back on the network, or back on the tab: retry now rather than at the
-    // end of the backoff.
-    addEventListener("online", () => this.retryNow());
-    document.addEventListener("visibilitychange", () => {
-      if (!document.hidden) this.retryNow();
-    });
   }
 
   /** Skips the rest of the backoff when a reconnect is waiting; else nothing. */
@@ -74,6 +79,7 @@ export class ChatConnection {
 
   /** Joins as `nick`: the first time, or again after a refused join. */
   join(nick: string): void {
+    if (this.#closing) return;
     this.#nick = nick;
     if (this.#ws === null) this.#open();
     else if (this.#ws.readyState === WebSocket.OPEN) this.#sendJoin();
@@ -92,7 +98,33 @@ export class ChatConnection {
     this.#nick = nick;
   }
 
+  /**
+   * Leaves for good: no more reconnects, and a proper close handshake (1000
+   * by default, so the room tells the others "left" at once). Resolves when
+   * the socket has closed, or after `timeoutMs` if the server never answers.
+   */
+  close(code = 1000, reason = "bye", timeoutMs = 2_000): Promise<void> {
+    this.#closing = true;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    clearInterval(this.#pingTimer);
+    const ws = this.#ws;
+    // From here on the socket's events are ignored (see #open).
+    this.#ws = null;
+    this.#joined = false;
+    if (ws === null || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      ws.addEventListener("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      ws.close(code, reason);
+    });
+  }
+
   #open(): void {
+    if (this.#closing) return;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#on.status(this.#lastId === undefined ? "connecting" : "reconnecting");
@@ -111,6 +143,12 @@ export class ChatConnection {
     });
     ws.addEventListener("close", (event) => {
       if (ws === this.#ws) this.#closed(event.code);
+    });
+    // An error ends the socket. Browsers follow it with "close" (ignored
+    // then: the socket is no longer ours), but Node 22's WebSocket fires
+    // only "error" when the connection is refused, which would wait forever.
+    ws.addEventListener("error", () => {
+      if (ws === this.#ws) this.#drop();
     });
   }
 
@@ -171,7 +209,7 @@ export class ChatConnection {
     this.#ws = null;
     this.#joined = false;
     if (code === CLOSE_SESSION_TAKEN_OVER) {
-      this.#on.status("offline", { reason: "This chat was opened again somewhere else. Reload the page to continue here." });
+      this.#on.status("offline", { takenOver: true });
     } else if (this.#lastId === undefined) {
       // Never got in: the page asks again rather than retrying forever.
       this.#on.status("offline");

@@ -10,13 +10,12 @@ import {
   parseRoomName,
   type ErrorFrame,
   type MessageFrame,
-  type RoomLimits,
   type SendFrame,
   type ServerFrame,
   type User,
   type WelcomeFrame,
 } from "../protocol";
-import { fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../rate-limit";
+import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../rate-limit";
 import { ChatConnection, type Status, type StatusDetail } from "./connection";
 import { byId, el, setFieldError } from "./dom";
 import { MessageLog, hue, outgoingItem, setDelivery } from "./log";
@@ -27,10 +26,6 @@ const TYPING_SHOWN_MS = 3_000;
 const NOTICE_SHOWN_MS = 6_000;
 /** The counter shows up past this share of the length limit. */
 const COUNTER_FROM = 0.8;
-/** The outbox keeps a little under the room's rate limit (welcome.limits),
- * so that a flush after a reconnect is not refused. */
-const paceFor = (limits: RoomLimits): BucketLimits | null =>
-  limits.rateBurst === 0 ? null : { burst: Math.max(1, limits.rateBurst - 2), perSecond: limits.ratePerSecond * 0.8 };
 /** The longest the outbox waits for a token before trying again. */
 const MAX_PACE_WAIT_MS = 30_000;
 
@@ -147,7 +142,7 @@ function onStatus(status: Status, detail: StatusDetail = {}): void {
     countdown = setInterval(tick, 250);
   }
   if (status !== "offline") return;
-  if (detail.reason !== undefined) showNotice(detail.reason, "error", false);
+  if (detail.takenOver) showNotice("This chat was opened again somewhere else. Reload the page to continue here.", "error", false);
   if (!joinView.hidden) {
     joinButton.disabled = false;
     if (nickError.hidden) setFieldError(nickInput, nickError, "Could not reach the room. Please try again.");
@@ -206,7 +201,9 @@ function onWelcome(frame: WelcomeFrame): void {
     if (outgoing.sent && frame.truncated) fail(outgoing, "Not confirmed: the connection dropped; it may have arrived.");
     outgoing.sent = false;
   }
-  pace = paceFor(frame.limits);
+  // A little under the room's rate limit (welcome.limits), so that a flush
+  // after a reconnect is not refused.
+  pace = clientPace(frame.limits);
   if (pace !== null) bucket = fullBucket(pace, Date.now());
   pump();
 
@@ -531,6 +528,12 @@ copyButton.addEventListener("click", async () => {
 });
 
 retryButton.addEventListener("click", () => connection?.retryNow());
+// Back on the network, or back on the tab: retry now rather than at the end
+// of the backoff. (The connection itself knows nothing of the browser.)
+addEventListener("online", () => connection?.retryNow());
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) connection?.retryNow();
+});
 
 // --- start -------------------------------------------------------------------
 
