@@ -25,9 +25,18 @@ export default defineConfig({
         test: { name: "workers", include: ["test/*.test.ts"], testTimeout: 15_000 },
       },
       {
-        // In Node: the docs against the protocol module, and the whole app
-        // under a real `wrangler dev`, driven from outside.
-        test: { name: "node", include: ["test/node/**/*.test.ts", "test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 90_000 },
+        // In Node: the docs against the protocol module, the whole app under
+        // a real `wrangler dev` driven from outside, and the terminal client
+        // (built once by the globalSetup) against it. The client's
+        // pseudo-terminal tests need tmux: they are in vitest.e2e.config.ts.
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts", "test/e2e/**/*.test.ts", "test/cli/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/cli/build.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+        },
       },
     ],
   },

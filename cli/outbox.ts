@@ -1,0 +1,147 @@
+/**
+ * Own messages and renames from the moment they are typed (or piped) until
+ * the room confirms them, in order, paced under the room's rate limit with
+ * the token bucket the server itself uses (src/rate-limit.ts).
+ *
+ * Renames go through the same queue as messages so that "/nick Bo" followed
+ * by "hello" reaches the room in that order. Confirmation: a message by the
+ * echo carrying its cid; a rename by the `renamed` frame about us, or by the
+ * welcome of a reconnect that already carries the new name.
+ *
+ * After a reconnect, whatever was written but not confirmed is written
+ * again: the welcome's history (all messages since the last one seen) has
+ * already confirmed those that got through, so nothing arrives twice.
+ */
+import { nickKey, type ClientFrame, type RoomLimits } from "../src/protocol";
+import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../src/rate-limit";
+
+export type Outgoing =
+  | { kind: "message"; cid: string; text: string; action: boolean; sent: boolean }
+  | { kind: "nick"; nick: string; sent: boolean };
+
+/** The longest the queue waits for a token before looking again. */
+const MAX_WAIT_MS = 30_000;
+
+export class Outbox {
+  readonly #send: (frame: ClientFrame) => boolean;
+  readonly #items: Outgoing[] = [];
+  readonly #cidPrefix = crypto.randomUUID().slice(0, 8);
+  #counter = 0;
+  #pace: BucketLimits | null = null;
+  #bucket: Bucket = { tokens: 0, at: 0 };
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Frames may go out: between a welcome and the next disconnect. */
+  #open = false;
+
+  /** `send` writes a frame to the connection, false when it cannot now. */
+  constructor(send: (frame: ClientFrame) => boolean) {
+    this.#send = send;
+  }
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  message(text: string, action: boolean): void {
+    this.#items.push({ kind: "message", cid: `${this.#cidPrefix}-${++this.#counter}`, text, action, sent: false });
+    this.pump();
+  }
+
+  rename(nick: string): void {
+    this.#items.push({ kind: "nick", nick, sent: false });
+    this.pump();
+  }
+
+  /**
+   * A (re)join: the room's pace, a full bucket, and everything not yet
+   * confirmed written again. Call it after the welcome's history went
+   * through confirm(), and with the name the room gave us.
+   */
+  joined(limits: RoomLimits, nick: string): void {
+    // A rename that went through while the confirmation was lost.
+    const key = nickKey(nick);
+    this.#remove((item) => item.kind === "nick" && item.sent && nickKey(item.nick) === key);
+    for (const item of this.#items) item.sent = false;
+    this.#pace = clientPace(limits);
+    if (this.#pace !== null) this.#bucket = fullBucket(this.#pace, Date.now());
+    this.#open = true;
+    this.pump();
+  }
+
+  /** The connection dropped: hold everything until the next welcome. */
+  disconnected(): void {
+    this.#open = false;
+    clearTimeout(this.#timer);
+  }
+
+  /** The echo of one of ours: returns it, confirmed and out of the queue. */
+  confirmMessage(cid: string): Outgoing | undefined {
+    return this.#remove((item) => item.kind === "message" && item.cid === cid);
+  }
+
+  /** A `renamed` about us: confirms the oldest rename in flight. */
+  confirmRename(): Outgoing | undefined {
+    return this.#remove((item) => item.kind === "nick" && item.sent);
+  }
+
+  /** An error frame: the item it answers, taken out of the queue. A message's
+   * error carries its cid; a rename's has none (after a join, our renames are
+   * the only frames that can be refused without a cid). */
+  refused(cid: string | undefined): Outgoing | undefined {
+    return cid === undefined ? this.confirmRename() : this.confirmMessage(cid);
+  }
+
+  /** Everything written but unconfirmed, taken out (when the room cannot
+   * tell whether it arrived: a resume whose history was cut short). */
+  takeUnconfirmed(): Outgoing[] {
+    const taken = this.#items.filter((item) => item.sent);
+    this.#remove((item) => item.sent, true);
+    return taken;
+  }
+
+  /** Writes what waits, in order, as fast as the bucket allows. */
+  pump(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!this.#open) return;
+    for (const item of this.#items) {
+      if (item.sent) continue;
+      if (this.#pace !== null) {
+        const now = Date.now();
+        const wait = msUntilToken(this.#bucket, this.#pace, now);
+        if (wait > 0) {
+          this.#timer = setTimeout(() => this.pump(), Math.min(wait, MAX_WAIT_MS));
+          return;
+        }
+        spendToken(this.#bucket, this.#pace, now);
+      }
+      const frame: ClientFrame =
+        item.kind === "nick"
+          ? { type: "nick", nick: item.nick }
+          : item.action
+            ? { type: "message", text: item.text, cid: item.cid, action: true }
+            : { type: "message", text: item.text, cid: item.cid };
+      item.sent = this.#send(frame);
+      if (!item.sent) return;
+    }
+  }
+
+  /** Clears the pacing timer, for a process about to exit. */
+  stop(): void {
+    this.#open = false;
+    clearTimeout(this.#timer);
+  }
+
+  /** Removes the first item that matches (or all of them); returns the first. */
+  #remove(match: (item: Outgoing) => boolean, all = false): Outgoing | undefined {
+    let first: Outgoing | undefined;
+    for (let i = 0; i < this.#items.length; i++) {
+      const item = this.#items[i]!;
+      if (!match(item)) continue;
+      first ??= item;
+      this.#items.splice(i--, 1);
+      if (!all) break;
+    }
+    return first;
+  }
+}

@@ -1,0 +1,354 @@
+/**
+ * One run of the terminal client: frames from the room to lines on the
+ * screen, lines from the keyboard (or a pipe) to frames, and when to stop
+ * with which exit code.
+ *
+ * The connection itself (joining, reconnecting with backoff, resuming with
+ * `since` and `session`, dropping messages already seen, pings) is the
+ * browser's: src/client/connection.ts.
+ */
+import { parseNick, type ErrorFrame, type MessageFrame, type RenamedFrame, type RoomLimits, type ServerFrame, type User, type WelcomeFrame } from "../src/protocol";
+import { ChatConnection, type Status, type StatusDetail } from "../src/client/connection";
+import type { Options } from "./args";
+import { HELP, parseCommand } from "./commands";
+import { jsonLine, sanitizeLine, type Formatter } from "./format";
+import { Outbox, type Outgoing } from "./outbox";
+import type { Terminal } from "./terminal";
+
+export const EXIT = {
+  ok: 0,
+  /** Cannot reach the server, lost for good, or a message refused. */
+  failed: 1,
+  /** Bad arguments: URL, room name, nickname. */
+  usage: 2,
+  nickTaken: 3,
+} as const;
+
+export interface SessionSetup {
+  options: Options;
+  terminal: Terminal;
+  format: Formatter;
+  /** Standard input is a terminal: a person can answer questions. Otherwise
+   * it is a pipe: each line is sent, and the run ends once all are confirmed
+   * (exit 0), or at the first refusal (exit 1). */
+  interactive: boolean;
+}
+
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+
+export class ChatSession {
+  readonly #options: Options;
+  readonly #terminal: Terminal;
+  readonly #format: Formatter;
+  readonly #interactive: boolean;
+  readonly #connection: ChatConnection;
+  readonly #outbox: Outbox;
+  #me: User | null = null;
+  readonly #members = new Map<string, User>();
+  #limits: RoomLimits | null = null;
+  /** A socket opened at least once (so "offline" is not "unreachable"). */
+  #opened = false;
+  #welcomed = false;
+  /** Retries since the connection was lost (0 while connected). */
+  #retries = 0;
+  /** Input is over (Ctrl-D, end of the pipe, /quit): leave once the outbox is empty. */
+  #finishing = false;
+  #leaving = false;
+  #typingSentAt = 0;
+  #resolve: (code: number) => void = () => {};
+
+  constructor(setup: SessionSetup) {
+    this.#options = setup.options;
+    this.#terminal = setup.terminal;
+    this.#format = setup.format;
+    this.#interactive = setup.interactive;
+    this.#connection = new ChatConnection(setup.options.socketUrl, {
+      frame: (frame) => this.#frame(frame),
+      status: (status, detail) => this.#status(status, detail),
+    });
+    this.#outbox = new Outbox((frame) => this.#connection.send(frame));
+  }
+
+  /** Joins, chats, and resolves with the exit code. */
+  async run(): Promise<number> {
+    const done = new Promise<number>((resolve) => (this.#resolve = resolve));
+    this.#terminal.listen({
+      line: (line) => this.#line(line),
+      end: () => this.#finish(),
+      interrupt: () => void this.#leave(EXIT.ok),
+      typing: (line) => this.#typing(line),
+    });
+    const nick = this.#options.nick ?? (await this.#askNick());
+    if (nick !== null) this.#connection.join(nick);
+    return done;
+  }
+
+  /** Leaves now, as Ctrl-C does (for a closed stdout, say). */
+  interrupt(): void {
+    void this.#leave(EXIT.ok);
+  }
+
+  // --- from the room ------------------------------------------------------
+
+  #frame(frame: ServerFrame): void {
+    if (this.#options.json) this.#terminal.print([jsonLine(frame)]);
+    switch (frame.type) {
+      case "welcome":
+        this.#welcome(frame);
+        break;
+      case "message":
+        this.#message(frame, false);
+        break;
+      case "joined":
+        this.#members.set(frame.user.id, frame.user);
+        this.#show(this.#format.notice(`${this.#format.name(frame.user)} joined`));
+        break;
+      case "left":
+        this.#members.delete(frame.user.id);
+        this.#show(this.#format.notice(`${this.#format.name(frame.user)} left`));
+        break;
+      case "renamed":
+        this.#renamed(frame);
+        break;
+      case "error":
+        this.#error(frame);
+        break;
+      // Typing notices and history pages: nothing to show in a line-based
+      // chat (--json still prints them).
+    }
+    if (this.#finishing && this.#welcomed && this.#outbox.size === 0) void this.#leave(EXIT.ok);
+  }
+
+  #welcome(frame: WelcomeFrame): void {
+    const first = !this.#welcomed;
+    this.#welcomed = true;
+    this.#retries = 0;
+    this.#me = frame.you;
+    this.#limits = frame.limits;
+    this.#members.clear();
+    for (const user of frame.users) this.#members.set(user.id, user);
+    // Rejoining under the name the room gave us (a session that expired
+    // while away joins as a new identity with this name).
+    this.#connection.renamed(frame.you.nick);
+
+    if (frame.truncated) this.#show(this.#format.notice("Some messages sent while you were away could not be loaded."));
+    // On the first join the history is the past (dimmed); on a resume it is
+    // what was missed, ours included, which confirms what got through.
+    for (const message of frame.history) this.#message(message, first);
+    const unknown = frame.truncated ? this.#outbox.takeUnconfirmed() : [];
+    this.#outbox.joined(frame.limits, frame.you.nick);
+
+    if (first) {
+      const others = [...this.#members.values()].filter((user) => user.id !== frame.you.id);
+      const here = others.length === 0 ? "Nobody else is here." : `Also here: ${this.#names(others)}.`;
+      const help = this.#interactive ? " Type /help for commands." : "";
+      this.#show(this.#format.notice(`You joined ${this.#format.bold(`#${sanitizeLine(frame.room)}`)} as ${this.#format.name(frame.you)}. ${here}${help}`));
+      this.#terminal.showPrompt();
+    } else {
+      this.#show(this.#format.notice("Reconnected."));
+    }
+    for (const item of unknown) this.#refusedOwn(item, "the connection dropped before the room confirmed it, and it may or may not have arrived");
+  }
+
+  #message(message: MessageFrame, history: boolean): void {
+    if (message.cid !== undefined && message.from.id === this.#me?.id) this.#outbox.confirmMessage(message.cid);
+    this.#show(this.#format.message(message, history));
+  }
+
+  #renamed(frame: RenamedFrame): void {
+    const { user, from } = frame;
+    this.#members.set(user.id, user);
+    if (user.id !== this.#me?.id) {
+      this.#show(this.#format.notice(`${sanitizeLine(from)} is now ${this.#format.name(user)}`));
+      return;
+    }
+    this.#me = user;
+    this.#outbox.confirmRename();
+    this.#connection.renamed(user.nick);
+    // A rename to exactly the current name is confirmed to us alone: nothing changed.
+    if (user.nick !== from) this.#show(this.#format.notice(`You are now ${this.#format.name(user)}`));
+  }
+
+  #error(frame: ErrorFrame): void {
+    const reason = sanitizeLine(frame.message);
+    if (!this.#connection.joined) {
+      void this.#joinRefused(frame.code, reason);
+      return;
+    }
+    const item = this.#outbox.refused(frame.cid);
+    if (item !== undefined) this.#refusedOwn(item, reason);
+    // About nothing we are waiting for: worth saying, not worth stopping for.
+    else this.#terminal.info(this.#format.notice(`Error from the room: ${reason}`).join("\n"));
+  }
+
+  /** A refused join: ask for another name when a person is there, else stop. */
+  async #joinRefused(code: ErrorFrame["code"], reason: string): Promise<void> {
+    const nickProblem = code === "nick_taken" || code === "nick_invalid";
+    if (!nickProblem) return this.#leave(EXIT.failed, `edge-chat: cannot join #${this.#options.room}: ${reason}`);
+    if (!this.#interactive) {
+      const flag = "choose another with --nick";
+      return this.#leave(code === "nick_taken" ? EXIT.nickTaken : EXIT.usage, `edge-chat: ${reason} (#${this.#options.room}: ${flag}).`);
+    }
+    this.#terminal.info(reason);
+    const nick = await this.#askNick();
+    if (nick !== null) this.#connection.join(nick);
+  }
+
+  /** One of ours was refused (or lost): said, and in a pipe the end of the run. */
+  #refusedOwn(item: Outgoing, reason: string): void {
+    const what = item.kind === "nick" ? `Rename to "${sanitizeLine(item.nick)}"` : `"${sanitizeLine(clip(item.text))}"`;
+    if (this.#interactive) this.#terminal.info(this.#format.notice(`Not sent: ${what}: ${reason}`).join("\n"));
+    else void this.#leave(EXIT.failed, `edge-chat: not sent: ${what}: ${reason}`);
+  }
+
+  #status(status: Status, detail: StatusDetail = {}): void {
+    if (this.#leaving) return;
+    if (status === "online") {
+      this.#opened = true;
+      return;
+    }
+    this.#outbox.disconnected();
+    if (status === "reconnecting" && detail.retryAt !== undefined) {
+      const seconds = Math.max(1, Math.round((detail.retryAt - Date.now()) / 1000));
+      const what = this.#retries++ === 0 ? "Connection lost. Reconnecting" : "Still no connection. Trying again";
+      this.#terminal.info(this.#format.notice(`${what} in ${seconds} s…`).join("\n"));
+    } else if (status === "offline") {
+      // The connection gives up only before the first welcome, or when the
+      // session was taken over by a newer connection.
+      const message = detail.takenOver
+        ? "edge-chat: this chat was opened again somewhere else (the same session joined on another connection)."
+        : this.#opened
+          ? `edge-chat: the connection to ${this.#options.given} closed before the room let us in.`
+          : `Cannot reach ${this.#options.given}: is the server running? (npm run dev)`;
+      void this.#leave(EXIT.failed, message);
+    }
+  }
+
+  // --- from the keyboard or the pipe --------------------------------------
+
+  #line(raw: string): void {
+    if (this.#finishing || this.#leaving) return;
+    const text = raw.trim();
+    if (text === "") return;
+    this.#typingSentAt = 0;
+    const command = parseCommand(text);
+    switch (command.kind) {
+      case "message":
+        this.#outbox.message(command.text, command.action);
+        if (this.#interactive && this.#welcomed && !this.#connection.joined) {
+          this.#terminal.info(this.#format.notice("Not connected: it goes out once the room is back.").join("\n"));
+        }
+        return;
+      case "nick": {
+        const nick = parseNick(command.nick, this.#limits?.nickLength ?? NO_LIMIT);
+        if (nick.ok) this.#outbox.rename(nick.nick);
+        else if (this.#interactive) this.#terminal.info(nick.message);
+        else void this.#leave(EXIT.failed, `edge-chat: cannot rename: ${nick.message}`);
+        return;
+      }
+      case "who":
+        return this.#reply(this.#who());
+      case "help":
+        return this.#reply(HELP.join("\n"));
+      case "quit":
+        return this.#finish();
+      case "usage":
+        return this.#reply(command.text);
+      case "unknown":
+        // A pipe may well carry lines that start with "/" (paths): they are
+        // messages there. A person gets told about the typo instead.
+        if (this.#interactive) this.#reply(`Unknown command /${sanitizeLine(command.name)}. Type /help for the list.`);
+        else this.#outbox.message(text, false);
+        return;
+    }
+  }
+
+  /** Typing notices, at most as often as the room relays them; none for commands. */
+  #typing(line: string): void {
+    const interval = this.#limits?.typingIntervalMs;
+    if (interval === undefined || !this.#connection.joined || line.trim() === "" || line.startsWith("/")) return;
+    const now = Date.now();
+    if (now - this.#typingSentAt < interval) return;
+    if (this.#connection.send({ type: "typing" })) this.#typingSentAt = now;
+  }
+
+  #who(): string {
+    const users = [...this.#members.values()].sort((a, b) => a.nick.localeCompare(b.nick));
+    if (users.length === 0) return "Not in the room yet.";
+    const names = users.map((user) => this.#format.name(user) + (user.id === this.#me?.id ? " (you)" : ""));
+    return `${users.length} in #${this.#options.room}: ${names.join(", ")}`;
+  }
+
+  #names(users: User[]): string {
+    return users
+      .sort((a, b) => a.nick.localeCompare(b.nick))
+      .map((user) => this.#format.name(user))
+      .join(", ");
+  }
+
+  async #askNick(): Promise<string | null> {
+    for (;;) {
+      const answer = await this.#terminal.ask("Choose your nickname:");
+      if (answer === null) {
+        // End of input at the question: nothing to say, nothing to send.
+        void this.#leave(EXIT.ok);
+        return null;
+      }
+      const nick = parseNick(answer, this.#limits?.nickLength ?? NO_LIMIT);
+      if (nick.ok) return nick.nick;
+      this.#terminal.info(nick.message);
+    }
+  }
+
+  // --- leaving --------------------------------------------------------------
+
+  /** Input is over: leave once everything sent is confirmed. Before the
+   * first welcome that means once joined, even with nothing to send, so
+   * that the exit code always says whether the room could be reached. */
+  #finish(): void {
+    if (this.#finishing) return;
+    this.#finishing = true;
+    if (!this.#welcomed) return; // #frame leaves after the welcome
+    if (this.#outbox.size === 0) {
+      void this.#leave(EXIT.ok);
+    } else if (this.#interactive) {
+      this.#terminal.info(`Sending ${this.#outbox.size} more… (Ctrl-C leaves now)`);
+    }
+  }
+
+  /** Closes the socket properly (1000: the others see "left" at once), then ends the run. */
+  async #leave(code: number, message?: string): Promise<void> {
+    if (this.#leaving) return;
+    this.#leaving = true;
+    const unconfirmed = this.#outbox.size;
+    this.#outbox.stop();
+    this.#terminal.close();
+    if (message !== undefined) process.stderr.write(message + "\n");
+    // A pipe succeeds only when every line was confirmed.
+    if (code === EXIT.ok && !this.#interactive && unconfirmed > 0) {
+      code = EXIT.failed;
+      process.stderr.write(`edge-chat: left with ${unconfirmed} line${unconfirmed === 1 ? "" : "s"} not confirmed by the room.\n`);
+    }
+    await this.#connection.close(1000, "bye");
+    this.#resolve(code);
+  }
+
+  // --- output ---------------------------------------------------------------
+
+  /** Chat lines: the human format, unless --json prints frames instead. */
+  #show(lines: string[]): void {
+    if (!this.#options.json) this.#terminal.print(lines);
+  }
+
+  /** The answer to a command: with the chat, or on stderr next to JSON. */
+  #reply(text: string): void {
+    if (this.#options.json) this.#terminal.info(text);
+    else this.#terminal.print([text]);
+  }
+}
+
+/** The start of a long message, for error messages. */
+function clip(text: string): string {
+  const first = text.split("\n", 1)[0]!;
+  return first.length > 60 || first !== text ? `${first.slice(0, 60)}…` : text;
+}

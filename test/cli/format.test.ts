@@ -1,0 +1,146 @@
+/** What the terminal client prints, and its outbox, as pure functions. */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { Formatter, clock, colourOf, jsonLine, sanitize, sanitizeLine, useColour } from "../../cli/format";
+import { Outbox } from "../../cli/outbox";
+import { displayWidth, rowsOf } from "../../cli/terminal";
+import type { ClientFrame, MessageFrame, RoomLimits } from "../../src/protocol";
+
+const ESC = "\x1b";
+const ana = { id: "aj4mv3xkq2c7dwbe", nick: "Ana" };
+const at = (hours: number, minutes: number, day = 24) => new Date(2025, 10, day, hours, minutes).getTime();
+const message = (text: string, extra: Partial<MessageFrame> = {}): MessageFrame => ({ type: "message", id: 1, ts: at(9, 5), from: ana, text, ...extra });
+
+describe("sanitising", () => {
+  it("never lets a control character through, and shows each one", () => {
+    const hostile = `a${ESC}[2J${ESC}]0;pwned\x07b\x00\x7f\u009b31mc\u202eevil\u2066d`;
+    const safe = sanitize(hostile);
+    expect(safe).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    expect(safe).toBe("a␛[2J␛]0;pwned␇b␀␡\ufffd31mc\ufffdevil\ufffdd");
+  });
+
+  it("keeps tabs, line feeds and emoji; turns other line breaks into line feeds", () => {
+    expect(sanitize("a\tb\nc\r\nd\re\u2028f 👩‍💻")).toBe("a\tb\nc\nd\ne\nf 👩‍💻");
+    expect(sanitizeLine("two\nlines\tand a tab")).toBe("two lines and a tab");
+    expect(sanitize("lone \ud800 surrogate")).toBe("lone \ufffd surrogate");
+  });
+});
+
+describe("colour", () => {
+  it("only on a terminal, and never with NO_COLOR or TERM=dumb", () => {
+    expect(useColour(true, {})).toBe(true);
+    expect(useColour(false, {})).toBe(false);
+    expect(useColour(undefined, {})).toBe(false);
+    expect(useColour(true, { NO_COLOR: "1" })).toBe(false);
+    expect(useColour(true, { NO_COLOR: "" })).toBe(true); // no-color.org: set and not empty
+    expect(useColour(true, { TERM: "dumb" })).toBe(false);
+  });
+
+  it("gives each user id a stable colour, and different ids different colours", () => {
+    expect(colourOf(ana.id)).toBe(colourOf(ana.id));
+    const colours = new Set(Array.from({ length: 40 }, (_, i) => colourOf(`user-${i}`)));
+    expect(colours.size).toBeGreaterThan(5);
+  });
+});
+
+describe("lines", () => {
+  it("formats messages, actions and notices with HH:MM, in plain text without colour", () => {
+    const plain = new Formatter(false, at(9, 0));
+    expect(clock(at(9, 5))).toBe("09:05");
+    expect(plain.message(message("hello"))).toEqual(["09:05 Ana: hello"]);
+    expect(plain.message(message("waves", { action: true }))).toEqual(["09:05 * Ana waves"]);
+    expect(plain.message(message("one\ntwo"))).toEqual(["09:05 Ana: one", "      two"]);
+    expect(plain.notice("Ana joined", at(23, 59))).toEqual(["23:59 * Ana joined"]);
+    expect(plain.message(message(`${ESC}[31mred`)).join("")).not.toContain(ESC);
+  });
+
+  it("colours names and dims history, with colour", () => {
+    const fancy = new Formatter(true, at(9, 0));
+    const [line] = fancy.message(message("hello"));
+    expect(line).toBe(`09:05 ${ESC}[${colourOf(ana.id)}mAna${ESC}[39m: hello`);
+    expect(fancy.message(message("old"), true)).toEqual([`${ESC}[2m09:05 ${ESC}[${colourOf(ana.id)}mAna${ESC}[39m: old${ESC}[22m`]);
+    // Colour codes only ever come from the formatter, never from a nickname.
+    expect(fancy.name({ id: "x", nick: `${ESC}[0mX` })).not.toContain(`${ESC}[0m`);
+  });
+
+  it("says when the day changes", () => {
+    const plain = new Formatter(false, at(9, 0, 25));
+    expect(plain.message(message("yesterday"))).toEqual([`-- ${new Date(at(9, 5)).toDateString()} --`, "09:05 Ana: yesterday"]);
+    expect(plain.message(message("same day"))).toEqual(["09:05 Ana: same day"]);
+  });
+
+  it("prints frames as JSON lines without the session token or raw control characters", () => {
+    const welcome = jsonLine({ type: "welcome", room: "r", you: ana, session: "secret", users: [ana], history: [], limits: {} as RoomLimits });
+    expect(JSON.parse(welcome)).not.toHaveProperty("session");
+    expect(welcome).not.toContain("secret");
+    const text = "a\u009bb\u2028c\u007fd\u202ee";
+    const line = jsonLine(message(text));
+    expect(line).toContain(String.raw`"a\u009bb\u2028c\u007fd\u202ee"`);
+    expect(line).not.toMatch(/[\u007f-\u009f\u2028\u202e]/);
+    expect(JSON.parse(line).text).toBe(text);
+  });
+
+  it("counts the rows a line takes on the terminal", () => {
+    expect(displayWidth("> héllo")).toBe(7);
+    expect(displayWidth("日本")).toBe(4);
+    expect(displayWidth(`${ESC}[31mred${ESC}[39m`)).toBe(3);
+    expect(rowsOf("x".repeat(80), 80)).toBe(1);
+    expect(rowsOf("x".repeat(81), 80)).toBe(2);
+    expect(rowsOf("", 80)).toBe(1);
+    expect(rowsOf("abc", undefined)).toBe(1);
+  });
+});
+
+describe("outbox", () => {
+  const limits: RoomLimits = { messageLength: 4000, nickLength: 32, typingIntervalMs: 2000, rateBurst: 4, ratePerSecond: 5 };
+  afterEach(() => vi.useRealTimers());
+
+  function outbox() {
+    const sent: ClientFrame[] = [];
+    let online = true;
+    const box = new Outbox((frame) => online && sent.push(frame) > 0);
+    return { box, sent, setOnline: (value: boolean) => (online = value) };
+  }
+
+  it("holds everything until joined, then paces it under the room's limit, in order", () => {
+    vi.useFakeTimers();
+    const { box, sent } = outbox();
+    for (let i = 1; i <= 6; i++) box.message(`m${i}`, i === 6);
+    box.rename("Bo");
+    expect(sent).toEqual([]);
+    box.joined(limits, "Ana");
+    // A burst of 4 - 2, then 5 × 0.8 = 4 per second.
+    expect(sent.map((frame) => (frame.type === "message" ? frame.text : frame.type))).toEqual(["m1", "m2"]);
+    vi.advanceTimersByTime(250);
+    expect(sent).toHaveLength(3);
+    vi.advanceTimersByTime(1000);
+    expect(sent.map((frame) => (frame.type === "message" ? frame.text : frame.type))).toEqual(["m1", "m2", "m3", "m4", "m5", "m6", "nick"]);
+    expect(sent[5]).toMatchObject({ action: true });
+    expect(new Set(sent.flatMap((frame) => (frame.type === "message" ? [frame.cid] : []))).size).toBe(6);
+  });
+
+  it("confirms by echo and by rename, and writes the rest again after a reconnect", () => {
+    const { box, sent } = outbox();
+    box.joined({ ...limits, rateBurst: 0 }, "Ana");
+    box.message("a", false);
+    box.message("b", false);
+    box.rename("Bo");
+    const [a, b] = sent as unknown as [{ cid: string }, { cid: string }];
+    expect(box.confirmMessage(a.cid)).toMatchObject({ text: "a" });
+    expect(box.size).toBe(2);
+    box.disconnected();
+    sent.length = 0;
+    // The rename got through before the drop: the welcome carries the new name.
+    box.joined({ ...limits, rateBurst: 0 }, "bo");
+    expect(sent).toEqual([{ type: "message", text: "b", cid: b.cid }]);
+    expect(box.refused(b.cid)).toMatchObject({ text: "b" });
+    expect(box.size).toBe(0);
+  });
+
+  it("matches a refusal without a cid to the rename in flight", () => {
+    const { box } = outbox();
+    box.joined({ ...limits, rateBurst: 0 }, "Ana");
+    box.rename("Bo");
+    expect(box.refused(undefined)).toMatchObject({ kind: "nick", nick: "Bo" });
+    expect(box.refused(undefined)).toBeUndefined();
+  });
+});
