@@ -19,9 +19,8 @@ import {
   joinRoom,
   logEntries,
   messageLog,
-  newPerson,
+  peoplePerTest,
   nickInput,
-  problemsOf,
   rosterNames,
   say,
   startServerAndBrowser,
@@ -37,14 +36,9 @@ const rosterCount = (page: Page) => page.locator("#roster-count").textContent();
 
 let server: DevServer;
 let browser: Browser;
-/** Everyone opened by the running test; checked and closed after it. */
-let people: Person[] = [];
 
-async function person(name: string, options?: Parameters<typeof newPerson>[2]): Promise<Person> {
-  const created = await newPerson(browser, name, options);
-  people.push(created);
-  return created;
-}
+const person = peoplePerTest(() => browser);
+
 
 beforeAll(async () => {
   ({ server, browser } = await startServerAndBrowser());
@@ -55,15 +49,6 @@ afterAll(async () => {
   await stopServer(server);
 });
 
-afterEach(async () => {
-  const seen = people;
-  people = [];
-  try {
-    expect(problemsOf(seen), "console errors, CSP violations or dialogs").toEqual([]);
-  } finally {
-    await Promise.all(seen.map((each) => each.close()));
-  }
-});
 
 describe("chatting in the browser", () => {
   it("lets two pages chat both ways, each message shown once on each", async () => {

@@ -7,6 +7,7 @@
  * installed (`CHROME_PATH`, else /usr/bin/chromium) and say what to install
  * when there is none.
  */
+import { afterEach, expect } from "vitest";
 import { existsSync, rmSync } from "node:fs";
 import { startDevServer, type DevServer, type DevServerOptions } from "../e2e/wrangler-dev";
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from "playwright-core";
@@ -126,6 +127,32 @@ export function problemsOf(people: Iterable<Person>, allowed?: RegExp): string[]
 }
 
 // --- the room page -------------------------------------------------------------
+
+/**
+ * Opens people for the tests of a file, each in a browser context of their
+ * own. After every test, everyone it opened is checked (no console error, CSP
+ * violation or dialog beyond `allowed`) and closed.
+ */
+export function peoplePerTest(
+  browser: () => Browser,
+  allowed?: RegExp,
+): (name: string, options?: BrowserContextOptions) => Promise<Person> {
+  let people: Person[] = [];
+  afterEach(async () => {
+    const seen = people;
+    people = [];
+    try {
+      expect(problemsOf(seen, allowed), "console errors, CSP violations or dialogs").toEqual([]);
+    } finally {
+      await Promise.all(seen.map((each) => each.close()));
+    }
+  });
+  return async (name, options) => {
+    const created = await newPerson(browser(), name, options);
+    people.push(created);
+    return created;
+  };
+}
 
 export const messageLog = (page: Page): Locator => page.getByRole("log");
 export const nickInput = (page: Page): Locator => page.locator("#nick");

@@ -7,7 +7,7 @@
  *
  * This file has its own server, since it stops it.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { newStateDir, startDevServer, type DevServer } from "../e2e/wrangler-dev";
 import {
@@ -16,8 +16,7 @@ import {
   eventually,
   joinRoom,
   logEntries,
-  newPerson,
-  problemsOf,
+  peoplePerTest,
   say,
   startServerAndBrowser,
   stopServer,
@@ -29,10 +28,11 @@ import {
 const stateDir = newStateDir();
 let server: DevServer;
 let browser: Browser;
-let people: Person[] = [];
 
 /** What Chromium logs for every connection attempt while the server is down. */
 const OUTAGE_NOISE = /^console error: WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/api\/rooms\/[^']+' failed/;
+
+const person = peoplePerTest(() => browser, OUTAGE_NOISE);
 
 beforeAll(async () => {
   ({ server, browser } = await startServerAndBrowser({ stateDir }));
@@ -43,15 +43,6 @@ afterAll(async () => {
   await stopServer(server);
 });
 
-afterEach(async () => {
-  const seen = people;
-  people = [];
-  try {
-    expect(problemsOf(seen, OUTAGE_NOISE), "console errors, CSP violations or dialogs").toEqual([]);
-  } finally {
-    await Promise.all(seen.map((each) => each.close()));
-  }
-});
 
 /** The messages of `texts` in the order the page shows them. */
 async function shownOrder(person: Person, texts: string[]): Promise<string[]> {
@@ -68,9 +59,8 @@ async function waitUntilStored(person: Person, text: string, timeout = 15_000): 
 
 describe("a server restart", () => {
   it("delivers what was written during the outage exactly once, and misses nothing", async () => {
-    const alice = await newPerson(browser, "alice");
-    const bob = await newPerson(browser, "bob");
-    people.push(alice, bob);
+    const alice = await person("alice");
+    const bob = await person("bob");
     await joinRoom(alice, server.url, "outage", "Alice");
     await joinRoom(bob, server.url, "outage", "Bob");
     const before = "Before the outage";

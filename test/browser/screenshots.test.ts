@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { newStateDir, startDevServer, type DevServer } from "../e2e/wrangler-dev";
 import {
@@ -19,8 +19,7 @@ import {
   composer,
   joinRoom,
   launchChrome,
-  newPerson,
-  problemsOf,
+  peoplePerTest,
   say,
   stopServer,
   waitForInLog,
@@ -34,15 +33,11 @@ const ROOM = "edge-team";
 
 let server: DevServer | undefined;
 let browser: Browser;
-let people: Person[] = [];
+
+const person = peoplePerTest(() => browser);
 
 type Scheme = "light" | "dark";
 
-async function person(name: string, options: Parameters<typeof newPerson>[2]): Promise<Person> {
-  const created = await newPerson(browser, name, options);
-  people.push(created);
-  return created;
-}
 
 /** A server with nothing in it yet, so that every room shot starts from the same empty room. */
 async function freshServer(): Promise<DevServer> {
@@ -61,15 +56,6 @@ afterAll(async () => {
   await stopServer(server);
 });
 
-afterEach(async () => {
-  const seen = people;
-  people = [];
-  try {
-    expect(problemsOf(seen), "console errors, CSP violations or dialogs").toEqual([]);
-  } finally {
-    await Promise.all(seen.map((each) => each.close()));
-  }
-});
 
 /** Saves the page's viewport as `name`.png in SCREENSHOTS and checks its size in pixels. */
 async function shoot(page: Page, name: string, width: number, height: number): Promise<void> {
