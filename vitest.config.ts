@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // The room's structured logs are for `wrangler tail`; show them only for failing tests.
+    silent: "passed-only",
     projects: [
       {
         // Unit and integration tests inside the Workers runtime (workerd).

@@ -33,6 +33,7 @@ import {
   type WelcomeFrame,
 } from "./protocol";
 import { fullBucket, takeToken, type BucketLimits } from "./rate-limit";
+import { log } from "./log";
 import { RoomStorage, hashSessionToken } from "./storage";
 
 /** The Worker passes the canonical room name to the object in this header. */
@@ -55,6 +56,7 @@ export class Room extends DurableObject<Env> {
   readonly #store: RoomStorage;
   readonly #sockets: Connections;
   #roomName: string;
+  readonly #rateLoggedAt = new WeakMap<WebSocket, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -92,7 +94,7 @@ export class Room extends DurableObject<Env> {
         message: `This room already has ${this.#config.maxConnectionsPerRoom} connections; try again later.`,
       });
       server.close(1013, "Room is full");
-      console.log({ event: "room_full", room: this.#roomName });
+      log("room_full", { room: this.#roomName, connections: this.#sockets.openCount });
       return new Response(null, { status: 101, webSocket: client });
     }
     const state: SocketState = { user: null, sessionHash: null, bucket: fullBucket(this.#bucketLimits, Date.now()), typingAt: 0 };
@@ -111,7 +113,7 @@ export class Room extends DurableObject<Env> {
     } catch (error) {
       // Never let a handler throw into the runtime, and never show a client
       // the internals: the details go to the log (`wrangler tail`).
-      console.error({ event: "internal_error", room: this.#roomName, error: String(error) });
+      log("internal_error", { room: this.#roomName, error: String(error) });
       this.#refuse(ws, "internal", "Something went wrong on the server and your last frame was not applied; please retry.");
     }
   }
@@ -125,11 +127,11 @@ export class Room extends DurableObject<Env> {
     } catch {
       // Already closed.
     }
-    this.#leave(ws);
+    this.#leave(ws, code);
   }
 
   override webSocketError(ws: WebSocket, error: unknown): void {
-    console.log({ event: "socket_error", room: this.#roomName, error: String(error) });
+    log("socket_error", { room: this.#roomName, error: String(error) });
     this.#leave(ws);
   }
 
@@ -140,6 +142,7 @@ export class Room extends DurableObject<Env> {
     const max = this.#config.maxFrameBytes;
     const bytes = typeof message !== "string" ? message.byteLength : message.length * 3 <= max ? 0 : utf8Length(message);
     if (bytes > max) {
+      log("frame_too_large", { room: this.#roomName, user: this.#sockets.state(ws).user?.id, bytes });
       this.#refuse(ws, "too_long", `Frames are limited to ${max} bytes.`);
       ws.close(1009, "Frame too large");
       return;
@@ -155,6 +158,11 @@ export class Room extends DurableObject<Env> {
       const allowed = takeToken(state.bucket, this.#bucketLimits, now);
       this.#sockets.save(ws, state);
       if (!allowed) {
+        // One line per socket per 10 s: a flood must not become a flood of logs.
+        if (now - (this.#rateLoggedAt.get(ws) ?? 0) >= 10_000) {
+          this.#rateLoggedAt.set(ws, now);
+          log("rate_limited", { room: this.#roomName, user: state.user?.id });
+        }
         const { burst, perSecond } = this.#bucketLimits;
         this.#refuse(ws, "rate_limited", `Slow down: at most ${burst} frames at once, then ${perSecond} per second. That frame was dropped.`, cidOf(parsed));
         return;
@@ -221,7 +229,9 @@ export class Room extends DurableObject<Env> {
       identity = { user: { id: newUserId(), nick: frame.nick }, token, tokenHash: hashSessionToken(token) };
     }
 
+    const { user, token, tokenHash } = identity;
     if (previous !== undefined) {
+      log("take_over", { room: this.#roomName, user: user.id });
       this.#sockets.leave(previous);
       try {
         previous.close(CLOSE_SESSION_TAKEN_OVER, "session taken over");
@@ -229,7 +239,6 @@ export class Room extends DurableObject<Env> {
         // Already closing.
       }
     }
-    const { user, token, tokenHash } = identity;
     this.#store.saveSession(tokenHash, user, now, ttlMs);
     this.#sockets.join(ws, user, tokenHash);
 
@@ -249,6 +258,7 @@ export class Room extends DurableObject<Env> {
     if (history.truncated) welcome.truncated = true;
     send(ws, welcome);
     if (previous === undefined) this.#sockets.broadcast({ type: "joined", user }, ws);
+    log("join", { room: this.#roomName, user: user.id, resumed: frame.since !== undefined, online: this.#sockets.memberCount });
   }
 
   #rename(ws: WebSocket, state: SocketState, user: User, frame: NickFrame, now: number): void {
@@ -268,9 +278,10 @@ export class Room extends DurableObject<Env> {
     this.#sockets.broadcast({ type: "renamed", user: renamed, from: user.nick });
   }
 
-  #leave(ws: WebSocket): void {
+  #leave(ws: WebSocket, code?: number): void {
     const left = this.#sockets.leave(ws);
     if (left === null) return;
+    log("leave", { room: this.#roomName, user: left.user.id, code, online: this.#sockets.memberCount });
     this.#store.touchSession(left.sessionHash, Date.now());
     this.#sockets.broadcast({ type: "left", user: left.user });
   }

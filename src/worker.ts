@@ -8,6 +8,7 @@
 import { Hono } from "hono/tiny";
 import { ConfigError, configOf } from "./config";
 import { newRoomId } from "./ids";
+import { log } from "./log";
 import { parseRoomName } from "./protocol";
 import { ROOM_NAME_HEADER } from "./room";
 
@@ -21,6 +22,36 @@ const app = new Hono<App>();
 const apiError = (error: string, message: string) => ({ error, message });
 
 const BAD_ROOM_MESSAGE = "Room names are 1–64 characters of a-z, 0-9, - and _, starting with a letter or digit.";
+
+/**
+ * Security headers for everything the Worker answers itself (the static pages
+ * get theirs from public/_headers). API answers are JSON or plain text, never
+ * a page: nothing may run, load or frame them.
+ */
+const SECURITY_HEADERS: readonly [string, string][] = [
+  ["Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"],
+  ["X-Content-Type-Options", "nosniff"],
+  ["Referrer-Policy", "no-referrer"],
+  ["Permissions-Policy", "camera=(), microphone=(), geolocation=()"],
+  ["X-Frame-Options", "DENY"],
+];
+
+app.use("*", async (c, next) => {
+  await next();
+  // A 101 carries the socket and its headers are immutable: it needs none,
+  // and touching them would throw (the trap secureHeaders() falls into).
+  if (c.res.status === 101) return;
+  // Responses from fetch (e.g. ASSETS) are immutable too: copy, then add
+  // what their own headers lack. A page keeps the policy public/_headers
+  // gives it: the API's "nothing may load" would stop its script.
+  const response = new Response(c.res.body, c.res);
+  const page = response.headers.get("Content-Type")?.startsWith("text/html") === true;
+  for (const [name, value] of SECURITY_HEADERS) {
+    if (page && name === "Content-Security-Policy") continue;
+    if (!response.headers.has(name)) response.headers.set(name, value);
+  }
+  c.res = response;
+});
 
 // Configuration is checked before the first API answer, so a bad limit shows
 // up at once with the variable to fix instead of inside some room later.
@@ -81,10 +112,10 @@ app.notFound((c) => c.json(apiError("not_found", `Nothing at ${new URL(c.req.url
 app.onError((error, c) => {
   if (error instanceof ConfigError) {
     // The operator's mistake, with the fix in the message.
-    console.error({ event: "config_error", error: error.message });
+    log("config_error", { error: error.message });
     return c.json(apiError("config_error", error.message), 500);
   }
-  console.error({ event: "internal_error", path: new URL(c.req.url).pathname, error: String(error) });
+  log("internal_error", { path: new URL(c.req.url).pathname, error: String(error) });
   return c.json(apiError("internal", "Something went wrong on the server; please retry."), 500);
 });
 

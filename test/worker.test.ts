@@ -178,6 +178,38 @@ describe("room pages", () => {
   });
 });
 
+describe("security headers", () => {
+  it.each([
+    ["GET /api/health", "/api/health", undefined],
+    ["POST /api/rooms", "/api/rooms", { method: "POST" }],
+    ["GET /api/rooms/:room", "/api/rooms/lobby", undefined],
+    ["a 400", "/api/rooms/-bad", undefined],
+    ["a 404", "/api/nowhere", undefined],
+    ["a 426", "/api/rooms/lobby/websocket", undefined],
+    ["a 403", "/api/rooms/lobby/websocket", { headers: { Upgrade: "websocket", Origin: "https://evil.example" } }],
+    ["a 301", "/r/LOBBY", { redirect: "manual" as const }],
+    ["a bad room page", "/r/bad.name", undefined],
+  ])("are on %s", async (_, path, init) => {
+    const response = await get(path, init);
+    expect(response.status).not.toBe(101);
+    expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    expect(response.headers.get("Content-Security-Policy")).toContain("frame-ancestors 'none'");
+    expect(response.headers.get("Content-Security-Policy")).toContain("default-src 'none'");
+    expect(response.headers.get("Referrer-Policy")).toBe("no-referrer");
+    expect(response.headers.get("Permissions-Policy")).toContain("camera=()");
+  });
+
+  it("leave the pages' own policy in place", async () => {
+    const response = await get("/r/lobby");
+    expect(response.status).toBe(200);
+    // The page's CSP comes from public/_headers (checked under wrangler dev in
+    // test/e2e); the API's "default-src 'none'" must never reach a page.
+    expect(response.headers.get("Content-Security-Policy") ?? "").not.toContain("default-src 'none'");
+    expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    expect(await response.text()).toContain("<html");
+  });
+});
+
 describe("anything else", () => {
   it("is a JSON 404 under /api", async () => {
     const response = await get("/api/nothing-here");
