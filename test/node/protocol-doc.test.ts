@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { LIMITS } from "../../src/config";
 import { ERROR_CODES, parseClientFrame, parseServerMessage } from "../../src/protocol";
 
 const doc = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
@@ -37,5 +38,14 @@ describe("docs/protocol.md", () => {
 
   it("lists every error code", () => {
     for (const code of ERROR_CODES) expect(doc, code).toContain(`| \`${code}\` |`);
+  });
+
+  it("has every error code in docs/security.md too, with every limit variable", () => {
+    const security = readFileSync(new URL("../../docs/security.md", import.meta.url), "utf8");
+    for (const code of ERROR_CODES) expect(security, code).toContain(`\`${code}\``);
+    for (const setting of Object.values(LIMITS)) {
+      if (setting.env === "HISTORY_ON_JOIN" || setting.env === "HISTORY_PAGE") continue; // history sizes, not limits on input
+      expect(security, setting.env).toContain(setting.env);
+    }
   });
 });
