@@ -19,6 +19,7 @@ export default defineConfig({
                 HISTORY_ON_RESUME: "30",
                 HISTORY_RETENTION: "50",
                 MAX_CONNECTIONS_PER_ROOM: "8",
+                PING_TIMEOUT_MS: "1500",
                 ALLOWED_ORIGINS: "https://friend.example",
               },
             },

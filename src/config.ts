@@ -40,6 +40,9 @@ export const LIMITS = {
   rateLimitPerSecond: { env: "RATE_LIMIT_PER_SECOND", default: 5, min: 0, max: 1_000_000 },
   /** Least time between two relayed `typing` notices of one user. */
   typingIntervalMs: { env: "TYPING_INTERVAL_MS", default: 2000, min: 0, max: 3_600_000 },
+  /** A socket that has pinged and then stays silent this long is dropped as
+   * dead (0: never). Sockets that never ping are left to the runtime. */
+  pingTimeoutMs: { env: "PING_TIMEOUT_MS", default: 90_000, min: 0, max: 3_600_000 },
   /** How long a session token stays valid after its last use. */
   sessionTtlHours: { env: "SESSION_TTL_HOURS", default: 24, min: 1, max: 24 * 365 },
 } as const satisfies Record<string, IntegerSetting>;

@@ -68,6 +68,11 @@ export class Connections {
     return [...this.#members.values()];
   }
 
+  /** The joined sockets, as a copy (safe to change the roster while iterating). */
+  memberSockets(): WebSocket[] {
+    return [...this.#members.keys()];
+  }
+
   get memberCount(): number {
     return this.#members.size;
   }

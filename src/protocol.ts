@@ -220,6 +220,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Close codes the server uses, beyond the standard ones (1000, 1009, 1013). */
 export const CLOSE_SESSION_TAKEN_OVER = 4001;
+/** A client that pings went silent for longer than the room's ping timeout. */
+export const CLOSE_PING_TIMEOUT = 4002;
 
 export const PING = "ping";
 export const PONG = "pong";

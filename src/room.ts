@@ -15,6 +15,7 @@ import { parseConfig, type Config } from "./config";
 import { Connections, send, type SocketState } from "./connections";
 import { newSessionToken, newUserId } from "./ids";
 import {
+  CLOSE_PING_TIMEOUT,
   CLOSE_SESSION_TAKEN_OVER,
   PING,
   PONG,
@@ -57,6 +58,10 @@ export class Room extends DurableObject<Env> {
   readonly #sockets: Connections;
   #roomName: string;
   readonly #rateLoggedAt = new WeakMap<WebSocket, number>();
+  /** When each socket last sent a frame (in memory: after a wake-up, the
+   * runtime's ping timestamps alone tell). */
+  readonly #lastFrameAt = new WeakMap<WebSocket, number>();
+  #lastSweep = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -97,6 +102,7 @@ export class Room extends DurableObject<Env> {
       log("room_full", { room: this.#roomName, connections: this.#sockets.openCount });
       return new Response(null, { status: 101, webSocket: client });
     }
+    this.#sweepSilentSockets(Date.now()); // before a newcomer sees the roster
     const state: SocketState = { user: null, sessionHash: null, bucket: fullBucket(this.#bucketLimits, Date.now()), typingAt: 0 };
     this.#sockets.accept(server, state);
     return new Response(null, { status: 101, webSocket: client });
@@ -109,6 +115,9 @@ export class Room extends DurableObject<Env> {
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
     try {
+      const now = Date.now();
+      this.#lastFrameAt.set(ws, now);
+      this.#sweepSilentSockets(now);
       this.#receive(ws, message);
     } catch (error) {
       // Never let a handler throw into the runtime, and never show a client
@@ -276,6 +285,32 @@ export class Room extends DurableObject<Env> {
       this.#store.saveSession(state.sessionHash, renamed, now, this.#config.sessionTtlHours * 3_600_000);
     }
     this.#sockets.broadcast({ type: "renamed", user: renamed, from: user.nick });
+  }
+
+  /**
+   * Drops members whose client pings (every 30 s for ours) but has gone
+   * silent: a laptop that slept, a phone that lost its network, leaving a
+   * half-open socket the runtime may not notice for a long time. Checked
+   * only while the room is busy anyway (frames, upgrades), at most every
+   * third of the timeout, so that no timer wakes an idle room; a newcomer
+   * always gets a fresh check before it sees the roster.
+   */
+  #sweepSilentSockets(now: number): void {
+    const timeout = this.#config.pingTimeoutMs;
+    if (timeout === 0 || now - this.#lastSweep < timeout / 3) return;
+    this.#lastSweep = now;
+    for (const ws of this.#sockets.memberSockets()) {
+      const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws);
+      if (pinged === null) continue; // a client that never pings makes no promise to
+      const lastHeard = Math.max(pinged.getTime(), this.#lastFrameAt.get(ws) ?? 0);
+      if (now - lastHeard <= timeout) continue;
+      try {
+        ws.close(CLOSE_PING_TIMEOUT, "ping timeout");
+      } catch {
+        // Already closing.
+      }
+      this.#leave(ws, CLOSE_PING_TIMEOUT);
+    }
   }
 
   #leave(ws: WebSocket, code?: number): void {

@@ -15,6 +15,7 @@ describe("configuration", () => {
       rateLimitBurst: 10,
       rateLimitPerSecond: 5,
       typingIntervalMs: 2000,
+      pingTimeoutMs: 90_000,
       sessionTtlHours: 24,
       allowedOrigins: new Set(),
     });

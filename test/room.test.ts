@@ -246,6 +246,36 @@ describe("messages", () => {
   });
 });
 
+describe("silent clients (half-open connections)", () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it("drops a client that pinged and then went silent, once, and tells the others", async () => {
+    const { alice, bob, bobWelcome } = await aliceAndBob();
+    bob.send("ping"); // Bob's client pings: it promises to keep doing so
+    await sleep(2000); // PING_TIMEOUT_MS is 1500 in the tests
+    alice.send({ type: "message", text: "anyone?" }); // any activity runs the check
+    expect(await bob.closeEvent()).toMatchObject({ code: 4002, reason: "ping timeout" });
+    expect(await alice.expect("left")).toEqual({ type: "left", user: bobWelcome.you });
+    // Alice never pinged, so her silence meant nothing: she is still here.
+    expect((await alice.expect("message")).text).toBe("anyone?");
+    await alice.expectSilence(300); // no second "left" when Bob's close comes back
+  });
+
+  it("keeps a client that keeps pinging, and checks before a newcomer sees the roster", async () => {
+    const { room, alice, bob } = await aliceAndBob();
+    alice.send("ping");
+    bob.send("ping");
+    for (let i = 0; i < 5; i++) {
+      await sleep(500);
+      bob.send("ping"); // Bob keeps pinging; Alice stops
+    }
+    const [, welcome] = await TestSocket.join(room, "Carol");
+    expect(welcome.users.map((u) => u.nick).sort()).toEqual(["Bob", "Carol"]);
+    expect((await alice.closeEvent()).code).toBe(4002);
+    expect(bob.closed).toBeNull();
+  });
+});
+
 describe("server faults", () => {
   it("answer internal without details, broadcast nothing, and keep the connection and ids", async () => {
     const { room, alice, bob } = await aliceAndBob();
