@@ -1,0 +1,539 @@
+/**
+ * Property-based tests (fast-check) over the protocol.
+ *
+ * 1. The parser on its own: arbitrary strings and mutated valid frames never
+ *    make `parseClientFrame` throw; what it accepts re-validates and obeys the
+ *    documented rules, what it refuses has a known error code.
+ * 2. The room, end to end: random interleavings of join / message / nick /
+ *    typing / history / garbage / binary / oversized frame / close / rejoin
+ *    with a session (take-over or comeback) from 2–4 real sockets against a
+ *    fresh room, checked against a small model after every step (see
+ *    `runScenario`).
+ *
+ * A failure prints fast-check's seed and path; to replay it, pass them back:
+ * `fc.assert(property, { seed, path, endOnFailure: true })`.
+ */
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  ERROR_CODES,
+  codePointLength,
+  nickKey,
+  parseClientFrame,
+  type ClientFrame,
+  type FrameLimits,
+  type MessageFrame,
+  type ServerFrame,
+  type User,
+  type WelcomeFrame,
+} from "../src/protocol";
+import { TestSocket, freshRoom } from "./socket";
+
+// ---------------------------------------------------------------------------
+// Generators of awkward strings
+// ---------------------------------------------------------------------------
+
+/** Single UTF-16 units and code points that tend to break things. */
+const nastyChar = fc.oneof(
+  fc.constantFrom(
+    " ", "\t", "\n", "\r", "\r\n", "\u0000", "\u0007", "\u001b", "\u007f", "\u0085", "\u00a0", "\u00ad",
+    "\u200b", "\u200d", "\u200e", "\u202e", "\u2066", "\u2028", "\u2029", "\ufeff", "\ufffd",
+    "\ud800", "\udc00", "\ud83d\ude00", "e\u0301", "\u212a", "\uff21", "\u3000", "a", "Z", "é", "\"", "\\", "{", "}",
+  ),
+  fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit)), // lone surrogates included
+  fc.integer({ min: 0x10000, max: 0x10ffff }).map((cp) => String.fromCodePoint(cp)),
+);
+const nastyString = (maxLength: number) => fc.array(nastyChar, { maxLength }).map((parts) => parts.join(""));
+/** Mostly short, sometimes around or past the limits. */
+const anyString = fc.oneof(
+  { weight: 5, arbitrary: nastyString(12) },
+  { weight: 2, arbitrary: fc.string({ maxLength: 20 }) },
+  { weight: 1, arbitrary: fc.constantFrom(5, 6, 9, 10, 11, 20, 21, 40, 65, 129).chain((n) => fc.tuple(fc.constantFrom("a", "😀", " ", "e\u0301"), fc.constant(n)).map(([c, k]) => c.repeat(k))) },
+);
+
+// ---------------------------------------------------------------------------
+// 1. The parser
+// ---------------------------------------------------------------------------
+
+const limits: FrameLimits = { messageLength: 10, nickLength: 5 };
+const NICK_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+const TEXT_FORBIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+
+/** Valid frames of every client type, before mutation. */
+const validFrame: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  fc.record({ type: fc.constant("join"), nick: anyString, since: fc.nat(), session: fc.string({ maxLength: 20 }) }, { requiredKeys: ["type", "nick"] }),
+  fc.record({ type: fc.constant("message"), text: anyString, cid: fc.string({ maxLength: 10 }), action: fc.boolean() }, { requiredKeys: ["type", "text"] }),
+  fc.record({ type: fc.constant("nick"), nick: anyString }),
+  fc.record({ type: fc.constant("history"), before: fc.integer({ min: 1, max: 1_000_000 }) }),
+  fc.constant({ type: "typing" }),
+);
+
+const FIELDS = ["type", "nick", "text", "cid", "action", "since", "session", "before", "extra"] as const;
+/** Values of every JSON type (and a few that JSON.stringify turns into something else). */
+const anyValue: fc.Arbitrary<unknown> = fc.oneof(
+  anyString,
+  fc.constantFrom(null, true, false, 0, -1, 1.5, 2 ** 53, -0, Number.NaN, Infinity, "join", "message", "nick", "history", "typing", "TYPE", ""),
+  fc.integer(),
+  fc.double(),
+  fc.array(fc.jsonValue(), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue(), { maxKeys: 3 }),
+);
+type Mutation = { kind: "delete"; field: string } | { kind: "set"; field: string; value: unknown };
+const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ kind: fc.constant("delete" as const), field: fc.constantFrom(...FIELDS) }),
+  fc.record({ kind: fc.constant("set" as const), field: fc.constantFrom(...FIELDS), value: anyValue }),
+);
+const mutatedFrame = fc.tuple(validFrame, fc.array(mutation, { maxLength: 3 })).map(([frame, mutations]) => {
+  const copy: Record<string, unknown> = { ...frame };
+  for (const m of mutations) {
+    if (m.kind === "delete") delete copy[m.field];
+    else copy[m.field] = m.value;
+  }
+  return JSON.stringify(copy);
+});
+
+/** Raw text frames: anything at all, JSON of anything, valid and mutated frames, and those cut short. */
+const rawFrame: fc.Arbitrary<string> = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  nastyString(30),
+  fc.json(),
+  fc.anything().map((value) => JSON.stringify(value) ?? "undefined"),
+  validFrame.map((frame) => JSON.stringify(frame)),
+  mutatedFrame,
+  fc.tuple(mutatedFrame, fc.nat()).map(([raw, cut]) => raw.slice(0, cut % (raw.length + 1))),
+);
+
+/** Checks one parse result against the documented rules; returns nothing, throws on a breach. */
+function checkParse(raw: string): void {
+  const parsed = parseClientFrame(raw, limits); // must not throw
+  if (!parsed.ok) {
+    expect(ERROR_CODES).toContain(parsed.code);
+    // The parser alone can only refuse a frame for what is in it.
+    expect(["bad_json", "bad_frame", "nick_invalid", "too_long"]).toContain(parsed.code);
+    expect(typeof parsed.message).toBe("string");
+    if (parsed.cid !== undefined) {
+      expect(typeof parsed.cid).toBe("string");
+      expect(parsed.cid.length).toBeLessThanOrEqual(64);
+    }
+    return;
+  }
+  const frame: ClientFrame = parsed.frame;
+  // A frame that was accepted is accepted again, unchanged, once serialised.
+  expect(parseClientFrame(JSON.stringify(frame), limits)).toEqual({ ok: true, frame });
+  const input = JSON.parse(raw) as Record<string, unknown>;
+  expect(frame.type).toBe(input.type);
+  switch (frame.type) {
+    case "join":
+    case "nick": {
+      const nick = frame.nick;
+      expect(nick).toBe(nick.trim());
+      expect(nick).toBe(nick.normalize("NFC"));
+      expect(codePointLength(nick)).toBeGreaterThanOrEqual(1);
+      expect(codePointLength(nick)).toBeLessThanOrEqual(limits.nickLength);
+      expect(nick.isWellFormed()).toBe(true);
+      expect(NICK_FORBIDDEN.test(nick)).toBe(false);
+      expect(nick).toBe((input.nick as string).trim().normalize("NFC"));
+      if (frame.type === "join") {
+        if (frame.since !== undefined) expect(Number.isSafeInteger(frame.since) && frame.since >= 0).toBe(true);
+        if (frame.session !== undefined) expect(frame.session.length).toBeLessThanOrEqual(128);
+      }
+      break;
+    }
+    case "message": {
+      const text = frame.text;
+      expect(text).toBe(text.trim());
+      expect(text).not.toContain("\r");
+      expect(codePointLength(text)).toBeGreaterThanOrEqual(1);
+      expect(codePointLength(text)).toBeLessThanOrEqual(limits.messageLength);
+      expect(text.isWellFormed()).toBe(true);
+      expect(TEXT_FORBIDDEN.test(text)).toBe(false);
+      if (frame.cid !== undefined) {
+        expect(frame.cid).toBe(input.cid);
+        expect(frame.cid.length).toBeLessThanOrEqual(64);
+      }
+      expect(frame.action === undefined || frame.action === true).toBe(true);
+      expect(frame.action === true).toBe(input.action === true);
+      break;
+    }
+    case "history":
+      expect(Number.isSafeInteger(frame.before) && frame.before >= 1).toBe(true);
+      break;
+    case "typing":
+      break;
+  }
+}
+
+describe("parseClientFrame (property)", () => {
+  it("never throws; accepts only frames that re-validate and follow the rules; refuses with a known code", () => {
+    fc.assert(fc.property(rawFrame, checkParse), { numRuns: 3000 });
+  });
+
+  it("echoes the cid of a refused message whose cid is valid", () => {
+    fc.assert(
+      fc.property(anyString, fc.string({ maxLength: 64 }), (text, cid) => {
+        const parsed = parseClientFrame(JSON.stringify({ type: "message", text, cid }), limits);
+        if (parsed.ok) expect(parsed.frame).toMatchObject({ cid });
+        else expect(parsed.cid).toBe(cid);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------
+// 2. The room, with real sockets
+// ---------------------------------------------------------------------------
+
+/** The limits of the workers project (vitest.config.ts and the defaults). */
+const roomFrameLimits: FrameLimits = { messageLength: 4000, nickLength: 32 };
+
+/** Few names, so that clashes are common. */
+const NICKS_FREE = ["Ana", "Bob", "Cy"];
+const NICKS_RARE = ["Dee", "Jose\u0301", "😀".repeat(32)];
+const NICKS_CLASH = ["ana", "\uff21\uff4e\uff41" /* full-width Ana */, "  Ana ", "BOB", "Jos\u00e9"];
+const NICKS_INVALID = ["", "   ", "a".repeat(33), "evil\u202etxt", "zero\u200bwidth", "\ud800x", "line\nbreak"];
+const nickValue: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...NICKS_FREE) },
+  { weight: 2, arbitrary: fc.constantFrom(...NICKS_RARE) },
+  { weight: 3, arbitrary: fc.constantFrom(...NICKS_CLASH) },
+  { weight: 2, arbitrary: fc.constantFrom(...NICKS_INVALID) },
+  { weight: 1, arbitrary: nastyString(6) },
+  { weight: 1, arbitrary: fc.constantFrom(42, null, ["Ana"]) },
+);
+const TEXTS_VALID = ["hi", "  padded  ", "a\r\nb", "tab\there", "😀", "e\u0301", "line\u2028sep", "😀".repeat(4000)];
+const TEXTS_INVALID = ["", "   ", "esc\u001b[31m", "x".repeat(4001), "\ud800"];
+const textValue: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom(...TEXTS_VALID) },
+  { weight: 3, arbitrary: fc.constantFrom(...TEXTS_INVALID) },
+  { weight: 2, arbitrary: nastyString(8) },
+  { weight: 1, arbitrary: fc.constantFrom(7, null, { text: "hi" }) },
+);
+/** How a message's cid is chosen: none, a unique one, or an invalid one. */
+type CidKind = "none" | "unique" | "long" | "number";
+const GARBAGE = fc.oneof(
+  fc.constantFrom("not json", "[]", "{}", "null", '{"type":"bogus"}', '{"type":"message"}', '{"type":"join","nick":5}', '{"type":"history","before":0}', "{\"type\":\"join\""),
+  rawFrame,
+).filter((raw) => !parseClientFrame(raw, roomFrameLimits).ok);
+
+type Command =
+  | { c: number; do: "join"; nick: unknown; since?: unknown }
+  | { c: number; do: "message"; text: unknown; cid: CidKind; action: unknown }
+  | { c: number; do: "nick"; nick: unknown }
+  | { c: number; do: "typing" }
+  | { c: number; do: "history"; before: unknown }
+  | { c: number; do: "garbage"; raw: string }
+  | { c: number; do: "binary" }
+  | { c: number; do: "oversize" }
+  | { c: number; do: "close" }
+  /** Join again with the slot's last session token: a take-over while its socket is open, a comeback after. */
+  | { c: number; do: "rejoin" };
+
+const command = (clients: number): fc.Arbitrary<Command> => {
+  const c = fc.nat({ max: clients - 1 });
+  return fc.oneof(
+    { weight: 3, arbitrary: fc.record({ c, do: fc.constant("join" as const), nick: nickValue, since: fc.constantFrom(0, 1, 3, 100, -1, "x") }, { requiredKeys: ["c", "do", "nick"] }) },
+    // Mostly well-formed messages (so that ids advance), and some anything-goes ones.
+    { weight: 7, arbitrary: fc.record({ c, do: fc.constant("message" as const), text: fc.constantFrom(...TEXTS_VALID), cid: fc.constantFrom<CidKind>("unique", "unique", "none"), action: fc.constantFrom(undefined, undefined, true, false) }) },
+    { weight: 4, arbitrary: fc.record({ c, do: fc.constant("message" as const), text: textValue, cid: fc.constantFrom<CidKind>("unique", "unique", "unique", "none", "none", "long", "number"), action: fc.constantFrom(undefined, undefined, undefined, undefined, true, false, "yes") }) },
+    { weight: 3, arbitrary: fc.record({ c, do: fc.constant("nick" as const), nick: nickValue }) },
+    { weight: 1, arbitrary: fc.record({ c, do: fc.constant("typing" as const) }) },
+    { weight: 1, arbitrary: fc.record({ c, do: fc.constant("history" as const), before: fc.constantFrom(1, 2, 4, 1000, 0, -3, 1.5, "9") }) },
+    { weight: 1, arbitrary: fc.record({ c, do: fc.constant("garbage" as const), raw: GARBAGE }) },
+    { weight: 1, arbitrary: fc.record({ c, do: fc.constant("binary" as const) }) },
+    { weight: 1, arbitrary: fc.record({ c, do: fc.constant("oversize" as const) }) },
+    { weight: 1, arbitrary: fc.record({ c, do: fc.constant("close" as const) }) },
+    { weight: 2, arbitrary: fc.record({ c, do: fc.constant("rejoin" as const) }) },
+  );
+};
+/** Each client first tries to join (most of the time under a free name), then
+ * random commands. No `chain`, so that fast-check can shrink every part. */
+const scenario = fc
+  .tuple(
+    fc.integer({ min: 2, max: 4 }),
+    fc.array(nickValue, { minLength: 4, maxLength: 4 }),
+    fc.array(command(4), { minLength: 2, maxLength: 14 }),
+  )
+  .map(([clients, nicks, rest]) => ({
+    clients,
+    commands: [
+      ...nicks.slice(0, clients).map((nick, c): Command => ({ c, do: "join", nick })),
+      ...rest.map((cmd): Command => ({ ...cmd, c: cmd.c % clients })),
+    ],
+  }));
+
+/** One client slot: its current socket and what it has seen. */
+interface Client {
+  socket: TestSocket;
+  /** Its identity once welcomed; null before, and after the socket closed. */
+  me: User | null;
+  closed: boolean;
+  /** Who is here, as this client has been told (welcome, joined, left, renamed). */
+  view: Map<string, string>;
+  /** The last message id this client knows of (from welcome, then live). */
+  lastId: number;
+  /** The slot's last session token and the identity behind it (kept across its sockets). */
+  session: string | null;
+  identity: User | null;
+}
+
+const sorted = (entries: Iterable<[string, string]>) => [...entries].sort(([a], [b]) => a.localeCompare(b));
+
+/**
+ * Runs one scenario against a fresh room. The model: the messages the room
+ * acknowledged (by id), and each client's identity as confirmed to it. After
+ * every command, a fresh observer joins with `since: 0`, reads the room's
+ * roster and history in its welcome, and leaves; its `left` notice is the
+ * barrier after which every joined client must have seen everything before.
+ */
+async function runScenario({ clients: count, commands }: { clients: number; commands: Command[] }): Promise<void> {
+  const room = freshRoom("prop");
+  /** Every message the room acknowledged to its sender, by id; ids 1..n. */
+  const acked: MessageFrame[] = [];
+  const clients: Client[] = [];
+  const open = async (previous?: Client): Promise<Client> => ({
+    socket: await TestSocket.open(room),
+    me: null,
+    closed: false,
+    view: new Map(),
+    lastId: previous?.lastId ?? 0,
+    session: previous?.session ?? null,
+    identity: previous?.identity ?? null,
+  });
+  for (let i = 0; i < count; i++) clients.push(await open());
+  const observers = new Set<string>();
+  let step = -1;
+
+  /** The room as it must be: every joined, open client, by id. */
+  const expectedRoster = () => sorted(clients.filter((k) => k.me !== null && !k.closed).map((k) => [k.me!.id, k.me!.nick]));
+
+  const checkHistory = (history: MessageFrame[], firstId: number, lastId: number, where: string) => {
+    expect(history.map((m) => m.id), where).toEqual(Array.from({ length: Math.max(0, lastId - firstId + 1) }, (_, i) => firstId + i));
+    for (const m of history) expect(m, where).toEqual(acked[m.id - 1]);
+  };
+
+  /** Applies one frame received by `k` to its view, checking it on the way. */
+  const see = (k: Client, frame: ServerFrame) => {
+    const where = `step ${step}, ${JSON.stringify(frame)}`;
+    switch (frame.type) {
+      case "message": {
+        // Ids are gapless and every client sees the same frame under an id.
+        expect(frame.id, `${where}: id after ${k.lastId}`).toBe(k.lastId + 1);
+        k.lastId = frame.id;
+        const known = acked[frame.id - 1];
+        if (known !== undefined) expect(frame, where).toEqual(known);
+        else {
+          expect(frame.id, where).toBe(acked.length + 1);
+          acked.push(frame);
+        }
+        return;
+      }
+      case "joined":
+        expect(k.me, where).not.toBeNull();
+        expect(k.view.has(frame.user.id), where).toBe(false);
+        k.view.set(frame.user.id, frame.user.nick);
+        return;
+      case "left":
+        expect(k.me, where).not.toBeNull();
+        expect(k.view.get(frame.user.id), where).toBe(frame.user.nick);
+        k.view.delete(frame.user.id);
+        return;
+      case "renamed":
+        expect(k.view.get(frame.user.id), where).toBe(frame.from);
+        k.view.set(frame.user.id, frame.user.nick);
+        if (frame.user.id === k.me?.id) k.me = k.identity = frame.user;
+        return;
+      case "typing":
+        expect(k.view.has(frame.user.id), where).toBe(true);
+        expect(frame.user.id, where).not.toBe(k.me?.id);
+        return;
+      default:
+        // welcome, history and error come only as the answer to a command.
+        throw new Error(`unexpected frame outside an answer at ${where}`);
+    }
+  };
+
+  /** Reads `k`'s frames, applying them, until `stop` says one is the answer. */
+  const until = async (k: Client, stop: (frame: ServerFrame) => boolean): Promise<ServerFrame> => {
+    for (;;) {
+      const frame = await k.socket.next();
+      if (stop(frame)) return frame;
+      see(k, frame);
+    }
+  };
+
+  /** Is this frame the sender's answer to its own command? */
+  const isAnswer = (k: Client) => (f: ServerFrame) =>
+    f.type === "welcome" || f.type === "error" || f.type === "history" ||
+    (f.type === "message" && k.me !== null && f.from.id === k.me.id) ||
+    (f.type === "renamed" && k.me !== null && f.user.id === k.me.id);
+
+  const welcomed = (k: Client, welcome: WelcomeFrame, since: number | undefined) => {
+    const where = `step ${step}: welcome`;
+    k.me = k.identity = welcome.you;
+    k.session = welcome.session;
+    k.view = new Map(welcome.users.map((u) => [u.id, u.nick]));
+    expect(k.view.get(welcome.you.id), where).toBe(welcome.you.nick);
+    expect(welcome.truncated, where).toBeUndefined();
+    // Small runs: every message fits in HISTORY_ON_JOIN (20) and HISTORY_ON_RESUME (30).
+    checkHistory(welcome.history, since === undefined ? 1 : Math.min(since, acked.length) + 1, acked.length, where);
+    k.lastId = acked.length;
+  };
+
+  /** The barrier and the room-wide checks, after every command. */
+  const observe = async () => {
+    const where = `after step ${step} (${JSON.stringify(commands[step])})`;
+    const observer = await TestSocket.open(room);
+    const welcome = await observer.joinAs(`Observer-${step + 1}`, { since: 0 });
+    observers.add(welcome.you.id);
+    // The roster is exactly the joined, open clients (and the observer).
+    expect(sorted(welcome.users.filter((u) => u.id !== welcome.you.id).map((u) => [u.id, u.nick])), `roster ${where}`).toEqual(expectedRoster());
+    // Every acknowledged message is in the history exactly once, in order, unchanged.
+    checkHistory(welcome.history, 1, acked.length, `history ${where}`);
+    observer.close();
+    await observer.closeEvent();
+    for (const k of clients) {
+      if (k.closed || k.me === null) continue;
+      await until(k, (f) => f.type === "left" && f.user.id === welcome.you.id).catch((error: unknown) => {
+        if (!String(error).includes("no frame within")) throw error;
+        throw new Error(`${k.me?.nick} never saw the observer leave ${where}: ${String(error)}`);
+      });
+      k.view.delete(welcome.you.id);
+      // Each client has been told exactly who is here now.
+      expect(sorted(k.view), `view of ${k.me.nick} ${where}`).toEqual(expectedRoster());
+      expect(k.lastId, `last id of ${k.me.nick} ${where}`).toBe(acked.length);
+    }
+    // Straight from SQLite: the stored ids are 1..n, with the acknowledged contents.
+    const rows = await runInDurableObject(env.ROOMS.getByName(room), (_instance, state) =>
+      state.storage.sql.exec<{ id: number; text: string; user_id: string; cid: string | null }>("SELECT id, text, user_id, cid FROM messages ORDER BY id").toArray(),
+    );
+    expect(rows.map((r) => [r.id, r.text, r.user_id, r.cid]), `stored ${where}`).toEqual(acked.map((m) => [m.id, m.text, m.from.id, m.cid ?? null]));
+  };
+
+  try {
+    for (step = 0; step < commands.length; step++) {
+      const cmd = commands[step]!;
+      let k = clients[cmd.c]!;
+      if (k.closed) {
+        k = await open(k);
+        clients[cmd.c] = k;
+      }
+      const where = `step ${step} ${JSON.stringify(cmd)}`;
+      let raw: string | ArrayBuffer;
+      switch (cmd.do) {
+        case "join": raw = JSON.stringify({ type: "join", nick: cmd.nick, since: cmd.since }); break;
+        case "message": {
+          const cid = { none: undefined, unique: `m${step}`, long: "c".repeat(65), number: 5 }[cmd.cid];
+          raw = JSON.stringify({ type: "message", text: cmd.text, cid, action: cmd.action });
+          break;
+        }
+        case "nick": raw = JSON.stringify({ type: "nick", nick: cmd.nick }); break;
+        case "typing": raw = JSON.stringify({ type: "typing" }); break;
+        case "history": raw = JSON.stringify({ type: "history", before: cmd.before }); break;
+        case "garbage": raw = cmd.raw; break;
+        case "binary": raw = new Uint8Array([123, 125]).buffer; break;
+        case "oversize": raw = JSON.stringify({ type: "message", text: "y".repeat(17_000) }); break;
+        case "close":
+        case "rejoin": raw = ""; break;
+      }
+
+      if (cmd.do === "rejoin") {
+        if (k.session === null || k.identity === null) {
+          await observe(); // nothing to re-claim yet
+          continue;
+        }
+        const takeover = k.me !== null;
+        const target = takeover ? await open(k) : k;
+        const since = takeover ? undefined : k.lastId;
+        target.socket.send({ type: "join", nick: "Ignored", session: k.session, since });
+        const answer = await until(target, isAnswer(target));
+        const holder = clients.find((o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey(k.identity!.nick));
+        if (holder !== undefined) {
+          expect(answer, `${where}: ${k.identity.nick} is taken by ${holder.me!.nick}`).toMatchObject({ type: "error", code: "nick_taken" });
+          if (takeover) throw new Error("two clients hold one nickname");
+        } else if (answer.type === "error") {
+          expect(answer.code, where).toBe("rate_limited");
+        } else {
+          expect(answer.type, where).toBe("welcome");
+          const welcome = answer as WelcomeFrame;
+          // The same identity comes back, with the session the client sent.
+          expect(welcome.you, where).toEqual(k.identity);
+          expect(welcome.session, where).toBe(k.session);
+          welcomed(target, welcome, since);
+          if (takeover) {
+            // The old socket is closed with 4001, silently for everyone else.
+            expect(await k.socket.closeEvent(), where).toMatchObject({ code: 4001 });
+            k.closed = true;
+            k.me = null;
+            clients[cmd.c] = target;
+          }
+        }
+        if (takeover && target !== clients[cmd.c]) target.socket.close(); // a refused take-over: drop the extra socket
+      } else if (cmd.do === "close") {
+        k.socket.close();
+        await k.socket.closeEvent();
+        k.closed = true;
+      } else if (cmd.do === "typing" && k.me !== null) {
+        k.socket.ws.send(raw); // no answer to the typist; the barrier catches any error
+      } else {
+        k.socket.ws.send(raw);
+        const answer = await until(k, isAnswer(k));
+        const parsed = typeof raw === "string" ? parseClientFrame(raw, roomFrameLimits) : null;
+        if (cmd.do === "oversize") {
+          expect(answer, where).toMatchObject({ type: "error", code: "too_long" });
+          expect((await k.socket.closeEvent()).code, where).toBe(1009);
+          k.closed = true;
+        } else if (answer.type === "error") {
+          // No handler may throw; a refusal is one the rules explain.
+          expect(answer.code, where).not.toBe("internal");
+          if (answer.code !== "rate_limited") {
+            if (parsed === null) expect(answer.code, where).toBe("bad_frame");
+            else if (!parsed.ok) expect(answer.code, where).toBe(parsed.code);
+            else if (parsed.frame.type === "join") {
+              const holder = clients.find((o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey((parsed.frame as { nick: string }).nick));
+              expect(answer.code, where).toBe(k.me !== null ? "already_joined" : holder !== undefined ? "nick_taken" : "(no refusal)");
+            } else if (k.me === null) expect(answer.code, where).toBe("not_joined");
+            else if (parsed.frame.type === "nick") {
+              const holder = clients.find((o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey((parsed.frame as { nick: string }).nick));
+              expect(holder, `${where}: nick_taken, but nobody has it`).toBeDefined();
+            } else throw new Error(`${where}: refused a valid frame: ${JSON.stringify(answer)}`);
+          }
+          if (parsed?.ok === true && parsed.frame.type === "message" && parsed.frame.cid !== undefined) expect(answer.cid, where).toBe(parsed.frame.cid);
+        } else {
+          // Accepted: only what the parser accepts, with what it made of it.
+          expect(parsed?.ok, `${where}: accepted ${JSON.stringify(answer)}`).toBe(true);
+          const frame = (parsed as { ok: true; frame: ClientFrame }).frame;
+          expect(answer.type, where).toBe({ join: "welcome", nick: "renamed", message: "message", history: "history", typing: "(none)" }[frame.type]);
+          // Nicknames stay unique: nobody else here has the accepted one.
+          const holder = (nick: string) => clients.find((o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey(nick));
+          if (frame.type === "join" || frame.type === "nick") expect(holder(frame.nick)?.me, `${where}: name already taken`).toBeUndefined();
+          if (answer.type === "welcome" && frame.type === "join") {
+            expect(answer.you.nick, where).toBe(frame.nick);
+            welcomed(k, answer, frame.since);
+          } else if (answer.type === "message" && frame.type === "message") {
+            see(k, answer);
+            expect(answer.text, where).toBe(frame.text);
+            expect(answer.cid, where).toBe(frame.cid);
+          } else if (answer.type === "renamed" && frame.type === "nick") {
+            expect(answer.user.nick, where).toBe(frame.nick);
+            see(k, answer);
+          } else if (answer.type === "history" && frame.type === "history") {
+            expect(answer.before, where).toBe(frame.before);
+            checkHistory(answer.messages, 1, Math.min(frame.before - 1, acked.length), where);
+            expect(answer.complete, where).toBe(true);
+          }
+        }
+      }
+      await observe();
+    }
+  } finally {
+    for (const k of clients) if (!k.closed) k.socket.close();
+  }
+}
+
+describe("the room under random interleavings (property)", () => {
+  it("keeps its invariants: no internal error, refusals change nothing, gapless ids, true roster, acknowledged messages stored once", async () => {
+    await fc.assert(fc.asyncProperty(scenario, runScenario), { numRuns: 40 });
+  }, 180_000);
+});
