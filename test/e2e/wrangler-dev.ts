@@ -17,6 +17,9 @@ export interface DevServer {
   url: string;
   port: number;
   stateDir: string;
+  /** The launcher's process id, which is also the id of the process group
+   * that wrangler and workerd run in (what stop() signals). */
+  pid: number;
   /** Everything wrangler printed, for error messages. */
   output: () => string;
   stop: (signal?: NodeJS.Signals) => Promise<void>;
@@ -85,7 +88,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     try {
-      if ((await fetch(`${url}/api/health`)).ok) return { url, port, stateDir, output: () => output, stop };
+      if ((await fetch(`${url}/api/health`)).ok) return { url, port, stateDir, pid: child.pid!, output: () => output, stop };
     } catch {
       // not listening yet
     }
