@@ -10,7 +10,8 @@
 import { parseNick, type ErrorFrame, type MessageFrame, type RenamedFrame, type RoomLimits, type ServerFrame, type User, type WelcomeFrame } from "../src/protocol";
 import { ChatConnection, type Status, type StatusDetail } from "../src/client/connection";
 import type { Options } from "./args";
-import { HELP, parseCommand } from "./commands";
+import { parseCommand } from "../src/commands";
+import { HELP } from "./commands";
 import { jsonLine, sanitizeLine, type Formatter } from "./format";
 import { Outbox, type Outgoing } from "./outbox";
 import type { Terminal } from "./terminal";

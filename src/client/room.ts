@@ -15,6 +15,7 @@ import {
   type User,
   type WelcomeFrame,
 } from "../protocol";
+import { parseCommand } from "../commands";
 import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../rate-limit";
 import { ChatConnection, type Status, type StatusDetail } from "./connection";
 import { byId, el, setFieldError } from "./dom";
@@ -465,35 +466,23 @@ function updateCounter(): void {
   else textInput.removeAttribute("aria-invalid");
 }
 
-type Command =
-  | { kind: "message"; text: string; action: boolean }
-  | { kind: "nick"; nick: string }
-  | { kind: "help"; text: string };
-
 const HELP = "Commands: /nick new-name renames you, /me waves sends an action. Start with // to send a message beginning with /.";
-
-/** What the composer's text asks for: a message, an action, a rename or help. */
-function parseCommand(text: string): Command {
-  if (!text.startsWith("/")) return { kind: "message", text, action: false };
-  if (text.startsWith("//")) return { kind: "message", text: text.slice(1), action: false };
-  const [, name = "", rest = ""] = /^\/(\S*)\s*([\s\S]*)$/.exec(text) ?? [];
-  switch (name.toLowerCase()) {
-    case "me":
-      return rest === "" ? { kind: "help", text: "Usage: /me waves" } : { kind: "message", text: rest, action: true };
-    case "nick":
-      return rest === "" ? { kind: "help", text: "Usage: /nick new-name" } : { kind: "nick", nick: rest };
-    case "help":
-      return { kind: "help", text: HELP };
-    default:
-      return { kind: "help", text: `Unknown command /${name}. ${HELP}` };
-  }
-}
 
 function sendComposed(): void {
   const text = textInput.value.trim();
   if (text === "" || connection === null || limits === null) return;
   const command = parseCommand(text);
-  if (command.kind === "help") return showNotice(command.text, "info");
+  switch (command.kind) {
+    case "help":
+    case "quit": // a page is left by closing it
+      return showNotice(HELP, "info");
+    case "usage":
+      return showNotice(command.text, "info");
+    case "unknown":
+      return showNotice(`Unknown command /${command.name}. ${HELP}`, "info");
+    case "who":
+      return showNotice(`Here: ${[...members.values()].map((user) => user.nick).join(", ")}.`, "info");
+  }
   if (command.kind === "nick") {
     const nick = parseNick(command.nick, limits.nickLength);
     if (!nick.ok) return showNotice(nick.message);

@@ -1,0 +1,41 @@
+/**
+ * What a line typed into a chat (the page's composer, the terminal's prompt)
+ * asks for: a message, an action, or one of the IRC-style commands. Shared by
+ * both clients, so that `/me`, `/nick` and `//` mean the same everywhere; each
+ * client decides how to answer `who`, `help`, `quit` and the rest.
+ */
+
+export type Command =
+  | { kind: "message"; text: string; action: boolean }
+  | { kind: "nick"; nick: string }
+  | { kind: "who" }
+  | { kind: "help" }
+  | { kind: "quit" }
+  /** A known command used wrongly: the text says how to use it. */
+  | { kind: "usage"; text: string }
+  | { kind: "unknown"; name: string };
+
+/** `line` must be trimmed and not empty. */
+export function parseCommand(line: string): Command {
+  if (!line.startsWith("/")) return { kind: "message", text: line, action: false };
+  if (line.startsWith("//")) return { kind: "message", text: line.slice(1), action: false };
+  const [, name = "", rest = ""] = /^\/(\S*)\s*([\s\S]*)$/.exec(line) ?? [];
+  switch (name.toLowerCase()) {
+    case "me":
+      return rest === "" ? { kind: "usage", text: "Usage: /me waves" } : { kind: "message", text: rest, action: true };
+    case "nick":
+      return rest === "" ? { kind: "usage", text: "Usage: /nick new-name" } : { kind: "nick", nick: rest };
+    case "who":
+    case "names":
+      return { kind: "who" };
+    case "help":
+    case "?":
+      return { kind: "help" };
+    case "quit":
+    case "exit":
+    case "q":
+      return { kind: "quit" };
+    default:
+      return { kind: "unknown", name };
+  }
+}
