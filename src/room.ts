@@ -118,7 +118,7 @@ export class Room extends DurableObject<Env> {
       const now = Date.now();
       this.#lastFrameAt.set(ws, now);
       this.#sweepSilentSockets(now);
-      this.#receive(ws, message);
+      this.#receive(ws, message, now);
     } catch (error) {
       // Never let a handler throw into the runtime, and never show a client
       // the internals: the details go to the log (`wrangler tail`).
@@ -147,7 +147,7 @@ export class Room extends DurableObject<Env> {
   // -------------------------------------------------------------------------
 
   /** The hot path: one incoming frame, parsed once, each piece of work once. */
-  #receive(ws: WebSocket, message: string | ArrayBuffer): void {
+  #receive(ws: WebSocket, message: string | ArrayBuffer, now: number): void {
     const max = this.#config.maxFrameBytes;
     const bytes = typeof message !== "string" ? message.byteLength : message.length * 3 <= max ? 0 : utf8Length(message);
     if (bytes > max) {
@@ -160,7 +160,6 @@ export class Room extends DurableObject<Env> {
       typeof message === "string" ? parseClientFrame(message, this.#frameLimits) : BINARY_FRAME_REFUSAL;
 
     const state = this.#sockets.state(ws);
-    const now = Date.now();
     // Every frame costs a token, refused ones included (a flood of garbage is
     // still a flood); typing notices have their own, silent throttle.
     if (this.#bucketLimits.burst > 0 && !(parsed.ok && parsed.frame.type === "typing")) {

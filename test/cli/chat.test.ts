@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ChatSocket } from "../chat-socket";
-import { freePort, startDevServer, type DevServer } from "../e2e/wrangler-dev";
+import { freePort, openRoom, startDevServer, type DevServer } from "../e2e/wrangler-dev";
 import { CliProcess, chatLines } from "./run-cli";
 import type { MessageFrame, ServerFrame } from "../../src/protocol";
 import { rmSync } from "node:fs";
@@ -26,12 +26,7 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): CliP
 }
 
 async function watcher(room: string, nick = "Watcher"): Promise<ChatSocket> {
-  const ws = new WebSocket(`${server.url.replace("http", "ws")}/api/rooms/${room}/websocket`);
-  await new Promise((resolve, reject) => {
-    ws.addEventListener("open", resolve, { once: true });
-    ws.addEventListener("error", () => reject(new Error(`cannot connect:\n${server.output()}`)), { once: true });
-  });
-  const socket = new ChatSocket(ws as unknown as globalThis.WebSocket);
+  const socket = await openRoom(server, room);
   sockets.push(socket);
   await socket.joinAs(nick);
   return socket;

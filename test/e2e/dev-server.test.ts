@@ -4,20 +4,10 @@
  * docs/protocol.md shows it, and history that survives a restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChatSocket } from "../chat-socket";
-import { newStateDir, startDevServer, type DevServer } from "./wrangler-dev";
+import { newStateDir, openRoom, startDevServer, type DevServer } from "./wrangler-dev";
 
 let server: DevServer;
 const stateDir = newStateDir();
-
-async function connect(room: string): Promise<ChatSocket> {
-  const ws = new WebSocket(`${server.url.replace("http", "ws")}/api/rooms/${room}/websocket`);
-  await new Promise((resolve, reject) => {
-    ws.addEventListener("open", resolve, { once: true });
-    ws.addEventListener("error", () => reject(new Error(`cannot connect:\n${server.output()}`)), { once: true });
-  });
-  return new ChatSocket(ws as unknown as globalThis.WebSocket);
-}
 
 beforeAll(async () => {
   server = await startDevServer({ stateDir });
@@ -47,10 +37,10 @@ describe("wrangler dev", () => {
   });
 
   it("lets two clients chat, and keeps the history across a restart", async () => {
-    const alice = await connect("lobby");
+    const alice = await openRoom(server, "lobby");
     alice.send({ type: "join", nick: "Kartik" });
     const aliceWelcome = await alice.expect("welcome");
-    const bob = await connect("lobby");
+    const bob = await openRoom(server, "lobby");
     bob.send({ type: "join", nick: "Ana" });
     await bob.expect("welcome");
     expect(await alice.expect("joined")).toMatchObject({ user: { nick: "Ana" } });
@@ -74,7 +64,7 @@ describe("wrangler dev", () => {
     // A restart on the same state directory: the history is still there.
     await server.stop();
     server = await startDevServer({ stateDir });
-    const carol = await connect("lobby");
+    const carol = await openRoom(server, "lobby");
     carol.send({ type: "join", nick: "Carol", since: 0 });
     const welcome = await carol.expect("welcome");
     expect(welcome.history).toEqual([atBob]);

@@ -23,9 +23,8 @@ import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageFrame } from "../../src/protocol";
-import { ChatSocket } from "../chat-socket";
 import { Chatter, recordWebSockets, wireMessageIds } from "./chatter";
-import { newStateDir, startDevServer, type DevServer } from "./wrangler-dev";
+import { newStateDir, openRoom, startDevServer, type DevServer } from "./wrangler-dev";
 
 const ROOMS: Record<string, string[]> = {
   a: ["Ana", "Bo", "Cyd", "Dee"],
@@ -113,12 +112,7 @@ async function portFree(port: number): Promise<boolean> {
 
 /** Every message of a room, read by a fresh client joining with `since: 0`. */
 async function readHistory(url: string, room: string): Promise<{ messages: MessageFrame[]; truncated: boolean }> {
-  const ws = new WebSocket(`${url.replace(/^http/, "ws")}/api/rooms/${room}/websocket`);
-  await new Promise((resolve, reject) => {
-    ws.addEventListener("open", resolve, { once: true });
-    ws.addEventListener("error", () => reject(new Error(`reader cannot connect to room ${room}`)), { once: true });
-  });
-  const reader = new ChatSocket(ws);
+  const reader = await openRoom({ url, output: () => "" }, room);
   const welcome = await reader.joinAs(`reader-${room}`, { since: 0 });
   reader.close();
   return { messages: welcome.history, truncated: welcome.truncated === true };

@@ -9,6 +9,7 @@ import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ChatSocket } from "../chat-socket";
 
 /** The npm scripts' way of running wrangler (offline settings included). */
 const WRANGLER = fileURLToPath(new URL("../../scripts/wrangler.mjs", import.meta.url));
@@ -96,4 +97,14 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   }
   await stop("SIGKILL");
   throw new Error(`wrangler dev did not become ready on ${url}:\n${output}`);
+}
+
+/** A test client in `room` of a running server, over Node's WebSocket, once it is open. */
+export async function openRoom(server: Pick<DevServer, "url" | "output">, room: string): Promise<ChatSocket> {
+  const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/api/rooms/${room}/websocket`);
+  await new Promise((resolve, reject) => {
+    ws.addEventListener("open", resolve, { once: true });
+    ws.addEventListener("error", () => reject(new Error(`cannot connect to room ${room}:\n${server.output()}`)), { once: true });
+  });
+  return new ChatSocket(ws as unknown as globalThis.WebSocket);
 }

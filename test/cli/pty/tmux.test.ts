@@ -15,7 +15,7 @@ import { rmSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ServerFrame } from "../../../src/protocol";
 import { ChatSocket } from "../../chat-socket";
-import { startDevServer, type DevServer } from "../../e2e/wrangler-dev";
+import { openRoom, startDevServer, type DevServer } from "../../e2e/wrangler-dev";
 import { CLI } from "../run-cli";
 
 /** A tmux server of our own (its own socket name), never the user's. */
@@ -83,12 +83,7 @@ function press(pane: string, ...keys: string[]): void {
 }
 
 async function person(room: string, nick: string): Promise<ChatSocket> {
-  const ws = new WebSocket(`${server.url.replace("http", "ws")}/api/rooms/${room}/websocket`);
-  await new Promise((resolve, reject) => {
-    ws.addEventListener("open", resolve, { once: true });
-    ws.addEventListener("error", () => reject(new Error(`cannot connect:\n${server.output()}`)), { once: true });
-  });
-  const socket = new ChatSocket(ws as unknown as globalThis.WebSocket);
+  const socket = await openRoom(server, room);
   sockets.push(socket);
   await socket.joinAs(nick);
   return socket;
