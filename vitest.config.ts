@@ -22,6 +22,14 @@ export default defineConfig({
                 PING_TIMEOUT_MS: "1500",
                 ALLOWED_ORIGINS: "https://friend.example",
               },
+              // Per-IP limits a test reaches in a few requests. Only requests
+              // that carry CF-Connecting-IP are counted, so other tests are
+              // not limited.
+              ratelimits: {
+                UPGRADE_RATE_LIMIT: { namespace_id: "1001", simple: { limit: 5, period: 60 } },
+                ROOM_CREATE_RATE_LIMIT: { namespace_id: "1002", simple: { limit: 3, period: 60 } },
+                MESSAGE_RATE_LIMIT: { namespace_id: "1003", simple: { limit: 12, period: 60 } },
+              },
             },
           }),
         ],

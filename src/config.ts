@@ -50,6 +50,8 @@ export const LIMITS = {
 export type Config = { readonly [K in keyof typeof LIMITS]: number } & {
   /** Origins besides the app's own allowed to open WebSockets (ALLOWED_ORIGINS). */
   readonly allowedOrigins: ReadonlySet<string>;
+  /** Whether the per-IP limits ([[ratelimits]] in wrangler.toml) apply (IP_RATE_LIMITS). */
+  readonly ipRateLimits: boolean;
 };
 
 export class ConfigError extends Error {
@@ -93,13 +95,24 @@ function readOrigins(raw: unknown): ReadonlySet<string> {
   return origins;
 }
 
+function readSwitch(raw: unknown, name: string, fallback: boolean): boolean {
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "on" || raw === true) return true;
+  if (raw === "off" || raw === false) return false;
+  throw new ConfigError(`${name} must be "on" or "off"; got ${JSON.stringify(raw)}.`);
+}
+
 /** Reads and checks every limit; throws a ConfigError that says what to fix. */
 export function parseConfig(env: object): Config {
   const vars = env as Record<string, unknown>;
   const limits = Object.fromEntries(
     Object.entries(LIMITS).map(([key, setting]) => [key, readInteger(vars, setting)]),
   ) as { [K in keyof typeof LIMITS]: number };
-  return { ...limits, allowedOrigins: readOrigins(vars.ALLOWED_ORIGINS) };
+  return {
+    ...limits,
+    allowedOrigins: readOrigins(vars.ALLOWED_ORIGINS),
+    ipRateLimits: readSwitch(vars.IP_RATE_LIMITS, "IP_RATE_LIMITS", true),
+  };
 }
 
 const parsed = new WeakMap<object, Config>();

@@ -16,6 +16,8 @@ export interface SocketState {
   user: User | null;
   /** Hash of the session token this socket joined with. */
   sessionHash: string | null;
+  /** The client's address (CF-Connecting-IP), for the per-IP frame limit; null inside the platform. */
+  ip: string | null;
   bucket: Bucket;
   /** When this user's last `typing` notice was relayed. */
   typingAt: number;

@@ -9,6 +9,7 @@ export type LogEvent =
   | "leave"
   | "take_over"
   | "rate_limited"
+  | "ip_rate_limited"
   | "frame_too_large"
   | "room_full"
   | "socket_error"

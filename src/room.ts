@@ -33,6 +33,7 @@ import {
   type User,
   type WelcomeFrame,
 } from "./protocol";
+import { CLIENT_IP_HEADER, IpFrameLimit } from "./ip-rate-limit";
 import { fullBucket, takeToken, type BucketLimits } from "./rate-limit";
 import { log } from "./log";
 import { RoomStorage, hashSessionToken } from "./storage";
@@ -56,6 +57,8 @@ export class Room extends DurableObject<Env> {
   readonly #bucketLimits: BucketLimits;
   readonly #store: RoomStorage;
   readonly #sockets: Connections;
+  /** Frames per client address across all rooms; null when IP_RATE_LIMITS is off. */
+  readonly #ipFrames: IpFrameLimit | null;
   #roomName: string;
   readonly #rateLoggedAt = new WeakMap<WebSocket, number>();
   /** When each socket last sent a frame (in memory: after a wake-up, the
@@ -78,6 +81,7 @@ export class Room extends DurableObject<Env> {
     this.#store = new RoomStorage(ctx.storage, this.#config.historyRetention);
     this.#roomName = this.#store.roomName ?? "";
     this.#sockets = new Connections(ctx);
+    this.#ipFrames = this.#config.ipRateLimits ? new IpFrameLimit(env.MESSAGE_RATE_LIMIT, () => this.#roomName) : null;
     // Keep-alive pings are answered by the runtime without waking the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -103,7 +107,13 @@ export class Room extends DurableObject<Env> {
       return new Response(null, { status: 101, webSocket: client });
     }
     this.#sweepSilentSockets(Date.now()); // before a newcomer sees the roster
-    const state: SocketState = { user: null, sessionHash: null, bucket: fullBucket(this.#bucketLimits, Date.now()), typingAt: 0 };
+    const state: SocketState = {
+      user: null,
+      sessionHash: null,
+      ip: request.headers.get(CLIENT_IP_HEADER),
+      bucket: fullBucket(this.#bucketLimits, Date.now()),
+      typingAt: 0,
+    };
     this.#sockets.accept(server, state);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -160,9 +170,10 @@ export class Room extends DurableObject<Env> {
       typeof message === "string" ? parseClientFrame(message, this.#frameLimits) : BINARY_FRAME_REFUSAL;
 
     const state = this.#sockets.state(ws);
-    // Every frame costs a token, refused ones included (a flood of garbage is
-    // still a flood); typing notices have their own, silent throttle.
-    if (this.#bucketLimits.burst > 0 && !(parsed.ok && parsed.frame.type === "typing")) {
+    // Every frame counts against the limits, refused ones included (a flood
+    // of garbage is still a flood); typing notices have their own, silent throttle.
+    const counted = !(parsed.ok && parsed.frame.type === "typing");
+    if (counted && this.#bucketLimits.burst > 0) {
       const allowed = takeToken(state.bucket, this.#bucketLimits, now);
       this.#sockets.save(ws, state);
       if (!allowed) {
@@ -174,6 +185,13 @@ export class Room extends DurableObject<Env> {
         const { burst, perSecond } = this.#bucketLimits;
         this.#refuse(ws, "rate_limited", `Slow down: at most ${burst} frames at once, then ${perSecond} per second. That frame was dropped.`, cidOf(parsed));
         return;
+      }
+    }
+    if (counted && state.ip && this.#ipFrames !== null) {
+      const wait = this.#ipFrames.admit(state.ip, now);
+      if (wait !== null) {
+        const message = `Too many frames from your address, in all rooms together; try again in ${wait} s. That frame was dropped.`;
+        return this.#refuse(ws, "rate_limited", message, cidOf(parsed));
       }
     }
     if (!parsed.ok) return this.#refuse(ws, parsed.code, parsed.message, parsed.cid);

@@ -5,9 +5,11 @@
  * code runs; only /api/* and /r/* reach it (see wrangler.toml).
  */
 // The "tiny" preset: a handful of routes needs no faster router, and the bundle is smaller.
+import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { ConfigError, configOf } from "./config";
 import { newRoomId } from "./ids";
+import { CLIENT_IP_HEADER, clientIp, secondsUntilNextWindow, withinIpLimit } from "./ip-rate-limit";
 import { log } from "./log";
 import { parseRoomName } from "./protocol";
 import { ROOM_NAME_HEADER } from "./room";
@@ -60,9 +62,26 @@ app.use("/api/*", async (c, next) => {
   await next();
 });
 
+/**
+ * A 429 when the client's address has used up `limit` (one of the
+ * [[ratelimits]] bindings) in the current window, or null to go on.
+ */
+async function ipLimitRefusal(c: Context<App>, limit: "UPGRADE_RATE_LIMIT" | "ROOM_CREATE_RATE_LIMIT", what: string) {
+  const ip = clientIp(c.req.raw.headers);
+  if (ip === null || !configOf(c.env).ipRateLimits) return null;
+  if (await withinIpLimit(c.env[limit], ip, limit)) return null;
+  const seconds = secondsUntilNextWindow(Date.now());
+  log("ip_rate_limited", { ip, limit });
+  return c.json(apiError("rate_limited", `Too many ${what} from your address; try again in ${seconds} s.`), 429, {
+    "Retry-After": String(seconds),
+  });
+}
+
 app.get("/api/health", (c) => c.json({ ok: true }));
 
-app.post("/api/rooms", (c) => {
+app.post("/api/rooms", async (c) => {
+  const refusal = await ipLimitRefusal(c, "ROOM_CREATE_RATE_LIMIT", "new rooms");
+  if (refusal !== null) return refusal;
   const room = newRoomId();
   return c.json({ room, url: `/r/${room}` }, 201);
 });
@@ -77,7 +96,7 @@ app.get("/api/rooms/:room", async (c) => {
 // The upgrade route returns the object's response untouched: a 101 response
 // carries the socket, and its headers are immutable (so no header middleware
 // such as secureHeaders() or cors() may run on this route).
-app.get("/api/rooms/:room/websocket", (c) => {
+app.get("/api/rooms/:room/websocket", async (c) => {
   const room = parseRoomName(c.req.param("room"));
   if (room === null) return c.json(apiError("bad_room", BAD_ROOM_MESSAGE), 400);
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
@@ -92,8 +111,15 @@ app.get("/api/rooms/:room/websocket", (c) => {
   if (origin !== undefined && origin !== new URL(c.req.url).origin && !configOf(c.env).allowedOrigins.has(origin)) {
     return c.json(apiError("forbidden_origin", `Pages from ${origin} may not open this room; add the origin to ALLOWED_ORIGINS to allow it.`), 403);
   }
+  // Counted after the cheap checks, so that a malformed request costs no quota.
+  const refusal = await ipLimitRefusal(c, "UPGRADE_RATE_LIMIT", "connections");
+  if (refusal !== null) return refusal;
   const headers = new Headers(c.req.raw.headers);
   headers.set(ROOM_NAME_HEADER, room);
+  // The room limits frames per address; a client cannot choose its own.
+  const ip = clientIp(c.req.raw.headers);
+  if (ip === null) headers.delete(CLIENT_IP_HEADER);
+  else headers.set(CLIENT_IP_HEADER, ip);
   return c.env.ROOMS.getByName(room).fetch(new Request(c.req.raw, { headers }));
 });
 

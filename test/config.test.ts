@@ -18,6 +18,7 @@ describe("configuration", () => {
       pingTimeoutMs: 90_000,
       sessionTtlHours: 24,
       allowedOrigins: new Set(),
+      ipRateLimits: true,
     });
   });
 
@@ -39,6 +40,12 @@ describe("configuration", () => {
   ])("refuses %s = %j, naming the variable and its range", (name, value) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`${name} must be a whole number from \\d+ to \\d+`));
+  });
+
+  it("reads IP_RATE_LIMITS as on or off, and nothing else", () => {
+    expect(parseConfig({ IP_RATE_LIMITS: "off" }).ipRateLimits).toBe(false);
+    expect(parseConfig({ IP_RATE_LIMITS: "on" }).ipRateLimits).toBe(true);
+    expect(() => parseConfig({ IP_RATE_LIMITS: "no" })).toThrow(/IP_RATE_LIMITS must be "on" or "off"; got "no"/);
   });
 
   it("reads ALLOWED_ORIGINS as a comma-separated list of origins", () => {

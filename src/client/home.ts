@@ -32,6 +32,13 @@ createButton.addEventListener("click", async () => {
   createError.hidden = true;
   try {
     const response = await fetch("/api/rooms", { method: "POST" });
+    if (response.status === 429) {
+      const seconds = Number(response.headers.get("Retry-After")) || 60;
+      createError.textContent = `Too many new rooms from your network just now; try again in ${seconds} s.`;
+      createError.hidden = false;
+      createButton.disabled = false;
+      return;
+    }
     if (!response.ok) throw new Error(`status ${response.status}`);
     const body: unknown = await response.json();
     const url = typeof body === "object" && body !== null && "url" in body ? body.url : null;

@@ -4,6 +4,7 @@
  * docs/protocol.md shows it, and history that survives a restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { windowEnd } from "../../src/ip-rate-limit";
 import { newStateDir, openRoom, startDevServer, type DevServer } from "./wrangler-dev";
 
 let server: DevServer;
@@ -71,5 +72,23 @@ describe("wrangler dev", () => {
     carol.send({ type: "message", text: "still here" });
     expect((await carol.expect("message")).id).toBe(2);
     carol.close();
+  }, 90_000);
+
+  it("limits room creation per client address, which wrangler dev reports like Cloudflare; IP_RATE_LIMITS=off lifts it", async () => {
+    // Start well inside a one-minute window, so the count does not reset mid-test.
+    if (windowEnd(Date.now()) - Date.now() < 5000) await new Promise((resolve) => setTimeout(resolve, windowEnd(Date.now()) - Date.now() + 50));
+    const create = (url: string) => fetch(`${url}/api/rooms`, { method: "POST" }).then((response) => response.status);
+    const statuses = [];
+    for (let i = 0; i < 21; i++) statuses.push(await create(server.url));
+    expect(statuses).toEqual([...Array(20).fill(201), 429]); // ROOM_CREATE_RATE_LIMIT: 20 a minute
+
+    const unlimited = await startDevServer({ vars: { IP_RATE_LIMITS: "off" } });
+    try {
+      const more = [];
+      for (let i = 0; i < 25; i++) more.push(await create(unlimited.url));
+      expect(more).toEqual(Array(25).fill(201));
+    } finally {
+      await unlimited.stop();
+    }
   }, 90_000);
 });
