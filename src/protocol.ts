@@ -8,6 +8,8 @@
  * and Node.
  */
 
+import { confusableKey } from "./confusables";
+
 export const PROTOCOL_VERSION = 1;
 
 // ---------------------------------------------------------------------------
@@ -33,6 +35,11 @@ const NICK_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 /** In message text only tab and line feed survive; every other control
  * character (ESC above all: terminal clients print text as is) is refused. */
 const TEXT_FORBIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+/** Most combining marks (accents, vowel signs) on one character. Real
+ * writing uses a few; "Zalgo" text stacks dozens to spill over other lines. */
+export const MAX_COMBINING_MARKS = 16;
+const COMBINING_PILE = new RegExp(`\\p{M}{${MAX_COMBINING_MARKS + 1}}`, "u");
+const COMBINING_PILE_MESSAGE = `At most ${MAX_COMBINING_MARKS} combining marks (accents) may sit on one character.`;
 
 /** Length in Unicode code points (what people count as characters far more
  * often than UTF-16 units). */
@@ -88,13 +95,15 @@ export function parseNick(raw: string, maxLength: number): NickResult {
       message: "A nickname cannot contain control, formatting or invisible characters.",
     };
   }
+  if (COMBINING_PILE.test(nick)) return { ok: false, message: COMBINING_PILE_MESSAGE };
   return { ok: true, nick };
 }
 
-/** The form two nicknames are compared in: "Kartik", "KARTIK" and the
- * full-width "Ｋａｒｔｉｋ" are the same person in a room. */
+/** The form two nicknames are compared in: "Kartik", "KARTIK", the
+ * full-width "Ｋａｒｔｉｋ" and the Cyrillic-lettered "Каrtik" are the same
+ * person in a room (see confusables.ts). */
 export function nickKey(nick: string): string {
-  return nick.normalize("NFKC").toLowerCase();
+  return confusableKey(nick);
 }
 
 // ---------------------------------------------------------------------------
@@ -267,6 +276,20 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** Deepest nesting of objects and arrays in a frame (the frame itself is 1).
+ * Frames of protocol v1 are flat; the room refuses deeper ones, unknown
+ * fields included, rather than carry a parser bomb around. */
+export const MAX_JSON_DEPTH = 8;
+
+/** True when `value` nests objects or arrays more than `levels` deep. */
+function nestsDeeperThan(value: unknown, levels: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (levels === 0) return true;
+  if (Array.isArray(value)) return value.some((item) => nestsDeeperThan(item, levels - 1));
+  for (const key in value) if (nestsDeeperThan((value as Record<string, unknown>)[key], levels - 1)) return true;
+  return false;
+}
+
 /**
  * Parses one text frame from a client into a typed frame, or says why not.
  * Strings come back trimmed and normalised: the caller never re-checks them.
@@ -280,6 +303,10 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
     return refuse("bad_json", "The frame is not valid JSON.");
   }
   if (!isRecord(value)) return refuse("bad_frame", "A frame must be a JSON object.");
+  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
+    const cid = typeof value.cid === "string" && value.cid.length <= MAX_CID_LENGTH ? value.cid : undefined;
+    return refuse("bad_frame", `A frame may nest objects and arrays at most ${MAX_JSON_DEPTH} levels deep.`, cid);
+  }
 
   switch (value.type) {
     case "message": {
@@ -297,6 +324,7 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       if (!text.isWellFormed() || TEXT_FORBIDDEN.test(text)) {
         return refuse("bad_frame", "A message cannot contain control characters.", cid);
       }
+      if (COMBINING_PILE.test(text)) return refuse("bad_frame", COMBINING_PILE_MESSAGE, cid);
       const action = value.action;
       if (action !== undefined && typeof action !== "boolean") return refuse("bad_frame", '"action" must be true or false.', cid);
       const frame: SendFrame = { type: "message", text };

@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  MAX_COMBINING_MARKS,
+  MAX_JSON_DEPTH,
   codePointLength,
   nickKey,
   parseClientFrame,
@@ -63,6 +65,50 @@ describe("parseNick", () => {
     expect(nickKey("Kartik")).toBe(nickKey("\uff2b\uff41\uff52\uff54\uff49\uff4b"));
     expect(nickKey("Kartik")).not.toBe(nickKey("Kartika"));
   });
+
+  it.each([
+    ["Cyrillic А", "Alice", "\u0410lice"],
+    ["Cyrillic е and о", "Joe", "J\u043e\u0435"],
+    ["Greek Ο and Cyrillic р", "Oprah", "\u039f\u0440rah"],
+    ["Cyrillic Н, Т and Greek Μ", "HTML", "\u041d\u0422\u039cL"],
+    ["Armenian օ", "Bob", "B\u0585b"],
+    ["digit one for l", "Alice", "A1ice"],
+    ["capital I for l", "Alice", "AIice"],
+    ["digit zero for O", "Otto", "0tto"],
+    ["rn for m", "Emma", "Ernrna"],
+    ["vv for w", "Wes", "VVes"],
+    ["an accent", "Alice", "Alic\u00e9"],
+    ["stacked accents", "Alice", "A\u0301\u0302lice"],
+    ["dotless i", "Bill", "B\u0131ll"],
+    ["a dash look-alike", "Jean-Luc", "Jean\u2010Luc"],
+    ["doubled space", "Mary Ann", "Mary  Ann"],
+    ["the Kelvin sign", "Kim", "\u212aim"],
+    ["mathematical bold", "Bob", "\ud835\udc01\ud835\udc28\ud835\udc1b"],
+  ])("treats a look-alike with %s as the same nick", (_, nick, lookAlike) => {
+    expect(nickKey(lookAlike)).toBe(nickKey(nick));
+  });
+
+  it.each([
+    ["Alice", "Alina"],
+    ["Ana", "Anna"],
+    ["Bob", "Rob"],
+    ["Dan", "Dana"],
+    ["Jean-Luc", "JeanLuc"],
+    ["Kartik", "Kartik2"],
+  ])("keeps %j and %j apart", (a, b) => {
+    expect(nickKey(a)).not.toBe(nickKey(b));
+  });
+
+  it(`allows ${MAX_COMBINING_MARKS} combining marks on a character, not more`, () => {
+    // x with a grave below has no precomposed form: every mark survives NFC and counts.
+    const marks = (count: number) => "\u0316".repeat(count);
+    expect(parseNick(`x${marks(MAX_COMBINING_MARKS)}`, 32)).toMatchObject({ ok: true });
+    expect(parseNick(`x${marks(MAX_COMBINING_MARKS + 1)}`, 32)).toMatchObject({ ok: false, message: expect.stringMatching(/combining marks/) });
+    // Real writing with several marks per letter is fine.
+    for (const nick of ["Vi\u1ec7t", "\u0928\u092e\u0938\u094d\u0924\u0947", "\u05e9\u05b8\u05c1\u05dc\u05d5\u05b9\u05dd"]) {
+      expect(parseNick(nick, 32), nick).toMatchObject({ ok: true });
+    }
+  });
 });
 
 describe("parseClientFrame", () => {
@@ -111,6 +157,30 @@ describe("parseClientFrame", () => {
   ])("%s → %s", (raw, expected) => {
     const parsed = parseClientFrame(raw, limits);
     expect(parsed.ok ? "ok" : parsed.code).toBe(expected);
+  });
+
+  it(`refuses a message with more than ${MAX_COMBINING_MARKS} combining marks on a character`, () => {
+    const big: FrameLimits = { messageLength: 4000, nickLength: 32 };
+    const frame = (text: string) => JSON.stringify({ type: "message", text, cid: "z" });
+    // 4,000 characters of nothing but combining marks: within the length limit, still refused.
+    expect(parseClientFrame(frame("\u0301".repeat(4000)), big)).toMatchObject({ ok: false, code: "bad_frame", cid: "z", message: expect.stringMatching(/combining marks/) });
+    expect(parseClientFrame(frame(`Z${"\u0336".repeat(3999)}`), big)).toMatchObject({ ok: false, code: "bad_frame" });
+    // One heavily accented letter per word is fine: the limit is per character.
+    const accented = `a${"\u0300".repeat(MAX_COMBINING_MARKS)} `.repeat(200);
+    expect(parseClientFrame(frame(accented), big)).toMatchObject({ ok: true });
+  });
+
+  it(`refuses frames nested more than ${MAX_JSON_DEPTH} levels deep, unknown fields included`, () => {
+    const nested = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+    // The frame is level 1, so its fields may nest MAX_JSON_DEPTH - 1 more.
+    const ok = `{"type":"message","text":"hi","extra":${nested(MAX_JSON_DEPTH - 1)}}`;
+    expect(parseClientFrame(ok, limits)).toMatchObject({ ok: true });
+    const deep = `{"type":"message","text":"hi","cid":"d","extra":${nested(MAX_JSON_DEPTH)}}`;
+    expect(parseClientFrame(deep, limits)).toMatchObject({ ok: false, code: "bad_frame", cid: "d", message: expect.stringMatching(/levels deep/) });
+    const objects = `{"type":"typing","x":${'{"a":'.repeat(MAX_JSON_DEPTH)}1${"}".repeat(MAX_JSON_DEPTH)}}`;
+    expect(parseClientFrame(objects, limits)).toMatchObject({ ok: false, code: "bad_frame" });
+    // A parser bomb of the largest frame size is parsed and refused, not crashed on.
+    expect(parseClientFrame(`{"type":"typing","x":${nested(8000)}}`, limits)).toMatchObject({ ok: false, code: "bad_frame" });
   });
 
   it("returns the cid of a refused message so the sender can match it", () => {

@@ -65,6 +65,24 @@ describe("joining", () => {
     }
   });
 
+  it("refuses a look-alike of a present nickname (homoglyphs), on join and on rename, and frees it when they leave", async () => {
+    const room = freshRoom();
+    const [alice] = await TestSocket.join(room, "Alice");
+    for (const nick of ["\u0410lice" /* Cyrillic А */, "A1ice", "AIice", "Alic\u00e9"]) {
+      const socket = await TestSocket.open(room);
+      socket.send({ type: "join", nick });
+      expect(await socket.expect("error"), nick).toMatchObject({ code: "nick_taken" });
+    }
+    const [mallory] = await TestSocket.join(room, "Mallory");
+    await alice.expect("joined");
+    mallory.send({ type: "nick", nick: "\u0410l\u0456ce" /* Cyrillic А and і */ });
+    expect(await mallory.expect("error")).toMatchObject({ code: "nick_taken" });
+    alice.close();
+    await mallory.expect("left");
+    mallory.send({ type: "nick", nick: "\u0410l\u0456ce" });
+    expect(await mallory.expect("renamed")).toMatchObject({ user: { nick: "\u0410l\u0456ce" } });
+  });
+
   it("refuses invalid nicknames, and lets the same socket try again", async () => {
     const room = freshRoom();
     const socket = await TestSocket.open(room);

@@ -93,6 +93,37 @@ describe("room names", () => {
     expect((await get("/api/rooms/%E2%84%AAelvin")).status).toBe(400); // the Kelvin sign again
     expect((await get("/api/rooms/a%2Fb/websocket", { headers: { Upgrade: "websocket" } })).status).not.toBe(101);
   });
+
+  it.each([
+    ["an encoded slash", "a%2Fb"],
+    ["an encoded dot-dot", "%2e%2e"],
+    ["an encoded NUL", "lobby%00"],
+    ["double encoding", "lobby%252F"],
+    ["an overlong UTF-8 slash", "%C0%AF"],
+    ["malformed percent-encoding", "lobby%"],
+    ["an encoded space", "lobby%20"],
+    ["an encoded Cyrillic look-alike", "lobb%D1%83"],
+    ["an encoded full-width letter", "%EF%BD%8Cobby"],
+  ])("refuses a room name with %s", async (_, raw) => {
+    for (const path of [`/api/rooms/${raw}`, `/r/${raw}`]) {
+      const response = await get(path);
+      expect(response.status, path).toBeGreaterThanOrEqual(400);
+      expect(response.status, path).toBeLessThan(500);
+    }
+    const upgraded = await get(`/api/rooms/${raw}/websocket`, { headers: { Upgrade: "websocket" } });
+    expect(upgraded.status).toBeGreaterThanOrEqual(400);
+    expect(upgraded.webSocket).toBeNull();
+  });
+
+  it("sends an encoded capital to the canonical room page, and to the same room", async () => {
+    const page = await get("/r/%4Cobby", { redirect: "manual" });
+    expect(page.status).toBe(301);
+    expect(page.headers.get("Location")).toBe("/r/lobby");
+    const socket = await TestSocket.open("%4Cobby");
+    const welcome = await socket.joinAs("Percy");
+    expect(welcome.room).toBe("lobby");
+    socket.close();
+  });
 });
 
 describe("GET /api/rooms/:room/websocket", () => {

@@ -4,6 +4,7 @@
  * docs/protocol.md shows it, and history that survives a restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import NodeWebSocket from "ws";
 import { windowEnd } from "../../src/ip-rate-limit";
 import { newStateDir, openRoom, startDevServer, type DevServer } from "./wrangler-dev";
 
@@ -91,4 +92,28 @@ describe("wrangler dev", () => {
       await unlimited.stop();
     }
   }, 90_000);
+
+  it("reads bytes that are not UTF-8 in a text frame as U+FFFD, and refuses binary frames", async () => {
+    // Node's own WebSocket cannot send broken UTF-8; ws can.
+    const ws = new NodeWebSocket(`${server.url.replace(/^http/, "ws")}/api/rooms/bytes/websocket`);
+    const frames: string[] = [];
+    ws.on("message", (data) => frames.push(data.toString()));
+    const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
+    await new Promise((resolve) => ws.once("open", resolve));
+    const frame = async () => {
+      for (let i = 0; i < 100 && frames.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      return JSON.parse(frames.shift() ?? "null") as Record<string, unknown> | null;
+    };
+    ws.send(JSON.stringify({ type: "join", nick: "Bytes" }));
+    expect(await frame()).toMatchObject({ type: "welcome" });
+    const text = Buffer.concat([Buffer.from('{"type":"message","text":"a'), Buffer.from([0xff, 0xc0, 0xaf]), Buffer.from('b"}')]);
+    ws.send(text, { binary: false });
+    expect(await frame()).toMatchObject({ type: "message", text: "a\ufffd\ufffd\ufffdb" });
+    ws.send(Buffer.from('{"type":"message","text":"binary"}'), { binary: true });
+    expect(await frame()).toMatchObject({ type: "error", code: "bad_frame" });
+    ws.send(JSON.stringify({ type: "message", text: "still open" }));
+    expect(await frame()).toMatchObject({ type: "message", text: "still open" });
+    ws.close(1000);
+    expect(await closed).toBe(1000);
+  });
 });
