@@ -17,6 +17,12 @@ import { log } from "./log";
  */
 export const IP_LIMIT_PERIOD_SECONDS = 60;
 
+/** What the room and the Worker use of a Rate Limiting binding (its type is
+ * RateLimit in the Workers types; this module also runs in Node tests). */
+export interface RateLimiter {
+  limit(options: { key: string }): Promise<{ success: boolean }>;
+}
+
 /** The Worker passes the client's address to the room in this header. */
 export const CLIENT_IP_HEADER = "X-Client-IP";
 
@@ -46,7 +52,7 @@ export function secondsUntilNextWindow(now: number): number {
  * A failing limiter lets the request through (and logs): an outage of the
  * counter must not take the chat down with it.
  */
-export async function withinIpLimit(limiter: RateLimit, ip: string, limit: string): Promise<boolean> {
+export async function withinIpLimit(limiter: RateLimiter, ip: string, limit: string): Promise<boolean> {
   try {
     return (await limiter.limit({ key: ip })).success;
   } catch (error) {
@@ -64,12 +70,12 @@ export async function withinIpLimit(limiter: RateLimit, ip: string, limit: strin
  * an address gets at most one more frame into each room it is in.
  */
 export class IpFrameLimit {
-  readonly #limiter: RateLimit;
+  readonly #limiter: RateLimiter;
   readonly #room: () => string;
   /** Addresses known to be over their limit, and when their window ends (ms). */
   readonly #blockedUntil = new Map<string, number>();
 
-  constructor(limiter: RateLimit, room: () => string) {
+  constructor(limiter: RateLimiter, room: () => string) {
     this.#limiter = limiter;
     this.#room = room;
   }
