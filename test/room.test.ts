@@ -639,6 +639,100 @@ describe("hibernation and eviction", () => {
   });
 });
 
+describe("eviction while busy", () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** Reads frames until `count` messages have arrived, then makes sure nothing more comes. */
+  async function collect(socket: TestSocket, count: number) {
+    const frames = [];
+    while (frames.filter((f) => f.type === "message").length < count) frames.push(await socket.next(5000));
+    await socket.expectSilence(300);
+    return {
+      texts: frames.flatMap((f) => (f.type === "message" ? [f.text] : [])),
+      ids: frames.flatMap((f) => (f.type === "message" ? [f.id] : [])),
+      notices: frames.filter((f) => f.type !== "message").map((f) => `${f.type} ${"user" in f ? f.user.nick : ""}`),
+    };
+  }
+
+  it("loses nothing and announces nobody twice when evicted again and again mid-traffic and mid-join", async () => {
+    const room = freshRoom();
+    const stub = roomStub(room);
+    const senders: TestSocket[] = [];
+    for (const nick of ["A", "B", "C"]) senders.push((await TestSocket.join(room, nick))[0]);
+    await senders[0]!.expect("joined");
+    await senders[0]!.expect("joined");
+    await senders[1]!.expect("joined");
+
+    // Evict as fast as the runtime allows, for as long as the traffic lasts.
+    let busy = true;
+    let evictions = 0;
+    const evictor = (async () => {
+      while (busy) {
+        try {
+          await evictDurableObject(stub);
+          evictions++;
+        } catch {
+          // Not running at that instant (already evicted, nothing woke it yet).
+        }
+        await sleep(3);
+      }
+    })();
+
+    // Three senders, 9 messages each (the burst allows 10 frames with the join),
+    // not waiting for their echoes.
+    const sending = senders.map(async (socket, n) => {
+      for (let i = 0; i < 9; i++) {
+        socket.send({ type: "message", text: `${"ABC"[n]}${i}`, cid: `${n}-${i}` });
+        await sleep(7);
+      }
+    });
+    // D connects, the room is evicted with D's socket open but not joined, then D joins.
+    const late = await TestSocket.open(room);
+    await evictDurableObject(stub).catch(() => {});
+    const lateWelcome = late.joinAs("D");
+    // E joins while an eviction is under way.
+    const evictNow = evictDurableObject(stub).catch(() => {});
+    const [e, eWelcome] = await TestSocket.join(room, "E");
+    await evictNow;
+    await Promise.all(sending);
+    const dWelcome = await lateWelcome;
+
+    const everyone = [...senders.map((socket) => collect(socket, 27))];
+    const results = await Promise.all(everyone);
+    busy = false;
+    await evictor;
+    expect(evictions).toBeGreaterThanOrEqual(3);
+
+    const expected = ["A", "B", "C"].flatMap((name) => Array.from({ length: 9 }, (_, i) => `${name}${i}`)).sort();
+    for (const { texts, ids, notices } of results) {
+      // Every message once, each sender's in its order, ids 1..27 without a gap.
+      expect([...texts].sort()).toEqual(expected);
+      for (const name of "ABC") expect(texts.filter((t) => t[0] === name)).toEqual(expected.filter((t) => t[0] === name));
+      expect(ids).toEqual(Array.from({ length: 27 }, (_, i) => i + 1));
+      // D and E joined once each; nobody left.
+      expect(notices.sort()).toEqual(["joined D", "joined E"]);
+    }
+    // All three saw the same order.
+    expect(results[1]!.texts).toEqual(results[0]!.texts);
+    expect(results[2]!.texts).toEqual(results[0]!.texts);
+
+    // The latecomers: history plus live messages give every message exactly once.
+    for (const [socket, welcome] of [
+      [late, dWelcome],
+      [e, eWelcome],
+    ] as const) {
+      const seen = welcome.history.map((m) => m.id);
+      const live = await collect(socket, 27 - seen.length);
+      expect([...seen, ...live.ids]).toEqual(Array.from({ length: 27 }, (_, i) => i + 1));
+    }
+    // And the roster after all that is the five people, once each.
+    const [reader, readerWelcome] = await TestSocket.join(room, "Reader");
+    expect(readerWelcome.users.map((u) => u.nick).sort()).toEqual(["A", "B", "C", "D", "E", "Reader"]);
+    expect(readerWelcome.history.map((m) => m.id)).toEqual(Array.from({ length: 20 }, (_, i) => i + 8)); // HISTORY_ON_JOIN = 20
+    reader.close();
+  });
+});
+
 describe("rate limiting", () => {
   it("drops frames beyond the burst with rate_limited (cid included), then refills", async () => {
     const room = freshRoom();
