@@ -16,11 +16,10 @@
  * figures (BENCHMARKS.md keeps them). Knobs: SOAK_CONNECTIONS, SOAK_ROOMS,
  * SOAK_SECONDS, SOAK_INTERVAL_S.
  */
-import { readFileSync, readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { parseServerMessage, type ServerFrame, type User, type WelcomeFrame } from "../../src/protocol";
-import { startDevServer, type DevServer } from "../e2e/wrangler-dev";
+import { processGroupRssKib, startDevServer, type DevServer } from "../e2e/wrangler-dev";
 
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 500);
 const ROOMS = Number(process.env.SOAK_ROOMS ?? 10);
@@ -31,24 +30,6 @@ const PING_MS = 30_000;
 const CHURN_MS = 1_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Resident memory (kB) of a process group: wrangler, its workerd, their helpers. */
-function groupRssKb(pgid: number): number {
-  let total = 0;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // Fields after the command name (which may hold spaces) start at ")".
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== pgid) continue; // pgrp
-      total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${entry}/status`, "utf8"))?.[1] ?? 0);
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return total;
-}
 
 const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!);
 
@@ -208,13 +189,13 @@ describe("soak", () => {
     const wsUrl = (room: string) => `${server.url.replace(/^http/, "ws")}/api/rooms/${room}/websocket`;
     const rooms = Array.from({ length: ROOMS }, (_, i) => `soak-${i}`);
     const people = Array.from({ length: CONNECTIONS }, (_, i) => new Person(wsUrl(rooms[i % ROOMS]!), `p${i}`));
-    const rssBefore = groupRssKb(server.pid);
+    const rssBefore = processGroupRssKib(server.pid);
 
     // Everyone joins, 50 at a time.
     const joinStarted = performance.now();
     for (let i = 0; i < people.length; i += 50) await Promise.all(people.slice(i, i + 50).map((person) => person.connect()));
     const joinSeconds = (performance.now() - joinStarted) / 1000;
-    const rssJoined = groupRssKb(server.pid);
+    const rssJoined = processGroupRssKib(server.pid);
 
     // The chat: each person on their own random schedule, for SECONDS.
     const started = Date.now();
@@ -259,7 +240,7 @@ describe("soak", () => {
     const drainDeadline = Date.now() + 15_000;
     while ((people.some((p) => p.pending.size > 0) || churning.size > 0) && Date.now() < drainDeadline) await sleep(100);
     await sleep(1000);
-    const rssAfter = groupRssKb(server.pid);
+    const rssAfter = processGroupRssKib(server.pid);
 
     // Every person saw their room up to its last message.
     const lastIdOfRoom = new Map<string, number>();

@@ -1,0 +1,326 @@
+/**
+ * The benchmark's scenarios. Their names are fixed so that results can be
+ * compared over time (BENCHMARKS.md); each runs the same way against the app
+ * under `wrangler dev` and against the bare baseline server.
+ *
+ * Every message's text is its send time, so latency is measured end to end
+ * at every receiver; every scenario also counts what did not arrive (loss)
+ * and what arrived twice, which must both be zero.
+ */
+import { processGroupRssKib } from "../scripts/dev-server.ts";
+import { BenchClient, type BenchMessage } from "./client.ts";
+
+export interface Target {
+  name: string;
+  /** http://127.0.0.1:port */
+  url: string;
+  /** The server's process group, for its memory. */
+  pgid: number;
+  /** Whether the server hibernates idle rooms (and so is worth waiting for). */
+  hibernates: boolean;
+}
+
+export interface Figure {
+  name: string;
+  unit: string;
+  value: number;
+  /** Which way is better, for the ratio column; null: informational. */
+  better: "higher" | "lower" | null;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  run(target: Target): Promise<Figure[]>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const mib = (kib: number) => Math.round(kib / 102.4) / 10;
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+let roomCounter = 0;
+const roomNames = (scenario: string, target: Target, count: number) =>
+  Array.from({ length: count }, (_, i) => `${scenario}-${target.name}-${Date.now().toString(36)}-${roomCounter++}-${i}`);
+const wsUrl = (target: Target, room: string) => `${target.url.replace(/^http/, "ws")}/api/rooms/${room}/websocket`;
+
+/** Joins `perRoom` clients to each room, `batch` at a time; returns them by room and their join times. */
+async function joinRooms(target: Target, rooms: string[], perRoom: number, batch = 50) {
+  const groups: BenchClient[][] = rooms.map(() => []);
+  const joinMs: number[] = [];
+  const all = rooms.flatMap((room, r) => Array.from({ length: perRoom }, (_, i) => ({ room, r, nick: `p${r}-${i}` })));
+  for (let i = 0; i < all.length; i += batch) {
+    const joined = await Promise.all(all.slice(i, i + batch).map(({ room, nick }) => BenchClient.join(wsUrl(target, room), nick)));
+    joined.forEach(({ client, ms }, k) => {
+      groups[all[i + k]!.r]!.push(client);
+      joinMs.push(ms);
+    });
+  }
+  return { groups, joinMs };
+}
+
+async function closeAll(groups: BenchClient[][]): Promise<void> {
+  await Promise.all(groups.flat().map((client) => client.close()));
+  await sleep(300);
+}
+
+/** Latency of every delivery, and the deliveries inside the measured window. */
+class Deliveries {
+  readonly latencies: number[] = [];
+  inWindow = 0;
+  #open = false;
+  #openedAt = 0;
+  #seconds = 0;
+
+  record = (_client: BenchClient, message: BenchMessage, at: number): void => {
+    this.latencies.push(at - Number(message.text));
+    if (this.#open) this.inWindow++;
+  };
+
+  open(): void {
+    this.#open = true;
+    this.#openedAt = performance.now();
+  }
+
+  close(): void {
+    this.#open = false;
+    this.#seconds = (performance.now() - this.#openedAt) / 1000;
+  }
+
+  figures(): Figure[] {
+    return [
+      { name: "deliveries/s", unit: "", value: Math.round(this.inWindow / this.#seconds), better: "higher" },
+      { name: "latency p50", unit: "ms", value: percentile(this.latencies, 50), better: "lower" },
+      { name: "latency p99", unit: "ms", value: percentile(this.latencies, 99), better: "lower" },
+      { name: "latency max", unit: "ms", value: percentile(this.latencies, 100), better: "lower" },
+    ];
+  }
+}
+
+/**
+ * Waits (at most 20 s) until every client has received every message sent in
+ * its room, then counts what is missing and what came twice.
+ */
+async function settle(groups: BenchClient[][], sent: number[]): Promise<Figure[]> {
+  const deadline = performance.now() + 20_000;
+  const short = () => groups.some((group, g) => group.some((client) => client.received < sent[g]!));
+  while (short() && performance.now() < deadline) await sleep(20);
+  await sleep(100); // anything extra (a duplicate) would arrive now
+  let loss = 0;
+  let extra = 0;
+  let errors = 0;
+  groups.forEach((group, g) => {
+    for (const client of group) {
+      loss += Math.max(0, sent[g]! - client.received);
+      extra += Math.max(0, client.received - sent[g]!);
+      errors += client.errors.length;
+    }
+  });
+  return [
+    { name: "loss", unit: "msgs", value: loss, better: null },
+    { name: "duplicates", unit: "msgs", value: extra, better: null },
+    { name: "error frames", unit: "", value: errors, better: null },
+  ];
+}
+
+/** Senders keep `inFlight` messages each in flight, sending the next on their own echo. */
+async function closedLoop(
+  target: Target,
+  scenario: string,
+  o: { rooms: number; perRoom: number; senders: number; inFlight: number; seconds: number },
+): Promise<Figure[]> {
+  const { groups } = await joinRooms(target, roomNames(scenario, target, o.rooms), o.perRoom);
+  await sleep(300); // let the join notices settle
+  const deliveries = new Deliveries();
+  const sent = groups.map(() => 0);
+  let running = true;
+  let seq = 0;
+  groups.forEach((group, g) => {
+    for (const client of group) {
+      client.received = 0;
+      client.onMessage = deliveries.record;
+    }
+    for (const sender of group.slice(0, o.senders)) {
+      sender.onMessage = (client, message, at) => {
+        deliveries.record(client, message, at);
+        if (running && message.from.id === client.me!.id) {
+          sent[g]!++;
+          client.send(`c${seq++}`);
+        }
+      };
+    }
+  });
+  deliveries.open();
+  groups.forEach((group, g) => {
+    for (const sender of group.slice(0, o.senders)) {
+      for (let k = 0; k < o.inFlight; k++) {
+        sent[g]!++;
+        sender.send(`c${seq++}`);
+      }
+    }
+  });
+  await sleep(o.seconds * 1000);
+  running = false;
+  deliveries.close();
+  const settled = await settle(groups, sent);
+  await closeAll(groups);
+  return [...deliveries.figures(), ...settled];
+}
+
+/** `perSecond` messages in total, spread evenly over the senders (an open loop). */
+async function openLoop(groups: BenchClient[][], senders: BenchClient[][], perSecond: number, seconds: number) {
+  const deliveries = new Deliveries();
+  const sent = groups.map(() => 0);
+  for (const group of groups) {
+    for (const client of group) {
+      client.received = 0;
+      client.onMessage = deliveries.record;
+    }
+  }
+  const flat = senders.flatMap((group, g) => group.map((client) => ({ client, g })));
+  let count = 0;
+  deliveries.open();
+  const started = performance.now();
+  while (performance.now() - started < seconds * 1000) {
+    const due = Math.floor(((performance.now() - started) / 1000) * perSecond);
+    for (; count < due; count++) {
+      const { client, g } = flat[count % flat.length]!;
+      sent[g]!++;
+      client.send(`o${count}`);
+    }
+    await sleep(2);
+  }
+  deliveries.close();
+  const settled = await settle(groups, sent);
+  return [...deliveries.figures(), ...settled];
+}
+
+function memory(target: Target, before: number): Figure[] {
+  return [
+    { name: "server RSS before", unit: "MiB", value: mib(before), better: null },
+    { name: "server RSS after", unit: "MiB", value: mib(processGroupRssKib(target.pgid)), better: null },
+  ];
+}
+
+/** Runs `body` and adds the server's memory before and after. */
+const measured =
+  (body: (target: Target) => Promise<Figure[]>) =>
+  async (target: Target): Promise<Figure[]> => {
+    const before = processGroupRssKib(target.pgid);
+    const figures = await body(target);
+    return [...figures, ...memory(target, before)];
+  };
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: "flood-1x50",
+    description: "1 room, 50 clients, 10 senders with 4 messages each in flight (closed loop), 5 s",
+    run: measured((target) => closedLoop(target, "flood", { rooms: 1, perRoom: 50, senders: 10, inFlight: 4, seconds: 5 })),
+  },
+  {
+    name: "rtt-1x50",
+    description: "1 room, 50 clients, 1 sender with 1 message in flight: the latency floor of a broadcast, 5 s",
+    run: measured((target) => closedLoop(target, "rtt", { rooms: 1, perRoom: 50, senders: 1, inFlight: 1, seconds: 5 })),
+  },
+  {
+    name: "rate-100x100",
+    description: "1 room, 100 clients, 100 messages/s from all of them (10,000 deliveries/s), 5 s",
+    run: measured(async (target) => {
+      const { groups } = await joinRooms(target, roomNames("rate", target, 1), 100);
+      await sleep(300);
+      const figures = await openLoop(groups, groups, 100, 5);
+      await closeAll(groups);
+      return figures;
+    }),
+  },
+  {
+    name: "rooms-10x10",
+    description: "10 rooms of 10 clients, 2 senders per room with 4 in flight each, 5 s",
+    run: measured((target) => closedLoop(target, "rooms", { rooms: 10, perRoom: 10, senders: 2, inFlight: 4, seconds: 5 })),
+  },
+  {
+    name: "crowd-1000",
+    description: "1,000 clients join one room, 100 at a time; then 20 messages/s for 10 s",
+    run: measured(async (target) => {
+      const room = roomNames("crowd", target, 1)[0]!;
+      const started = performance.now();
+      const { groups, joinMs } = await joinRooms(target, [room], 1000, 100);
+      // Everyone joined: every client knows all 1,000 (welcome plus join notices).
+      const deadline = performance.now() + 60_000;
+      while (groups[0]!.some((client) => client.roster < 1000) && performance.now() < deadline) await sleep(10);
+      const allJoined = (performance.now() - started) / 1000;
+      const incomplete = groups[0]!.filter((client) => client.roster !== 1000).length;
+      const figures = await openLoop(groups, [groups[0]!.slice(0, 50)], 20, 10);
+      await closeAll(groups);
+      return [
+        { name: "everyone joined", unit: "s", value: Math.round(allJoined * 100) / 100, better: "lower" },
+        { name: "join p50", unit: "ms", value: percentile(joinMs, 50), better: "lower" },
+        { name: "join p99", unit: "ms", value: percentile(joinMs, 99), better: "lower" },
+        { name: "rosters incomplete", unit: "", value: incomplete, better: null },
+        ...figures.filter((f) => f.name !== "deliveries/s"),
+      ];
+    }),
+  },
+  {
+    name: "join-history",
+    description: "join latency into a room that holds 10,000 messages (history of 100 on join), 30 joins one after another",
+    run: measured(async (target) => {
+      const room = roomNames("history", target, 1)[0]!;
+      const { client: filler } = await BenchClient.join(wsUrl(target, room), "filler");
+      let sent = 0;
+      const filled = new Promise<void>((resolve) => {
+        filler.onMessage = (client, message) => {
+          if (message.from.id !== client.me!.id) return;
+          if (client.received >= 10_000) return resolve();
+          if (sent < 10_000) client.send(`f${sent++}`);
+        };
+      });
+      for (let k = 0; k < 16; k++) filler.send(`f${sent++}`);
+      await filled;
+      const joinMs: number[] = [];
+      let history = Infinity;
+      for (let i = 0; i < 30; i++) {
+        const { client, ms } = await BenchClient.join(wsUrl(target, room), `reader${i}`);
+        joinMs.push(ms);
+        history = Math.min(history, client.historyOnJoin);
+        await client.close();
+      }
+      await filler.close();
+      return [
+        { name: "join p50", unit: "ms", value: percentile(joinMs, 50), better: "lower" },
+        { name: "join p99", unit: "ms", value: percentile(joinMs, 99), better: "lower" },
+        { name: "history on join", unit: "msgs", value: history, better: null },
+      ];
+    }),
+  },
+  {
+    name: "idle-5000",
+    description: "5,000 idle connections across 50 rooms: memory per connection",
+    run: async (target) => {
+      const before = processGroupRssKib(target.pgid);
+      const started = performance.now();
+      const { groups } = await joinRooms(target, roomNames("idle", target, 50), 100, 250);
+      const joined = (performance.now() - started) / 1000;
+      await sleep(1000);
+      const afterJoin = processGroupRssKib(target.pgid);
+      const figures: Figure[] = [
+        { name: "all joined", unit: "s", value: Math.round(joined * 10) / 10, better: "lower" },
+        { name: "server RSS before", unit: "MiB", value: mib(before), better: null },
+        { name: "server RSS, 5,000 joined", unit: "MiB", value: mib(afterJoin), better: null },
+        { name: "RSS per connection", unit: "KiB", value: Math.round((afterJoin - before) / 5000), better: "lower" },
+      ];
+      if (target.hibernates) {
+        // Idle rooms hibernate after about 10 s without an event (wrangler dev as in production).
+        await sleep(12_000);
+        const idle = processGroupRssKib(target.pgid);
+        figures.push({ name: "RSS per connection, idle 12 s", unit: "KiB", value: Math.round((idle - before) / 5000), better: null });
+      }
+      await closeAll(groups);
+      return figures;
+    },
+  },
+];
