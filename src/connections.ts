@@ -31,8 +31,12 @@ export class Connections {
   /** The same sockets by nickKey(nick), for the uniqueness check on join and rename. */
   readonly #byNick = new Map<string, WebSocket>();
 
-  constructor(ctx: DurableObjectState) {
+  /** Runs before every flush: the room stores the turn's messages there. */
+  readonly #beforeFlush: () => void;
+
+  constructor(ctx: DurableObjectState, beforeFlush: () => void) {
     this.#ctx = ctx;
+    this.#beforeFlush = beforeFlush;
     for (const ws of ctx.getWebSockets()) {
       const user = this.state(ws).user;
       if (user !== null && ws.readyState === WebSocket.OPEN) this.#add(ws, user);
@@ -136,11 +140,99 @@ export class Connections {
   }
 
   // --- sending -------------------------------------------------------------
+  //
+  // Frames are not sent one by one. Under load, the number of WebSocket
+  // messages is what costs (each crosses the runtime's I/O layer), not the
+  // bytes: so everything a socket is due during one turn of the room (every
+  // frame that arrives before the flush timer fires) goes out as ONE
+  // WebSocket message, a JSON array of frames, which protocol v1 allows.
+  // A lone frame is sent as itself. Per-socket order is kept: direct frames
+  // (a welcome, an error) and broadcasts share the socket's queue.
 
-  /** Serialises `frame` once and sends it to every joined socket but `except`. */
-  broadcast(frame: ServerFrame, except?: WebSocket): void {
+  /** Serialises `frame` once and queues it for every joined socket but
+   * `except`; returns the payload, which retract() can take back. */
+  broadcast(frame: ServerFrame, except?: WebSocket): string {
     const payload = JSON.stringify(frame);
-    for (const ws of this.#members.keys()) if (ws !== except) sendRaw(ws, payload);
+    this.#turn.push(payload);
+    for (const ws of this.#members.keys()) if (ws !== except) this.#queue(ws, payload, true);
+    return payload;
+  }
+
+  /** Takes queued broadcasts back from every socket, before anyone got them. */
+  retract(payloads: ReadonlySet<string>): void {
+    for (const [ws, queued] of this.#outbox) {
+      queued.payloads = queued.payloads.filter((payload) => !payloads.has(payload));
+      if (queued.payloads.length === 0) this.#outbox.delete(ws);
+    }
+    this.#turn = this.#turn.filter((payload) => !payloads.has(payload));
+    this.#turnPayload = null;
+  }
+
+  /** Queues `frame` for `ws` alone, after whatever it is already due. */
+  send(ws: WebSocket, frame: ServerFrame): void {
+    this.#queue(ws, JSON.stringify(frame), false);
+  }
+
+  /** Sends what `ws` is due, then closes it: a refusal arrives before the close. */
+  close(ws: WebSocket, code?: number, reason?: string): void {
+    const queued = this.#outbox.get(ws)?.payloads;
+    if (queued !== undefined) {
+      this.#outbox.delete(ws);
+      // Not the shared array: the turn is not over, and others may get more.
+      sendRaw(ws, queued.length === 1 ? queued[0]! : `[${queued.join(",")}]`);
+    }
+    try {
+      if (code === undefined) ws.close();
+      else ws.close(code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  /** Per socket: its queued payloads, and whether all of them are broadcasts. */
+  readonly #outbox = new Map<WebSocket, { payloads: string[]; broadcastsOnly: boolean }>();
+  /** Every broadcast payload of this turn, in order. */
+  #turn: string[] = [];
+  /** The turn's broadcasts as one array, built once for all who got all of them. */
+  #turnPayload: string | null = null;
+  #flushScheduled = false;
+
+  #queue(ws: WebSocket, payload: string, broadcast: boolean): void {
+    const queued = this.#outbox.get(ws);
+    if (queued === undefined) this.#outbox.set(ws, { payloads: [payload], broadcastsOnly: broadcast });
+    else {
+      queued.payloads.push(payload);
+      if (!broadcast) queued.broadcastsOnly = false;
+    }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      // A zero timeout runs after the frames already waiting have been
+      // handled; a microtask would run after each one (workerd drains
+      // microtasks between events), batching nothing.
+      setTimeout(() => this.flush(), 0);
+    }
+  }
+
+  #payloadOf(queued: { payloads: string[]; broadcastsOnly: boolean }): string {
+    const { payloads } = queued;
+    if (payloads.length === 1) return payloads[0]!;
+    // Broadcasts reach a socket in the order they were made, at most once
+    // each: a socket that got as many as there were got exactly those, and
+    // shares the one array built for everybody (O(1) per recipient).
+    if (queued.broadcastsOnly && payloads.length === this.#turn.length) {
+      return (this.#turnPayload ??= `[${this.#turn.join(",")}]`);
+    }
+    return `[${payloads.join(",")}]`;
+  }
+
+  /** Sends every queued frame: one WebSocket message per socket. */
+  flush(): void {
+    this.#flushScheduled = false;
+    this.#beforeFlush();
+    for (const [ws, queued] of this.#outbox) sendRaw(ws, this.#payloadOf(queued));
+    this.#outbox.clear();
+    this.#turn = [];
+    this.#turnPayload = null;
   }
 }
 
@@ -154,6 +246,7 @@ export function sendRaw(ws: WebSocket, payload: string): void {
   }
 }
 
-export function send(ws: WebSocket, frame: ServerFrame): void {
+/** Sends one frame at once, outside any queue (a socket refused before it is accepted). */
+export function sendNow(ws: WebSocket, frame: ServerFrame): void {
   sendRaw(ws, JSON.stringify(frame));
 }

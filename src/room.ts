@@ -12,7 +12,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { parseConfig, type Config } from "./config";
-import { Connections, send, type SocketState } from "./connections";
+import { Connections, sendNow, type SocketState } from "./connections";
 import { newSessionToken, newUserId } from "./ids";
 import {
   CLOSE_PING_TIMEOUT,
@@ -36,7 +36,7 @@ import {
 import { CLIENT_IP_HEADER, IpFrameLimit } from "./ip-rate-limit";
 import { fullBucket, takeToken, type BucketLimits } from "./rate-limit";
 import { log } from "./log";
-import { RoomStorage, hashSessionToken } from "./storage";
+import { RoomStorage, WriteFailed, hashSessionToken } from "./storage";
 
 /** The Worker passes the canonical room name to the object in this header. */
 export const ROOM_NAME_HEADER = "X-Room-Name";
@@ -65,6 +65,8 @@ export class Room extends DurableObject<Env> {
    * runtime's ping timestamps alone tell). */
   readonly #lastFrameAt = new WeakMap<WebSocket, number>();
   #lastSweep = 0;
+  /** This turn's messages, queued for everyone but not yet stored. */
+  #unwritten: { payload: string; sender: WebSocket; cid: string | undefined }[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -80,7 +82,7 @@ export class Room extends DurableObject<Env> {
     this.#bucketLimits = { burst: this.#config.rateLimitBurst, perSecond: this.#config.rateLimitPerSecond };
     this.#store = new RoomStorage(ctx.storage, this.#config.historyRetention);
     this.#roomName = this.#store.roomName ?? "";
-    this.#sockets = new Connections(ctx);
+    this.#sockets = new Connections(ctx, () => this.#writeMessages());
     this.#ipFrames = this.#config.ipRateLimits ? new IpFrameLimit(env.MESSAGE_RATE_LIMIT, () => this.#roomName) : null;
     // Keep-alive pings are answered by the runtime without waking the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -97,7 +99,7 @@ export class Room extends DurableObject<Env> {
     if (this.#sockets.openCount >= this.#config.maxConnectionsPerRoom) {
       // Refuse in-band, so the client can tell a full room from a network fault.
       server.accept();
-      send(server, {
+      sendNow(server, {
         type: "error",
         code: "room_full",
         message: `This room already has ${this.#config.maxConnectionsPerRoom} connections; try again later.`,
@@ -140,12 +142,8 @@ export class Room extends DurableObject<Env> {
   override webSocketClose(ws: WebSocket, code: number): void {
     // Complete the close handshake: without a reply the client only sees 1006
     // after a timeout. Some codes may not be echoed; those get a bare close.
-    try {
-      if (UNSENDABLE_CLOSE_CODES.has(code)) ws.close();
-      else ws.close(code, "Bye");
-    } catch {
-      // Already closed.
-    }
+    if (UNSENDABLE_CLOSE_CODES.has(code)) this.#sockets.close(ws);
+    else this.#sockets.close(ws, code, "Bye");
     this.#leave(ws, code);
   }
 
@@ -163,7 +161,7 @@ export class Room extends DurableObject<Env> {
     if (bytes > max) {
       log("frame_too_large", { room: this.#roomName, user: this.#sockets.state(ws).user?.id, bytes });
       this.#refuse(ws, "too_long", `Frames are limited to ${max} bytes.`);
-      ws.close(1009, "Frame too large");
+      this.#sockets.close(ws, 1009, "Frame too large");
       return;
     }
     const parsed: ParsedClientFrame =
@@ -204,27 +202,53 @@ export class Room extends DurableObject<Env> {
     }
     switch (frame.type) {
       case "message":
-        return this.#message(user, frame, now);
+        return this.#message(ws, user, frame, now);
       case "nick":
         return this.#rename(ws, state, user, frame, now);
       case "history": {
+        this.#writeMessages();
         const { messages, complete } = this.#store.messagesBefore(frame.before, this.#config.historyPage);
         const answer: HistoryFrame = { type: "history", before: frame.before, messages };
         if (complete) answer.complete = true;
-        return send(ws, answer);
+        return this.#sockets.send(ws, answer);
       }
       case "typing":
         if (now - state.typingAt < this.#config.typingIntervalMs) return;
         state.typingAt = now;
         this.#sockets.save(ws, state);
-        return this.#sockets.broadcast({ type: "typing", user }, ws);
+        this.#sockets.broadcast({ type: "typing", user }, ws);
+        return;
     }
   }
 
-  #message(from: User, frame: SendFrame, now: number): void {
-    // Stored first; the broadcast is held by the runtime until the row is durable.
+  #message(ws: WebSocket, from: User, frame: SendFrame, now: number): void {
+    // Queued for everyone now (which fixes who gets it, and in what order),
+    // stored with the rest of the turn's messages just before the flush.
     const message = this.#store.appendMessage(from, frame, now);
-    this.#sockets.broadcast(message);
+    const payload = this.#sockets.broadcast(message);
+    this.#unwritten.push({ payload, sender: ws, cid: frame.cid });
+  }
+
+  /**
+   * Stores the turn's messages in one transaction: before every flush, and
+   * before anything reads the history (a join, a scroll-back), so a reader
+   * never misses or doubles a queued message. If the write fails, no one
+   * gets those messages and each sender gets `internal` for theirs.
+   */
+  #writeMessages(): void {
+    if (this.#unwritten.length === 0) return;
+    const batch = this.#unwritten;
+    this.#unwritten = [];
+    try {
+      this.#store.write();
+    } catch (error) {
+      if (!(error instanceof WriteFailed)) throw error;
+      log("internal_error", { room: this.#roomName, error: String(error.cause), messages: error.messages.length });
+      this.#sockets.retract(new Set(batch.map((m) => m.payload)));
+      for (const { sender, cid } of batch) {
+        this.#refuse(sender, "internal", "Something went wrong on the server and your message was not sent; please retry.", cid);
+      }
+    }
   }
 
   #join(ws: WebSocket, state: SocketState, frame: JoinFrame, now: number): void {
@@ -259,15 +283,12 @@ export class Room extends DurableObject<Env> {
     if (previous !== undefined) {
       log("take_over", { room: this.#roomName, user: user.id });
       this.#sockets.leave(previous);
-      try {
-        previous.close(CLOSE_SESSION_TAKEN_OVER, "session taken over");
-      } catch {
-        // Already closing.
-      }
+      this.#sockets.close(previous, CLOSE_SESSION_TAKEN_OVER, "session taken over");
     }
     this.#store.saveSession(tokenHash, user, now, ttlMs);
     this.#sockets.join(ws, user, tokenHash);
 
+    this.#writeMessages();
     const history =
       frame.since === undefined
         ? { messages: this.#store.recentMessages(this.#config.historyOnJoin), truncated: false }
@@ -282,7 +303,7 @@ export class Room extends DurableObject<Env> {
       limits: this.#roomLimits,
     };
     if (history.truncated) welcome.truncated = true;
-    send(ws, welcome);
+    this.#sockets.send(ws, welcome);
     if (previous === undefined) this.#sockets.broadcast({ type: "joined", user }, ws);
     log("join", { room: this.#roomName, user: user.id, resumed: frame.since !== undefined, online: this.#sockets.memberCount });
   }
@@ -294,7 +315,7 @@ export class Room extends DurableObject<Env> {
     }
     if (frame.nick === user.nick) {
       // Nothing changes: confirm to the sender alone rather than tell everyone.
-      return send(ws, { type: "renamed", user, from: user.nick });
+      return this.#sockets.send(ws, { type: "renamed", user, from: user.nick });
     }
     const renamed: User = { id: user.id, nick: frame.nick };
     this.#sockets.rename(ws, renamed);
@@ -321,11 +342,7 @@ export class Room extends DurableObject<Env> {
       if (pinged === null) continue; // a client that never pings makes no promise to
       const lastHeard = Math.max(pinged.getTime(), this.#lastFrameAt.get(ws) ?? 0);
       if (now - lastHeard <= timeout) continue;
-      try {
-        ws.close(CLOSE_PING_TIMEOUT, "ping timeout");
-      } catch {
-        // Already closing.
-      }
+      this.#sockets.close(ws, CLOSE_PING_TIMEOUT, "ping timeout");
       this.#leave(ws, CLOSE_PING_TIMEOUT);
     }
   }
@@ -339,6 +356,6 @@ export class Room extends DurableObject<Env> {
   }
 
   #refuse(ws: WebSocket, code: ErrorCode, message: string, cid?: string): void {
-    send(ws, cid === undefined ? { type: "error", code, message } : { type: "error", code, message, cid });
+    this.#sockets.send(ws, cid === undefined ? { type: "error", code, message } : { type: "error", code, message, cid });
   }
 }

@@ -4,9 +4,10 @@
  * room's name. Every call is synchronous (SQLite lives in the object's own
  * thread), which keeps the room's handlers free of awaits.
  *
- * Writes need no explicit flush: the runtime holds every outgoing WebSocket
- * frame until the writes before it are durable (output gates), so a message
- * is never broadcast before its row is safely stored.
+ * Messages are written in batches (write()), and the room sends a message
+ * only after the write that holds it: the runtime then holds every outgoing
+ * WebSocket frame until the writes before it are durable (output gates), so
+ * a message is never seen before its row is safely stored.
  */
 import { createHash } from "node:crypto";
 import type { MessageFrame, SendFrame, User } from "./protocol";
@@ -52,6 +53,17 @@ export function hashSessionToken(token: string): string {
   return createHash("sha256").update(token).digest("base64url");
 }
 
+/** A write() that failed: the messages it could not store, and why. */
+export class WriteFailed extends Error {
+  override name = "WriteFailed";
+  constructor(
+    readonly messages: readonly MessageFrame[],
+    override readonly cause: unknown,
+  ) {
+    super(`could not store ${messages.length} message(s): ${String(cause)}`);
+  }
+}
+
 export interface History {
   messages: MessageFrame[];
   /** Messages after the requested id existed but are not in `messages`. */
@@ -88,28 +100,55 @@ export class RoomStorage {
     return this.#lastId;
   }
 
-  /** Stores a message with the next id and drops what falls out of retention,
-   * in one transaction: either both happen or neither. */
+  /**
+   * Gives a message the next id and holds it for the next write(): messages
+   * that arrive together are stored together, in one transaction (one
+   * commit), which under load is what a room's storage costs. The caller
+   * sends the message to no one before write() has succeeded.
+   */
   appendMessage(from: User, sent: SendFrame, ts: number): MessageFrame {
-    const id = this.#lastId + 1;
-    const { text, cid, action } = sent;
-    this.#storage.transactionSync(() => {
-      this.#sql.exec(
-        "INSERT INTO messages (id, ts, user_id, nick, text, cid, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        id, ts, from.id, from.nick, text, cid ?? null, action ? 1 : null,
-      );
-      // Ids are gapless, so the rows to drop are exactly those at or below this.
-      if (id > this.#retention) this.#sql.exec("DELETE FROM messages WHERE id <= ?", id - this.#retention);
-    });
-    this.#lastId = id;
-    const frame: MessageFrame = { type: "message", id, ts, from, text };
-    if (cid !== undefined) frame.cid = cid;
-    if (action) frame.action = true;
+    const id = ++this.#lastId;
+    const frame: MessageFrame = { type: "message", id, ts, from, text: sent.text };
+    if (sent.cid !== undefined) frame.cid = sent.cid;
+    if (sent.action) frame.action = true;
+    this.#unwritten.push(frame);
     return frame;
+  }
+
+  /** Messages given an id and not yet written. */
+  #unwritten: MessageFrame[] = [];
+
+  /**
+   * Stores every held message and drops what falls out of retention, in one
+   * transaction: all of it happens or none. On failure the held messages are
+   * forgotten and their ids given out again (no one has seen them), and the
+   * error is thrown with them: `WriteFailed`.
+   */
+  write(): void {
+    const batch = this.#unwritten;
+    if (batch.length === 0) return;
+    this.#unwritten = [];
+    try {
+      this.#storage.transactionSync(() => {
+        for (const m of batch) {
+          this.#sql.exec(
+            "INSERT INTO messages (id, ts, user_id, nick, text, cid, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            m.id, m.ts, m.from.id, m.from.nick, m.text, m.cid ?? null, m.action ? 1 : null,
+          );
+        }
+        // Ids are gapless, so the rows to drop are exactly those at or below this.
+        const last = batch.at(-1)!.id;
+        if (last > this.#retention) this.#sql.exec("DELETE FROM messages WHERE id <= ?", last - this.#retention);
+      });
+    } catch (error) {
+      this.#lastId = batch[0]!.id - 1;
+      throw new WriteFailed(batch, error);
+    }
   }
 
   /** The newest `limit` messages, oldest first. */
   recentMessages(limit: number): MessageFrame[] {
+    this.write();
     if (limit === 0) return [];
     return this.#sql
       .exec<MessageRow>("SELECT * FROM (SELECT * FROM messages ORDER BY id DESC LIMIT ?) ORDER BY id", limit)
@@ -120,6 +159,7 @@ export class RoomStorage {
   /** Messages after `since`, oldest first: all of them, or the newest `limit`
    * with `truncated` set when more were missed (or already deleted). */
   messagesAfter(since: number, limit: number): History {
+    this.write();
     const missed = Math.max(0, this.#lastId - since);
     const messages = this.recentMessages(Math.min(missed, limit));
     const firstSent = messages[0]?.id ?? this.#lastId + 1;
@@ -129,6 +169,7 @@ export class RoomStorage {
   /** Up to `limit` messages with ids below `before`, oldest first, and
    * whether they reach back to the oldest message the room still has. */
   messagesBefore(before: number, limit: number): { messages: MessageFrame[]; complete: boolean } {
+    this.write();
     const rows = this.#sql
       .exec<MessageRow>("SELECT * FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?", before, limit + 1)
       .toArray();

@@ -6,7 +6,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { SendFrame } from "../src/protocol";
-import { RoomStorage, SCHEMA_VERSION, hashSessionToken } from "../src/storage";
+import { RoomStorage, WriteFailed, SCHEMA_VERSION, hashSessionToken } from "../src/storage";
 import { freshRoom } from "./socket";
 
 const inFreshRoom = <R>(callback: (storage: DurableObjectStorage) => R | Promise<R>): Promise<R> =>
@@ -20,6 +20,7 @@ describe("schema migrations", () => {
     await inFreshRoom((storage) => {
       const first = new RoomStorage(storage, 100);
       first.appendMessage(alice, say("kept"), 1);
+      first.write();
       const again = new RoomStorage(storage, 100);
       const versions = storage.sql.exec<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version").toArray();
       expect(versions.map((v) => v.version)).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
@@ -56,6 +57,9 @@ describe("messages", () => {
       const first = store.appendMessage(alice, say("one", "c1"), 1000);
       expect(first).toEqual({ type: "message", id: 1, ts: 1000, from: alice, text: "one", cid: "c1" });
       store.appendMessage(alice, say("two"), 1001);
+      // Held until written: a restart before write() would not see them.
+      expect(new RoomStorage(storage, 100).lastMessageId).toBe(0);
+      store.write();
       const restarted = new RoomStorage(storage, 100);
       expect(restarted.lastMessageId).toBe(2);
       expect(restarted.appendMessage(alice, say("three"), 1002).id).toBe(3);
@@ -87,6 +91,35 @@ describe("messages", () => {
       expect(overLimit.truncated).toBe(true);
       expect(store.messagesAfter(12, 100)).toEqual({ messages: [], truncated: false });
       expect(store.messagesAfter(99, 100)).toEqual({ messages: [], truncated: false });
+    });
+  });
+});
+
+describe("batched writes", () => {
+  it("store a batch in one go, or on failure none of it, giving its ids out again", async () => {
+    await inFreshRoom((storage) => {
+      const store = new RoomStorage(storage, 100);
+      store.appendMessage(alice, say("one"), 1);
+      store.write();
+      storage.sql.exec("ALTER TABLE messages RENAME TO messages_away");
+      store.appendMessage(alice, say("two"), 2);
+      store.appendMessage(alice, say("three"), 3);
+      let failure: unknown;
+      try {
+        store.write();
+      } catch (error) {
+        failure = error;
+      }
+      expect(failure).toBeInstanceOf(WriteFailed);
+      expect((failure as WriteFailed).messages.map((m) => m.id)).toEqual([2, 3]);
+      expect(store.lastMessageId).toBe(1);
+      storage.sql.exec("ALTER TABLE messages_away RENAME TO messages");
+      store.write(); // nothing held any more
+      expect(store.appendMessage(alice, say("two again"), 4).id).toBe(2);
+      expect(store.recentMessages(10).map((m) => [m.id, m.text])).toEqual([
+        [1, "one"],
+        [2, "two again"],
+      ]);
     });
   });
 });
