@@ -46,8 +46,13 @@ export class BenchClient {
   static open(url: string): Promise<BenchClient> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { perMessageDeflate: false });
-      ws.once("open", () => resolve(new BenchClient(ws)));
-      ws.once("error", reject);
+      let client: BenchClient | null = null;
+      ws.once("open", () => resolve((client = new BenchClient(ws))));
+      // Every error is kept (and fails the connect when it comes first), never thrown.
+      ws.on("error", (error) => {
+        if (client === null) reject(new Error(`cannot connect to ${url}: ${error.message}`));
+        else client.errors.push(`socket: ${error.message}`);
+      });
     });
   }
 

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { freePort, startDevServer } from "../scripts/dev-server.ts";
-import { SCENARIOS, type Figure, type Target } from "./scenarios.ts";
+import { IDLE_CONNECTIONS, OPEN_FILES_LIMIT, SCENARIOS, type Figure, type Target } from "./scenarios.ts";
 
 const { values: args } = parseArgs({ options: { json: { type: "boolean", default: false }, only: { type: "string" } } });
 const root = new URL("..", import.meta.url);
@@ -41,7 +41,7 @@ async function startBaseline(): Promise<{ target: Target; stop: () => void }> {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  return { target: { name: "baseline", url, pgid: child.pid!, hibernates: false }, stop: () => process.kill(-child.pid!, "SIGTERM") };
+  return { target: { name: "baseline", url, pgid: child.pid! }, stop: () => process.kill(-child.pid!, "SIGTERM") };
 }
 
 /** The Worker bundle as `wrangler deploy --dry-run` reports it, and the room page's gzipped weight. */
@@ -90,10 +90,16 @@ const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node
 say(`edge-chat benchmark, ${new Date().toISOString().slice(0, 10)}: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, wrangler ${machine.wrangler}`);
 say(`Rate limits off for the app under test (${Object.entries(VARS).map(([k, v]) => `${k}=${v}`).join(", ")}).`);
 
+if (IDLE_CONNECTIONS < 5000 && selected.some((s) => s.name === "idle-5000")) {
+  say(
+    `Note: the open-files limit here is ${OPEN_FILES_LIMIT.toLocaleString("en")}; wrangler dev's proxy needs about 4.3 per WebSocket, ` +
+      `so idle-5000 holds ${IDLE_CONNECTIONS.toLocaleString("en")} connections (raise it with \`ulimit -n 25000\` for all 5,000).`,
+  );
+}
 const baseline = await startBaseline();
 const stateDir = mkdtempSync(join(tmpdir(), "edge-chat-bench-"));
 const app = await startDevServer({ stateDir, vars: VARS });
-const edge: Target = { name: "edge-chat", url: app.url, pgid: app.pid, hibernates: true };
+const edge: Target = { name: "edge-chat", url: app.url, pgid: app.pid };
 
 const results: { scenario: string; description: string; edge: Figure[]; baseline: Figure[] }[] = [];
 try {

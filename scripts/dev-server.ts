@@ -119,3 +119,24 @@ export function processGroupRssKib(pgid: number): number {
   }
   return total;
 }
+
+/** CPU time used so far (user + system, in seconds) by each process of a
+ * group, with its command line. Linux only. */
+export function processGroupCpu(pgid: number): { pid: number; command: string; seconds: number }[] {
+  const processes = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid) continue;
+      // utime and stime, in clock ticks (100 a second on Linux).
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      const command = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
+      processes.push({ pid: Number(entry), command, seconds });
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return processes;
+}

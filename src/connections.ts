@@ -148,13 +148,22 @@ export class Connections {
   // WebSocket message, a JSON array of frames, which protocol v1 allows.
   // A lone frame is sent as itself. Per-socket order is kept: direct frames
   // (a welcome, an error) and broadcasts share the socket's queue.
+  //
+  // Presence (joined, left, renamed, typing) is not urgent: a socket due
+  // nothing else gets it up to PRESENCE_DELAY_MS later, together with the
+  // presence of everyone else who came or went meanwhile. When a thousand
+  // people arrive, each member then gets a few bursts instead of a thousand
+  // frames. A socket due anything urgent (a message, its welcome, an error)
+  // gets its presence with it, in order.
 
   /** Serialises `frame` once and queues it for every joined socket but
    * `except`; returns the payload, which retract() can take back. */
   broadcast(frame: ServerFrame, except?: WebSocket): string {
     const payload = JSON.stringify(frame);
+    const urgent = !PRESENCE.has(frame.type);
     this.#turn.push(payload);
-    for (const ws of this.#members.keys()) if (ws !== except) this.#queue(ws, payload, true);
+    this.#turnPayload = null;
+    for (const ws of this.#members.keys()) if (ws !== except) this.#queue(ws, payload, true, urgent);
     return payload;
   }
 
@@ -170,7 +179,7 @@ export class Connections {
 
   /** Queues `frame` for `ws` alone, after whatever it is already due. */
   send(ws: WebSocket, frame: ServerFrame): void {
-    this.#queue(ws, JSON.stringify(frame), false);
+    this.#queue(ws, JSON.stringify(frame), false, true);
   }
 
   /** Sends what `ws` is due, then closes it: a refusal arrives before the close. */
@@ -178,8 +187,7 @@ export class Connections {
     const queued = this.#outbox.get(ws)?.payloads;
     if (queued !== undefined) {
       this.#outbox.delete(ws);
-      // Not the shared array: the turn is not over, and others may get more.
-      sendRaw(ws, queued.length === 1 ? queued[0]! : `[${queued.join(",")}]`);
+      sendRaw(ws, this.#arrayOf(queued));
     }
     try {
       if (code === undefined) ws.close();
@@ -189,52 +197,65 @@ export class Connections {
     }
   }
 
-  /** Per socket: its queued payloads, and whether all of them are broadcasts. */
-  readonly #outbox = new Map<WebSocket, { payloads: string[]; broadcastsOnly: boolean }>();
-  /** Every broadcast payload of this turn, in order. */
+  /** Per socket: its queued payloads, whether all are broadcasts, whether any is urgent. */
+  readonly #outbox = new Map<WebSocket, { payloads: string[]; broadcastsOnly: boolean; urgent: boolean }>();
+  /** Every broadcast payload since the outbox was last empty, in order. */
   #turn: string[] = [];
-  /** The turn's broadcasts as one array, built once for all who got all of them. */
+  /** #turn as one array, built once for all who got all of it. */
   #turnPayload: string | null = null;
-  #flushScheduled = false;
+  #urgentFlushScheduled = false;
+  #presenceFlushScheduled = false;
 
-  #queue(ws: WebSocket, payload: string, broadcast: boolean): void {
+  #queue(ws: WebSocket, payload: string, broadcast: boolean, urgent: boolean): void {
     const queued = this.#outbox.get(ws);
-    if (queued === undefined) this.#outbox.set(ws, { payloads: [payload], broadcastsOnly: broadcast });
+    if (queued === undefined) this.#outbox.set(ws, { payloads: [payload], broadcastsOnly: broadcast, urgent });
     else {
       queued.payloads.push(payload);
       if (!broadcast) queued.broadcastsOnly = false;
+      if (urgent) queued.urgent = true;
     }
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
+    if (urgent && !this.#urgentFlushScheduled) {
+      this.#urgentFlushScheduled = true;
       // A zero timeout runs after the frames already waiting have been
       // handled; a microtask would run after each one (workerd drains
       // microtasks between events), batching nothing.
-      setTimeout(() => this.flush(), 0);
+      setTimeout(() => this.flush(false), 0);
+    } else if (!urgent && !this.#presenceFlushScheduled) {
+      this.#presenceFlushScheduled = true;
+      setTimeout(() => this.flush(true), PRESENCE_DELAY_MS);
     }
   }
 
-  #payloadOf(queued: { payloads: string[]; broadcastsOnly: boolean }): string {
-    const { payloads } = queued;
-    if (payloads.length === 1) return payloads[0]!;
-    // Broadcasts reach a socket in the order they were made, at most once
-    // each: a socket that got as many as there were got exactly those, and
-    // shares the one array built for everybody (O(1) per recipient).
-    if (queued.broadcastsOnly && payloads.length === this.#turn.length) {
-      return (this.#turnPayload ??= `[${this.#turn.join(",")}]`);
-    }
-    return `[${payloads.join(",")}]`;
+  #arrayOf(payloads: string[]): string {
+    return payloads.length === 1 ? payloads[0]! : `[${payloads.join(",")}]`;
   }
 
-  /** Sends every queued frame: one WebSocket message per socket. */
-  flush(): void {
-    this.#flushScheduled = false;
+  /** Sends queued frames, one WebSocket message per socket: every socket's
+   * (`all`), or only those of sockets due something urgent. */
+  flush(all = true): void {
+    if (all) this.#presenceFlushScheduled = false;
+    else this.#urgentFlushScheduled = false;
     this.#beforeFlush();
-    for (const [ws, queued] of this.#outbox) sendRaw(ws, this.#payloadOf(queued));
-    this.#outbox.clear();
-    this.#turn = [];
-    this.#turnPayload = null;
+    for (const [ws, queued] of this.#outbox) {
+      if (!all && !queued.urgent) continue;
+      // Broadcasts reach a socket in the order they were made, at most once
+      // each: a socket that got as many as #turn holds got exactly those, and
+      // shares the one array built for everybody (O(1) per recipient).
+      const shared = queued.broadcastsOnly && queued.payloads.length === this.#turn.length && this.#turn.length > 1;
+      sendRaw(ws, shared ? (this.#turnPayload ??= this.#arrayOf(this.#turn)) : this.#arrayOf(queued.payloads));
+      this.#outbox.delete(ws);
+    }
+    if (this.#outbox.size === 0) {
+      this.#turn = [];
+      this.#turnPayload = null;
+    }
   }
 }
+
+/** Frames that may wait PRESENCE_DELAY_MS to travel with others. */
+const PRESENCE: ReadonlySet<ServerFrame["type"]> = new Set(["joined", "left", "renamed", "typing"]);
+/** How long presence may wait for company (a tenth of what people notice). */
+export const PRESENCE_DELAY_MS = 50;
 
 /** Sends without throwing: a socket can close between two events, and one
  * dead recipient must not stop a broadcast to the others. */

@@ -112,6 +112,38 @@ describe("ChatConnection", () => {
     expect(ids).toEqual([1, 2, 3, 4]);
   });
 
+  it("reads batched frames (one WebSocket message holding a JSON array, as rooms send under load) one by one, in order", () => {
+    const connection = connect();
+    connection.join("Kartik");
+    const socket = StubSocket.all[0]!;
+    socket.open();
+    const ana = { id: "ana", nick: "Ana" };
+    // The welcome and what followed it in the same turn of the room, in one message.
+    socket.receive([
+      { type: "welcome", room: "r", you: me, session: "s1", users: [me], history: [message(1)], limits },
+      { type: "joined", user: ana },
+      message(2),
+      { type: "typing", user: ana },
+      message(3),
+    ]);
+    socket.receive([message(4), { type: "left", user: ana }]);
+    expect(frames.map((frame) => (frame.type === "message" ? `message ${frame.id}` : frame.type))).toEqual([
+      "welcome",
+      "joined",
+      "message 2",
+      "typing",
+      "message 3",
+      "message 4",
+      "left",
+    ]);
+    expect(connection.joined).toBe(true);
+    // The resume point is the last message of the last batch.
+    socket.end(1006, false, true);
+    vi.advanceTimersByTime(1000);
+    StubSocket.all[1]!.open();
+    expect(JSON.parse(StubSocket.all[1]!.sent[0]!)).toMatchObject({ since: 4, session: "s1" });
+  });
+
   it("closes for good with close(): a 1000 close, and no reconnect", async () => {
     const connection = connect();
     connection.join("Kartik");
