@@ -56,6 +56,8 @@ export interface DevServerOptions {
   /** A port to listen on (to restart a server where its clients expect it); a free one when absent. */
   port?: number;
   vars?: Record<string, string>;
+  /** More wrangler dev arguments (e.g. --inspector-port). */
+  extraArgs?: string[];
   timeoutMs?: number;
 }
 
@@ -65,6 +67,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const stateDir = options.stateDir ?? newStateDir();
   const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, "--show-interactive-dev-session=false"];
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
+  args.push(...(options.extraArgs ?? []));
   // The same Node that runs the tests runs wrangler (the system one may be too old).
   const child: ChildProcess = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "pipe"],
