@@ -12,7 +12,7 @@
  * again: the welcome's history (all messages since the last one seen) has
  * already confirmed those that got through, so nothing arrives twice.
  */
-import { nickKey, type ClientFrame, type RoomLimits } from "../src/protocol";
+import { nickKey, parseClientFrame, type ClientFrame, type FrameLimits, type RoomLimits } from "../src/protocol";
 import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../src/rate-limit";
 
 export type Outgoing =
@@ -24,6 +24,9 @@ const MAX_WAIT_MS = 30_000;
 
 export class Outbox {
   readonly #send: (frame: ClientFrame) => boolean;
+  readonly #refuse: (item: Outgoing, reason: string) => void;
+  /** The room's limits on what we write, from its welcome. */
+  #limits: FrameLimits | null = null;
   readonly #items: Outgoing[] = [];
   readonly #cidPrefix = crypto.randomUUID().slice(0, 8);
   #counter = 0;
@@ -33,9 +36,15 @@ export class Outbox {
   /** Frames may go out: between a welcome and the next disconnect. */
   #open = false;
 
-  /** `send` writes a frame to the connection, false when it cannot now. */
-  constructor(send: (frame: ClientFrame) => boolean) {
+  /**
+   * `send` writes a frame to the connection, false when it cannot now.
+   * `refuse` hears of an item the room would refuse (too long, say): it is
+   * checked against the room's limits with the room's own parser, taken out,
+   * and nothing after it is written in that pass, so a pipe can stop there.
+   */
+  constructor(send: (frame: ClientFrame) => boolean, refuse: (item: Outgoing, reason: string) => void) {
     this.#send = send;
+    this.#refuse = refuse;
   }
 
   get size(): number {
@@ -63,6 +72,7 @@ export class Outbox {
     this.#remove((item) => item.kind === "nick" && item.sent && nickKey(item.nick) === key);
     for (const item of this.#items) item.sent = false;
     this.#pace = clientPace(limits);
+    this.#limits = limits;
     if (this.#pace !== null) this.#bucket = fullBucket(this.#pace, Date.now());
     this.#open = true;
     this.pump();
@@ -121,9 +131,20 @@ export class Outbox {
           : item.action
             ? { type: "message", text: item.text, cid: item.cid, action: true }
             : { type: "message", text: item.text, cid: item.cid };
+      const parsed = this.#limits === null ? null : parseClientFrame(JSON.stringify(frame), this.#limits);
+      if (parsed !== null && !parsed.ok) {
+        this.#remove((other) => other === item);
+        this.#refuse(item, parsed.message);
+        return;
+      }
       item.sent = this.#send(frame);
       if (!item.sent) return;
     }
+  }
+
+  /** Forgets everything not yet written (a pipe that stops at a refusal). */
+  dropUnsent(): void {
+    this.#remove((item) => !item.sent, true);
   }
 
   /** Clears the pacing timer, for a process about to exit. */

@@ -54,6 +54,8 @@ export class ChatSession {
   #retries = 0;
   /** Input is over (Ctrl-D, end of the pipe, /quit): leave once the outbox is empty. */
   #finishing = false;
+  /** Why a piped run will exit 1 once what is in flight is confirmed. */
+  #failure: string | null = null;
   #leaving = false;
   #typingSentAt = 0;
   #resolve: (code: number) => void = () => {};
@@ -67,7 +69,24 @@ export class ChatSession {
       frame: (frame) => this.#frame(frame),
       status: (status, detail) => this.#status(status, detail),
     });
-    this.#outbox = new Outbox((frame) => this.#connection.send(frame));
+    this.#outbox = new Outbox(
+      (frame) => this.#connection.send(frame),
+      (item, reason) => {
+        if (this.#interactive) {
+          // Said, and the typed lines after it go on.
+          this.#refusedOwn(item, reason);
+          queueMicrotask(() => this.#outbox.pump());
+          return;
+        }
+        // A pipe stops at the first refusal: nothing after it is written,
+        // what is already on its way is confirmed, then exit 1.
+        const what = item.kind === "nick" ? `Rename to "${sanitizeLine(item.nick)}"` : `"${sanitizeLine(clip(item.text))}"`;
+        this.#failure = `edge-chat: not sent: ${what}: ${reason}`;
+        this.#outbox.dropUnsent();
+        this.#finishing = true;
+        if (this.#outbox.size === 0) void this.#leave(EXIT.failed, this.#failure);
+      },
+    );
   }
 
   /** Joins, chats, and resolves with the exit code. */
@@ -117,7 +136,9 @@ export class ChatSession {
       // Typing notices and history pages: nothing to show in a line-based
       // chat (--json still prints them).
     }
-    if (this.#finishing && this.#welcomed && this.#outbox.size === 0) void this.#leave(EXIT.ok);
+    if (this.#finishing && this.#welcomed && this.#outbox.size === 0) {
+      void (this.#failure === null ? this.#leave(EXIT.ok) : this.#leave(EXIT.failed, this.#failure));
+    }
   }
 
   #welcome(frame: WelcomeFrame): void {

@@ -97,8 +97,12 @@ describe("outbox", () => {
   function outbox() {
     const sent: ClientFrame[] = [];
     let online = true;
-    const box = new Outbox((frame) => online && sent.push(frame) > 0);
-    return { box, sent, setOnline: (value: boolean) => (online = value) };
+    const refused: string[] = [];
+    const box = new Outbox(
+      (frame) => online && sent.push(frame) > 0,
+      (item, reason) => refused.push(`${item.kind === "message" ? item.text : item.nick}: ${reason}`),
+    );
+    return { box, sent, refused, setOnline: (value: boolean) => (online = value) };
   }
 
   it("holds everything until joined, then paces it under the room's limit, in order", () => {
@@ -142,5 +146,18 @@ describe("outbox", () => {
     box.rename("Bo");
     expect(box.refused(undefined)).toMatchObject({ kind: "nick", nick: "Bo" });
     expect(box.refused(undefined)).toBeUndefined();
+  });
+
+  it("refuses what the room would refuse before writing it, with the room's reason, and writes nothing after it in that pass", () => {
+    const { box, sent, refused } = outbox();
+    box.message("fine", false);
+    box.message("x".repeat(4001), false);
+    box.message("after", false);
+    box.joined({ ...limits, rateBurst: 0 }, "Ana");
+    expect(sent.map((f) => f.type === "message" && f.text)).toEqual(["fine"]);
+    expect(refused).toEqual([`${"x".repeat(4001)}: A message is at most 4000 characters.`]);
+    // Typed lines go on when asked: the next pass writes the rest.
+    box.pump();
+    expect(sent.map((f) => f.type === "message" && f.text)).toEqual(["fine", "after"]);
   });
 });

@@ -97,6 +97,8 @@ export class Chatter {
         this.writes.set(frame.cid, (this.writes.get(frame.cid) ?? 0) + 1);
       }
       return sent;
+    }, (item, reason) => {
+      throw new Error(`${name}: the room would refuse ${JSON.stringify(item)}: ${reason}`);
     });
     this.connection = new ChatConnection(url, {
       frame: (frame) => this.#frame(frame),
