@@ -72,19 +72,9 @@ export class ChatSession {
     this.#outbox = new Outbox(
       (frame) => this.#connection.send(frame),
       (item, reason) => {
-        if (this.#interactive) {
-          // Said, and the typed lines after it go on.
-          this.#refusedOwn(item, reason);
-          queueMicrotask(() => this.#outbox.pump());
-          return;
-        }
-        // A pipe stops at the first refusal: nothing after it is written,
-        // what is already on its way is confirmed, then exit 1.
-        const what = item.kind === "nick" ? `Rename to "${sanitizeLine(item.nick)}"` : `"${sanitizeLine(clip(item.text))}"`;
-        this.#failure = `edge-chat: not sent: ${what}: ${reason}`;
-        this.#outbox.dropUnsent();
-        this.#finishing = true;
-        if (this.#outbox.size === 0) void this.#leave(EXIT.failed, this.#failure);
+        this.#refusedOwn(item, reason);
+        // Typed lines after a refused one go on.
+        if (this.#interactive) queueMicrotask(() => this.#outbox.pump());
       },
     );
   }
@@ -136,9 +126,13 @@ export class ChatSession {
       // Typing notices and history pages: nothing to show in a line-based
       // chat (--json still prints them).
     }
-    if (this.#finishing && this.#welcomed && this.#outbox.size === 0) {
-      void (this.#failure === null ? this.#leave(EXIT.ok) : this.#leave(EXIT.failed, this.#failure));
-    }
+    this.#leaveIfDone();
+  }
+
+  /** Once input is over and every line written is confirmed: exit 0, or 1 after a refusal. */
+  #leaveIfDone(): void {
+    if (!this.#finishing || !this.#welcomed || this.#outbox.size > 0) return;
+    void (this.#failure === null ? this.#leave(EXIT.ok) : this.#leave(EXIT.failed, this.#failure));
   }
 
   #welcome(frame: WelcomeFrame): void {
@@ -219,8 +213,13 @@ export class ChatSession {
   /** One of ours was refused (or lost): said, and in a pipe the end of the run. */
   #refusedOwn(item: Outgoing, reason: string): void {
     const what = item.kind === "nick" ? `Rename to "${sanitizeLine(item.nick)}"` : `"${sanitizeLine(clip(item.text))}"`;
-    if (this.#interactive) this.#terminal.info(this.#format.notice(`Not sent: ${what}: ${reason}`).join("\n"));
-    else void this.#leave(EXIT.failed, `edge-chat: not sent: ${what}: ${reason}`);
+    if (this.#interactive) return this.#terminal.info(this.#format.notice(`Not sent: ${what}: ${reason}`).join("\n"));
+    // A pipe stops at the first refusal: nothing after it is written, what is
+    // already on its way is confirmed, then the run exits 1 with the reason.
+    this.#failure ??= `edge-chat: not sent: ${what}: ${reason}`;
+    this.#outbox.dropUnsent();
+    this.#finishing = true;
+    this.#leaveIfDone();
   }
 
   #status(status: Status, detail: StatusDetail = {}): void {
@@ -332,7 +331,7 @@ export class ChatSession {
     this.#finishing = true;
     if (!this.#welcomed) return; // #frame leaves after the welcome
     if (this.#outbox.size === 0) {
-      void this.#leave(EXIT.ok);
+      this.#leaveIfDone();
     } else if (this.#interactive) {
       this.#terminal.info(`Sending ${this.#outbox.size} more… (Ctrl-C leaves now)`);
     }

@@ -39,7 +39,7 @@ const LOOK_ALIKE = new RegExp(`[${Object.keys(LOOK_ALIKES).join("").replace(/[\]
  * width), "Alicé", "Аlice" (Cyrillic А), "A1ice" and "AIice" all give "aiice".
  * Only for comparison: people see the nickname as they wrote it.
  */
-export function confusableKey(nick: string): string {
+export function nickKey(nick: string): string {
   return (
     nick
       // Compatibility forms (full width, ligatures, super- and subscripts) to

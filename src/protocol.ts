@@ -8,8 +8,6 @@
  * and Node.
  */
 
-import { confusableKey } from "./confusables";
-
 export const PROTOCOL_VERSION = 1;
 
 // ---------------------------------------------------------------------------
@@ -101,10 +99,8 @@ export function parseNick(raw: string, maxLength: number): NickResult {
 
 /** The form two nicknames are compared in: "Kartik", "KARTIK", the
  * full-width "Ｋａｒｔｉｋ" and the Cyrillic-lettered "Каrtik" are the same
- * person in a room (see confusables.ts). */
-export function nickKey(nick: string): string {
-  return confusableKey(nick);
-}
+ * person in a room. */
+export { nickKey } from "./confusables";
 
 // ---------------------------------------------------------------------------
 // Frames

@@ -66,8 +66,7 @@ app.use("/api/*", async (c, next) => {
  * A 429 when the client's address has used up `limit` (one of the
  * [[ratelimits]] bindings) in the current window, or null to go on.
  */
-async function ipLimitRefusal(c: Context<App>, limit: "UPGRADE_RATE_LIMIT" | "ROOM_CREATE_RATE_LIMIT", what: string) {
-  const ip = clientIp(c.req.raw.headers);
+async function ipLimitRefusal(c: Context<App>, ip: string | null, limit: "UPGRADE_RATE_LIMIT" | "ROOM_CREATE_RATE_LIMIT", what: string) {
   if (ip === null || !configOf(c.env).ipRateLimits) return null;
   if (await withinIpLimit(c.env[limit], ip, limit)) return null;
   const seconds = secondsUntilNextWindow(Date.now());
@@ -80,7 +79,7 @@ async function ipLimitRefusal(c: Context<App>, limit: "UPGRADE_RATE_LIMIT" | "RO
 app.get("/api/health", (c) => c.json({ ok: true }));
 
 app.post("/api/rooms", async (c) => {
-  const refusal = await ipLimitRefusal(c, "ROOM_CREATE_RATE_LIMIT", "new rooms");
+  const refusal = await ipLimitRefusal(c, clientIp(c.req.raw.headers), "ROOM_CREATE_RATE_LIMIT", "new rooms");
   if (refusal !== null) return refusal;
   const room = newRoomId();
   return c.json({ room, url: `/r/${room}` }, 201);
@@ -112,12 +111,12 @@ app.get("/api/rooms/:room/websocket", async (c) => {
     return c.json(apiError("forbidden_origin", `Pages from ${origin} may not open this room; add the origin to ALLOWED_ORIGINS to allow it.`), 403);
   }
   // Counted after the cheap checks, so that a malformed request costs no quota.
-  const refusal = await ipLimitRefusal(c, "UPGRADE_RATE_LIMIT", "connections");
+  const ip = clientIp(c.req.raw.headers);
+  const refusal = await ipLimitRefusal(c, ip, "UPGRADE_RATE_LIMIT", "connections");
   if (refusal !== null) return refusal;
   const headers = new Headers(c.req.raw.headers);
   headers.set(ROOM_NAME_HEADER, room);
   // The room limits frames per address; a client cannot choose its own.
-  const ip = clientIp(c.req.raw.headers);
   if (ip === null) headers.delete(CLIENT_IP_HEADER);
   else headers.set(CLIENT_IP_HEADER, ip);
   return c.env.ROOMS.getByName(room).fetch(new Request(c.req.raw, { headers }));
