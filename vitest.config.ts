@@ -21,6 +21,8 @@ export default defineConfig({
                 MAX_CONNECTIONS_PER_ROOM: "8",
                 PING_TIMEOUT_MS: "1500",
                 ALLOWED_ORIGINS: "https://friend.example",
+                MAX_FILE_BYTES: "262144",
+                ROOM_FILES_QUOTA_BYTES: "600000",
               },
               // Per-IP limits a test reaches in a few requests. Only requests
               // that carry CF-Connecting-IP are counted, so other tests are
@@ -29,6 +31,7 @@ export default defineConfig({
                 UPGRADE_RATE_LIMIT: { namespace_id: "1001", simple: { limit: 5, period: 60 } },
                 ROOM_CREATE_RATE_LIMIT: { namespace_id: "1002", simple: { limit: 3, period: 60 } },
                 MESSAGE_RATE_LIMIT: { namespace_id: "1003", simple: { limit: 12, period: 60 } },
+                UPLOAD_RATE_LIMIT: { namespace_id: "1004", simple: { limit: 3, period: 60 } },
               },
             },
           }),

@@ -43,6 +43,11 @@ export const LIMITS = {
   /** A socket that has pinged and then stays silent this long is dropped as
    * dead (0: never). Sockets that never ping are left to the runtime. */
   pingTimeoutMs: { env: "PING_TIMEOUT_MS", default: 90_000, min: 0, max: 3_600_000 },
+  /** Largest file one upload may carry, in bytes (10 MiB); beyond it: HTTP 413.
+   * (A Worker accepts request bodies up to 100 MB on the Free and Pro plans.) */
+  maxFileBytes: { env: "MAX_FILE_BYTES", default: 10_485_760, min: 0, max: 100_000_000 },
+  /** Bytes of files a room may hold at once (1 GiB); retention frees them. */
+  roomFilesQuotaBytes: { env: "ROOM_FILES_QUOTA_BYTES", default: 1_073_741_824, min: 0, max: 1_099_511_627_776 },
   /** How long a session token stays valid after its last use. */
   sessionTtlHours: { env: "SESSION_TTL_HOURS", default: 24, min: 1, max: 24 * 365 },
 } as const satisfies Record<string, IntegerSetting>;

@@ -20,3 +20,5 @@ export const newRoomId = (): string => randomId(26);
 export const newUserId = (): string => randomId(16);
 /** A session token, the secret that re-claims an identity: 32 characters, 160 bits. */
 export const newSessionToken = (): string => randomId(32);
+/** A shared file's id, the secret part of its URL: 26 characters, 130 bits. */
+export const newFileId = (): string => randomId(26);

@@ -14,7 +14,11 @@ export type LogEvent =
   | "room_full"
   | "socket_error"
   | "internal_error"
-  | "config_error";
+  | "config_error"
+  | "file_shared"
+  | "files_deleted"
+  | "upload_refused"
+  | "room_storage_full";
 
 type Fields = Record<string, string | number | boolean | undefined>;
 

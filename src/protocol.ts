@@ -141,6 +141,20 @@ export interface HistoryRequestFrame {
 }
 export type ClientFrame = JoinFrame | SendFrame | TypingFrame | NickFrame | HistoryRequestFrame;
 
+/** A file shared in a message: uploaded over HTTP, stored in R2 (files.ts). */
+export interface FileInfo {
+  /** 26 base32 characters, unguessable. */
+  id: string;
+  /** Cleaned for display and saving (cleanFileName). */
+  name: string;
+  /** In bytes. */
+  size: number;
+  /** The MIME type; an image is shown inline exactly when isInlineImage(type). */
+  type: string;
+  /** Where to download it, relative to the server: /api/rooms/:room/files/:id. */
+  url: string;
+}
+
 // Server → client.
 export interface MessageFrame {
   type: "message";
@@ -152,6 +166,8 @@ export interface MessageFrame {
   text: string;
   cid?: string;
   action?: true;
+  /** A file message: `text` is empty and the file is here. */
+  file?: FileInfo;
 }
 export interface WelcomeFrame {
   type: "welcome";

@@ -13,7 +13,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseConfig, type Config } from "./config";
 import { Connections, sendNow, type SocketState } from "./connections";
-import { newSessionToken, newUserId } from "./ids";
+import { filePath } from "./files";
+import { newFileId, newSessionToken, newUserId } from "./ids";
 import {
   CLOSE_PING_TIMEOUT,
   CLOSE_SESSION_TAKEN_OVER,
@@ -23,6 +24,8 @@ import {
   parseClientFrame,
   utf8Length,
   type ErrorCode,
+  type FileInfo,
+  type MessageFrame,
   type FrameLimits,
   type HistoryFrame,
   type JoinFrame,
@@ -37,6 +40,14 @@ import { CLIENT_IP_HEADER, IpFrameLimit } from "./ip-rate-limit";
 import { fullBucket, takeToken, type BucketLimits } from "./rate-limit";
 import { log } from "./log";
 import { RoomStorage, WriteFailed, hashSessionToken } from "./storage";
+
+/** Answers to the Worker's upload calls: go on, or the HTTP refusal to send. */
+export type Refusal = { ok: false; status: 403 | 408 | 500 | 507; error: string; message: string };
+export type UploadStart = { ok: true; id: string } | Refusal;
+export type UploadFinish = { ok: true; message: MessageFrame } | Refusal;
+
+/** Where a room's file lives in the FILES bucket. */
+export const fileKey = (room: string, id: string): string => `${room}/${id}`;
 
 /** The Worker passes the canonical room name to the object in this header. */
 export const ROOM_NAME_HEADER = "X-Room-Name";
@@ -66,7 +77,9 @@ export class Room extends DurableObject<Env> {
   readonly #lastFrameAt = new WeakMap<WebSocket, number>();
   #lastSweep = 0;
   /** This turn's messages, queued for everyone but not yet stored. */
-  #unwritten: { payload: string; sender: WebSocket; cid: string | undefined }[] = [];
+  #unwritten: { payload: string; sender: WebSocket | null; cid: string | undefined }[] = [];
+  /** Whether #sweepFiles is running. */
+  #sweeping = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -86,15 +99,13 @@ export class Room extends DurableObject<Env> {
     this.#ipFrames = this.#config.ipRateLimits ? new IpFrameLimit(env.MESSAGE_RATE_LIMIT, () => this.#roomName) : null;
     // Keep-alive pings are answered by the runtime without waking the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    // Objects of files dropped before the room last stopped are deleted now.
+    if (this.#store.doomedFiles(1).length > 0) void this.#sweepFiles();
   }
 
   /** A WebSocket upgrade, already checked by the Worker (room name, Origin). */
   override async fetch(request: Request): Promise<Response> {
-    const name = request.headers.get(ROOM_NAME_HEADER);
-    if (name !== null && name !== this.#roomName) {
-      this.#store.roomName = name;
-      this.#roomName = name;
-    }
+    this.#named(request.headers.get(ROOM_NAME_HEADER));
     const { 0: client, 1: server } = new WebSocketPair();
     if (this.#sockets.openCount >= this.#config.maxConnectionsPerRoom) {
       // Refuse in-band, so the client can tell a full room from a network fault.
@@ -118,6 +129,14 @@ export class Room extends DurableObject<Env> {
     };
     this.#sockets.accept(server, state);
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Remembers the room's canonical name, which only the Worker knows. */
+  #named(name: string | null): void {
+    if (name !== null && name !== this.#roomName) {
+      this.#store.roomName = name;
+      this.#roomName = name;
+    }
   }
 
   /** How many people are in the room (for GET /api/rooms/:room). */
@@ -235,20 +254,117 @@ export class Room extends DurableObject<Env> {
    * never misses or doubles a queued message. If the write fails, no one
    * gets those messages and each sender gets `internal` for theirs.
    */
-  #writeMessages(): void {
-    if (this.#unwritten.length === 0) return;
+  #writeMessages(): boolean {
+    if (this.#unwritten.length === 0) return true;
     const batch = this.#unwritten;
     this.#unwritten = [];
     try {
-      this.#store.write();
+      if (this.#store.write().filesDoomed) void this.#sweepFiles();
+      return true;
     } catch (error) {
       if (!(error instanceof WriteFailed)) throw error;
       log("internal_error", { room: this.#roomName, error: String(error.cause), messages: error.messages.length });
       this.#sockets.retract(new Set(batch.map((m) => m.payload)));
       for (const { sender, cid } of batch) {
+        // A file's uploader (sender null) hears it in the answer to the upload.
+        if (sender === null) continue;
         this.#refuse(sender, "internal", "Something went wrong on the server and your message was not sent; please retry.", cid);
       }
+      return false;
     }
+  }
+
+  // -- Files: the Worker streams the bytes to R2; the room decides who may
+  // upload, keeps the quota, and announces the file once it is stored. -----
+
+  /**
+   * Upload step 1: may the holder of this session token upload `size` bytes?
+   * Only a member joined to the room right now may, and only within the
+   * room's quota (uploads under way count with their full size).
+   */
+  startUpload(room: string, request: { session: string; name: string; size: number; type: string }): UploadStart {
+    this.#named(room);
+    const hash = hashSessionToken(request.session);
+    const ws = this.#sockets.memberSockets().find((socket) => this.#sockets.state(socket).sessionHash === hash);
+    const user = ws === undefined ? null : this.#sockets.state(ws).user;
+    if (user === null) {
+      return { ok: false, status: 403, error: "not_a_member", message: "Only people in the room can share files: join it, then upload with the session token from welcome." };
+    }
+    const now = Date.now();
+    const { bytes, doomed } = this.#store.filesBytes(now);
+    if (doomed) void this.#sweepFiles();
+    const quota = this.#config.roomFilesQuotaBytes;
+    if (bytes + request.size > quota) {
+      log("room_storage_full", { room: this.#roomName, bytes, size: request.size, quota });
+      return {
+        ok: false,
+        status: 507,
+        error: "room_storage_full",
+        message: `This room's files take ${bytes} of its ${quota} bytes, so ${request.size} more do not fit. Old files go as old messages are deleted.`,
+      };
+    }
+    const id = newFileId();
+    this.#store.startUpload({ id, name: request.name, size: request.size, type: request.type, from: user }, now);
+    return { ok: true, id };
+  }
+
+  /**
+   * Upload step 2: the object is stored; its message goes to everyone, and
+   * into the history, now. The uploader's current nick is used if they are
+   * still here, the one they uploaded with if not.
+   */
+  finishUpload(id: string, type: string): UploadFinish {
+    const upload = this.#store.findUpload(id);
+    if (upload === null) {
+      return { ok: false, status: 408, error: "upload_timeout", message: "The upload took too long and was given up; please send the file again." };
+    }
+    this.#store.setUploadType(id, type);
+    const here = this.#sockets.findByUserId(upload.from.id);
+    const from = here === undefined ? upload.from : (this.#sockets.state(here).user ?? upload.from);
+    const file: FileInfo = { id, name: upload.name, size: upload.size, type, url: filePath(this.#roomName, id) };
+    const message = this.#store.appendFileMessage(from, file, Date.now());
+    const payload = this.#sockets.broadcast(message);
+    this.#unwritten.push({ payload, sender: null, cid: undefined });
+    if (!this.#writeMessages()) {
+      this.#abandon(id);
+      return { ok: false, status: 500, error: "internal", message: "Something went wrong on the server and the file was not shared; please retry." };
+    }
+    log("file_shared", { room: this.#roomName, user: from.id, size: upload.size, type });
+    return { ok: true, message };
+  }
+
+  /** An upload that failed on its way to R2: its bytes no longer count. */
+  abandonUpload(id: string): void {
+    if (this.#store.findUpload(id) !== null) this.#abandon(id);
+  }
+
+  #abandon(id: string): void {
+    this.#store.doomFile(id);
+    void this.#sweepFiles();
+  }
+
+  /** Deletes the objects of dropped files from R2, retrying from an alarm if R2 fails. */
+  async #sweepFiles(): Promise<void> {
+    if (this.#sweeping) return;
+    this.#sweeping = true;
+    try {
+      for (;;) {
+        const ids = this.#store.doomedFiles(1000); // R2 deletes at most 1,000 keys at once
+        if (ids.length === 0) break;
+        await this.env.FILES.delete(ids.map((id) => fileKey(this.#roomName, id)));
+        this.#store.forgetFiles(ids);
+        log("files_deleted", { room: this.#roomName, files: ids.length });
+      }
+    } catch (error) {
+      log("internal_error", { room: this.#roomName, error: `deleting files: ${String(error)}` });
+      await this.ctx.storage.setAlarm(Date.now() + 60_000);
+    } finally {
+      this.#sweeping = false;
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    await this.#sweepFiles();
   }
 
   #join(ws: WebSocket, state: SocketState, frame: JoinFrame, now: number): void {

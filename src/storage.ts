@@ -10,7 +10,8 @@
  * a message is never seen before its row is safely stored.
  */
 import { createHash } from "node:crypto";
-import type { MessageFrame, SendFrame, User } from "./protocol";
+import { filePath } from "./files";
+import type { FileInfo, MessageFrame, SendFrame, User } from "./protocol";
 
 /**
  * Schema migrations, applied in order, each exactly once, in one transaction
@@ -35,18 +36,56 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
   // 2: actions ("/me waves"); NULL for plain messages.
   `ALTER TABLE messages ADD COLUMN action INTEGER`,
+  // 3: files (the bytes are in R2, under "<room>/<id>"). A row exists from
+  // the moment an upload is allowed; message_id is set when its message is
+  // stored, and doomed when its object is to be deleted from R2.
+  `CREATE TABLE files (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     type TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     nick TEXT NOT NULL,
+     created INTEGER NOT NULL,
+     message_id INTEGER,
+     doomed INTEGER
+   );
+   CREATE INDEX files_by_message ON files (message_id);
+   CREATE INDEX files_doomed ON files (doomed) WHERE doomed IS NOT NULL;
+   ALTER TABLE messages ADD COLUMN file_id TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-type MessageRow = { id: number; ts: number; user_id: string; nick: string; text: string; cid: string | null; action: number | null };
+type MessageRow = {
+  id: number;
+  ts: number;
+  user_id: string;
+  nick: string;
+  text: string;
+  cid: string | null;
+  action: number | null;
+  file_id: string | null;
+  file_name: string | null;
+  file_size: number | null;
+  file_type: string | null;
+};
 
-function toFrame(row: MessageRow): MessageFrame {
-  const frame: MessageFrame = { type: "message", id: row.id, ts: row.ts, from: { id: row.user_id, nick: row.nick }, text: row.text };
-  if (row.cid !== null) frame.cid = row.cid;
-  if (row.action === 1) frame.action = true;
-  return frame;
+/** Messages with their files' details: every read of the history goes through this. */
+const MESSAGES = `SELECT m.*, f.name AS file_name, f.size AS file_size, f.type AS file_type
+  FROM messages m LEFT JOIN files f ON f.id = m.file_id`;
+
+/** A file allowed to upload and not yet in a message. */
+export interface FileUpload {
+  id: string;
+  name: string;
+  size: number;
+  type: string;
+  from: User;
 }
+
+/** An upload that has not finished within this long is given up. */
+export const UPLOAD_TIMEOUT_MS = 3_600_000;
 
 /** Only a hash of a session token is stored: a leaked database re-claims no one. */
 export function hashSessionToken(token: string): string {
@@ -83,6 +122,29 @@ export class RoomStorage {
     this.#retention = retention;
     this.#migrate();
     this.#lastId = this.#sql.exec<{ id: number }>("SELECT coalesce(max(id), 0) AS id FROM messages").one().id;
+    this.#firstFileMessage =
+      this.#sql.exec<{ id: number | null }>("SELECT min(message_id) AS id FROM files WHERE doomed IS NULL").one().id ?? Infinity;
+    this.#roomName = this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'room'").toArray()[0]?.value ?? null;
+  }
+
+  /** The oldest message with a file, so that retention looks for files only when one is due. */
+  #firstFileMessage: number;
+  #roomName: string | null;
+
+  #toFrame(row: MessageRow): MessageFrame {
+    const frame: MessageFrame = { type: "message", id: row.id, ts: row.ts, from: { id: row.user_id, nick: row.nick }, text: row.text };
+    if (row.cid !== null) frame.cid = row.cid;
+    if (row.action === 1) frame.action = true;
+    if (row.file_id !== null && row.file_name !== null) {
+      frame.file = {
+        id: row.file_id,
+        name: row.file_name,
+        size: row.file_size ?? 0,
+        type: row.file_type ?? "application/octet-stream",
+        url: filePath(this.#roomName ?? "", row.file_id),
+      };
+    }
+    return frame;
   }
 
   #migrate(): void {
@@ -115,6 +177,13 @@ export class RoomStorage {
     return frame;
   }
 
+  /** appendMessage for a finished upload: a message that carries the file. */
+  appendFileMessage(from: User, file: FileInfo, ts: number): MessageFrame {
+    const frame: MessageFrame = { type: "message", id: ++this.#lastId, ts, from, text: "", file };
+    this.#unwritten.push(frame);
+    return frame;
+  }
+
   /** Messages given an id and not yet written. */
   #unwritten: MessageFrame[] = [];
 
@@ -124,26 +193,43 @@ export class RoomStorage {
    * forgotten and their ids given out again (no one has seen them), and the
    * error is thrown with them: `WriteFailed`.
    */
-  write(): void {
+  write(): { filesDoomed: boolean } {
     const batch = this.#unwritten;
-    if (batch.length === 0) return;
+    if (batch.length === 0) return { filesDoomed: false };
     this.#unwritten = [];
+    let filesDoomed = false;
+    let firstFileMessage = this.#firstFileMessage;
     try {
       this.#storage.transactionSync(() => {
         for (const m of batch) {
           this.#sql.exec(
-            "INSERT INTO messages (id, ts, user_id, nick, text, cid, action) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            m.id, m.ts, m.from.id, m.from.nick, m.text, m.cid ?? null, m.action ? 1 : null,
+            "INSERT INTO messages (id, ts, user_id, nick, text, cid, action, file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            m.id, m.ts, m.from.id, m.from.nick, m.text, m.cid ?? null, m.action ? 1 : null, m.file?.id ?? null,
           );
+          if (m.file !== undefined) {
+            this.#sql.exec("UPDATE files SET message_id = ? WHERE id = ?", m.id, m.file.id);
+            firstFileMessage = Math.min(firstFileMessage, m.id);
+          }
         }
         // Ids are gapless, so the rows to drop are exactly those at or below this.
         const last = batch.at(-1)!.id;
-        if (last > this.#retention) this.#sql.exec("DELETE FROM messages WHERE id <= ?", last - this.#retention);
+        if (last <= this.#retention) return;
+        const dropUpTo = last - this.#retention;
+        if (dropUpTo >= firstFileMessage) {
+          // A file lives as long as its message: mark the objects for deletion.
+          this.#sql.exec("UPDATE files SET doomed = 1 WHERE message_id <= ? AND doomed IS NULL", dropUpTo);
+          firstFileMessage =
+            this.#sql.exec<{ id: number | null }>("SELECT min(message_id) AS id FROM files WHERE doomed IS NULL").one().id ?? Infinity;
+          filesDoomed = true;
+        }
+        this.#sql.exec("DELETE FROM messages WHERE id <= ?", dropUpTo);
       });
     } catch (error) {
       this.#lastId = batch[0]!.id - 1;
       throw new WriteFailed(batch, error);
     }
+    this.#firstFileMessage = firstFileMessage;
+    return { filesDoomed };
   }
 
   /** The newest `limit` messages, oldest first. */
@@ -151,9 +237,9 @@ export class RoomStorage {
     this.write();
     if (limit === 0) return [];
     return this.#sql
-      .exec<MessageRow>("SELECT * FROM (SELECT * FROM messages ORDER BY id DESC LIMIT ?) ORDER BY id", limit)
+      .exec<MessageRow>(`SELECT * FROM (${MESSAGES} ORDER BY m.id DESC LIMIT ?) ORDER BY id`, limit)
       .toArray()
-      .map(toFrame);
+      .map((row) => this.#toFrame(row));
   }
 
   /** Messages after `since`, oldest first: all of them, or the newest `limit`
@@ -171,10 +257,10 @@ export class RoomStorage {
   messagesBefore(before: number, limit: number): { messages: MessageFrame[]; complete: boolean } {
     this.write();
     const rows = this.#sql
-      .exec<MessageRow>("SELECT * FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?", before, limit + 1)
+      .exec<MessageRow>(`${MESSAGES} WHERE m.id < ? ORDER BY m.id DESC LIMIT ?`, before, limit + 1)
       .toArray();
     const complete = rows.length <= limit;
-    return { messages: rows.slice(0, limit).reverse().map(toFrame), complete };
+    return { messages: rows.slice(0, limit).reverse().map((row) => this.#toFrame(row)), complete };
   }
 
   /** The identity behind a session token, if it was used within `ttlMs`. */
@@ -204,10 +290,63 @@ export class RoomStorage {
   }
 
   get roomName(): string | null {
-    return this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'room'").toArray()[0]?.value ?? null;
+    return this.#roomName;
   }
 
   set roomName(name: string) {
     this.#sql.exec("INSERT INTO meta (key, value) VALUES ('room', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", name);
+    this.#roomName = name;
+  }
+
+  // -- Files ----------------------------------------------------------------
+
+  /** Bytes of files the room holds or is receiving, after giving up uploads
+   * older than UPLOAD_TIMEOUT_MS (true in `doomed` when it did). */
+  filesBytes(now: number): { bytes: number; doomed: boolean } {
+    const stale = this.#sql.exec(
+      "UPDATE files SET doomed = 1 WHERE message_id IS NULL AND doomed IS NULL AND created < ?",
+      now - UPLOAD_TIMEOUT_MS,
+    ).rowsWritten;
+    const bytes = this.#sql.exec<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM files").one().bytes;
+    return { bytes, doomed: stale > 0 };
+  }
+
+  /** Records an allowed upload: its bytes count against the quota from now on. */
+  startUpload(upload: FileUpload, now: number): void {
+    this.#sql.exec(
+      "INSERT INTO files (id, name, size, type, user_id, nick, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      upload.id, upload.name, upload.size, upload.type, upload.from.id, upload.from.nick, now,
+    );
+  }
+
+  /** An upload still waiting for its message (not given up). */
+  findUpload(id: string): FileUpload | null {
+    const row = this.#sql
+      .exec<{ id: string; name: string; size: number; type: string; user_id: string; nick: string }>(
+        "SELECT id, name, size, type, user_id, nick FROM files WHERE id = ? AND message_id IS NULL AND doomed IS NULL",
+        id,
+      )
+      .toArray()[0];
+    return row === undefined ? null : { id: row.id, name: row.name, size: row.size, type: row.type, from: { id: row.user_id, nick: row.nick } };
+  }
+
+  /** Sets the type an upload turned out to have (its first bytes tell). */
+  setUploadType(id: string, type: string): void {
+    this.#sql.exec("UPDATE files SET type = ? WHERE id = ?", type, id);
+  }
+
+  /** Marks a file's object for deletion (a failed or abandoned upload). */
+  doomFile(id: string): void {
+    this.#sql.exec("UPDATE files SET doomed = 1 WHERE id = ?", id);
+  }
+
+  /** Up to `limit` files whose objects are to be deleted from R2. */
+  doomedFiles(limit: number): string[] {
+    return this.#sql.exec<{ id: string }>("SELECT id FROM files WHERE doomed IS NOT NULL LIMIT ?", limit).toArray().map((r) => r.id);
+  }
+
+  /** Forgets files whose objects are deleted. */
+  forgetFiles(ids: readonly string[]): void {
+    for (const id of ids) this.#sql.exec("DELETE FROM files WHERE id = ?", id);
   }
 }

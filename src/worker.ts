@@ -5,25 +5,19 @@
  * code runs; only /api/* and /r/* reach it (see wrangler.toml).
  */
 // The "tiny" preset: a handful of routes needs no faster router, and the bundle is smaller.
-import type { Context } from "hono";
 import { Hono } from "hono/tiny";
+import { BAD_ROOM_MESSAGE, apiError, ipLimitRefusal, type App } from "./api";
 import { ConfigError, configOf } from "./config";
+import { fileRoutes } from "./file-routes";
 import { newRoomId } from "./ids";
-import { CLIENT_IP_HEADER, clientIp, secondsUntilNextWindow, withinIpLimit } from "./ip-rate-limit";
+import { CLIENT_IP_HEADER, clientIp } from "./ip-rate-limit";
 import { log } from "./log";
 import { parseRoomName } from "./protocol";
 import { ROOM_NAME_HEADER } from "./room";
 
 export { Room } from "./room";
 
-type App = { Bindings: Env };
-
 const app = new Hono<App>();
-
-/** API errors share one shape: a stable code for programs, a sentence for people. */
-const apiError = (error: string, message: string) => ({ error, message });
-
-const BAD_ROOM_MESSAGE = "Room names are 1–64 characters of a-z, 0-9, - and _, starting with a letter or digit.";
 
 /**
  * Security headers for everything the Worker answers itself (the static pages
@@ -61,20 +55,6 @@ app.use("/api/*", async (c, next) => {
   configOf(c.env);
   await next();
 });
-
-/**
- * A 429 when the client's address has used up `limit` (one of the
- * [[ratelimits]] bindings) in the current window, or null to go on.
- */
-async function ipLimitRefusal(c: Context<App>, ip: string | null, limit: "UPGRADE_RATE_LIMIT" | "ROOM_CREATE_RATE_LIMIT", what: string) {
-  if (ip === null || !configOf(c.env).ipRateLimits) return null;
-  if (await withinIpLimit(c.env[limit], ip, limit)) return null;
-  const seconds = secondsUntilNextWindow(Date.now());
-  log("ip_rate_limited", { ip, limit });
-  return c.json(apiError("rate_limited", `Too many ${what} from your address; try again in ${seconds} s.`), 429, {
-    "Retry-After": String(seconds),
-  });
-}
 
 app.get("/api/health", (c) => c.json({ ok: true }));
 
@@ -121,6 +101,8 @@ app.get("/api/rooms/:room/websocket", async (c) => {
   else headers.set(CLIENT_IP_HEADER, ip);
   return c.env.ROOMS.getByName(room).fetch(new Request(c.req.raw, { headers }));
 });
+
+app.route("/", fileRoutes);
 
 // Room pages: one page for every room, after a check of the name. A name in
 // another case is sent to its canonical, lower-case URL so links agree.

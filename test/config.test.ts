@@ -17,6 +17,8 @@ describe("configuration", () => {
       typingIntervalMs: 2000,
       pingTimeoutMs: 90_000,
       sessionTtlHours: 24,
+      maxFileBytes: 10_485_760,
+      roomFilesQuotaBytes: 1_073_741_824,
       allowedOrigins: new Set(),
       ipRateLimits: true,
     });

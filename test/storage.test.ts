@@ -34,7 +34,7 @@ describe("schema migrations from an older database", () => {
     await inFreshRoom((storage) => {
       // The Room object already migrated this database when it started:
       // put it back to the schema as version 1 shipped it, with a message.
-      for (const table of ["messages", "sessions", "meta", "schema_migrations"]) storage.sql.exec(`DROP TABLE ${table}`);
+      for (const table of ["messages", "sessions", "meta", "files", "schema_migrations"]) storage.sql.exec(`DROP TABLE ${table}`);
       storage.sql.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
       storage.sql.exec("INSERT INTO schema_migrations VALUES (1, 0)");
       storage.sql.exec("CREATE TABLE messages (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, user_id TEXT NOT NULL, nick TEXT NOT NULL, text TEXT NOT NULL, cid TEXT)");
