@@ -143,8 +143,12 @@ async function storeFile(
   const { readable, writable } = new FixedLengthStream(size);
   const writer = writable.getWriter();
   let bodyFailed = false;
+  let written = 0;
   const pump = (async () => {
-    for (const chunk of head) await writer.write(chunk);
+    for (const chunk of head) {
+      written += chunk.byteLength;
+      await writer.write(chunk);
+    }
     for (;;) {
       let next: ReadableStreamReadResult<Uint8Array>;
       try {
@@ -154,6 +158,7 @@ async function storeFile(
         throw error;
       }
       if (next.done) break;
+      written += next.value.byteLength;
       await writer.write(next.value);
     }
     await writer.close();
@@ -164,7 +169,7 @@ async function storeFile(
   const results = await Promise.allSettled([pump, bucket.put(key, readable, options)]);
   if (results.every((result) => result.status === "fulfilled")) return type;
   // Anything short of the promised bytes is the client's doing; else R2's.
-  if (bodyFailed || results[0].status === "rejected") throw new IncompleteBody();
+  if (bodyFailed || results[0].status === "rejected" || written !== size) throw new IncompleteBody();
   throw (results[1] as PromiseRejectedResult).reason;
 }
 

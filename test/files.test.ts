@@ -149,6 +149,26 @@ describe("refused uploads", () => {
     expect(await storedKeys(room)).toEqual([]);
   });
 
+  it("whose body ends before its Content-Length: 400, nothing stored, its bytes freed", async () => {
+    const { room, aliceWelcome, bob } = await aliceAndBob(freshRoom("files"));
+    const session = aliceWelcome.session;
+    const short = new ReadableStream({
+      start(controller) {
+        controller.enqueue(bytes(1000));
+        controller.close();
+      },
+    });
+    const response = await upload({ room, session, name: "cut.bin", body: short, headers: { "Content-Length": "200000" } });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: "upload_incomplete" });
+    for (let attempt = 0; attempt < 50 && (await storedKeys(room)).length > 0; attempt++) await new Promise((r) => setTimeout(r, 20));
+    expect(await storedKeys(room)).toEqual([]);
+    // The 200,000 bytes it reserved are free again: 2 × 262,144 fit in 600,000.
+    await shared(await upload({ room, session, name: "whole.bin", body: bytes(262_144) }));
+    await shared(await upload({ room, session, name: "whole2.bin", body: bytes(262_144) }));
+    expect((await bob.expect("message")).file?.name).toBe("whole.bin");
+  });
+
   it("past the room's quota: 507, nothing stored; uploads under way count", async () => {
     const { room, aliceWelcome, bob } = await aliceAndBob(freshRoom("files"));
     const session = aliceWelcome.session;
