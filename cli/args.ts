@@ -13,21 +13,28 @@ export interface Options {
   room: string;
   nick?: string;
   json: boolean;
+  /** The server's address, http(s)://host, for files. */
+  httpBase: string;
+  /** Save every file shared in the room here (--download-dir). */
+  downloadDir?: string;
 }
 
 export type Parsed = { kind: "run"; options: Options } | { kind: "help" } | { kind: "error"; message: string };
 
-export const USAGE = `Usage: edge-chat <room-url> [--nick NAME] [--json]
+export const USAGE = `Usage: edge-chat <room-url> [--nick NAME] [--download-dir DIR] [--json]
 
 Chat in an edge-chat room from a terminal.
 
   <room-url>        the room's page, e.g. http://localhost:8787/r/lobby,
                     or its socket, ws://localhost:8787/api/rooms/lobby/websocket
   -n, --nick NAME   your nickname (asked for when missing, if stdin is a terminal)
+  -d, --download-dir DIR
+                    save the files others share to DIR (made if missing)
   --json            print every frame received as one JSON line
   -h, --help        show this help
 
-In the room: /nick NAME, /me ACTION, /who, /help, /quit (or Ctrl-D); Ctrl-C leaves at once.
+In the room: /nick NAME, /me ACTION, /send FILE, /who, /help, /quit (or Ctrl-D);
+Ctrl-C leaves at once.
 Piped input: every non-empty line is one message; exits once all are confirmed.
 
 Exit codes: 0 done; 1 cannot reach the server, connection lost for good, or a
@@ -43,6 +50,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
   let url: string | undefined;
   let nick: string | undefined;
   let json = false;
+  let downloadDir: string | undefined;
   let optionsEnded = false; // after "--", everything is positional
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -54,6 +62,10 @@ export function parseArgs(argv: readonly string[]): Parsed {
         const value = arg.startsWith("--nick=") ? arg.slice("--nick=".length) : argv[++i];
         if (value === undefined) return { kind: "error", message: `${arg} needs a nickname, e.g. --nick Kartik.` };
         nick = value;
+      } else if (arg === "-d" || arg === "--download-dir" || arg.startsWith("--download-dir=")) {
+        const value = arg.startsWith("--download-dir=") ? arg.slice("--download-dir=".length) : argv[++i];
+        if (value === undefined || value === "") return { kind: "error", message: `${arg} needs a folder, e.g. --download-dir ~/Downloads.` };
+        downloadDir = value;
       } else return { kind: "error", message: `Unknown option "${arg}".` };
     } else if (url === undefined) url = arg;
     else return { kind: "error", message: `Unexpected argument "${arg}": give one room URL.` };
@@ -62,7 +74,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
 
   const target = parseRoomUrl(url);
   if (!target.ok) return { kind: "error", message: target.message };
-  const options: Options = { socketUrl: target.socketUrl, given: url, room: target.room, json };
+  const options: Options = { socketUrl: target.socketUrl, given: url, room: target.room, json, httpBase: target.httpBase };
+  if (downloadDir !== undefined) options.downloadDir = downloadDir;
   if (nick !== undefined) {
     // Checked here, so that a bad --nick fails before any connection (the
     // room still checks the length, which only it knows).
@@ -73,7 +86,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
   return { kind: "run", options };
 }
 
-export type RoomUrl = { ok: true; socketUrl: string; room: string } | { ok: false; message: string };
+export type RoomUrl = { ok: true; socketUrl: string; httpBase: string; room: string } | { ok: false; message: string };
 
 /**
  * A room's page or socket URL → its socket URL. http(s) and ws(s) are both
@@ -112,5 +125,10 @@ export function parseRoomUrl(raw: string): RoomUrl {
       message: `Invalid room name "${decoded}": room names are 1–64 characters of a-z 0-9 - _, starting with a letter or digit.`,
     };
   }
-  return { ok: true, socketUrl: `${secure ? "wss" : "ws"}://${url.host}/api/rooms/${room}/websocket`, room };
+  return {
+    ok: true,
+    socketUrl: `${secure ? "wss" : "ws"}://${url.host}/api/rooms/${room}/websocket`,
+    httpBase: `${secure ? "https" : "http"}://${url.host}`,
+    room,
+  };
 }

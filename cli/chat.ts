@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   }
   const fancy = interactive && process.stdout.isTTY === true && !options.json;
   const colour = !options.json && useColour(process.stdout.isTTY, process.env);
-  const session = new ChatSession({ options, interactive, terminal: new Terminal(fancy), format: new Formatter(colour) });
+  const session = new ChatSession({ options, interactive, terminal: new Terminal(fancy), format: new Formatter(colour, Date.now(), options.httpBase) });
   // A reader that went away (`edge-chat … | head`): leave like Ctrl-C.
   process.stdout.on("error", () => session.interrupt());
   return session.run();

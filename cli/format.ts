@@ -7,7 +7,8 @@
  * obeys escape sequences blindly (clear the screen, rewrite the title, fake
  * a line from someone else), so the client does not trust the server here.
  */
-import type { MessageFrame, ServerFrame, User } from "../src/protocol";
+import { formatFileSize } from "../src/files";
+import type { FileInfo, MessageFrame, ServerFrame, User } from "../src/protocol";
 
 // ---------------------------------------------------------------------------
 // Sanitising
@@ -85,10 +86,13 @@ const INDENT = " ".repeat("00:00 ".length);
  */
 export class Formatter {
   readonly #colour: boolean;
+  /** The server's http(s)://host, to turn file links into full URLs. */
+  readonly #httpBase: string;
   #day: string;
 
-  constructor(colour: boolean, now = Date.now()) {
+  constructor(colour: boolean, now = Date.now(), httpBase = "") {
     this.#colour = colour;
+    this.#httpBase = httpBase;
     this.#day = new Date(now).toDateString();
   }
 
@@ -119,11 +123,17 @@ export class Formatter {
 
   /** A message, or an action ("* Ana waves"); dimmed when it is history. */
   message(message: MessageFrame, history = false): string[] {
-    const [first = "", ...rest] = sanitize(message.text).split("\n");
+    const [first = "", ...rest] = (message.file === undefined ? sanitize(message.text) : this.#file(message.file)).split("\n");
     const head = message.action === true ? `* ${this.name(message.from)} ${first}` : `${this.name(message.from)}: ${first}`;
     const lines = [`${clock(message.ts)} ${head}`, ...rest.map((line) => INDENT + line)];
     // Dim per line, so that a line never starts in the middle of a style.
     return [...this.#dayLine(message.ts), ...(history ? lines.map((line) => this.dim(line)) : lines)];
+  }
+
+  /** "shared photo.jpg (1.2 MB, image/jpeg): http://…/files/…" */
+  #file(file: FileInfo): string {
+    const url = this.#httpBase === "" ? file.url : new URL(file.url, this.#httpBase).href;
+    return `shared ${this.bold(sanitize(file.name))} (${formatFileSize(file.size)}, ${sanitize(file.type)}): ${sanitize(url)}`;
   }
 
   /** A notice from the room ("* Ana joined"), in the old chat's style. */

@@ -13,6 +13,8 @@ import type { Options } from "./args";
 import { parseCommand } from "../src/commands";
 import { HELP } from "./commands";
 import { jsonLine, sanitizeLine, type Formatter } from "./format";
+import { formatFileSize } from "../src/files";
+import { downloadFile, uploadFile } from "./files";
 import { Outbox, type Outgoing } from "./outbox";
 import type { Terminal } from "./terminal";
 
@@ -58,6 +60,11 @@ export class ChatSession {
   #failure: string | null = null;
   #leaving = false;
   #typingSentAt = 0;
+  /** Uploads and downloads under way: a piped run ends only after them. */
+  #transfers = 0;
+  /** Resolves at the first welcome: /send needs the session it gives. */
+  #joinedOnce: Promise<void>;
+  #markJoined: () => void = () => {};
   #resolve: (code: number) => void = () => {};
 
   constructor(setup: SessionSetup) {
@@ -69,6 +76,7 @@ export class ChatSession {
       frame: (frame) => this.#frame(frame),
       status: (status, detail) => this.#status(status, detail),
     });
+    this.#joinedOnce = new Promise((resolve) => (this.#markJoined = resolve));
     this.#outbox = new Outbox(
       (frame) => this.#connection.send(frame),
       (item, reason) => {
@@ -131,13 +139,14 @@ export class ChatSession {
 
   /** Once input is over and every line written is confirmed: exit 0, or 1 after a refusal. */
   #leaveIfDone(): void {
-    if (!this.#finishing || !this.#welcomed || this.#outbox.size > 0) return;
+    if (!this.#finishing || !this.#welcomed || this.#outbox.size > 0 || this.#transfers > 0) return;
     void (this.#failure === null ? this.#leave(EXIT.ok) : this.#leave(EXIT.failed, this.#failure));
   }
 
   #welcome(frame: WelcomeFrame): void {
     const first = !this.#welcomed;
     this.#welcomed = true;
+    this.#markJoined();
     this.#retries = 0;
     this.#me = frame.you;
     this.#limits = frame.limits;
@@ -169,6 +178,54 @@ export class ChatSession {
   #message(message: MessageFrame, history: boolean): void {
     if (message.cid !== undefined && message.from.id === this.#me?.id) this.#outbox.confirmMessage(message.cid);
     this.#show(this.#format.message(message, history));
+    const dir = this.#options.downloadDir;
+    if (message.file !== undefined && dir !== undefined && !history && message.from.id !== this.#me?.id) {
+      void this.#transfer(async () => {
+        const name = sanitizeLine(message.file!.name);
+        try {
+          const path = await downloadFile(this.#options.httpBase, message.file!, dir);
+          this.#terminal.info(this.#format.notice(`Saved ${name} to ${sanitizeLine(path)}`).join("\n"));
+        } catch (error) {
+          this.#terminal.info(this.#format.notice(`Could not save ${name}: ${sanitizeLine(String((error as Error).message ?? error))}`).join("\n"));
+        }
+      });
+    }
+  }
+
+  /** Runs an upload or a download, counted so that a pipe waits for it. */
+  async #transfer(work: () => Promise<void>): Promise<void> {
+    this.#transfers++;
+    try {
+      await work();
+    } finally {
+      this.#transfers--;
+      this.#leaveIfDone();
+    }
+  }
+
+  /** /send PATH: uploads the file once joined, with progress; the room's
+   * message about it is the confirmation everyone (us included) sees. */
+  #send(path: string): void {
+    void this.#transfer(async () => {
+      await this.#joinedOnce;
+      const session = this.#connection.session;
+      if (session === undefined || this.#leaving) return;
+      let shown = -1;
+      const result = await uploadFile(this.#options.httpBase, this.#options.room, session, path, this.#limits?.fileBytes, (sent, total) => {
+        // A line at the start and at every quarter: enough to see it move.
+        const quarter = total === 0 ? 4 : Math.floor((sent / total) * 4);
+        if (quarter <= shown) return;
+        shown = quarter;
+        const percent = total === 0 ? 100 : Math.floor((sent / total) * 100);
+        this.#terminal.info(this.#format.notice(`Uploading ${sanitizeLine(path)}: ${percent}% of ${formatFileSize(total)}`).join("\n"));
+      });
+      if (result.ok) return;
+      const reason = sanitizeLine(result.message);
+      if (this.#interactive) return this.#terminal.info(this.#format.notice(`Not shared: ${sanitizeLine(path)}: ${reason}`).join("\n"));
+      this.#failure ??= `edge-chat: not shared: ${sanitizeLine(path)}: ${reason}`;
+      this.#outbox.dropUnsent();
+      this.#finishing = true;
+    });
   }
 
   #renamed(frame: RenamedFrame): void {
@@ -273,6 +330,8 @@ export class ChatSession {
         return this.#reply(HELP.join("\n"));
       case "quit":
         return this.#finish();
+      case "send":
+        return this.#send(command.path);
       case "usage":
         return this.#reply(command.text);
       case "unknown":

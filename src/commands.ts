@@ -11,6 +11,8 @@ export type Command =
   | { kind: "who" }
   | { kind: "help" }
   | { kind: "quit" }
+  /** Share a file: a path in the terminal (the page has its own ways). */
+  | { kind: "send"; path: string }
   /** A known command used wrongly: the text says how to use it. */
   | { kind: "usage"; text: string }
   | { kind: "unknown"; name: string };
@@ -25,6 +27,8 @@ export function parseCommand(line: string): Command {
       return rest === "" ? { kind: "usage", text: "Usage: /me waves" } : { kind: "message", text: rest, action: true };
     case "nick":
       return rest === "" ? { kind: "usage", text: "Usage: /nick new-name" } : { kind: "nick", nick: rest };
+    case "send":
+      return rest === "" ? { kind: "usage", text: "Usage: /send path/to/file" } : { kind: "send", path: rest };
     case "who":
     case "names":
       return { kind: "who" };

@@ -22,6 +22,10 @@ export const isFileId = (id: string): boolean => FILE_ID.test(id);
 /** Where a room's file is downloaded from, relative to the server. */
 export const filePath = (room: string, id: string): string => `/api/rooms/${room}/files/${id}`;
 
+/** Where a file is uploaded to (POST, the bytes as the body, the session
+ * token as `Authorization: Bearer <token>`), relative to the server. */
+export const uploadPath = (room: string, name: string): string => `/api/rooms/${room}/files?name=${encodeURIComponent(name)}`;
+
 /** Longest file name kept, in code points (file systems allow 255 bytes). */
 export const MAX_FILE_NAME_LENGTH = 120;
 

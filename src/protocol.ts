@@ -265,6 +265,8 @@ export interface RoomLimits extends FrameLimits {
   rateBurst: number;
   /** …and how many more it may send each second after that. */
   ratePerSecond: number;
+  /** The largest file an upload may carry, in bytes (absent from rooms without files). */
+  fileBytes?: number;
 }
 
 export const MAX_CID_LENGTH = 64;

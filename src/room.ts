@@ -91,6 +91,7 @@ export class Room extends DurableObject<Env> {
       typingIntervalMs: this.#config.typingIntervalMs,
       rateBurst: this.#config.rateLimitBurst,
       ratePerSecond: this.#config.rateLimitPerSecond,
+      fileBytes: this.#config.maxFileBytes,
     };
     this.#bucketLimits = { burst: this.#config.rateLimitBurst, perSecond: this.#config.rateLimitPerSecond };
     this.#store = new RoomStorage(ctx.storage, this.#config.historyRetention);

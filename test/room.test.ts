@@ -34,7 +34,7 @@ describe("joining", () => {
       you: { nick: "Alice" },
       users: [{ nick: "Alice" }],
       history: [],
-      limits: { messageLength: 4000, nickLength: 32, typingIntervalMs: 2000, rateBurst: 10, ratePerSecond: 5 },
+      limits: { messageLength: 4000, nickLength: 32, typingIntervalMs: 2000, rateBurst: 10, ratePerSecond: 5, fileBytes: 262_144 },
     });
     expect(aliceWelcome.you.id).toMatch(/^[a-z2-7]{16}$/);
     expect(aliceWelcome.session).toMatch(/^[a-z2-7]{32}$/);

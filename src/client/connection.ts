@@ -67,6 +67,11 @@ export class ChatConnection {
     this.#on = handlers;
   }
 
+  /** The session token of the last welcome: it authorises uploads. */
+  get session(): string | undefined {
+    return this.#session;
+  }
+
   /** Skips the rest of the backoff when a reconnect is waiting; else nothing. */
   retryNow(): void {
     if (this.#retryTimer !== undefined) this.#open();

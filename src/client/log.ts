@@ -4,7 +4,8 @@
  * above them older pages fetched on demand. It follows the conversation only
  * while the reader is at its end, and otherwise offers a "new messages" button.
  */
-import type { MessageFrame, User } from "../protocol";
+import { formatFileSize, isInlineImage } from "../files";
+import type { FileInfo, MessageFrame, User } from "../protocol";
 import { el } from "./dom";
 import { linkify } from "./linkify";
 
@@ -61,6 +62,36 @@ function textOf(from: User, text: string, action: boolean): HTMLParagraphElement
   return paragraph;
 }
 
+/** A shared file: an image as a thumbnail that opens full size, anything
+ * else as a card with its name, type and size that downloads it. */
+function fileOf(file: FileInfo): HTMLElement {
+  const details = `${file.type} · ${formatFileSize(file.size)}`;
+  if (isInlineImage(file.type)) {
+    const link = el("a", "file image");
+    link.href = file.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.title = `${file.name} (${details}): open full size`;
+    const image = el("img");
+    image.src = file.url;
+    image.alt = file.name;
+    image.loading = "lazy";
+    image.decoding = "async";
+    link.append(image);
+    return link;
+  }
+  const card = el("a", "file card");
+  card.href = file.url;
+  card.download = file.name;
+  card.title = `Download ${file.name}`;
+  const icon = el("span", "file-icon", (file.name.match(/\.([a-z0-9]{1,5})$/i)?.[1] ?? "file").toUpperCase());
+  icon.setAttribute("aria-hidden", "true");
+  const text = el("span", "file-text");
+  text.append(el("span", "file-name", file.name), el("span", "file-details", details));
+  card.append(icon, text, el("span", "file-download", "Download"));
+  return card;
+}
+
 function messageItem(message: MessageFrame, grouped: boolean, mine: boolean): HTMLLIElement {
   const item = el("li", "message");
   item.dataset.id = String(message.id);
@@ -79,9 +110,51 @@ function messageItem(message: MessageFrame, grouped: boolean, mine: boolean): HT
     if (grouped) item.classList.add("grouped");
     const meta = el("p", "meta");
     meta.append(el("span", `sender hue-${hue(message.from.id)}`, message.from.nick), " ", time);
-    item.append(meta, textOf(message.from, message.text, false));
+    item.append(meta);
+    if (message.text !== "") item.append(textOf(message.from, message.text, false));
+    if (message.file !== undefined) item.append(fileOf(message.file));
   }
   return item;
+}
+
+/** The parts of an upload's entry that change while it runs. */
+export interface UploadItem {
+  item: HTMLLIElement;
+  progress: HTMLProgressElement;
+  percent: HTMLElement;
+  cancel: HTMLButtonElement;
+}
+
+/** An own file on its way: name, size, a progress bar and Cancel. The room's
+ * message replaces it once the file is shared. */
+export function uploadItem(me: User, file: { name: string; size: number }): UploadItem {
+  const item = el("li", "message mine outgoing upload");
+  item.dataset.state = "pending";
+  const meta = el("p", "meta");
+  meta.append(el("span", `sender hue-${hue(me.id)}`, me.nick));
+  const row = el("div", "upload-row");
+  const name = el("span", "file-name", `${file.name} · ${formatFileSize(file.size)}`);
+  const progress = el("progress");
+  progress.max = 1;
+  progress.value = 0;
+  progress.setAttribute("aria-label", `Uploading ${file.name}`);
+  const percent = el("span", "upload-percent", "0%");
+  const cancel = el("button", "link", "Cancel");
+  cancel.type = "button";
+  cancel.setAttribute("aria-label", `Cancel the upload of ${file.name}`);
+  row.append(name, progress, percent, cancel);
+  item.append(meta, row);
+  return { item, progress, percent, cancel };
+}
+
+/** Turns an upload's entry into its failure, with a way to dismiss it. */
+export function uploadFailed(upload: UploadItem, why: string): void {
+  upload.item.dataset.state = "failed";
+  upload.progress.remove();
+  upload.percent.remove();
+  upload.cancel.textContent = "Dismiss";
+  upload.cancel.setAttribute("aria-label", "Dismiss");
+  upload.cancel.before(el("span", "delivery", `Not shared: ${why}`));
 }
 
 /** An own message not yet confirmed by the room: `data-cid` ties it to its echo. */
@@ -167,6 +240,15 @@ export class MessageLog {
     new ResizeObserver(() => {
       if (this.#pinned) this.#list.scrollTop = this.#list.scrollHeight;
     }).observe(this.#list);
+    // An image that loads grows its message: a reader at the end stays there.
+    // (Load events do not bubble; they can be caught on the way down.)
+    this.#list.addEventListener(
+      "load",
+      () => {
+        if (this.#pinned) this.#list.scrollTop = this.#list.scrollHeight;
+      },
+      true,
+    );
     this.#older.addEventListener("click", () => this.#loadOlder());
     this.#jump.addEventListener("click", () => {
       this.scrollToEnd();

@@ -19,7 +19,8 @@ import { parseCommand } from "../commands";
 import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../rate-limit";
 import { ChatConnection, type Status, type StatusDetail } from "./connection";
 import { byId, el, setFieldError } from "./dom";
-import { MessageLog, hue, outgoingItem, setDelivery } from "./log";
+import { MessageLog, hue, outgoingItem, setDelivery, uploadFailed, uploadItem } from "./log";
+import { startUpload, tooLarge } from "./upload";
 import { rememberRoom, saveDraft, saveNick, savedDraft, savedNick } from "./store";
 
 const TYPING_SEND_EVERY_MS = 2_000;
@@ -49,6 +50,9 @@ const composer = byId("composer", HTMLFormElement);
 const textInput = byId("text", HTMLTextAreaElement);
 const sendButton = byId("send-button", HTMLButtonElement);
 const copyButton = byId("copy-link", HTMLButtonElement);
+const attachButton = byId("attach-button", HTMLButtonElement);
+const fileInput = byId("file-input", HTMLInputElement);
+const dropZone = byId("drop-zone", HTMLElement);
 const narrow = matchMedia("(max-width: 47.99rem)");
 
 const room = roomFromPath(location.pathname);
@@ -466,7 +470,8 @@ function updateCounter(): void {
   else textInput.removeAttribute("aria-invalid");
 }
 
-const HELP = "Commands: /nick new-name renames you, /me waves sends an action. Start with // to send a message beginning with /.";
+const HELP =
+  "Commands: /nick new-name renames you, /me waves sends an action, /send shares a file. Start with // to send a message beginning with /.";
 
 function sendComposed(): void {
   const text = textInput.value.trim();
@@ -482,6 +487,9 @@ function sendComposed(): void {
       return showNotice(`Unknown command /${command.name}. ${HELP}`, "info");
     case "who":
       return showNotice(`Here: ${[...members.values()].map((user) => user.nick).join(", ")}.`, "info");
+    case "send":
+      fileInput.click();
+      return showNotice("Pick the file to share (you can also drop files on the chat, or paste an image).", "info");
   }
   if (command.kind === "nick") {
     const nick = parseNick(command.nick, limits.nickLength);
@@ -502,6 +510,76 @@ function sendComposed(): void {
   updateCounter();
   typingSentAt = 0;
 }
+
+// --- sharing files ---------------------------------------------------------------
+
+/** Uploads each file, with its own progress entry; the room announces it to all. */
+function shareFiles(files: Iterable<File>): void {
+  for (const file of files) void shareFile(file);
+}
+
+async function shareFile(file: File): Promise<void> {
+  const session = connection?.session;
+  if (room === null || me === null || session === undefined) return showNotice("Join the room to share files.");
+  if (connection?.joined !== true) return showNotice("Not connected right now: share the file once the room is back.");
+  const refusal = tooLarge(file, limits?.fileBytes);
+  if (refusal !== null) return showNotice(refusal);
+  const entry = uploadItem(me, file);
+  log.addOutgoing(entry.item);
+  const upload = startUpload(room, session, file, (sent) => {
+    entry.progress.value = sent;
+    entry.percent.textContent = `${Math.floor(sent * 100)}%`;
+  });
+  entry.cancel.addEventListener("click", () => {
+    if (entry.item.dataset.state === "failed") entry.item.remove();
+    else upload.cancel();
+  });
+  const result = await upload.done;
+  if (result.ok || result.cancelled) entry.item.remove();
+  else uploadFailed(entry, result.message);
+}
+
+attachButton.addEventListener("click", () => fileInput.click());
+fileInput.addEventListener("change", () => {
+  if (fileInput.files !== null) shareFiles([...fileInput.files]);
+  fileInput.value = "";
+  textInput.focus();
+});
+
+// A pasted image (a screenshot, a copied picture) is shared, not typed.
+textInput.addEventListener("paste", (event) => {
+  const files = [...(event.clipboardData?.files ?? [])];
+  if (files.length === 0) return;
+  event.preventDefault();
+  shareFiles(files);
+});
+
+// Files dragged over the page can be dropped anywhere on the chat. Elsewhere
+// a drop would make the browser open the file in place of the room.
+const carriesFiles = (event: DragEvent): boolean => event.dataTransfer?.types.includes("Files") === true;
+let dragDepth = 0;
+document.addEventListener("dragenter", (event) => {
+  if (!carriesFiles(event) || chatView.hidden) return;
+  dragDepth++;
+  dropZone.hidden = false;
+});
+document.addEventListener("dragleave", (event) => {
+  if (!carriesFiles(event)) return;
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (dragDepth === 0) dropZone.hidden = true;
+});
+document.addEventListener("dragover", (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  if (event.dataTransfer !== null) event.dataTransfer.dropEffect = chatView.hidden ? "none" : "copy";
+});
+document.addEventListener("drop", (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  dragDepth = 0;
+  dropZone.hidden = true;
+  if (!chatView.hidden && event.dataTransfer !== null) shareFiles([...event.dataTransfer.files]);
+});
 
 // --- copy link -----------------------------------------------------------------
 

@@ -5,7 +5,7 @@ import { parseCommand } from "../../src/commands";
 
 describe("room URLs", () => {
   it("accepts the page and the socket URL, over http(s) and ws(s)", () => {
-    const lobby = { ok: true, room: "lobby", socketUrl: "ws://localhost:8787/api/rooms/lobby/websocket" };
+    const lobby = { ok: true, room: "lobby", socketUrl: "ws://localhost:8787/api/rooms/lobby/websocket", httpBase: "http://localhost:8787" };
     expect(parseRoomUrl("http://localhost:8787/r/lobby")).toEqual(lobby);
     expect(parseRoomUrl("http://localhost:8787/r/lobby/")).toEqual(lobby);
     expect(parseRoomUrl("ws://localhost:8787/api/rooms/lobby/websocket")).toEqual(lobby);
@@ -13,6 +13,7 @@ describe("room URLs", () => {
       ok: true,
       room: "team-1",
       socketUrl: "wss://chat.example/api/rooms/team-1/websocket",
+      httpBase: "https://chat.example",
     });
     expect(parseRoomUrl("wss://chat.example/api/rooms/a_b/websocket")).toMatchObject({ ok: true, room: "a_b" });
     // Percent-encoding is decoded before the check, as the Worker does.
@@ -42,6 +43,9 @@ describe("arguments", () => {
       expect(parseArgs(args), args.join(" ")).toMatchObject({ kind: "run", options: { nick: "Kartik" } });
     }
     expect(parseArgs([url, "--json"])).toMatchObject({ kind: "run", options: { json: true } });
+    for (const args of [[url, "--download-dir", "got"], ["--download-dir=got", url], ["-d", "got", url]]) {
+      expect(parseArgs(args), args.join(" ")).toMatchObject({ kind: "run", options: { downloadDir: "got" } });
+    }
     expect(parseArgs(["--", url])).toMatchObject({ kind: "run" });
     expect(parseArgs(["--help"])).toEqual({ kind: "help" });
     expect(parseArgs([url, "-h"])).toEqual({ kind: "help" });
@@ -50,6 +54,8 @@ describe("arguments", () => {
   it("refuses missing, unknown and extra arguments, and a bad nickname", () => {
     expect(parseArgs([])).toMatchObject({ kind: "error", message: expect.stringContaining("Which room?") });
     expect(parseArgs([url, "--nick"])).toMatchObject({ kind: "error", message: expect.stringContaining("needs a nickname") });
+    expect(parseArgs([url, "--download-dir"])).toMatchObject({ kind: "error", message: expect.stringContaining("needs a folder") });
+    expect(parseArgs([url, "--download-dir="])).toMatchObject({ kind: "error", message: expect.stringContaining("needs a folder") });
     expect(parseArgs([url, "--colour"])).toMatchObject({ kind: "error", message: 'Unknown option "--colour".' });
     expect(parseArgs([url, url])).toMatchObject({ kind: "error", message: expect.stringContaining("one room URL") });
     expect(parseArgs([url, "--nick", "   "])).toMatchObject({ kind: "error", message: expect.stringContaining("Invalid nickname") });
@@ -67,6 +73,8 @@ describe("commands", () => {
     expect(parseCommand("/who")).toEqual({ kind: "who" });
     expect(parseCommand("/help")).toEqual({ kind: "help" });
     expect(parseCommand("/quit")).toEqual({ kind: "quit" });
+    expect(parseCommand("/send ~/My Photos/cat.jpg")).toEqual({ kind: "send", path: "~/My Photos/cat.jpg" });
+    expect(parseCommand("/send")).toMatchObject({ kind: "usage", text: "Usage: /send path/to/file" });
     expect(parseCommand("/me")).toMatchObject({ kind: "usage" });
     expect(parseCommand("/nick")).toMatchObject({ kind: "usage" });
     expect(parseCommand("/usr/bin")).toEqual({ kind: "unknown", name: "usr/bin" });
