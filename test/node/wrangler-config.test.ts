@@ -19,9 +19,9 @@ const rateLimits = [...toml.matchAll(/\[\[ratelimits\]\]\s*\nname = "(\w+)".*\nn
 );
 
 describe("wrangler.toml", () => {
-  it("has the three per-IP limits, each in its own namespace, on the window the code assumes", () => {
-    expect(rateLimits.map((r) => r.name).sort()).toEqual(["MESSAGE_RATE_LIMIT", "ROOM_CREATE_RATE_LIMIT", "UPGRADE_RATE_LIMIT"]);
-    expect(new Set(rateLimits.map((r) => r.namespace)).size).toBe(3);
+  it("has the four per-IP limits, each in its own namespace, on the window the code assumes", () => {
+    expect(rateLimits.map((r) => r.name).sort()).toEqual(["MESSAGE_RATE_LIMIT", "ROOM_CREATE_RATE_LIMIT", "UPGRADE_RATE_LIMIT", "UPLOAD_RATE_LIMIT"]);
+    expect(new Set(rateLimits.map((r) => r.namespace)).size).toBe(4);
     for (const r of rateLimits) expect(r.period, r.name).toBe(IP_LIMIT_PERIOD_SECONDS);
   });
 
