@@ -1,0 +1,260 @@
+/**
+ * Sharing files in the browser, against the real `wrangler dev` and its local
+ * R2: the 📎 picker, drop, paste, the progress bar and Cancel, thumbnails and
+ * file cards on every page, and a download compared byte for byte.
+ * MAX_FILE_BYTES is lowered to 3,000,000 bytes for this server, and each
+ * room's quota (ROOM_FILES_QUOTA_BYTES) to 2,500,000.
+ */
+import { readFileSync } from "node:fs";
+import { deflateSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import type { DevServer } from "../e2e/wrangler-dev";
+import { MOBILE, WAIT_MS, eventually, joinRoom, messageLog, peoplePerTest, say, startServerAndBrowser, stopServer, waitForInLog } from "./harness";
+
+const MAX_FILE_BYTES = 3_000_000;
+
+let server: DevServer;
+let browser: Browser;
+// Chromium logs every refused request as a console error; the room's 507 is one on purpose.
+const person = peoplePerTest(() => browser, /Failed to load resource: the server responded with a status of 507/);
+
+beforeAll(async () => {
+  ({ server, browser } = await startServerAndBrowser({
+    vars: { MAX_FILE_BYTES: String(MAX_FILE_BYTES), ROOM_FILES_QUOTA_BYTES: "2500000" },
+  }));
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stopServer(server);
+});
+
+// --- files to share ------------------------------------------------------------
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes: Buffer): number {
+  let c = 0xffffffff;
+  for (const byte of bytes) c = CRC_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, "latin1");
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+/**
+ * A real PNG, `width`×`height`, a diagonal gradient; `padding` bytes of a
+ * private ancillary chunk (which decoders skip) make it as large as a photo.
+ */
+function png(width: number, height: number, padding = 0): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const rows = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const at = y * (width * 3 + 1) + 1 + x * 3;
+      rows[at] = 80 + Math.round((x / width) * 120);
+      rows[at + 1] = 70 + Math.round((y / height) * 150);
+      rows[at + 2] = 229 - Math.round((x / width) * 120);
+    }
+  }
+  const parts = [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", header)];
+  if (padding > 0) parts.push(chunk("ruSt", Buffer.alloc(padding, 7)));
+  parts.push(chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0)));
+  return Buffer.concat(parts);
+}
+
+/** Every byte value, in a pattern a slipped or dropped byte would break. */
+function binary(size: number): Buffer {
+  const data = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 31 + (i >> 10)) & 0xff;
+  return data;
+}
+
+/** Throttles the page's uploads (Chromium's network emulation), so that progress can be seen. */
+async function slowUploads(page: Page, bytesPerSecond: number): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 20,
+    downloadThroughput: -1,
+    uploadThroughput: bytesPerSecond,
+  });
+}
+
+const uploadEntry = (page: Page) => messageLog(page).locator("li.upload");
+
+/** Whether every image in the log has loaded and decoded, with its natural width. */
+const thumbnails = (page: Page) =>
+  page.$$eval("#messages .file.image img", (images) =>
+    (images as HTMLImageElement[]).map((image) => ({ loaded: image.complete && image.naturalWidth > 0, width: image.naturalWidth, alt: image.alt })),
+  );
+
+describe("sharing a file in the browser", () => {
+  it("uploads an image with a visible progress bar, and both pages show it as a thumbnail", async () => {
+    const ana = await person("ana");
+    const ben = await person("ben");
+    await joinRoom(ana, server.url, "photos", "Ana");
+    await joinRoom(ben, server.url, "photos", "Ben");
+    await slowUploads(ana.page, 400_000);
+
+    await ana.page.setInputFiles("#file-input", { name: "sunset.png", mimeType: "image/png", buffer: png(320, 200, 1_200_000) });
+    // The upload's entry, with a progress bar that moves and says how far it got.
+    await uploadEntry(ana.page).waitFor({ state: "visible" });
+    expect(await uploadEntry(ana.page).textContent()).toContain("sunset.png · 1.3 MB0%Cancel");
+    const seen = await eventually(
+      () => ana.page.locator("li.upload progress").evaluate((bar) => (bar as HTMLProgressElement).value).catch(() => 1),
+      (value) => value > 0.1,
+    );
+    expect(seen).toBeGreaterThan(0.1);
+    expect(seen).toBeLessThan(1);
+    expect(await ana.page.locator("li.upload .upload-percent").textContent()).toMatch(/^\d+%$/);
+
+    // Then the room's message replaces it, on both pages, as a decoded image.
+    for (const page of [ana.page, ben.page]) {
+      const shown = await eventually(() => thumbnails(page), (images) => images.length === 1 && images[0]!.loaded, 20_000);
+      expect(shown).toEqual([{ loaded: true, width: 320, alt: "sunset.png" }]);
+    }
+    expect(await uploadEntry(ana.page).count()).toBe(0);
+    // A click opens the full-size image in a new tab.
+    const link = ben.page.locator("#messages a.file.image");
+    expect(await link.getAttribute("target")).toBe("_blank");
+    const full = await ben.page.request.get(`${server.url}${await link.getAttribute("href")}`);
+    expect(full.headers()["content-type"]).toBe("image/png");
+    expect(full.headers()["content-disposition"]).toMatch(/^inline; filename="sunset.png"/);
+  }, 60_000);
+
+  it("shows any other file as a card, and its download is the same bytes", async () => {
+    const ana = await person("ana");
+    const ben = await person("ben");
+    await joinRoom(ana, server.url, "documents", "Ana");
+    await joinRoom(ben, server.url, "documents", "Ben");
+    const data = binary(250_000);
+    await ana.page.setInputFiles("#file-input", { name: "report 2026.pdf", mimeType: "application/pdf", buffer: data });
+
+    const card = ben.page.locator("#messages a.file.card");
+    await card.waitFor({ state: "visible" });
+    expect(await card.textContent()).toBe("PDFreport 2026.pdfapplication/pdf · 250 kBDownload");
+    expect(await card.getAttribute("download")).toBe("report 2026.pdf");
+    const [download] = await Promise.all([ben.page.waitForEvent("download"), card.click()]);
+    expect(download.suggestedFilename()).toBe("report 2026.pdf");
+    expect(readFileSync(await download.path()).equals(data)).toBe(true);
+    // The history shows it to whoever comes later.
+    const cy = await person("cy");
+    await joinRoom(cy, server.url, "documents", "Cy");
+    await cy.page.locator("#messages a.file.card", { hasText: "report 2026.pdf" }).waitFor({ state: "visible" });
+  }, 60_000);
+
+  it("Cancel stops an upload: its entry goes, and nobody gets the file", async () => {
+    const ana = await person("ana");
+    const ben = await person("ben");
+    await joinRoom(ana, server.url, "cancelled", "Ana");
+    await joinRoom(ben, server.url, "cancelled", "Ben");
+    await slowUploads(ana.page, 100_000);
+    await ana.page.setInputFiles("#file-input", { name: "big.bin", mimeType: "application/octet-stream", buffer: binary(2_000_000) });
+    await uploadEntry(ana.page).waitFor({ state: "visible" });
+    const aborted = ana.page.waitForEvent("requestfailed", (request) => request.url().includes("/files?name=big.bin"));
+    await ana.page.getByRole("button", { name: "Cancel the upload of big.bin" }).click();
+    await uploadEntry(ana.page).waitFor({ state: "detached" });
+    // The request itself stops (not just its entry), long before it could finish.
+    expect((await aborted).failure()?.errorText).toBe("net::ERR_ABORTED");
+    // A message after it arrives, the file never does.
+    await say(ana.page, "never mind the file");
+    await waitForInLog(ben.page, "never mind the file");
+    expect(await ben.page.locator("#messages .file").count()).toBe(0);
+    expect(await ana.page.locator("#messages .file").count()).toBe(0);
+  }, 60_000);
+
+  it("shares files dropped on the chat and images pasted into the composer", async () => {
+    const ana = await person("ana");
+    const ben = await person("ben");
+    await joinRoom(ana, server.url, "drop-paste", "Ana");
+    await joinRoom(ben, server.url, "drop-paste", "Ben");
+    const pictureBytes = [...png(40, 30)];
+    // A drop, as the browser delivers it: dragenter shows the drop zone, drop shares.
+    await ana.page.evaluate(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(["dropped notes\n"], "notes.txt", { type: "text/plain" }));
+      const target = document.getElementById("messages")!;
+      target.dispatchEvent(new DragEvent("dragenter", { dataTransfer: transfer, bubbles: true }));
+      (window as unknown as { dropZoneShown: boolean }).dropZoneShown = !document.getElementById("drop-zone")!.hidden;
+      target.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
+    expect(await ana.page.evaluate(() => (window as unknown as { dropZoneShown: boolean }).dropZoneShown)).toBe(true);
+    expect(await ana.page.locator("#drop-zone").isHidden()).toBe(true);
+    await ben.page.locator("#messages a.file.card", { hasText: "notes.txt" }).waitFor({ state: "visible" });
+
+    // A paste of a screenshot: shared, not typed.
+    await ana.page.locator("#text").focus();
+    await ana.page.evaluate((bytes) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(bytes)], "image.png", { type: "image/png" }));
+      document.getElementById("text")!.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
+    }, pictureBytes);
+    const shown = await eventually(() => thumbnails(ben.page), (images) => images.length === 1 && images[0]!.loaded);
+    expect(shown).toEqual([{ loaded: true, width: 40, alt: "image.png" }]);
+    expect(await ana.page.locator("#text").inputValue()).toBe("");
+  }, 60_000);
+
+  it("shows the room's refusal on the upload's entry, which Dismiss clears", async () => {
+    const ana = await person("ana");
+    await joinRoom(ana, server.url, "full-room", "Ana");
+    await ana.page.setInputFiles("#file-input", { name: "first.bin", mimeType: "application/octet-stream", buffer: binary(1_500_000) });
+    await ana.page.locator("#messages a.file.card", { hasText: "first.bin" }).waitFor({ state: "visible" });
+    await ana.page.setInputFiles("#file-input", { name: "second.bin", mimeType: "application/octet-stream", buffer: binary(1_500_000) });
+    const failed = ana.page.locator('li.upload[data-state="failed"]');
+    await failed.waitFor({ state: "visible" });
+    expect(await failed.textContent()).toMatch(/second\.bin.*Not shared: This room's files take 1500000 of its 2500000 bytes/);
+    await failed.getByRole("button", { name: "Dismiss" }).click();
+    await failed.waitFor({ state: "detached" });
+    expect(await ana.page.locator("#messages .file").count()).toBe(1);
+  }, 60_000);
+
+  it("refuses a file over the room's limit before sending it, and says why", async () => {
+    const ana = await person("ana");
+    const ben = await person("ben");
+    await joinRoom(ana, server.url, "too-big", "Ana");
+    await joinRoom(ben, server.url, "too-big", "Ben");
+    await ana.page.setInputFiles("#file-input", { name: "huge.bin", mimeType: "application/octet-stream", buffer: binary(MAX_FILE_BYTES + 1) });
+    await ana.page.locator("#notice").waitFor({ state: "visible" });
+    expect(await ana.page.locator("#notice").textContent()).toBe("huge.bin is 3.0 MB; files are limited to 3.0 MB.");
+    expect(await uploadEntry(ana.page).count()).toBe(0);
+    await say(ana.page, "after the refusal");
+    await waitForInLog(ben.page, "after the refusal");
+    expect(await ben.page.locator("#messages .file").count()).toBe(0);
+  }, 60_000);
+
+  it("works on a phone: the picker shares, and a thumbnail fits the screen", async () => {
+    const kai = await person("kai", MOBILE);
+    await joinRoom(kai, server.url, "phone", "Kai");
+    const attach = kai.page.getByRole("button", { name: "Share a file or photo" });
+    await attach.waitFor({ state: "visible" });
+    const box = await attach.boundingBox();
+    expect(box!.height).toBeGreaterThanOrEqual(40); // a finger-sized target
+    // The picker the button opens is the file input (camera included on phones).
+    const [chooser] = await Promise.all([kai.page.waitForEvent("filechooser"), attach.click()]);
+    expect(chooser.isMultiple()).toBe(true);
+    await chooser.setFiles({ name: "IMG_0042.png", mimeType: "image/png", buffer: png(1200, 900) });
+    const shown = await eventually(() => thumbnails(kai.page), (images) => images.length === 1 && images[0]!.loaded, WAIT_MS);
+    expect(shown[0]).toMatchObject({ loaded: true, width: 1200 });
+    const overflow = await kai.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBe(0);
+    const image = await kai.page.locator("#messages .file.image img").boundingBox();
+    expect(image!.x + image!.width).toBeLessThanOrEqual(360);
+  }, 60_000);
+});
