@@ -12,7 +12,7 @@ import { homedir } from "node:os";
 import { basename, extname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { cleanFileName, formatFileSize, uploadPath } from "../src/files";
+import { cleanFileName, tooLargeMessage, uploadPath } from "../src/files";
 import type { FileInfo } from "../src/protocol";
 
 export type UploadResult = { ok: true; file: FileInfo } | { ok: false; message: string };
@@ -71,7 +71,7 @@ export async function uploadFile(
   }
   const name = basename(file);
   if (maxBytes !== undefined && size > maxBytes) {
-    return { ok: false, message: `${name} is ${formatFileSize(size)}; files are limited to ${formatFileSize(maxBytes)}.` };
+    return { ok: false, message: tooLargeMessage(name, size, maxBytes) };
   }
   const url = new URL(uploadPath(room, name), httpBase);
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;

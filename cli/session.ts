@@ -62,6 +62,9 @@ export class ChatSession {
   #typingSentAt = 0;
   /** Uploads and downloads under way: a piped run ends only after them. */
   #transfers = 0;
+  /** In a pipe, the lines that came after a /send still uploading: they
+   * wait for it, so that the room sees everything in the pipe's order. */
+  #held: string[] | null = null;
   /** Resolves at the first welcome: /send needs the session it gives. */
   #joinedOnce: Promise<void>;
   #markJoined: () => void = () => {};
@@ -139,7 +142,7 @@ export class ChatSession {
 
   /** Once input is over and every line written is confirmed: exit 0, or 1 after a refusal. */
   #leaveIfDone(): void {
-    if (!this.#finishing || !this.#welcomed || this.#outbox.size > 0 || this.#transfers > 0) return;
+    if (!this.#finishing || !this.#welcomed || this.#outbox.size > 0 || this.#transfers > 0 || this.#held !== null) return;
     void (this.#failure === null ? this.#leave(EXIT.ok) : this.#leave(EXIT.failed, this.#failure));
   }
 
@@ -206,6 +209,7 @@ export class ChatSession {
   /** /send PATH: uploads the file once joined, with progress; the room's
    * message about it is the confirmation everyone (us included) sees. */
   #send(path: string): void {
+    if (!this.#interactive) this.#held = [];
     void this.#transfer(async () => {
       await this.#joinedOnce;
       const session = this.#connection.session;
@@ -219,12 +223,15 @@ export class ChatSession {
         const percent = total === 0 ? 100 : Math.floor((sent / total) * 100);
         this.#terminal.info(this.#format.notice(`Uploading ${sanitizeLine(path)}: ${percent}% of ${formatFileSize(total)}`).join("\n"));
       });
-      if (result.ok) return;
-      const reason = sanitizeLine(result.message);
-      if (this.#interactive) return this.#terminal.info(this.#format.notice(`Not shared: ${sanitizeLine(path)}: ${reason}`).join("\n"));
-      this.#failure ??= `edge-chat: not shared: ${sanitizeLine(path)}: ${reason}`;
-      this.#outbox.dropUnsent();
-      this.#finishing = true;
+      if (!result.ok) {
+        const reason = sanitizeLine(result.message);
+        if (this.#interactive) return this.#terminal.info(this.#format.notice(`Not shared: ${sanitizeLine(path)}: ${reason}`).join("\n"));
+        // Like a refused line: nothing after it is sent, and the run exits 1.
+        this.#failure ??= `edge-chat: not shared: ${sanitizeLine(path)}: ${reason}`;
+        this.#outbox.dropUnsent();
+        this.#finishing = true;
+      }
+      this.#release();
     });
   }
 
@@ -306,6 +313,25 @@ export class ChatSession {
 
   #line(raw: string): void {
     if (this.#finishing || this.#leaving) return;
+    if (this.#held !== null) this.#held.push(raw);
+    else this.#handle(raw);
+  }
+
+  /** The lines held while a piped /send uploaded, now in order (up to the next /send). */
+  #release(): void {
+    const held = this.#held ?? [];
+    this.#held = null;
+    if (this.#failure !== null || this.#leaving) return;
+    for (let i = 0; i < held.length; i++) {
+      this.#handle(held[i]!);
+      if (this.#held !== null) {
+        (this.#held as string[]).push(...held.slice(i + 1));
+        return;
+      }
+    }
+  }
+
+  #handle(raw: string): void {
     const text = raw.trim();
     if (text === "") return;
     this.#typingSentAt = 0;

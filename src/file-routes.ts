@@ -14,7 +14,7 @@ import {
   cleanFileType,
   contentDisposition,
   fileTypeOf,
-  formatFileSize,
+  tooLargeMessage,
   isFileId,
   isInlineImage,
   servedType,
@@ -57,8 +57,7 @@ fileRoutes.post("/api/rooms/:room/files", async (c) => {
   if (!/^\d{1,16}$/.test(length)) return c.json(apiError("bad_length", "Content-Length must be a number of bytes."), 400);
   const size = Number(length);
   if (size > config.maxFileBytes) {
-    const limit = `${formatFileSize(config.maxFileBytes)} (${config.maxFileBytes} bytes)`;
-    return c.json(apiError("file_too_large", `Files are limited to ${limit}; this one is ${formatFileSize(size)}.`), 413);
+    return c.json(apiError("file_too_large", tooLargeMessage(cleanFileName(rawName), size, config.maxFileBytes)), 413);
   }
   const session = /^Bearer ([\x21-\x7e]{1,128})$/.exec(c.req.header("Authorization") ?? "")?.[1];
   if (session === undefined) {

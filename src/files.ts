@@ -120,9 +120,18 @@ export function formatFileSize(bytes: number): string {
   const units = ["kB", "MB", "GB", "TB"];
   let value = bytes / 1000;
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
+  while (value >= 999.95 && unit < units.length - 1) {
     value /= 1000;
     unit++;
   }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+  return `${value < 100 ? value.toFixed(1).replace(/\.0$/, "") : Math.round(value)} ${units[unit]}`;
+}
+
+/** Why a file is too large, in sizes that differ: rounded when that shows
+ * the difference, else in bytes (3,000,001 against 3,000,000). */
+export function tooLargeMessage(name: string, size: number, max: number): string {
+  const [got, limit] = [formatFileSize(size), formatFileSize(max)];
+  const exact = got === limit;
+  const show = (bytes: number, rounded: string) => (exact ? `${bytes.toLocaleString("en")} bytes` : rounded);
+  return `${name} is ${show(size, got)}; files are limited to ${show(max, limit)}.`;
 }

@@ -4,7 +4,7 @@
  * everyone the file's message over the socket, so nothing here adds it to
  * the list. XMLHttpRequest, not fetch: only it reports upload progress.
  */
-import { formatFileSize, uploadPath } from "../files";
+import { tooLargeMessage, uploadPath } from "../files";
 import type { FileInfo } from "../protocol";
 
 export type UploadResult = { ok: true; file: FileInfo } | { ok: false; cancelled: boolean; message: string };
@@ -42,7 +42,7 @@ export function startUpload(room: string, session: string, file: File, progress:
 /** Refuses a file the room would refuse anyway, before a byte is sent. */
 export function tooLarge(file: File, maxBytes: number | undefined): string | null {
   if (maxBytes === undefined || file.size <= maxBytes) return null;
-  return `${file.name} is ${formatFileSize(file.size)}; files are limited to ${formatFileSize(maxBytes)}.`;
+  return tooLargeMessage(file.name, file.size, maxBytes);
 }
 
 function parseAnswer(text: string): { file?: FileInfo; message?: string } | null {

@@ -98,10 +98,12 @@ async function slowUploads(page: Page, bytesPerSecond: number): Promise<void> {
 
 const uploadEntry = (page: Page) => messageLog(page).locator("li.upload");
 
-/** Whether every image in the log has loaded and decoded, with its natural width. */
+/** Whether every image in the log has loaded and decoded, with its natural width.
+ * (Page scripts are strings: these files are typechecked without the DOM's types.) */
 const thumbnails = (page: Page) =>
-  page.$$eval("#messages .file.image img", (images) =>
-    (images as HTMLImageElement[]).map((image) => ({ loaded: image.complete && image.naturalWidth > 0, width: image.naturalWidth, alt: image.alt })),
+  page.evaluate<{ loaded: boolean; width: number; alt: string }[]>(
+    `[...document.querySelectorAll("#messages .file.image img")].map((image) =>
+      ({ loaded: image.complete && image.naturalWidth > 0, width: image.naturalWidth, alt: image.alt }))`,
   );
 
 describe("sharing a file in the browser", () => {
@@ -117,7 +119,7 @@ describe("sharing a file in the browser", () => {
     await uploadEntry(ana.page).waitFor({ state: "visible" });
     expect(await uploadEntry(ana.page).textContent()).toContain("sunset.png · 1.3 MB0%Cancel");
     const seen = await eventually(
-      () => ana.page.locator("li.upload progress").evaluate((bar) => (bar as HTMLProgressElement).value).catch(() => 1),
+      () => ana.page.evaluate<number>(`document.querySelector("li.upload progress")?.value ?? 1`),
       (value) => value > 0.1,
     );
     expect(seen).toBeGreaterThan(0.1);
@@ -186,26 +188,27 @@ describe("sharing a file in the browser", () => {
     await joinRoom(ben, server.url, "drop-paste", "Ben");
     const pictureBytes = [...png(40, 30)];
     // A drop, as the browser delivers it: dragenter shows the drop zone, drop shares.
-    await ana.page.evaluate(() => {
+    const dropZoneShown = await ana.page.evaluate<boolean>(`(() => {
       const transfer = new DataTransfer();
-      transfer.items.add(new File(["dropped notes\n"], "notes.txt", { type: "text/plain" }));
-      const target = document.getElementById("messages")!;
+      transfer.items.add(new File(["dropped notes\\n"], "notes.txt", { type: "text/plain" }));
+      const target = document.getElementById("messages");
       target.dispatchEvent(new DragEvent("dragenter", { dataTransfer: transfer, bubbles: true }));
-      (window as unknown as { dropZoneShown: boolean }).dropZoneShown = !document.getElementById("drop-zone")!.hidden;
+      const shown = !document.getElementById("drop-zone").hidden;
       target.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
       target.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
-    });
-    expect(await ana.page.evaluate(() => (window as unknown as { dropZoneShown: boolean }).dropZoneShown)).toBe(true);
+      return shown;
+    })()`);
+    expect(dropZoneShown).toBe(true);
     expect(await ana.page.locator("#drop-zone").isHidden()).toBe(true);
     await ben.page.locator("#messages a.file.card", { hasText: "notes.txt" }).waitFor({ state: "visible" });
 
     // A paste of a screenshot: shared, not typed.
     await ana.page.locator("#text").focus();
-    await ana.page.evaluate((bytes) => {
+    await ana.page.evaluate(`(() => {
       const transfer = new DataTransfer();
-      transfer.items.add(new File([new Uint8Array(bytes)], "image.png", { type: "image/png" }));
-      document.getElementById("text")!.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
-    }, pictureBytes);
+      transfer.items.add(new File([new Uint8Array(${JSON.stringify(pictureBytes)})], "image.png", { type: "image/png" }));
+      document.getElementById("text").dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
+    })()`);
     const shown = await eventually(() => thumbnails(ben.page), (images) => images.length === 1 && images[0]!.loaded);
     expect(shown).toEqual([{ loaded: true, width: 40, alt: "image.png" }]);
     expect(await ana.page.locator("#text").inputValue()).toBe("");
@@ -232,7 +235,7 @@ describe("sharing a file in the browser", () => {
     await joinRoom(ben, server.url, "too-big", "Ben");
     await ana.page.setInputFiles("#file-input", { name: "huge.bin", mimeType: "application/octet-stream", buffer: binary(MAX_FILE_BYTES + 1) });
     await ana.page.locator("#notice").waitFor({ state: "visible" });
-    expect(await ana.page.locator("#notice").textContent()).toBe("huge.bin is 3.0 MB; files are limited to 3.0 MB.");
+    expect(await ana.page.locator("#notice").textContent()).toBe("huge.bin is 3,000,001 bytes; files are limited to 3,000,000 bytes.");
     expect(await uploadEntry(ana.page).count()).toBe(0);
     await say(ana.page, "after the refusal");
     await waitForInLog(ben.page, "after the refusal");
@@ -252,7 +255,7 @@ describe("sharing a file in the browser", () => {
     await chooser.setFiles({ name: "IMG_0042.png", mimeType: "image/png", buffer: png(1200, 900) });
     const shown = await eventually(() => thumbnails(kai.page), (images) => images.length === 1 && images[0]!.loaded, WAIT_MS);
     expect(shown[0]).toMatchObject({ loaded: true, width: 1200 });
-    const overflow = await kai.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await kai.page.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
     expect(overflow).toBe(0);
     const image = await kai.page.locator("#messages .file.image img").boundingBox();
     expect(image!.x + image!.width).toBeLessThanOrEqual(360);
