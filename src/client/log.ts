@@ -132,20 +132,23 @@ export function uploadItem(me: User, file: { name: string; size: number }): Uplo
   item.dataset.state = "pending";
   const meta = el("p", "meta");
   meta.append(el("span", `sender hue-${hue(me.id)}`, me.nick));
+  const name = el("p", "file-name", file.name);
   const row = el("div", "upload-row");
-  const name = el("span", "file-name", `${file.name} · ${formatFileSize(file.size)}`);
   const progress = el("progress");
   progress.max = 1;
   progress.value = 0;
   progress.setAttribute("aria-label", `Uploading ${file.name}`);
-  const percent = el("span", "upload-percent", "0%");
+  const percent = el("span", "upload-percent", uploadProgressText(0, file.size));
   const cancel = el("button", "link", "Cancel");
   cancel.type = "button";
   cancel.setAttribute("aria-label", `Cancel the upload of ${file.name}`);
-  row.append(name, progress, percent, cancel);
-  item.append(meta, row);
+  row.append(progress, percent, cancel);
+  item.append(meta, name, row);
   return { item, progress, percent, cancel };
 }
+
+/** "45% of 1.3 MB" */
+export const uploadProgressText = (sent: number, size: number): string => `${Math.floor(sent * 100)}% of ${formatFileSize(size)}`;
 
 /** Turns an upload's entry into its failure, with a way to dismiss it. */
 export function uploadFailed(upload: UploadItem, why: string): void {

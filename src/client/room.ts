@@ -19,7 +19,7 @@ import { parseCommand } from "../commands";
 import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../rate-limit";
 import { ChatConnection, type Status, type StatusDetail } from "./connection";
 import { byId, el, setFieldError } from "./dom";
-import { MessageLog, hue, outgoingItem, setDelivery, uploadFailed, uploadItem } from "./log";
+import { MessageLog, hue, outgoingItem, setDelivery, uploadFailed, uploadItem, uploadProgressText } from "./log";
 import { startUpload, tooLarge } from "./upload";
 import { rememberRoom, saveDraft, saveNick, savedDraft, savedNick } from "./store";
 
@@ -528,7 +528,7 @@ async function shareFile(file: File): Promise<void> {
   log.addOutgoing(entry.item);
   const upload = startUpload(room, session, file, (sent) => {
     entry.progress.value = sent;
-    entry.percent.textContent = `${Math.floor(sent * 100)}%`;
+    entry.percent.textContent = uploadProgressText(sent, file.size);
   });
   entry.cancel.addEventListener("click", () => {
     if (entry.item.dataset.state === "failed") entry.item.remove();

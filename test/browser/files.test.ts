@@ -5,11 +5,15 @@
  * MAX_FILE_BYTES is lowered to 3,000,000 bytes for this server, and each
  * room's quota (ROOM_FILES_QUOTA_BYTES) to 2,500,000.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import type { DevServer } from "../e2e/wrangler-dev";
+import { formatFileSize } from "../../src/files";
+import { CliProcess } from "../cli/run-cli";
 import { MOBILE, WAIT_MS, eventually, joinRoom, messageLog, peoplePerTest, say, startServerAndBrowser, stopServer, waitForInLog } from "./harness";
 
 const MAX_FILE_BYTES = 3_000_000;
@@ -117,14 +121,14 @@ describe("sharing a file in the browser", () => {
     await ana.page.setInputFiles("#file-input", { name: "sunset.png", mimeType: "image/png", buffer: png(320, 200, 1_200_000) });
     // The upload's entry, with a progress bar that moves and says how far it got.
     await uploadEntry(ana.page).waitFor({ state: "visible" });
-    expect(await uploadEntry(ana.page).textContent()).toContain("sunset.png · 1.3 MB0%Cancel");
+    expect(await uploadEntry(ana.page).textContent()).toContain("sunset.png0% of 1.3 MBCancel");
     const seen = await eventually(
       () => ana.page.evaluate<number>(`document.querySelector("li.upload progress")?.value ?? 1`),
       (value) => value > 0.1,
     );
     expect(seen).toBeGreaterThan(0.1);
     expect(seen).toBeLessThan(1);
-    expect(await ana.page.locator("li.upload .upload-percent").textContent()).toMatch(/^\d+%$/);
+    expect(await ana.page.locator("li.upload .upload-percent").textContent()).toMatch(/^\d+% of 1\.3 MB$/);
 
     // Then the room's message replaces it, on both pages, as a decoded image.
     for (const page of [ana.page, ben.page]) {
@@ -138,6 +142,43 @@ describe("sharing a file in the browser", () => {
     const full = await ben.page.request.get(`${server.url}${await link.getAttribute("href")}`);
     expect(full.headers()["content-type"]).toBe("image/png");
     expect(full.headers()["content-disposition"]).toMatch(/^inline; filename="sunset.png"/);
+  }, 60_000);
+
+  it("lets two browsers and a terminal exchange files both ways", async () => {
+    const room = "three-way";
+    const ana = await person("ana");
+    const ben = await person("ben");
+    await joinRoom(ana, server.url, room, "Ana");
+    await joinRoom(ben, server.url, room, "Ben");
+    const folder = mkdtempSync(join(tmpdir(), "edge-chat-three-way-"));
+    const cy = new CliProcess([`${server.url}/r/${room}`, "--nick", "Cy", "--download-dir", join(folder, "got")]);
+    try {
+      await cy.waitFor(`You joined #${room} as Cy.`);
+      // Browser → terminal: announced with its full URL, then saved byte for byte.
+      const photo = png(64, 48);
+      await ana.page.setInputFiles("#file-input", { name: "photo.png", mimeType: "image/png", buffer: photo });
+      const size = formatFileSize(photo.length).replace(".", "\\.");
+      await cy.waitFor(new RegExp(`Ana: shared photo\\.png \\(${size}, image/png\\): ${server.url}/api/rooms/${room}/files/[a-z2-7]{26}`));
+      await cy.waitFor(`Saved photo.png to ${join(folder, "got", "photo.png")}`, WAIT_MS, "stderr");
+      expect(readFileSync(join(folder, "got", "photo.png")).equals(photo)).toBe(true);
+
+      // Terminal → browsers: a card on both pages, and Ben's download is the file.
+      const table = Buffer.from("city,temperature\nLagos,31\nOslo,-4\nKyoto,9\n");
+      writeFileSync(join(folder, "weather.csv"), table);
+      cy.write(`/send ${join(folder, "weather.csv")}`);
+      for (const page of [ana.page, ben.page]) {
+        await page.locator("#messages a.file.card", { hasText: "weather.csv" }).waitFor({ state: "visible" });
+      }
+      const card = ben.page.locator("#messages a.file.card", { hasText: "weather.csv" });
+      expect(await card.textContent()).toContain(`text/csv · ${table.length} bytes`);
+      const [download] = await Promise.all([ben.page.waitForEvent("download"), card.click()]);
+      expect(readFileSync(await download.path()).equals(table)).toBe(true);
+      // Both thumbnails and cards are in the room's history for Cy, too.
+      await cy.waitFor(`Cy: shared weather.csv (${table.length} bytes, text/csv)`);
+    } finally {
+      cy.kill();
+      rmSync(folder, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it("shows any other file as a card, and its download is the same bytes", async () => {

@@ -1,7 +1,8 @@
 /**
  * The README's screenshots, taken from the real app: the landing page and a
  * busy room (several people, a dozen messages, a join notice, someone
- * typing), in light and dark at 1280×800, and the room on a 360×740 phone.
+ * typing), a room where a photo and a PDF were shared, in light and dark at
+ * 1280×800, and the busy room on a 360×740 phone.
  * `npm run test:e2e` takes them every time (into a temporary folder, so a test
  * run leaves the work tree clean); `UPDATE_SCREENSHOTS=1 npm run test:e2e`
  * writes them to docs/screenshots/ for the README.
@@ -119,6 +120,62 @@ async function busyRoom(base: string, scheme: Scheme): Promise<{ ana: Person; ka
   return { ana, kartik, typing };
 }
 
+/** A photo-like picture (a sunset over hills), drawn by the page's own canvas, as PNG bytes. */
+async function drawSunset(page: Page): Promise<Buffer> {
+  const base64 = await page.evaluate<string>(`(() => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 960;
+    canvas.height = 600;
+    const g = canvas.getContext("2d");
+    const sky = g.createLinearGradient(0, 0, 0, 600);
+    sky.addColorStop(0, "#1e1b4b");
+    sky.addColorStop(0.45, "#c2410c");
+    sky.addColorStop(0.7, "#fbbf24");
+    g.fillStyle = sky;
+    g.fillRect(0, 0, 960, 600);
+    g.fillStyle = "#fde68a";
+    g.beginPath();
+    g.arc(600, 400, 70, 0, Math.PI * 2);
+    g.fill();
+    const hills = [["#7c2d12", 430, 0.004, 40], ["#431407", 480, 0.006, 30], ["#1c0a05", 530, 0.009, 22]];
+    for (const [colour, base, frequency, height] of hills) {
+      g.fillStyle = colour;
+      g.beginPath();
+      g.moveTo(0, 600);
+      for (let x = 0; x <= 960; x += 8) g.lineTo(x, base - Math.sin(x * frequency + base) * height - Math.cos(x * frequency * 2.3) * height * 0.4);
+      g.lineTo(960, 600);
+      g.fill();
+    }
+    return canvas.toDataURL("image/png").split(",")[1];
+  })()`);
+  return Buffer.from(base64, "base64");
+}
+
+/** A room where a photo and a document were shared, as Ana sees it. */
+async function filesRoom(base: string, scheme: Scheme): Promise<Person> {
+  const ana = await person("ana", { ...DESKTOP, colorScheme: scheme });
+  const kartik = await person("kartik", { ...DESKTOP, colorScheme: scheme });
+  const mei = await person("mei", { ...DESKTOP, colorScheme: scheme });
+  await joinRoom(ana, base, ROOM, "Ana");
+  await joinRoom(kartik, base, ROOM, "Kartik");
+  await joinRoom(mei, base, ROOM, "Mei");
+  await waitForInLog(ana.page, "Mei joined");
+  await say(kartik.page, "The view from the office roof this evening:");
+  await waitForInLog(ana.page, "office roof");
+  await kartik.page.setInputFiles("#file-input", { name: "rooftop-sunset.png", mimeType: "image/png", buffer: await drawSunset(kartik.page) });
+  await ana.page.locator("#messages .file.image img").waitFor();
+  await ana.page.waitForFunction(`document.querySelector("#messages .file.image img").complete`);
+  await say(mei.page, "Wow. And here are the notes from today's planning, before I forget");
+  await waitForInLog(ana.page, "planning, before");
+  const notes = Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.alloc(184_320, 32)]);
+  await mei.page.setInputFiles("#file-input", { name: "planning-notes.pdf", mimeType: "application/pdf", buffer: notes });
+  await ana.page.locator("#messages .file.card").waitFor();
+  await say(ana.page, "Thanks, got both 🙌");
+  await waitForInLog(ana.page, "got both");
+  await composer(ana.page).blur();
+  return ana;
+}
+
 describe("screenshots for the README", () => {
   for (const scheme of ["light", "dark"] as const) {
     it(`the landing page, ${scheme}`, async () => {
@@ -136,6 +193,13 @@ describe("screenshots for the README", () => {
     await shoot(kartik.page, "room-mobile", 360 * 2, 740 * 2);
     await typing;
   });
+
+  for (const scheme of ["light", "dark"] as const) {
+    it(`a room with a shared photo and a PDF, ${scheme}`, async () => {
+      const ana = await filesRoom((await freshServer()).url, scheme);
+      await shoot(ana.page, `files-${scheme}`, 1280, 800);
+    });
+  }
 
   it("a busy room, dark", async () => {
     const { ana, typing } = await busyRoom((await freshServer()).url, "dark");
