@@ -54,7 +54,7 @@ export function cleanFileName(raw: string): string {
   if (points.length > MAX_FILE_NAME_LENGTH) {
     const dot = name.lastIndexOf(".");
     const extension = dot > 0 && name.length - dot <= 16 ? [...name.slice(dot)] : [];
-    name = points.slice(0, MAX_FILE_NAME_LENGTH - extension.length).join("").trimEnd() + extension.join("");
+    name = points.slice(0, MAX_FILE_NAME_LENGTH - extension.length).join("").replace(/[\s.]+$/, "") + extension.join("");
   }
   return name === "" ? "file" : name;
 }
