@@ -301,13 +301,14 @@ export class RoomStorage {
   // -- Files ----------------------------------------------------------------
 
   /** Bytes of files the room holds or is receiving, after giving up uploads
-   * older than UPLOAD_TIMEOUT_MS (true in `doomed` when it did). */
+   * older than UPLOAD_TIMEOUT_MS (true in `doomed` when it did). Files on
+   * their way out of R2 no longer count: for the people in the room they are gone. */
   filesBytes(now: number): { bytes: number; doomed: boolean } {
     const stale = this.#sql.exec(
       "UPDATE files SET doomed = 1 WHERE message_id IS NULL AND doomed IS NULL AND created < ?",
       now - UPLOAD_TIMEOUT_MS,
     ).rowsWritten;
-    const bytes = this.#sql.exec<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM files").one().bytes;
+    const bytes = this.#sql.exec<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM files WHERE doomed IS NULL").one().bytes;
     return { bytes, doomed: stale > 0 };
   }
 

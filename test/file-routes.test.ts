@@ -4,6 +4,7 @@
  * their messages. Limits here (vitest.config.ts): 256 KiB per file, 600,000
  * bytes per room, 3 uploads per address per minute, 50 messages kept.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { isInlineImage } from "../src/files";
@@ -149,6 +150,8 @@ describe("refused uploads", () => {
     expect(await storedKeys(room)).toEqual([]);
   });
 
+  // (The runtime reports this test's deliberately short request body as an
+  // uncaught "Network connection lost" on the sending side: expected noise.)
   it("whose body ends before its Content-Length: 400, nothing stored, its bytes freed", async () => {
     const { room, aliceWelcome, bob } = await aliceAndBob(freshRoom("files"));
     const session = aliceWelcome.session;
@@ -320,6 +323,26 @@ describe("downloading a file", () => {
       expect(response.status, url).toBe(404);
       expect(await response.json()).toMatchObject({ error: "file_not_found" });
     }
+  });
+});
+
+describe("an upload that never finishes", () => {
+  it("is given up after an hour: its bytes are freed, and finishing it late is refused (408)", async () => {
+    const { room, aliceWelcome, bob } = await aliceAndBob(freshRoom("files"));
+    const stub = env.ROOMS.getByName(room);
+    const started = await stub.startUpload(room, { session: aliceWelcome.session, name: "stuck.bin", size: 500_000, type: "application/octet-stream" });
+    expect(started.ok).toBe(true);
+    const id = (started as { id: string }).id;
+    // Its 500,000 bytes are reserved: 200,000 more do not fit in 600,000.
+    expect((await upload({ room, session: aliceWelcome.session, name: "more.bin", body: bytes(200_000) })).status).toBe(507);
+    // An hour and a bit later (the clock moved back on its row)…
+    await runInDurableObject(stub, (_, state) => {
+      state.storage.sql.exec("UPDATE files SET created = created - 3700000 WHERE id = ?", id);
+    });
+    await shared(await upload({ room, session: aliceWelcome.session, name: "more.bin", body: bytes(200_000) }));
+    expect((await bob.expect("message")).file?.name).toBe("more.bin");
+    const late = await stub.finishUpload(id, "application/octet-stream");
+    expect(late).toMatchObject({ ok: false, status: 408, error: "upload_timeout" });
   });
 });
 

@@ -6,7 +6,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { SendFrame } from "../src/protocol";
-import { RoomStorage, WriteFailed, SCHEMA_VERSION, hashSessionToken } from "../src/storage";
+import { RoomStorage, WriteFailed, SCHEMA_VERSION, UPLOAD_TIMEOUT_MS, hashSessionToken } from "../src/storage";
 import { freshRoom } from "./socket";
 
 const inFreshRoom = <R>(callback: (storage: DurableObjectStorage) => R | Promise<R>): Promise<R> =>
@@ -172,6 +172,70 @@ describe("room name", () => {
       expect(store.roomName).toBeNull();
       store.roomName = "lobby";
       expect(new RoomStorage(storage, 100).roomName).toBe("lobby");
+    });
+  });
+});
+
+describe("files", () => {
+  const upload = (id: string, size: number) => ({ id, name: `${id}.bin`, size, type: "application/octet-stream", from: alice });
+  const fileOf = (id: string, size: number) => ({ id, name: `${id}.bin`, size, type: "application/octet-stream", url: `/api/rooms/files-room/files/${id}` });
+
+  it("count against the quota from the moment an upload starts, and go with their message", async () => {
+    await inFreshRoom((storage) => {
+      const store = new RoomStorage(storage, 3);
+      store.roomName = "files-room";
+      store.startUpload(upload("f1", 100), 1000);
+      store.startUpload(upload("f2", 50), 1000);
+      expect(store.filesBytes(2000)).toEqual({ bytes: 150, doomed: false });
+      expect(store.findUpload("f1")).toEqual(upload("f1", 100));
+
+      const message = store.appendFileMessage(alice, fileOf("f1", 100), 3000);
+      expect(store.write()).toEqual({ filesDoomed: false });
+      expect(store.findUpload("f1")).toBeNull(); // in a message now
+      expect(store.recentMessages(10)).toEqual([{ ...message, text: "", file: fileOf("f1", 100) }]);
+      // After a restart, too (the file's details come from its row).
+      expect(new RoomStorage(storage, 3).recentMessages(10)[0]!.file).toEqual(fileOf("f1", 100));
+
+      // Three more messages push the file's message out of retention (3): its file is doomed.
+      for (const text of ["a", "b"]) store.appendMessage(alice, say(text), 4000);
+      expect(store.write()).toEqual({ filesDoomed: false });
+      store.appendMessage(alice, say("c"), 4000);
+      expect(store.write()).toEqual({ filesDoomed: true });
+      expect(store.doomedFiles(10)).toEqual(["f1"]);
+      expect(store.filesBytes(5000)).toEqual({ bytes: 50, doomed: false }); // gone for the room already
+      store.forgetFiles(["f1"]);
+      expect(store.doomedFiles(10)).toEqual([]);
+      expect(store.filesBytes(5000)).toEqual({ bytes: 50, doomed: false });
+    });
+  });
+
+  it("give up an upload unfinished after an hour, freeing its bytes at once", async () => {
+    await inFreshRoom((storage) => {
+      const store = new RoomStorage(storage, 100);
+      store.startUpload(upload("slow", 500), 0);
+      expect(store.filesBytes(UPLOAD_TIMEOUT_MS)).toEqual({ bytes: 500, doomed: false });
+      expect(store.filesBytes(UPLOAD_TIMEOUT_MS + 1)).toEqual({ bytes: 0, doomed: true });
+      expect(store.findUpload("slow")).toBeNull();
+      expect(store.doomedFiles(10)).toEqual(["slow"]);
+      store.forgetFiles(["slow"]);
+      expect(store.filesBytes(UPLOAD_TIMEOUT_MS + 2)).toEqual({ bytes: 0, doomed: false });
+    });
+  });
+
+  it("look for doomed files only when retention reaches a message with one", async () => {
+    await inFreshRoom((storage) => {
+      const store = new RoomStorage(storage, 2);
+      for (let i = 0; i < 5; i++) {
+        store.appendMessage(alice, say(`m${i}`), i);
+        expect(store.write()).toEqual({ filesDoomed: false });
+      }
+      store.startUpload(upload("late", 10), 10);
+      store.appendFileMessage(alice, fileOf("late", 10), 11); // id 6
+      store.appendMessage(alice, say("m6"), 12);
+      expect(store.write()).toEqual({ filesDoomed: false });
+      store.appendMessage(alice, say("m7"), 13); // drops id 6
+      expect(store.write()).toEqual({ filesDoomed: true });
+      expect(store.doomedFiles(10)).toEqual(["late"]);
     });
   });
 });
