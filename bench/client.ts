@@ -19,7 +19,7 @@ export interface BenchMessage {
 }
 
 type Frame =
-  | { type: "welcome"; you: BenchUser; users: BenchUser[]; history: BenchMessage[] }
+  | { type: "welcome"; you: BenchUser; session: string; users: BenchUser[]; history: BenchMessage[] }
   | ({ type: "message" } & BenchMessage)
   | { type: "joined" | "left"; user: BenchUser }
   | { type: "error"; code: string; message: string }
@@ -28,6 +28,8 @@ type Frame =
 export class BenchClient {
   readonly ws: WebSocket;
   me: BenchUser | null = null;
+  /** The welcome's session token (uploads need it). */
+  session = "";
   /** People this client knows to be in the room: the welcome's roster, plus joins, minus leaves. */
   roster = 0;
   /** Messages received (live, not history). */
@@ -95,6 +97,7 @@ export class BenchClient {
       this.onMessage?.(this, frame as BenchMessage, at);
     } else if ("you" in frame) {
       this.me = frame.you;
+      this.session = frame.session;
       this.roster = frame.users.length;
       this.historyOnJoin = frame.history.length;
       this.#welcome?.();

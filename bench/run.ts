@@ -128,7 +128,7 @@ for (const figure of size) say(`  ${figure.name}: ${format(figure.value)} ${figu
 const seconds = Math.round((performance.now() - started) / 1000);
 say(`\n${results.length} scenarios in ${seconds} s.`);
 const problems = results.flatMap((r) =>
-  r.edge.filter((f) => ["loss", "duplicates", "error frames", "rosters incomplete"].includes(f.name) && f.value !== 0).map((f) => `${r.scenario}: ${f.name} ${f.value}`),
+  r.edge.filter((f) => ["loss", "duplicates", "error frames", "rosters incomplete", "corrupt files"].includes(f.name) && f.value !== 0).map((f) => `${r.scenario}: ${f.name} ${f.value}`),
 );
 if (problems.length > 0) say(`PROBLEMS: ${problems.join("; ")}`);
 if (args.json) process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), machine, vars: VARS, seconds, results, sizes: size }, null, 2)}\n`);

@@ -343,6 +343,67 @@ export const SCENARIOS: Scenario[] = [
     }),
   },
   {
+    name: "files-8x10MiB",
+    description: "8 of 10 people in a room share a 10 MiB file at once, then 4 of them download all 8: throughput, and server memory that must not grow by the files' size",
+    run: measured(async (target) => {
+      const room = roomNames("files", target, 1)[0]!;
+      const { groups } = await joinRooms(target, [room], 10);
+      const members = groups[0]!;
+      const size = 10 * 1024 * 1024 - 1024; // just under the default MAX_FILE_BYTES
+      const data = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) data[i] = (i * 131 + (i >> 12)) & 0xff;
+      let announced = 0;
+      for (const member of members) member.onMessage = () => void announced++;
+
+      const rssBefore = processGroupRssKib(target.pgid);
+      let rssPeak = rssBefore;
+      const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, processGroupRssKib(target.pgid))), 100);
+      const uploadMs: number[] = [];
+      const started = performance.now();
+      const urls = await Promise.all(
+        members.slice(0, 8).map(async (member, i) => {
+          const begun = performance.now();
+          const response = await fetch(`${target.url}/api/rooms/${room}/files?name=part-${i}.bin`, {
+            method: "POST",
+            body: data,
+            headers: { Authorization: `Bearer ${member.session}`, "Content-Type": "application/octet-stream" },
+          });
+          const answer = (await response.json()) as { file?: { url: string }; message?: string };
+          uploadMs.push(performance.now() - begun);
+          if (answer.file === undefined) throw new Error(`upload refused (${response.status}): ${answer.message}`);
+          return answer.file.url;
+        }),
+      );
+      const uploadSeconds = (performance.now() - started) / 1000;
+      clearInterval(sampler);
+      const deadline = Date.now() + 30_000;
+      while (announced < 8 * members.length && Date.now() < deadline) await sleep(20);
+
+      const downloadStarted = performance.now();
+      let corrupt = 0;
+      await Promise.all(
+        members.slice(0, 4).flatMap(() =>
+          urls.map(async (url) => {
+            const body = Buffer.from(await (await fetch(`${target.url}${url}`)).arrayBuffer());
+            if (!body.equals(data)) corrupt++;
+          }),
+        ),
+      );
+      const downloadSeconds = (performance.now() - downloadStarted) / 1000;
+      await closeAll(groups);
+      const mibPerSecond = (bytes: number, seconds: number) => Math.round((bytes / 1048576 / seconds) * 10) / 10;
+      return [
+        { name: "upload, all 8", unit: "MiB/s", value: mibPerSecond(8 * size, uploadSeconds), better: "higher" },
+        { name: "upload p50", unit: "ms", value: Math.round(percentile(uploadMs, 50)), better: "lower" },
+        { name: "upload max", unit: "ms", value: Math.round(percentile(uploadMs, 100)), better: "lower" },
+        { name: "download, 32 at once", unit: "MiB/s", value: mibPerSecond(32 * size, downloadSeconds), better: "higher" },
+        { name: "server RSS growth while uploading 80 MiB", unit: "MiB", value: mib(rssPeak - rssBefore), better: "lower" },
+        { name: "loss", unit: "msgs", value: 8 * members.length - announced, better: null },
+        { name: "corrupt files", unit: "", value: corrupt, better: null },
+      ];
+    }),
+  },
+  {
     name: "idle-5000",
     description: `${IDLE_CONNECTIONS.toLocaleString("en")} idle connections across 50 rooms: memory per connection${
       IDLE_CONNECTIONS < 5000 ? ` (not 5,000: see the note above)` : ""
