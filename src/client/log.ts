@@ -139,7 +139,7 @@ export function uploadItem(me: User, file: { name: string; size: number }): Uplo
   progress.value = 0;
   progress.setAttribute("aria-label", `Uploading ${file.name}`);
   const percent = el("span", "upload-percent", uploadProgressText(0, file.size));
-  const cancel = el("button", "link", "Cancel");
+  const cancel = el("button", "ghost", "Cancel");
   cancel.type = "button";
   cancel.setAttribute("aria-label", `Cancel the upload of ${file.name}`);
   row.append(progress, percent, cancel);

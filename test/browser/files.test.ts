@@ -100,6 +100,15 @@ async function slowUploads(page: Page, bytesPerSecond: number): Promise<void> {
   });
 }
 
+/** Ana and Ben, each in a browser of their own, both in `room`. */
+async function anaAndBen(room: string) {
+  const ana = await person("ana");
+  const ben = await person("ben");
+  await joinRoom(ana, server.url, room, "Ana");
+  await joinRoom(ben, server.url, room, "Ben");
+  return { ana, ben };
+}
+
 const uploadEntry = (page: Page) => messageLog(page).locator("li.upload");
 
 /** Whether every image in the log has loaded and decoded, with its natural width.
@@ -112,10 +121,7 @@ const thumbnails = (page: Page) =>
 
 describe("sharing a file in the browser", () => {
   it("uploads an image with a visible progress bar, and both pages show it as a thumbnail", async () => {
-    const ana = await person("ana");
-    const ben = await person("ben");
-    await joinRoom(ana, server.url, "photos", "Ana");
-    await joinRoom(ben, server.url, "photos", "Ben");
+    const { ana, ben } = await anaAndBen("photos");
     await slowUploads(ana.page, 400_000);
 
     await ana.page.setInputFiles("#file-input", { name: "sunset.png", mimeType: "image/png", buffer: png(320, 200, 1_200_000) });
@@ -146,10 +152,7 @@ describe("sharing a file in the browser", () => {
 
   it("lets two browsers and a terminal exchange files both ways", async () => {
     const room = "three-way";
-    const ana = await person("ana");
-    const ben = await person("ben");
-    await joinRoom(ana, server.url, room, "Ana");
-    await joinRoom(ben, server.url, room, "Ben");
+    const { ana, ben } = await anaAndBen(room);
     const folder = mkdtempSync(join(tmpdir(), "edge-chat-three-way-"));
     const cy = new CliProcess([`${server.url}/r/${room}`, "--nick", "Cy", "--download-dir", join(folder, "got")]);
     try {
@@ -182,10 +185,7 @@ describe("sharing a file in the browser", () => {
   }, 60_000);
 
   it("shows any other file as a card, and its download is the same bytes", async () => {
-    const ana = await person("ana");
-    const ben = await person("ben");
-    await joinRoom(ana, server.url, "documents", "Ana");
-    await joinRoom(ben, server.url, "documents", "Ben");
+    const { ana, ben } = await anaAndBen("documents");
     const data = binary(250_000);
     await ana.page.setInputFiles("#file-input", { name: "report 2026.pdf", mimeType: "application/pdf", buffer: data });
 
@@ -203,10 +203,7 @@ describe("sharing a file in the browser", () => {
   }, 60_000);
 
   it("Cancel stops an upload: its entry goes, and nobody gets the file", async () => {
-    const ana = await person("ana");
-    const ben = await person("ben");
-    await joinRoom(ana, server.url, "cancelled", "Ana");
-    await joinRoom(ben, server.url, "cancelled", "Ben");
+    const { ana, ben } = await anaAndBen("cancelled");
     await slowUploads(ana.page, 100_000);
     await ana.page.setInputFiles("#file-input", { name: "big.bin", mimeType: "application/octet-stream", buffer: binary(2_000_000) });
     await uploadEntry(ana.page).waitFor({ state: "visible" });
@@ -223,10 +220,7 @@ describe("sharing a file in the browser", () => {
   }, 60_000);
 
   it("shares files dropped on the chat and images pasted into the composer", async () => {
-    const ana = await person("ana");
-    const ben = await person("ben");
-    await joinRoom(ana, server.url, "drop-paste", "Ana");
-    await joinRoom(ben, server.url, "drop-paste", "Ben");
+    const { ana, ben } = await anaAndBen("drop-paste");
     const pictureBytes = [...png(40, 30)];
     // A drop, as the browser delivers it: dragenter shows the drop zone, drop shares.
     const dropZoneShown = await ana.page.evaluate<boolean>(`(() => {
@@ -270,10 +264,7 @@ describe("sharing a file in the browser", () => {
   }, 60_000);
 
   it("refuses a file over the room's limit before sending it, and says why", async () => {
-    const ana = await person("ana");
-    const ben = await person("ben");
-    await joinRoom(ana, server.url, "too-big", "Ana");
-    await joinRoom(ben, server.url, "too-big", "Ben");
+    const { ana, ben } = await anaAndBen("too-big");
     await ana.page.setInputFiles("#file-input", { name: "huge.bin", mimeType: "application/octet-stream", buffer: binary(MAX_FILE_BYTES + 1) });
     await ana.page.locator("#notice").waitFor({ state: "visible" });
     expect(await ana.page.locator("#notice").textContent()).toBe("huge.bin is 3,000,001 bytes; files are limited to 3,000,000 bytes.");

@@ -67,20 +67,26 @@ async function shoot(page: Page, name: string, width: number, height: number): P
   expect([png.readUInt32BE(16), png.readUInt32BE(20)], `${name}.png's size`).toEqual([width, height]);
 }
 
+/** Ana, Kartik (on `kartikOn`) and Mei joined to the room, in that order. */
+async function anaKartikMei(base: string, scheme: Scheme, kartikOn: typeof DESKTOP) {
+  const ana = await person("ana", { ...DESKTOP, colorScheme: scheme });
+  const kartik = await person("kartik", { ...kartikOn, colorScheme: scheme });
+  const mei = await person("mei", { ...DESKTOP, colorScheme: scheme });
+  await joinRoom(ana, base, ROOM, "Ana");
+  await joinRoom(kartik, base, ROOM, "Kartik");
+  await joinRoom(mei, base, ROOM, "Mei");
+  await waitForInLog(ana.page, "Mei joined");
+  return { ana, kartik, mei };
+}
+
 /**
  * The busy room, seen by Ana on a desktop and by Kartik on a phone: four
  * people, a dozen messages, Olu's arrival, and Mei typing (until `typing`
  * settles) when it is shown.
  */
 async function busyRoom(base: string, scheme: Scheme): Promise<{ ana: Person; kartik: Person; typing: Promise<void> }> {
-  const ana = await person("ana", { ...DESKTOP, colorScheme: scheme });
-  const kartik = await person("kartik", { ...MOBILE, colorScheme: scheme });
-  const mei = await person("mei", { ...DESKTOP, colorScheme: scheme });
+  const { ana, kartik, mei } = await anaKartikMei(base, scheme, MOBILE);
   const olu = await person("olu", { ...DESKTOP, colorScheme: scheme });
-  await joinRoom(ana, base, ROOM, "Ana");
-  await joinRoom(kartik, base, ROOM, "Kartik");
-  await joinRoom(mei, base, ROOM, "Mei");
-  await waitForInLog(ana.page, "Mei joined");
 
   const conversation: [Person, string][] = [
     [kartik, "Morning! Is everyone on the new build?"],
@@ -153,13 +159,7 @@ async function drawSunset(page: Page): Promise<Buffer> {
 
 /** A room where a photo and a document were shared, as Ana sees it. */
 async function filesRoom(base: string, scheme: Scheme): Promise<Person> {
-  const ana = await person("ana", { ...DESKTOP, colorScheme: scheme });
-  const kartik = await person("kartik", { ...DESKTOP, colorScheme: scheme });
-  const mei = await person("mei", { ...DESKTOP, colorScheme: scheme });
-  await joinRoom(ana, base, ROOM, "Ana");
-  await joinRoom(kartik, base, ROOM, "Kartik");
-  await joinRoom(mei, base, ROOM, "Mei");
-  await waitForInLog(ana.page, "Mei joined");
+  const { ana, kartik, mei } = await anaKartikMei(base, scheme, DESKTOP);
   await say(kartik.page, "The view from the office roof this evening:");
   await waitForInLog(ana.page, "office roof");
   await kartik.page.setInputFiles("#file-input", { name: "rooftop-sunset.png", mimeType: "image/png", buffer: await drawSunset(kartik.page) });

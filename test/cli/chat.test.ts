@@ -2,7 +2,8 @@
  * The terminal client (the built dist/edge-chat.mjs) against the real
  * `wrangler dev`, with piped stdio as scripts use it: two clients chatting,
  * piped lines delivered exactly once and in order, refusals and their exit
- * codes, and --json. A protocol-level test client (ChatSocket over Node's
+ * codes, --json, and files (/send with progress, --download-dir saving
+ * byte for byte, never over an existing file). A protocol-level test client (ChatSocket over Node's
  * WebSocket) checks what actually reached the room.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -10,9 +11,13 @@ import { ChatSocket } from "../chat-socket";
 import { freePort, openRoom, startDevServer, type DevServer } from "../e2e/wrangler-dev";
 import { CliProcess, chatLines } from "./run-cli";
 import type { MessageFrame, ServerFrame } from "../../src/protocol";
-import { rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 let server: DevServer;
+/** Files the tests share or save. */
+let scratch: string;
 const clients: CliProcess[] = [];
 const sockets: ChatSocket[] = [];
 let counter = 0;
@@ -46,6 +51,7 @@ async function messages(socket: ChatSocket, count: number, ms = 15_000): Promise
 }
 
 beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), "edge-chat-cli-files-"));
   server = await startDevServer();
 }, 90_000);
 
@@ -57,6 +63,7 @@ afterEach(() => {
 afterAll(async () => {
   await server?.stop();
   if (server !== undefined) rmSync(server.stateDir, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe("terminal client", () => {
@@ -195,4 +202,97 @@ describe("terminal client, refusals before any connection", () => {
     expect((await bad.exit()).code).toBe(2);
     expect(bad.stderr).toContain("Invalid nickname");
   });
+});
+
+/** Every byte value, in a pattern a slipped byte would break. */
+function binary(size: number): Buffer {
+  const data = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 13 + (i >> 9)) & 0xff;
+  return data;
+}
+
+async function nextMessage(socket: ChatSocket): Promise<MessageFrame> {
+  for (;;) {
+    const frame = await socket.next(15_000);
+    if (frame.type === "message") return frame;
+  }
+}
+
+describe("files in the terminal client", () => {
+  it("/send uploads with progress; another client saves it with --download-dir, byte for byte", async () => {
+    const room = freshRoom();
+    const data = binary(1_500_000);
+    const path = join(scratch, "backup.tar");
+    writeFileSync(path, data);
+    const downloads = join(scratch, "downloads", "nested");
+    const saver = cli([pageUrl(room), "--nick", "Saver", "--download-dir", downloads]);
+    await saver.waitFor(`You joined #${room} as Saver.`);
+    const watch = await watcher(room);
+
+    const sender = cli([pageUrl(room), "--nick", "Sender"]);
+    sender.end(`/send ${path}`, "that was the backup");
+    expect((await sender.exit()).code).toBe(0);
+    // Progress on stderr (stdout is the chat), from 0 % to 100 %.
+    expect(sender.stderr).toMatch(/Uploading .*backup\.tar: 0% of 1\.5 MB/);
+    expect(sender.stderr).toMatch(/Uploading .*backup\.tar: 100% of 1\.5 MB/);
+
+    // In the pipe's order: the file's message, then the line after it.
+    const announced = await nextMessage(watch);
+    expect((await nextMessage(watch)).text).toBe("that was the backup");
+    expect(announced.file).toMatchObject({ name: "backup.tar", size: 1_500_000, type: "application/octet-stream" });
+    const url = `${server.url}${announced.file!.url}`;
+    await saver.waitFor(`Sender: shared backup.tar (1.5 MB, application/octet-stream): ${url}`);
+    // Diagnostics such as "Saved" go to stderr when stdin is not a terminal.
+    await saver.waitFor(`Saved backup.tar to ${join(downloads, "backup.tar")}`, 15_000, "stderr");
+    expect(readFileSync(join(downloads, "backup.tar")).equals(data)).toBe(true);
+    await saver.waitFor("Sender: that was the backup");
+
+    // The same name again: saved beside it, nothing overwritten.
+    const again = cli([pageUrl(room), "--nick", "Sender2"]);
+    again.end(`/send ${path}`);
+    expect((await again.exit()).code).toBe(0);
+    await saver.waitFor(`Saved backup.tar to ${join(downloads, "backup (1).tar")}`, 15_000, "stderr");
+    expect(readdirSync(downloads).sort()).toEqual(["backup (1).tar", "backup.tar"]);
+    expect(readFileSync(join(downloads, "backup (1).tar")).equals(data)).toBe(true);
+  }, 60_000);
+
+  it("refuses a missing file and one over the room's limit before uploading, and a pipe exits 1", async () => {
+    const room = freshRoom();
+    const watch = await watcher(room);
+    const missing = cli([pageUrl(room), "--nick", "Missing"]);
+    missing.end(`/send ${join(scratch, "no-such-file.txt")}`, "not sent either");
+    expect((await missing.exit()).code).toBe(1);
+    expect(missing.stderr).toContain("edge-chat: not shared:");
+    expect(missing.stderr).toContain("no such file");
+
+    const big = join(scratch, "big.bin");
+    writeFileSync(big, binary(10_485_761));
+    const tooBig = cli([pageUrl(room), "--nick", "TooBig"]);
+    tooBig.end(`/send ${big}`);
+    expect((await tooBig.exit()).code).toBe(1);
+    expect(tooBig.stderr).toContain("big.bin is 10,485,761 bytes; files are limited to 10,485,760 bytes.");
+    expect(tooBig.stderr).not.toContain("Uploading");
+
+    // Nothing reached the room: the next message is the watcher's own.
+    watch.send({ type: "message", text: "only me" });
+    expect((await nextMessage(watch)).text).toBe("only me");
+  }, 60_000);
+
+  it("shows a file a browser shared as a line with its full URL", async () => {
+    const room = freshRoom();
+    const reader = cli([pageUrl(room), "--nick", "Reader"]);
+    await reader.waitFor(`You joined #${room} as Reader.`);
+    // A member's session token is what a browser uploads with.
+    const page = await openRoom(server, room);
+    sockets.push(page);
+    const welcome = await page.joinAs("Page");
+    const response = await fetch(`${server.url}/api/rooms/${room}/files?name=${encodeURIComponent("café menu.pdf")}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${welcome.session}`, "Content-Type": "application/pdf" },
+      body: Buffer.from("%PDF-1.7 tiny"),
+    });
+    expect(response.status).toBe(201);
+    const { file } = (await response.json()) as { file: { url: string } };
+    await reader.waitFor(`Page: shared café menu.pdf (13 bytes, application/pdf): ${server.url}${file.url}`);
+  }, 60_000);
 });
