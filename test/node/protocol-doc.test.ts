@@ -40,6 +40,19 @@ describe("docs/protocol.md", () => {
     for (const code of ERROR_CODES) expect(doc, code).toContain(`| \`${code}\` |`);
   });
 
+  it("lists every refusal of the files API, with its status", () => {
+    // The codes as the Worker and the room write them: apiError("code", …) and { status, error: "code" }.
+    const sources = ["../../src/file-routes.ts", "../../src/room.ts", "../../src/api.ts"].map((path) => readFileSync(new URL(path, import.meta.url), "utf8"));
+    const codes = new Set(sources.flatMap((source) => [...source.matchAll(/apiError\("(\w+)"|error: "(\w+)"/g)].map((m) => (m[1] ?? m[2])!)));
+    for (const code of ["file_too_large", "not_a_member", "room_storage_full", "upload_incomplete", "upload_timeout"]) expect(codes).toContain(code);
+    const files = doc.slice(doc.indexOf("## Files"), doc.indexOf("## Sessions"));
+    for (const code of codes) {
+      if (code === "file_not_found" || code === "bad_range" || code === "internal") continue; // downloads and failures, described in prose
+      expect(files, code).toMatch(new RegExp(`\\| \\d{3} \\| \`${code}\` \\|`));
+    }
+    expect(files).toContain("`404 file_not_found`");
+  });
+
   it("has every error code in docs/security.md too, with every limit variable", () => {
     const security = readFileSync(new URL("../../docs/security.md", import.meta.url), "utf8");
     for (const code of ERROR_CODES) expect(security, code).toContain(`\`${code}\``);
