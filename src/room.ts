@@ -13,7 +13,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseConfig, type Config } from "./config";
 import { Connections, sendNow, type SocketState } from "./connections";
-import { filePath } from "./files";
+import { filePath, formatFileSize } from "./files";
 import { newFileId, newSessionToken, newUserId } from "./ids";
 import {
   CLOSE_PING_TIMEOUT,
@@ -301,7 +301,9 @@ export class Room extends DurableObject<Env> {
         ok: false,
         status: 507,
         error: "room_storage_full",
-        message: `This room's files take ${bytes} of its ${quota} bytes, so ${request.size} more do not fit. Old files go as old messages are deleted.`,
+        message:
+          `This room's files take ${formatFileSize(bytes)} of its ${formatFileSize(quota)}, so ${formatFileSize(request.size)} more ` +
+          "do not fit. Files are deleted with the oldest messages; try a smaller file, or later.",
       };
     }
     const id = newFileId();

@@ -181,7 +181,7 @@ describe("refused uploads", () => {
     expect(response.status).toBe(507);
     const body = await response.json<{ error: string; message: string }>();
     expect(body.error).toBe("room_storage_full");
-    expect(body.message).toContain("500000 of its 600000 bytes");
+    expect(body.message).toContain("This room's files take 500 kB of its 600 kB, so 100 kB more do not fit.");
     expect(await storedKeys(room)).toHaveLength(2);
     await shared(await upload({ room, session, name: "fits.bin", body: bytes(100_000) }));
     expect((await bob.expect("message")).file?.name).toBe("one.bin");

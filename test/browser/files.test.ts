@@ -257,7 +257,7 @@ describe("sharing a file in the browser", () => {
     await ana.page.setInputFiles("#file-input", { name: "second.bin", mimeType: "application/octet-stream", buffer: binary(1_500_000) });
     const failed = ana.page.locator('li.upload[data-state="failed"]');
     await failed.waitFor({ state: "visible" });
-    expect(await failed.textContent()).toMatch(/second\.bin.*Not shared: This room's files take 1500000 of its 2500000 bytes/);
+    expect(await failed.textContent()).toMatch(/second\.bin.*Not shared: This room's files take 1\.5 MB of its 2\.5 MB, so 1\.5 MB more do not fit/);
     await failed.getByRole("button", { name: "Dismiss" }).click();
     await failed.waitFor({ state: "detached" });
     expect(await ana.page.locator("#messages .file").count()).toBe(1);
