@@ -252,6 +252,15 @@ export class MessageLog {
       },
       true,
     );
+    // An image that no longer loads went with old messages (retention): say so.
+    this.#list.addEventListener(
+      "error",
+      (event) => {
+        const link = event.target instanceof HTMLImageElement ? event.target.closest("a.file.image") : null;
+        if (link !== null) link.replaceWith(el("p", "file gone", `${(event.target as HTMLImageElement).alt}: no longer available`));
+      },
+      true,
+    );
     this.#older.addEventListener("click", () => this.#loadOlder());
     this.#jump.addEventListener("click", () => {
       this.scrollToEnd();

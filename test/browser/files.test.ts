@@ -3,7 +3,7 @@
  * R2: the 📎 picker, drop, paste, the progress bar and Cancel, thumbnails and
  * file cards on every page, and a download compared byte for byte.
  * MAX_FILE_BYTES is lowered to 3,000,000 bytes for this server, and each
- * room's quota (ROOM_FILES_QUOTA_BYTES) to 2,500,000.
+ * room's quota (ROOM_FILES_QUOTA_BYTES) to 2,500,000, and rooms keep 6 messages.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,12 +20,13 @@ const MAX_FILE_BYTES = 3_000_000;
 
 let server: DevServer;
 let browser: Browser;
-// Chromium logs every refused request as a console error; the room's 507 is one on purpose.
-const person = peoplePerTest(() => browser, /Failed to load resource: the server responded with a status of 507/);
+// Chromium logs every refused request as a console error; the room's 507 and
+// a deleted file's 404 are there on purpose.
+const person = peoplePerTest(() => browser, /Failed to load resource: the server responded with a status of (507|404)/);
 
 beforeAll(async () => {
   ({ server, browser } = await startServerAndBrowser({
-    vars: { MAX_FILE_BYTES: String(MAX_FILE_BYTES), ROOM_FILES_QUOTA_BYTES: "2500000" },
+    vars: { MAX_FILE_BYTES: String(MAX_FILE_BYTES), ROOM_FILES_QUOTA_BYTES: "2500000", HISTORY_RETENTION: "6" },
   }));
 }, 90_000);
 
@@ -261,6 +262,21 @@ describe("sharing a file in the browser", () => {
     await failed.getByRole("button", { name: "Dismiss" }).click();
     await failed.waitFor({ state: "detached" });
     expect(await ana.page.locator("#messages .file").count()).toBe(1);
+  }, 60_000);
+
+  it("says so where an image was when retention has deleted it", async () => {
+    const { ana, ben } = await anaAndBen("retention");
+    await ana.page.setInputFiles("#file-input", { name: "old.png", mimeType: "image/png", buffer: png(30, 20) });
+    await eventually(() => thumbnails(ben.page), (images) => images.length === 1 && images[0]!.loaded);
+    const url = await ben.page.locator("#messages a.file.image").getAttribute("href");
+    // Six more messages: the room keeps six, so the file's message and the file go.
+    for (let i = 1; i <= 6; i++) await say(ana.page, `newer ${i}`);
+    await waitForInLog(ben.page, "newer 6");
+    const gone = await eventually(async () => (await ben.page.request.get(`${server.url}${url}`)).status(), (status) => status === 404);
+    expect(gone).toBe(404);
+    // Ben's page loads the image again (as a lazy image scrolled into view would).
+    await ben.page.evaluate(`(() => { const image = document.querySelector("#messages .file.image img"); image.src = image.src + "?again"; })()`);
+    await ben.page.locator("#messages .file.gone", { hasText: "old.png: no longer available" }).waitFor({ state: "visible" });
   }, 60_000);
 
   it("refuses a file over the room's limit before sending it, and says why", async () => {
