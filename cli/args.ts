@@ -29,7 +29,7 @@ Chat in an edge-chat room from a terminal.
                     or its socket, ws://localhost:8787/api/rooms/lobby/websocket
   -n, --nick NAME   your nickname (asked for when missing, if stdin is a terminal)
   -d, --download-dir DIR
-                    save the files others share to DIR (made if missing)
+                    save the files others share from now on to DIR (made if missing)
   --json            print every frame received as one JSON line
   -h, --help        show this help
 
