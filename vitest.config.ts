@@ -23,6 +23,10 @@ export default defineConfig({
                 ALLOWED_ORIGINS: "https://friend.example",
                 MAX_FILE_BYTES: "262144",
                 ROOM_FILES_QUOTA_BYTES: "600000",
+                MAX_CALL_PARTICIPANTS: "3",
+                SIGNAL_RATE_BURST: "8",
+                SIGNAL_RATE_PER_SECOND: "2",
+                MAX_SIGNAL_BYTES: "4000",
               },
               // Per-IP limits a test reaches in a few requests. Only requests
               // that carry CF-Connecting-IP are counted, so other tests are

@@ -7,6 +7,8 @@
  * Worker or a room starts rather than somewhere deep in a handler.
  */
 
+import type { IceServer } from "./protocol";
+
 /** A whole-number limit: its variable, its default and its allowed range. */
 interface IntegerSetting {
   env: string;
@@ -48,6 +50,14 @@ export const LIMITS = {
   maxFileBytes: { env: "MAX_FILE_BYTES", default: 10_485_760, min: 0, max: 100_000_000 },
   /** Bytes of files a room may hold at once (1 GiB); retention frees them. */
   roomFilesQuotaBytes: { env: "ROOM_FILES_QUOTA_BYTES", default: 1_073_741_824, min: 0, max: 1_099_511_627_776 },
+  /** Most people in the room's call at once: each sends to every other (a mesh). */
+  maxCallParticipants: { env: "MAX_CALL_PARTICIPANTS", default: 6, min: 2, max: 50 },
+  /** Largest `signal` frame, in UTF-8 bytes (an SDP offer is 3–10 kB); beyond it: `too_long`. */
+  maxSignalBytes: { env: "MAX_SIGNAL_BYTES", default: 12_000, min: 1_000, max: 1_048_576 },
+  /** Token bucket for `signal` frames per connection (ICE candidates come in bursts)… */
+  signalRateBurst: { env: "SIGNAL_RATE_BURST", default: 100, min: 1, max: 1_000_000 },
+  /** …and how many it regains per second. */
+  signalRatePerSecond: { env: "SIGNAL_RATE_PER_SECOND", default: 20, min: 1, max: 1_000_000 },
   /** How long a session token stays valid after its last use. */
   sessionTtlHours: { env: "SESSION_TTL_HOURS", default: 24, min: 1, max: 24 * 365 },
 } as const satisfies Record<string, IntegerSetting>;
@@ -57,6 +67,8 @@ export type Config = { readonly [K in keyof typeof LIMITS]: number } & {
   readonly allowedOrigins: ReadonlySet<string>;
   /** Whether the per-IP limits ([[ratelimits]] in wrangler.toml) apply (IP_RATE_LIMITS). */
   readonly ipRateLimits: boolean;
+  /** STUN and TURN servers for calls (ICE_SERVERS, plus TURN_URLS/TURN_USERNAME/TURN_CREDENTIAL). */
+  readonly iceServers: readonly IceServer[];
 };
 
 export class ConfigError extends Error {
@@ -107,6 +119,47 @@ function readSwitch(raw: unknown, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be "on" or "off"; got ${JSON.stringify(raw)}.`);
 }
 
+const ICE_EXAMPLE = 'e.g. [{"urls":"stun:stun.cloudflare.com:3478"}], or [] for none';
+
+/** ICE_SERVERS (a JSON array of RTCIceServer), then a TURN server from the
+ * TURN_* secrets when they are set, so credentials stay out of wrangler.toml. */
+function readIceServers(vars: Record<string, unknown>): IceServer[] {
+  const raw = vars.ICE_SERVERS;
+  let servers: IceServer[] = [];
+  if (raw !== undefined && raw !== "") {
+    let value: unknown = raw;
+    if (typeof raw === "string") {
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        throw new ConfigError(`ICE_SERVERS must be a JSON array (${ICE_EXAMPLE}); it is not JSON.`);
+      }
+    }
+    const urlsOk = (urls: unknown) =>
+      (typeof urls === "string" && /^(stun|stuns|turn|turns):/.test(urls)) ||
+      (Array.isArray(urls) && urls.length > 0 && urls.every((u) => typeof u === "string" && /^(stun|stuns|turn|turns):/.test(u)));
+    if (!Array.isArray(value) || !value.every((server) => typeof server === "object" && server !== null && urlsOk((server as IceServer).urls))) {
+      throw new ConfigError(`ICE_SERVERS must be a JSON array of {"urls": "stun:…" or "turn:…"} (${ICE_EXAMPLE}).`);
+    }
+    servers = value.map((server: IceServer) => {
+      const entry: IceServer = { urls: server.urls };
+      if (typeof server.username === "string") entry.username = server.username;
+      if (typeof server.credential === "string") entry.credential = server.credential;
+      return entry;
+    });
+  }
+  const turnUrls = typeof vars.TURN_URLS === "string" ? vars.TURN_URLS.split(",").map((u) => u.trim()).filter((u) => u !== "") : [];
+  if (turnUrls.length > 0) {
+    if (!turnUrls.every((u) => /^turns?:/.test(u))) throw new ConfigError("TURN_URLS must be comma-separated turn: or turns: URLs.");
+    const { TURN_USERNAME: username, TURN_CREDENTIAL: credential } = vars;
+    if (typeof username !== "string" || typeof credential !== "string") {
+      throw new ConfigError("TURN_URLS is set, so TURN_USERNAME and TURN_CREDENTIAL must be too (wrangler secret put TURN_CREDENTIAL).");
+    }
+    servers.push({ urls: turnUrls, username, credential });
+  }
+  return servers;
+}
+
 /** Reads and checks every limit; throws a ConfigError that says what to fix. */
 export function parseConfig(env: object): Config {
   const vars = env as Record<string, unknown>;
@@ -117,6 +170,7 @@ export function parseConfig(env: object): Config {
     ...limits,
     allowedOrigins: readOrigins(vars.ALLOWED_ORIGINS),
     ipRateLimits: readSwitch(vars.IP_RATE_LIMITS, "IP_RATE_LIMITS", true),
+    iceServers: readIceServers(vars),
   };
 }
 

@@ -8,7 +8,7 @@
  * instead of deserialising one per frame; every change is written through.
  */
 import type { Bucket } from "./rate-limit";
-import { nickKey, type ServerFrame, type User } from "./protocol";
+import { nickKey, type CallMember, type CallState, type ServerFrame, type User } from "./protocol";
 
 /** What a socket carries through hibernation (structured-clone serialised). */
 export interface SocketState {
@@ -21,6 +21,10 @@ export interface SocketState {
   bucket: Bucket;
   /** When this user's last `typing` notice was relayed. */
   typingAt: number;
+  /** In the room's call, and sending what (absent on sockets from before calls existed). */
+  call?: CallState | null;
+  /** The budget for `signal` frames, apart from `bucket` (made on the first signal). */
+  signalBucket?: Bucket;
 }
 
 export class Connections {
@@ -77,6 +81,16 @@ export class Connections {
   /** The joined sockets, as a copy (safe to change the roster while iterating). */
   memberSockets(): WebSocket[] {
     return [...this.#members.keys()];
+  }
+
+  /** Everyone in the room's call, in join order of the room. */
+  callMembers(): CallMember[] {
+    const members: CallMember[] = [];
+    for (const [ws, user] of this.#members) {
+      const state = this.state(ws).call;
+      if (state) members.push({ user, state });
+    }
+    return members;
   }
 
   get memberCount(): number {

@@ -139,7 +139,24 @@ export interface HistoryRequestFrame {
   type: "history";
   before: number;
 }
-export type ClientFrame = JoinFrame | SendFrame | TypingFrame | NickFrame | HistoryRequestFrame;
+/** What someone sends in the room's call: microphone and camera on or off. */
+export interface CallState {
+  audio: boolean;
+  video: boolean;
+}
+/** Joins the room's call, changes what one sends in it, or (state null) leaves it. */
+export interface CallFrame {
+  type: "call";
+  state: CallState | null;
+}
+/** WebRTC signalling for one other member of the call (an offer, an answer,
+ * an ICE candidate…): relayed to that user alone, never stored. */
+export interface SignalFrame {
+  type: "signal";
+  to: string;
+  data: Record<string, unknown>;
+}
+export type ClientFrame = JoinFrame | SendFrame | TypingFrame | NickFrame | HistoryRequestFrame | CallFrame | SignalFrame;
 
 /** A file shared in a message: uploaded over HTTP, stored in R2 (files.ts). */
 export interface FileInfo {
@@ -169,6 +186,24 @@ export interface MessageFrame {
   /** A file message: `text` is empty and the file is here. */
   file?: FileInfo;
 }
+/** One person in the room's call. */
+export interface CallMember {
+  user: User;
+  state: CallState;
+}
+/** An ICE server for RTCPeerConnection (the same shape as RTCIceServer). */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+/** The room's call as a newcomer finds it. */
+export interface CallInfo {
+  members: CallMember[];
+  /** Most people in the call at once (a mesh: each sends to every other). */
+  maxParticipants: number;
+  iceServers: IceServer[];
+}
 export interface WelcomeFrame {
   type: "welcome";
   room: string;
@@ -180,6 +215,8 @@ export interface WelcomeFrame {
   truncated?: true;
   /** The room's limits, so a client can check before it sends. */
   limits: RoomLimits;
+  /** Who is in the room's call, and how to connect to them (absent from rooms without calls). */
+  call?: CallInfo;
 }
 export interface JoinedFrame {
   type: "joined";
@@ -208,6 +245,18 @@ export interface HistoryFrame {
   /** Present (and true) when there is nothing older left in the room. */
   complete?: true;
 }
+/** Someone joined the call, changed what they send, or (state null) left it. To everyone. */
+export interface CallNoticeFrame {
+  type: "call";
+  user: User;
+  state: CallState | null;
+}
+/** Signalling from another member of the call (`from` is their user id, set by the room). */
+export interface SignalNoticeFrame {
+  type: "signal";
+  from: string;
+  data: Record<string, unknown>;
+}
 export interface ErrorFrame {
   type: "error";
   code: ErrorCode;
@@ -223,6 +272,8 @@ export type ServerFrame =
   | TypingNoticeFrame
   | RenamedFrame
   | HistoryFrame
+  | CallNoticeFrame
+  | SignalNoticeFrame
   | ErrorFrame;
 
 export const ERROR_CODES = [
@@ -235,6 +286,8 @@ export const ERROR_CODES = [
   "too_long",
   "rate_limited",
   "room_full",
+  "not_in_call",
+  "call_full",
   "internal",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -270,6 +323,8 @@ export interface RoomLimits extends FrameLimits {
 }
 
 export const MAX_CID_LENGTH = 64;
+/** User ids are 16 characters; `to` may not be longer than this. */
+export const MAX_USER_ID_LENGTH = 64;
 export const MAX_SESSION_LENGTH = 128;
 
 export type ParsedClientFrame =
@@ -377,8 +432,23 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       if (!nick.ok) return refuse("nick_invalid", nick.message);
       return { ok: true, frame: { type: "nick", nick: nick.nick } };
     }
+    case "call": {
+      const state = value.state;
+      if (state === null) return { ok: true, frame: { type: "call", state: null } };
+      if (!isRecord(state) || typeof state.audio !== "boolean" || typeof state.video !== "boolean") {
+        return refuse("bad_frame", '"state" must be {"audio": true|false, "video": true|false}, or null to leave the call.');
+      }
+      return { ok: true, frame: { type: "call", state: { audio: state.audio, video: state.video } } };
+    }
+    case "signal": {
+      if (typeof value.to !== "string" || value.to.length === 0 || value.to.length > MAX_USER_ID_LENGTH) {
+        return refuse("bad_frame", '"to" must be the user id of someone in the call.');
+      }
+      if (!isRecord(value.data)) return refuse("bad_frame", '"data" must be a JSON object.');
+      return { ok: true, frame: { type: "signal", to: value.to, data: value.data } };
+    }
     default:
-      return refuse("bad_frame", 'Unknown frame "type": expected join, message, typing, nick or history.');
+      return refuse("bad_frame", 'Unknown frame "type": expected join, message, typing, nick, history, call or signal.');
   }
 }
 
@@ -386,7 +456,7 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
 // Reading server frames (the clients' side)
 // ---------------------------------------------------------------------------
 
-const SERVER_FRAME_TYPES = new Set<string>(["welcome", "message", "joined", "left", "typing", "renamed", "history", "error"]);
+const SERVER_FRAME_TYPES = new Set<string>(["welcome", "message", "joined", "left", "typing", "renamed", "history", "call", "signal", "error"]);
 
 /**
  * Reads one WebSocket message from the server: a single frame or a batch (a

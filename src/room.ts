@@ -23,6 +23,7 @@ import {
   cidOf,
   parseClientFrame,
   utf8Length,
+  type CallFrame,
   type ErrorCode,
   type FileInfo,
   type MessageFrame,
@@ -33,6 +34,7 @@ import {
   type ParsedClientFrame,
   type RoomLimits,
   type SendFrame,
+  type SignalFrame,
   type User,
   type WelcomeFrame,
 } from "./protocol";
@@ -190,7 +192,7 @@ export class Room extends DurableObject<Env> {
     const state = this.#sockets.state(ws);
     // Every frame counts against the limits, refused ones included (a flood
     // of garbage is still a flood); typing notices have their own, silent throttle.
-    const counted = !(parsed.ok && parsed.frame.type === "typing");
+    const counted = !(parsed.ok && (parsed.frame.type === "typing" || parsed.frame.type === "signal"));
     if (counted && this.#bucketLimits.burst > 0) {
       const allowed = takeToken(state.bucket, this.#bucketLimits, now);
       this.#sockets.save(ws, state);
@@ -238,7 +240,49 @@ export class Room extends DurableObject<Env> {
         this.#sockets.save(ws, state);
         this.#sockets.broadcast({ type: "typing", user }, ws);
         return;
+      case "call":
+        return this.#callState(ws, state, user, frame);
+      case "signal":
+        return this.#signal(ws, state, user, frame, message as string, now);
     }
+  }
+
+  // -- Calls: media goes peer to peer; the room keeps who is in the call
+  // (in each socket's attachment) and relays signalling between them. -----
+
+  /** Joins the call, changes what one sends in it, or leaves it; everyone hears. */
+  #callState(ws: WebSocket, state: SocketState, user: User, frame: CallFrame): void {
+    const current = state.call ?? null;
+    if (frame.state === null && current === null) return; // not in the call: nothing to leave
+    if (frame.state !== null && current === null) {
+      const max = this.#config.maxCallParticipants;
+      if (this.#sockets.callMembers().length >= max) {
+        return this.#refuse(ws, "call_full", `The call already has ${max} people, as many as a call here can take; try again when someone leaves.`);
+      }
+    }
+    state.call = frame.state;
+    this.#sockets.save(ws, state);
+    this.#sockets.broadcast({ type: "call", user, state: frame.state });
+  }
+
+  /** Relays WebRTC signalling to one other member of the call, stamped with the sender. */
+  #signal(ws: WebSocket, state: SocketState, user: User, frame: SignalFrame, raw: string, now: number): void {
+    const limits = { burst: this.#config.signalRateBurst, perSecond: this.#config.signalRatePerSecond };
+    state.signalBucket ??= fullBucket(limits, now);
+    const allowed = takeToken(state.signalBucket, limits, now);
+    this.#sockets.save(ws, state);
+    if (!allowed) {
+      return this.#refuse(ws, "rate_limited", `Slow down: at most ${limits.burst} signals at once, then ${limits.perSecond} per second. That signal was dropped.`);
+    }
+    const max = this.#config.maxSignalBytes;
+    if (raw.length > max / 3 && utf8Length(raw) > max) return this.#refuse(ws, "too_long", `Signals are limited to ${max} bytes.`);
+    if (!state.call) return this.#refuse(ws, "not_in_call", "Join the call before signalling to anyone in it.");
+    const target = this.#sockets.findByUserId(frame.to);
+    if (target === undefined || target === ws || !this.#sockets.state(target).call) {
+      return this.#refuse(ws, "not_in_call", `There is no one with the id "${frame.to}" in the call (they may just have left).`);
+    }
+    // Never stored, never broadcast: the one recipient gets it, with the sender's id.
+    this.#sockets.send(target, { type: "signal", from: user.id, data: frame.data });
   }
 
   #message(ws: WebSocket, from: User, frame: SendFrame, now: number): void {
@@ -401,6 +445,12 @@ export class Room extends DurableObject<Env> {
     const { user, token, tokenHash } = identity;
     if (previous !== undefined) {
       log("take_over", { room: this.#roomName, user: user.id });
+      // The call goes on over the new socket: nobody is told anything.
+      const call = this.#sockets.state(previous).call ?? null;
+      if (call !== null) {
+        state.call = call;
+        this.#sockets.save(ws, state);
+      }
       this.#sockets.leave(previous);
       this.#sockets.close(previous, CLOSE_SESSION_TAKEN_OVER, "session taken over");
     }
@@ -420,6 +470,11 @@ export class Room extends DurableObject<Env> {
       users: this.#sockets.users,
       history: history.messages,
       limits: this.#roomLimits,
+      call: {
+        members: this.#sockets.callMembers(),
+        maxParticipants: this.#config.maxCallParticipants,
+        iceServers: [...this.#config.iceServers],
+      },
     };
     if (history.truncated) welcome.truncated = true;
     this.#sockets.send(ws, welcome);

@@ -19,9 +19,34 @@ describe("configuration", () => {
       sessionTtlHours: 24,
       maxFileBytes: 10_485_760,
       roomFilesQuotaBytes: 1_073_741_824,
+      maxCallParticipants: 6,
+      maxSignalBytes: 12_000,
+      signalRateBurst: 100,
+      signalRatePerSecond: 20,
       allowedOrigins: new Set(),
       ipRateLimits: true,
+      iceServers: [],
     });
+  });
+
+  it("reads ICE_SERVERS as JSON, adds a TURN server from the TURN_* secrets, and says what is wrong", () => {
+    expect(parseConfig({ ICE_SERVERS: '[{"urls":"stun:stun.cloudflare.com:3478"}]' }).iceServers).toEqual([{ urls: "stun:stun.cloudflare.com:3478" }]);
+    expect(parseConfig({ ICE_SERVERS: "[]" }).iceServers).toEqual([]);
+    const withTurn = parseConfig({
+      ICE_SERVERS: '[{"urls":["stun:a.example:3478","stun:b.example"],"ignored":1}]',
+      TURN_URLS: "turn:turn.example:3478?transport=udp, turns:turn.example:5349",
+      TURN_USERNAME: "edge",
+      TURN_CREDENTIAL: "secret",
+    });
+    expect(withTurn.iceServers).toEqual([
+      { urls: ["stun:a.example:3478", "stun:b.example"] },
+      { urls: ["turn:turn.example:3478?transport=udp", "turns:turn.example:5349"], username: "edge", credential: "secret" },
+    ]);
+    expect(() => parseConfig({ ICE_SERVERS: "stun:x" })).toThrow(/ICE_SERVERS must be a JSON array.*not JSON/);
+    expect(() => parseConfig({ ICE_SERVERS: '[{"urls":"http://x"}]' })).toThrow(/ICE_SERVERS must be a JSON array of/);
+    expect(() => parseConfig({ ICE_SERVERS: '{"urls":"stun:x"}' })).toThrow(/ICE_SERVERS must be a JSON array of/);
+    expect(() => parseConfig({ TURN_URLS: "turn:x" })).toThrow(/TURN_USERNAME and TURN_CREDENTIAL must be too/);
+    expect(() => parseConfig({ TURN_URLS: "stun:x", TURN_USERNAME: "a", TURN_CREDENTIAL: "b" })).toThrow(/TURN_URLS must be comma-separated turn:/);
   });
 
   it("reads strings (wrangler --var) and numbers", () => {

@@ -497,14 +497,15 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
             else if (parsed.frame.type === "nick") {
               const holder = clients.find((o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey((parsed.frame as { nick: string }).nick));
               expect(holder, `${where}: nick_taken, but nobody has it`).toBeDefined();
-            } else throw new Error(`${where}: refused a valid frame: ${JSON.stringify(answer)}`);
+            } else if (parsed.frame.type === "signal") expect(answer.code, where).toBe("not_in_call"); // nobody here is in a call
+            else throw new Error(`${where}: refused a valid frame: ${JSON.stringify(answer)}`);
           }
           if (parsed?.ok === true && parsed.frame.type === "message" && parsed.frame.cid !== undefined) expect(answer.cid, where).toBe(parsed.frame.cid);
         } else {
           // Accepted: only what the parser accepts, with what it made of it.
           expect(parsed?.ok, `${where}: accepted ${JSON.stringify(answer)}`).toBe(true);
           const frame = (parsed as { ok: true; frame: ClientFrame }).frame;
-          expect(answer.type, where).toBe({ join: "welcome", nick: "renamed", message: "message", history: "history", typing: "(none)" }[frame.type]);
+          expect(answer.type, where).toBe({ join: "welcome", nick: "renamed", message: "message", history: "history", typing: "(none)", call: "call", signal: "(none)" }[frame.type]);
           // Nicknames stay unique: nobody else here has the accepted one.
           const holder = (nick: string) => clients.find((o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey(nick));
           if (frame.type === "join" || frame.type === "nick") expect(holder(frame.nick)?.me, `${where}: name already taken`).toBeUndefined();
