@@ -8,6 +8,7 @@ import {
   codePointLength,
   parseNick,
   parseRoomName,
+  type CallNoticeFrame,
   type ErrorFrame,
   type MessageFrame,
   type SendFrame,
@@ -21,6 +22,8 @@ import { ChatConnection, type Status, type StatusDetail } from "./connection";
 import { byId, el, setFieldError } from "./dom";
 import { MessageLog, hue, outgoingItem, setDelivery, uploadFailed, uploadItem, uploadProgressText } from "./log";
 import { startUpload, tooLarge } from "./upload";
+import { Call } from "./call";
+import { CallView } from "./call-view";
 import { rememberRoom, saveDraft, saveNick, savedDraft, savedNick } from "./store";
 
 const TYPING_SEND_EVERY_MS = 2_000;
@@ -99,6 +102,25 @@ const connection =
         { frame: onFrame, status: onStatus },
       );
 
+// The room's call: signalling over the chat's socket, media peer to peer.
+const call = new Call({
+  send: (frame) => connection?.send(frame) ?? false,
+  changed: () => {
+    callView.render(connection?.joined === true);
+    renderRoster();
+  },
+  problem: (message) => showNotice(message),
+});
+const callView = new CallView(call, {
+  panel: byId("call-panel", HTMLElement),
+  grid: byId("call-grid", HTMLElement),
+  join: byId("call-join", HTMLButtonElement),
+  mute: byId("call-mute", HTMLButtonElement),
+  camera: byId("call-camera", HTMLButtonElement),
+  leave: byId("call-leave", HTMLButtonElement),
+  summary: byId("call-summary", HTMLElement),
+});
+
 const log = new MessageLog(
   {
     list,
@@ -134,6 +156,7 @@ function onStatus(status: Status, detail: StatusDetail = {}): void {
   statusLine.setAttribute("aria-live", "polite");
   const { retryAt } = detail;
   retryButton.hidden = retryAt === undefined;
+  callView.render(status === "online" && connection?.joined === true);
   if (retryAt === undefined) {
     statusLine.textContent = STATUS_LABELS[status];
   } else {
@@ -170,10 +193,16 @@ function onFrame(frame: ServerFrame): void {
     case "left":
       members.delete(frame.user.id);
       stopTyping(frame.user.id);
+      call.onLeft(frame.user);
       renderRoster();
       return log.notice(`${frame.user.nick} left`);
     case "renamed":
+      call.onRenamed(frame.user);
       return onRenamed(frame.user, frame.from);
+    case "call":
+      return onCallNotice(frame);
+    case "signal":
+      return void call.onSignal(frame);
     case "typing":
       if (frame.user.id !== me?.id) startTyping(frame.user);
       return;
@@ -191,6 +220,7 @@ function onWelcome(frame: WelcomeFrame): void {
   if (room !== null) rememberRoom(room);
   members.clear();
   for (const user of frame.users) members.set(user.id, user);
+  call.welcome(frame.you, frame.call);
   renderRoster();
   for (const typist of typists.keys()) stopTyping(typist);
 
@@ -236,6 +266,15 @@ function showMessages(messages: MessageFrame[]): void {
   if (document.hidden && others > 0) countUnread(others);
 }
 
+/** Someone joined or left the call (or changed what they send): the call, and a line for the first two. */
+function onCallNotice(frame: CallNoticeFrame): void {
+  const before = call.members().get(frame.user.id);
+  call.onCallFrame(frame);
+  if (frame.user.id === me?.id) return;
+  if (before === undefined && frame.state !== null) log.notice(`${frame.user.nick} joined the call`);
+  if (before !== undefined && frame.state === null) log.notice(`${frame.user.nick} left the call`);
+}
+
 function onRenamed(user: User, from: string): void {
   if (user.nick === from) return; // A rename to the same name, confirmed to us alone.
   members.set(user.id, user);
@@ -266,6 +305,8 @@ function onError(frame: ErrorFrame): void {
   if (outgoing !== undefined) return fail(outgoing, `Not sent: ${frame.message}`);
   // A history request refused for speed: the list may ask again.
   if (frame.code === "rate_limited") log.reset();
+  // The call filled up while we were asking for the microphone.
+  if (frame.code === "call_full") call.leave();
   showNotice(frame.message);
 }
 
@@ -345,6 +386,13 @@ function renderRoster(): void {
     ...users.map((user) => {
       const item = el("li", `hue-${hue(user.id)}`, user.nick);
       if (user.id === me?.id) item.append(el("span", "you", " (you)"));
+      const inCall = call.members().get(user.id)?.state;
+      if (inCall !== undefined) {
+        const badge = el("span", "in-call", ` ${inCall.audio ? "🎙" : "🔇"}${inCall.video ? " 📷" : ""}`);
+        badge.title = `In the call${inCall.audio ? "" : ", muted"}${inCall.video ? ", camera on" : ""}`;
+        badge.setAttribute("aria-label", badge.title);
+        item.append(badge);
+      }
       return item;
     }),
   );
@@ -595,6 +643,8 @@ copyButton.addEventListener("click", async () => {
 });
 
 retryButton.addEventListener("click", () => connection?.retryNow());
+// Closing the tab leaves the call at once, for everyone (not after a timeout).
+addEventListener("pagehide", () => call.leave());
 // Back on the network, or back on the tab: retry now rather than at the end
 // of the backoff. (The connection itself knows nothing of the browser.)
 addEventListener("online", () => connection?.retryNow());
