@@ -33,12 +33,18 @@ afterAll(async () => {
   await stopServer(server);
 });
 
-/** Keeps every RTCPeerConnection the page makes in window.__pcs, for getStats(). */
+/** Keeps every RTCPeerConnection the page makes in window.__pcs, for
+ * getStats(), and every WebSocket in window.__sockets, to break one. */
 const CAPTURE_CONNECTIONS = `(() => {
   const Native = window.RTCPeerConnection;
   window.__pcs = [];
   window.RTCPeerConnection = class extends Native {
     constructor(...args) { super(...args); window.__pcs.push(this); }
+  };
+  const NativeSocket = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = class extends NativeSocket {
+    constructor(...args) { super(...args); window.__sockets.push(this); }
   };
 })();`;
 
@@ -179,6 +185,36 @@ describe("calls in the browser", () => {
     const names = await eventually(() => tileNames(ana.page), (list) => list.length === 1, 5000);
     expect(names).toEqual(["Ana (you)"]);
   }, 90_000);
+
+  it("survives a dropped signalling connection: the socket resumes, the media never stops, nothing is renegotiated", async () => {
+    const ana = await caller("Ana", "resume");
+    const ben = await caller("Ben", "resume");
+    await ana.page.getByRole("button", { name: "Start a call" }).click();
+    await ben.page.getByRole("button", { name: "Join call (1)" }).click();
+    await ana.page.getByRole("button", { name: "Camera on" }).click();
+    await flowing(ben.page, 1, true);
+    // Ben's WebSocket breaks (as on a network change): Ana sees him leave the room…
+    await ben.page.evaluate(`window.__sockets.at(-1).close(4000, "network change")`);
+    await waitForInLog(ana.page, "Ben left");
+    // …but his tile stays, all along, while their media still flows, and he comes back.
+    const tilesSeen: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      tilesSeen.push((await tileNames(ana.page)).length);
+      await sleep(100);
+    }
+    expect(Math.min(...tilesSeen), "Ben's tile never went").toBe(2);
+    await ben.page.locator("#status", { hasText: "Online" }).waitFor({ timeout: 15_000 });
+    await eventually(() => ana.page.locator('#call-grid .tile[aria-label="Ben"]').count(), (n) => n === 1, 10_000);
+    for (const page of [ana.page, ben.page]) {
+      expect(await page.evaluate<number>("window.__pcs.length"), "still the first connection").toBe(1);
+      await flowing(page, 1, false);
+    }
+    await changes(ben.page, (leg) => leg.videoFramesIn, true);
+    expect(await tileNames(ana.page)).toEqual(["Ana (you)", "Ben"]);
+    // Signalling works again: Ben mutes, Ana sees it.
+    await ben.page.getByRole("button", { name: "Mute" }).click();
+    await ana.page.locator('#call-grid .tile[aria-label="Ben, muted"]').waitFor();
+  }, 60_000);
 
   it("refuses a signal to someone who is not in the call", async () => {
     const ana = await caller("Ana", "refusals");
