@@ -70,7 +70,7 @@ export class CallView {
     camera.textContent = state?.video ? "Camera off" : "Camera on";
     camera.setAttribute("aria-pressed", String(state?.video === true));
     panel.hidden = !inCall;
-    summary.textContent = inCall ? `In the call: ${participants.length} of at most ${this.#call.maxParticipants}` : "";
+    summary.textContent = inCall ? `${participants.length} of ${this.#call.maxParticipants} in the call` : "";
 
     const seen = new Set<string>();
     for (const participant of participants) {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import type { DevServer } from "../e2e/wrangler-dev";
 import { openRoom, startDevServer } from "../e2e/wrangler-dev";
-import { CHROME_FLAGS, WAIT_MS, eventually, findChrome, joinRoom, peoplePerTest, say, stopServer, waitForInLog, type Person } from "./harness";
+import { CHROME_FLAGS, DESKTOP, WAIT_MS, eventually, findChrome, joinRoom, peoplePerTest, say, shoot, stopServer, waitForInLog, type Person } from "./harness";
 
 /** Fake media, and loopback candidates (on a machine whose only interface is loopback). */
 const MEDIA_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection"];
@@ -49,8 +49,8 @@ const CAPTURE_CONNECTIONS = `(() => {
 })();`;
 
 /** Someone in `room`, in a browser context of their own, with their connections watched. */
-async function caller(name: string, room: string): Promise<Person> {
-  const someone = await person(name.toLowerCase());
+async function caller(name: string, room: string, options = DESKTOP): Promise<Person> {
+  const someone = await person(name.toLowerCase(), options);
   await someone.context.addInitScript({ content: CAPTURE_CONNECTIONS });
   await joinRoom(someone, server.url, room, name);
   return someone;
@@ -249,4 +249,28 @@ describe("calls in the browser", () => {
     );
     expect(await ana.page.locator("#call-panel").isHidden()).toBe(true);
   }, 60_000);
+
+  it("a three-way video call, for the README (light and dark)", async () => {
+    for (const scheme of ["light", "dark"] as const) {
+      const room = `video-${scheme}`;
+      const ana = await caller("Ana", room, { ...DESKTOP, colorScheme: scheme });
+      const ben = await caller("Ben", room, { ...DESKTOP, colorScheme: scheme });
+      const cy = await caller("Cy", room, { ...DESKTOP, colorScheme: scheme });
+      await ana.page.getByRole("button", { name: "Start a call" }).click();
+      await ben.page.getByRole("button", { name: "Join call (1)" }).click();
+      await ben.page.locator("#call-panel").waitFor({ state: "visible" });
+      await cy.page.getByRole("button", { name: "Join call (2)" }).click();
+      await ana.page.getByRole("button", { name: "Camera on" }).click();
+      await ben.page.getByRole("button", { name: "Camera on" }).click();
+      await flowing(ana.page, 2, false);
+      await eventually(() => ana.page.locator("#call-grid .tile.video-on").count(), (n) => n === 2);
+      await say(cy.page, "No camera here, I'm on the train 🚆");
+      await say(ben.page, "We can hear you fine!");
+      await waitForInLog(ana.page, "We can hear you fine!");
+      await ana.page.locator("#text").blur();
+      await sleep(500); // a few more frames of the fake camera
+      await shoot(ana.page, `call-${scheme}`, 1280, 800);
+      for (const someone of [ana, ben, cy]) await someone.page.getByRole("button", { name: "Leave call" }).click();
+    }
+  }, 90_000);
 });

@@ -8,7 +8,10 @@
  * when there is none.
  */
 import { afterEach, expect } from "vitest";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { startDevServer, type DevServer, type DevServerOptions } from "../e2e/wrangler-dev";
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from "playwright-core";
 
@@ -222,4 +225,24 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
     value = await read();
   }
   return value;
+}
+
+// --- screenshots ------------------------------------------------------------------
+
+/** Where screenshots go: docs/screenshots/ with UPDATE_SCREENSHOTS=1 (for
+ * the README), else a temporary folder, so a test run leaves the tree clean. */
+let screenshots: string | undefined;
+const screenshotFolder = (): string =>
+  (screenshots ??= process.env.UPDATE_SCREENSHOTS
+    ? fileURLToPath(new URL("../../docs/screenshots/", import.meta.url))
+    : mkdtempSync(join(tmpdir(), "edge-chat-screenshots-")));
+
+/** Saves the page's viewport as `name`.png in the screenshot folder and checks its size in pixels. */
+export async function shoot(page: Page, name: string, width: number, height: number): Promise<void> {
+  mkdirSync(screenshotFolder(), { recursive: true });
+  const path = join(screenshotFolder(), `${name}.png`);
+  await page.screenshot({ path, animations: "disabled", caret: "hide" });
+  const png = readFileSync(path);
+  expect(png.subarray(1, 4).toString("latin1"), `${name}.png is a PNG`).toBe("PNG");
+  expect([png.readUInt32BE(16), png.readUInt32BE(20)], `${name}.png's size`).toEqual([width, height]);
 }

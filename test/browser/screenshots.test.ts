@@ -7,11 +7,7 @@
  * run leaves the work tree clean); `UPDATE_SCREENSHOTS=1 npm run test:e2e`
  * writes them to docs/screenshots/ for the README.
  */
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { newStateDir, startDevServer, type DevServer } from "../e2e/wrangler-dev";
 import {
@@ -22,14 +18,12 @@ import {
   launchChrome,
   peoplePerTest,
   say,
+  shoot,
   stopServer,
   waitForInLog,
   type Person,
 } from "./harness";
 
-const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
-  ? fileURLToPath(new URL("../../docs/screenshots/", import.meta.url))
-  : mkdtempSync(join(tmpdir(), "edge-chat-screenshots-"));
 const ROOM = "edge-team";
 
 let server: DevServer | undefined;
@@ -48,7 +42,6 @@ async function freshServer(): Promise<DevServer> {
 }
 
 beforeAll(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
   browser = await launchChrome();
 }, 90_000);
 
@@ -58,14 +51,6 @@ afterAll(async () => {
 });
 
 
-/** Saves the page's viewport as `name`.png in SCREENSHOTS and checks its size in pixels. */
-async function shoot(page: Page, name: string, width: number, height: number): Promise<void> {
-  const path = join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path, animations: "disabled", caret: "hide" });
-  const png = readFileSync(path);
-  expect(png.subarray(1, 4).toString("latin1"), `${name}.png is a PNG`).toBe("PNG");
-  expect([png.readUInt32BE(16), png.readUInt32BE(20)], `${name}.png's size`).toEqual([width, height]);
-}
 
 /** Ana, Kartik (on `kartikOn`) and Mei joined to the room, in that order. */
 async function anaKartikMei(base: string, scheme: Scheme, kartikOn: typeof DESKTOP) {

@@ -12,12 +12,12 @@ const limits = { messageLength: 4000, nickLength: 32 };
 
 /** JSON examples: ```json blocks, and whole-line frames in other blocks after "> ". */
 const examples = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => match[1]!.replace(/…/g, ""));
-const serverTypes = new Set(["welcome", "message", "joined", "left", "typing", "renamed", "history", "error"]);
+const serverTypes = new Set(["welcome", "message", "joined", "left", "typing", "renamed", "history", "call", "signal", "error"]);
 
 describe("docs/protocol.md", () => {
   it("has an example of every frame type", () => {
     const types = examples.map((text) => (JSON.parse(text) as { type: string }).type);
-    for (const type of [...serverTypes, "join", "nick"]) expect(types, type).toContain(type);
+    for (const type of [...serverTypes, "join", "nick", "call", "signal"]) expect(types, type).toContain(type);
     expect(examples.length).toBeGreaterThanOrEqual(14);
   });
 
@@ -25,7 +25,7 @@ describe("docs/protocol.md", () => {
     for (const text of examples) {
       const frame = JSON.parse(text) as Record<string, unknown>;
       const isServerFrame =
-        "id" in frame || "user" in frame || "messages" in frame || frame.type === "welcome" || frame.type === "error";
+        "id" in frame || "user" in frame || "messages" in frame || "from" in frame || frame.type === "welcome" || frame.type === "error";
       if (isServerFrame) {
         expect(parseServerMessage(text), text).toHaveLength(1);
         expect(serverTypes.has(frame.type as string), text).toBe(true);
