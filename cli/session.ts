@@ -7,7 +7,7 @@
  * `since` and `session`, dropping messages already seen, pings) is the
  * browser's: src/client/connection.ts.
  */
-import { parseNick, type ErrorFrame, type MessageFrame, type RenamedFrame, type RoomLimits, type ServerFrame, type User, type WelcomeFrame } from "../src/protocol";
+import { parseNick, type CallNoticeFrame, type ErrorFrame, type MessageFrame, type RenamedFrame, type RoomLimits, type ServerFrame, type User, type WelcomeFrame } from "../src/protocol";
 import { ChatConnection, type Status, type StatusDetail } from "../src/client/connection";
 import type { Options } from "./args";
 import { parseCommand } from "../src/commands";
@@ -48,6 +48,8 @@ export class ChatSession {
   readonly #outbox: Outbox;
   #me: User | null = null;
   readonly #members = new Map<string, User>();
+  /** Who is in the room's call (by user id). */
+  readonly #inCall = new Set<string>();
   #limits: RoomLimits | null = null;
   /** A socket opened at least once (so "offline" is not "unreachable"). */
   #opened = false;
@@ -126,10 +128,14 @@ export class ChatSession {
         break;
       case "left":
         this.#members.delete(frame.user.id);
+        this.#inCall.delete(frame.user.id);
         this.#show(this.#format.notice(`${this.#format.name(frame.user)} left`));
         break;
       case "renamed":
         this.#renamed(frame);
+        break;
+      case "call":
+        this.#callNotice(frame);
         break;
       case "error":
         this.#error(frame);
@@ -155,6 +161,8 @@ export class ChatSession {
     this.#limits = frame.limits;
     this.#members.clear();
     for (const user of frame.users) this.#members.set(user.id, user);
+    this.#inCall.clear();
+    for (const member of frame.call?.members ?? []) this.#inCall.add(member.user.id);
     // Rejoining under the name the room gave us (a session that expired
     // while away joins as a new identity with this name).
     this.#connection.renamed(frame.you.nick);
@@ -233,6 +241,16 @@ export class ChatSession {
       }
       this.#release();
     });
+  }
+
+  /** Calls happen in browsers; the terminal says who joins and leaves one. */
+  #callNotice(frame: CallNoticeFrame): void {
+    const was = this.#inCall.has(frame.user.id);
+    if (frame.state === null) this.#inCall.delete(frame.user.id);
+    else this.#inCall.add(frame.user.id);
+    const who = frame.user.id === this.#me?.id ? "You" : this.#format.name(frame.user);
+    if (!was && frame.state !== null) this.#show(this.#format.notice(`${who} joined the call`));
+    if (was && frame.state === null) this.#show(this.#format.notice(`${who} left the call`));
   }
 
   #renamed(frame: RenamedFrame): void {

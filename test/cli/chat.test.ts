@@ -218,6 +218,21 @@ async function nextMessage(socket: ChatSocket): Promise<MessageFrame> {
   }
 }
 
+describe("calls, seen from the terminal", () => {
+  it("says who joins and leaves the room's call", async () => {
+    const room = freshRoom();
+    const ana = cli([pageUrl(room), "--nick", "Ana"]);
+    await ana.waitFor(`You joined #${room} as Ana.`);
+    const caller = await watcher(room, "Caller");
+    caller.send({ type: "call", state: { audio: true, video: false } });
+    await ana.waitFor("* Caller joined the call");
+    caller.send({ type: "call", state: { audio: false, video: false } }); // a change is not news
+    caller.send({ type: "call", state: null });
+    await ana.waitFor("* Caller left the call");
+    expect(ana.stdout.match(/joined the call/g)).toHaveLength(1);
+  });
+});
+
 describe("files in the terminal client", () => {
   it("/send uploads with progress; another client saves it with --download-dir, byte for byte", async () => {
     const room = freshRoom();
