@@ -103,6 +103,17 @@ async function changes(page: Page, read: (leg: Leg) => number, grow: boolean): P
   after.forEach((value, i) => (grow ? expect(value, `leg ${i}`).toBeGreaterThan(before[i]!) : expect(value, `leg ${i}`).toBe(before[i])));
 }
 
+/** Ana and Ben in a call in `room`, Ana's camera on and her video reaching Ben. */
+async function anaOnCameraWithBen(room: string): Promise<{ ana: Person; ben: Person }> {
+  const ana = await caller("Ana", room);
+  const ben = await caller("Ben", room);
+  await ana.page.getByRole("button", { name: "Start a call" }).click();
+  await ben.page.getByRole("button", { name: "Join call (1)" }).click();
+  await ana.page.getByRole("button", { name: "Camera on" }).click();
+  await flowing(ben.page, 1, true);
+  return { ana, ben };
+}
+
 const tileNames = (page: Page) => page.locator("#call-grid .tile .tile-name").allTextContents();
 
 describe("calls in the browser", () => {
@@ -131,12 +142,7 @@ describe("calls in the browser", () => {
   }, 60_000);
 
   it("mute stops the outgoing audio packets, and camera off stops the video frames", async () => {
-    const ana = await caller("Ana", "mute-camera");
-    const ben = await caller("Ben", "mute-camera");
-    await ana.page.getByRole("button", { name: "Start a call" }).click();
-    await ben.page.getByRole("button", { name: "Join call (1)" }).click();
-    await ana.page.getByRole("button", { name: "Camera on" }).click();
-    await flowing(ben.page, 1, true);
+    const { ana, ben } = await anaOnCameraWithBen("mute-camera");
     await flowing(ana.page, 1, false);
 
     await ana.page.getByRole("button", { name: "Mute" }).click();
@@ -187,12 +193,7 @@ describe("calls in the browser", () => {
   }, 90_000);
 
   it("survives a dropped signalling connection: the socket resumes, the media never stops, nothing is renegotiated", async () => {
-    const ana = await caller("Ana", "resume");
-    const ben = await caller("Ben", "resume");
-    await ana.page.getByRole("button", { name: "Start a call" }).click();
-    await ben.page.getByRole("button", { name: "Join call (1)" }).click();
-    await ana.page.getByRole("button", { name: "Camera on" }).click();
-    await flowing(ben.page, 1, true);
+    const { ana, ben } = await anaOnCameraWithBen("resume");
     // Ben's WebSocket breaks (as on a network change): Ana sees him leave the room…
     await ben.page.evaluate(`window.__sockets.at(-1).close(4000, "network change")`);
     await waitForInLog(ana.page, "Ben left");
