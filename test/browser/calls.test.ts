@@ -217,6 +217,24 @@ describe("calls in the browser", () => {
     await ana.page.locator('#call-grid .tile[aria-label="Ben, muted"]').waitFor();
   }, 60_000);
 
+  it("resolves offers made at the same moment on both sides (perfect negotiation) without losing the call", async () => {
+    const { ana, ben } = await anaOnCameraWithBen("glare");
+    await flowing(ana.page, 1, false);
+    // Both restart ICE at once: each makes an offer while the other's is on its way.
+    await Promise.all([ana.page.evaluate("window.__pcs[0].restartIce()"), ben.page.evaluate("window.__pcs[0].restartIce()")]);
+    for (const page of [ana.page, ben.page]) {
+      const settled = await eventually(
+        () => page.evaluate<string>(`window.__pcs[0].signalingState + " " + window.__pcs[0].connectionState`),
+        (value) => value === "stable connected",
+        10_000,
+      );
+      expect(settled).toBe("stable connected");
+      expect(await page.evaluate<number>("window.__pcs.length")).toBe(1);
+    }
+    await changes(ben.page, (leg) => leg.videoFramesIn, true);
+    await changes(ana.page, (leg) => leg.audioPacketsIn, true);
+  }, 60_000);
+
   it("refuses a signal to someone who is not in the call", async () => {
     const ana = await caller("Ana", "refusals");
     await ana.page.getByRole("button", { name: "Start a call" }).click();
