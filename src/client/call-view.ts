@@ -30,6 +30,8 @@ interface Tile {
   name: HTMLElement;
   status: HTMLElement;
   stream: MediaStream | null;
+  /** No ring for the muted, whatever their track still carries. */
+  muted: boolean;
   meter: { analyser: AnalyserNode; samples: Float32Array<ArrayBuffer>; source: MediaStreamAudioSourceNode } | null;
 }
 
@@ -104,7 +106,7 @@ export class CallView {
       const status = el("span", "tile-status");
       caption.append(name, status);
       root.append(video, avatar, caption);
-      tile = { root, video, avatar, name, status, stream: null, meter: null };
+      tile = { root, video, avatar, name, status, stream: null, muted: false, meter: null };
       this.#tiles.set(participant.user.id, tile);
       this.#parts.grid.append(root);
     }
@@ -124,6 +126,7 @@ export class CallView {
     if (participant.away) notes.push("reconnecting…");
     else if (!participant.local && participant.connection !== "connected") notes.push(participant.connection === "failed" ? "no connection" : "connecting…");
     status.textContent = notes.join(" · ");
+    tile.muted = !participant.state.audio;
     root.setAttribute("aria-label", `${name.textContent}${notes.length > 0 ? `, ${notes.join(", ")}` : ""}`);
     if (tile.stream !== participant.stream) {
       tile.stream = participant.stream;
@@ -154,8 +157,7 @@ export class CallView {
       let sum = 0;
       for (const sample of tile.meter.samples) sum += sample * sample;
       const level = Math.sqrt(sum / tile.meter.samples.length);
-      const speaking = level > SPEAKING_LEVEL && !tile.status.textContent?.includes("muted");
-      tile.root.classList.toggle("speaking", speaking);
+      tile.root.classList.toggle("speaking", level > SPEAKING_LEVEL && !tile.muted);
     }
   }
 

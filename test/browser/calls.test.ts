@@ -114,6 +114,21 @@ async function anaOnCameraWithBen(room: string): Promise<{ ana: Person; ben: Per
   return { ana, ben };
 }
 
+/** From now on, the page records whose tile gets the speaking ring (it comes and goes with each beep). */
+const watchSpeaking = (page: Page) =>
+  page.evaluate(`(() => {
+    window.__speakers?.observer.disconnect();
+    const seen = new Set();
+    const observer = new MutationObserver((changes) => {
+      for (const change of changes) if (change.target.classList.contains("speaking")) seen.add(change.target.dataset.user);
+    });
+    observer.observe(document.querySelector("#call-grid"), { subtree: true, attributes: true, attributeFilter: ["class"] });
+    window.__speakers = { observer, seen };
+  })()`);
+const speakers = (page: Page) => page.evaluate<string[]>("[...window.__speakers.seen]");
+/** The user id on the one tile that is not the page's own. */
+const otherTileUser = async (page: Page) => (await page.locator("#call-grid .tile:not(.local)").getAttribute("data-user")) ?? "";
+
 const tileNames = (page: Page) => page.locator("#call-grid .tile .tile-name").allTextContents();
 
 describe("calls in the browser", () => {
@@ -145,12 +160,19 @@ describe("calls in the browser", () => {
     const { ana, ben } = await anaOnCameraWithBen("mute-camera");
     await flowing(ana.page, 1, false);
 
+    // Ben sees Ana speaking: the fake microphone beeps, and her tile gets the ring.
+    await watchSpeaking(ben.page);
+    const anaId = await otherTileUser(ben.page);
+    expect(await eventually(() => speakers(ben.page), (ids) => ids.includes(anaId), 10_000), "Ana's tile rang").toContain(anaId);
+
     await ana.page.getByRole("button", { name: "Mute" }).click();
     await sleep(500); // what was on its way arrives
+    await watchSpeaking(ben.page);
     await changes(ana.page, (leg) => leg.audioPacketsOut, false);
     await changes(ben.page, (leg) => leg.audioPacketsIn, false);
     await ben.page.locator('#call-grid .tile[aria-label="Ana, muted"]').waitFor();
     expect(await ben.page.locator("#roster-list li", { hasText: "Ana" }).textContent()).toContain("🔇");
+    expect(await speakers(ben.page), "no ring for Ana while she is muted").not.toContain(anaId);
     await ana.page.getByRole("button", { name: "Unmute" }).click();
     await changes(ana.page, (leg) => leg.audioPacketsOut, true);
 
