@@ -640,7 +640,6 @@ describe("hibernation and eviction", () => {
 });
 
 describe("eviction while busy", () => {
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   /** Reads frames until `count` messages have arrived, then makes sure nothing more comes. */
   async function collect(socket: TestSocket, count: number) {
@@ -663,45 +662,37 @@ describe("eviction while busy", () => {
     await senders[0]!.expect("joined");
     await senders[1]!.expect("joined");
 
-    // Evict as fast as the runtime allows, for as long as the traffic lasts.
-    let busy = true;
+    // Evictions at chosen points, not against the clock: after each round of
+    // sends, while those frames are in flight (runInDurableObject first, so
+    // that the object is certainly in memory to be evicted).
     let evictions = 0;
-    const evictor = (async () => {
-      while (busy) {
-        try {
-          await evictDurableObject(stub);
-          evictions++;
-        } catch {
-          // Not running at that instant (already evicted, nothing woke it yet).
-        }
-        await sleep(3);
-      }
-    })();
+    const evict = async () => {
+      await runInDurableObject(stub, () => {});
+      await evictDurableObject(stub);
+      evictions++;
+    };
 
     // Three senders, 9 messages each (the burst allows 10 frames with the join),
-    // not waiting for their echoes.
-    const sending = senders.map(async (socket, n) => {
+    // not waiting for their echoes; an eviction after every round.
+    const sending = (async () => {
       for (let i = 0; i < 9; i++) {
-        socket.send({ type: "message", text: `${"ABC"[n]}${i}`, cid: `${n}-${i}` });
-        await sleep(7);
+        senders.forEach((socket, n) => socket.send({ type: "message", text: `${"ABC"[n]}${i}`, cid: `${n}-${i}` }));
+        await evict();
       }
-    });
+    })();
     // D connects, the room is evicted with D's socket open but not joined, then D joins.
     const late = await TestSocket.open(room);
-    await evictDurableObject(stub).catch(() => {});
+    await evict();
     const lateWelcome = late.joinAs("D");
     // E joins while an eviction is under way.
-    const evictNow = evictDurableObject(stub).catch(() => {});
+    const evictNow = evict();
     const [e, eWelcome] = await TestSocket.join(room, "E");
     await evictNow;
-    await Promise.all(sending);
+    await sending;
     const dWelcome = await lateWelcome;
 
-    const everyone = [...senders.map((socket) => collect(socket, 27))];
-    const results = await Promise.all(everyone);
-    busy = false;
-    await evictor;
-    expect(evictions).toBeGreaterThanOrEqual(3);
+    const results = await Promise.all(senders.map((socket) => collect(socket, 27)));
+    expect(evictions).toBe(11);
 
     const expected = ["A", "B", "C"].flatMap((name) => Array.from({ length: 9 }, (_, i) => `${name}${i}`)).sort();
     for (const { texts, ids, notices } of results) {
