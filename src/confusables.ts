@@ -1,57 +1,56 @@
 /**
  * When two nicknames look the same. Someone who joins as "Аlice" (with a
- * Cyrillic А) or "A1ice" next to Alice is impersonating her: nickKey maps
- * every look-alike to one form, so the room refuses the second as taken.
+ * Cyrillic А), "ꓮlice" (Lisu), "A1ice" or "Aǀice" next to Alice is
+ * impersonating her: nickKey maps every look-alike to one form, so the room
+ * refuses the second as taken.
  *
- * A small, hand-picked version of the idea behind Unicode's confusables
- * (UTS #39 "skeleton"): the full table is thousands of entries, mostly for
- * scripts where the Latin alphabet is not the one being imitated. This one
- * covers what impersonation in a chat room uses in practice: Cyrillic,
- * Greek and Armenian letters that look Latin, digits that look like letters,
- * letter pairs that look like one letter, accents, width and case. A false
- * match only costs someone a different nickname; a missed one lets an
- * impostor in, so the table errs on the side of matching.
+ * The heart of it is Unicode's own answer, the UTS #39 "skeleton": every
+ * character of confusables.txt (6,311 of them, shipped by the `unhomoglyph`
+ * package) replaced by the character it is confused with. On top of that,
+ * what a skeleton leaves apart but a chat room must not: case (so "l", "I"
+ * and "i" meet), accents, width and compatibility forms (NFKD), Latin small
+ * capitals ("ᴀlice"), "vv" for "w", dashes and runs of spaces. A false match
+ * only costs someone a different nickname; a missed one lets an impostor in.
  */
+import CONFUSABLES from "unhomoglyph/data.json";
 
-/** Look-alikes of Latin letters, upper and lower case, to the lower-case Latin letter. */
-const LOOK_ALIKES: Readonly<Record<string, string>> = {
-  // Cyrillic
-  А: "a", а: "a", В: "b", Ь: "b", ь: "b", С: "c", с: "c", ԁ: "d", Е: "e", е: "e",
-  Н: "h", һ: "h", І: "i", і: "i", Ӏ: "i", ӏ: "i", Ј: "j", ј: "j", К: "k", М: "m", О: "o", о: "o",
-  Р: "p", р: "p", Ԛ: "q", ԛ: "q", Ѕ: "s", ѕ: "s", Т: "t", ѵ: "v", Ѵ: "v", Ԝ: "w", ԝ: "w",
-  Х: "x", х: "x", У: "y", у: "y", Ү: "y", ү: "y",
-  // Greek
-  Α: "a", α: "a", Β: "b", β: "b", Ε: "e", Ζ: "z", Η: "h", Ι: "i", ι: "i", Κ: "k", κ: "k",
-  Μ: "m", Ν: "n", ν: "v", Ο: "o", ο: "o", Ρ: "p", ρ: "p", Τ: "t", Υ: "y", υ: "u", γ: "y",
-  Χ: "x", χ: "x", ϲ: "c", Ϲ: "c", ϳ: "j",
-  // Armenian
-  օ: "o", Օ: "o", ս: "u", Ս: "u", հ: "h", ո: "n",
-  // Latin letters that lose a dot or a stroke
-  ı: "i", ȷ: "j", ɑ: "a", ɩ: "i", ɡ: "g", ʏ: "y",
-  // Digits and signs that pass for letters
-  "0": "o", "1": "i", "|": "i",
-};
+/** Latin small capitals read as capitals in a name; confusables.txt leaves them alone. */
+const SMALL_CAPITALS = "ᴀaʙbᴄcᴅdᴇeꜰfɢgʜhɪiᴊjᴋkʟlᴍmɴnᴏoᴘpꞯqʀrꜱsᴛtᴜuᴠvᴡwʏyᴢz";
 
-const LOOK_ALIKE = new RegExp(`[${Object.keys(LOOK_ALIKES).join("").replace(/[\]\\^$|-]/g, "\\$&")}]`, "gu");
+/** Each confusable character to its prototype, built on first use (once per
+ * isolate; lazily, so that a bundle that never compares nicks, such as the
+ * page's, drops the table). */
+let prototypes: Map<string, string> | null = null;
+
+function prototypesTable(): Map<string, string> {
+  if (prototypes !== null) return prototypes;
+  prototypes = new Map(Object.entries(CONFUSABLES as Record<string, string>));
+  for (let i = 0; i < SMALL_CAPITALS.length; i += 2) prototypes.set(SMALL_CAPITALS[i]!, SMALL_CAPITALS[i + 1]!);
+  return prototypes;
+}
+
+/** Compatibility forms to plain ones, accents split off and dropped, then every confusable to its prototype. */
+function skeleton(text: string): string {
+  const table = prototypesTable();
+  let out = "";
+  for (const char of text.normalize("NFKD").replace(/\p{M}/gu, "")) out += table.get(char) ?? char;
+  return out;
+}
 
 /**
  * The form two nicknames are compared in. "Alice", "ALICE", "Ａｌｉｃｅ" (full
- * width), "Alicé", "Аlice" (Cyrillic А), "A1ice" and "AIice" all give "aiice".
- * Only for comparison: people see the nickname as they wrote it.
+ * width), "Alicé", "Аlice" (Cyrillic А), "ᎪIice" (Cherokee Ꭺ, capital I)
+ * and "A1ice" all give the same key. Only for comparison: people see the
+ * nickname as they wrote it.
  */
 export function nickKey(nick: string): string {
+  // Twice, with lower-casing between: a prototype may be a capital ("Ꭺ" → "A")
+  // whose lower case has prototypes of its own.
   return (
-    nick
-      // Compatibility forms (full width, ligatures, super- and subscripts) to
-      // plain ones, accents split off the letter…
-      .normalize("NFKD")
-      // …and dropped.
-      .replace(/\p{M}/gu, "")
-      .replace(LOOK_ALIKE, (char) => LOOK_ALIKES[char]!)
+    skeleton(skeleton(nick).toLowerCase())
       .toLowerCase()
       // "l" and "I" are the same stroke in many fonts; after lower-casing, I is i.
       .replaceAll("l", "i")
-      .replaceAll("rn", "m")
       .replaceAll("vv", "w")
       .replace(/\p{Pd}/gu, "-")
       .replace(/\s+/gu, " ")

@@ -27,12 +27,18 @@ export function parseRoomName(raw: string): string | null {
   return ROOM_NAME.test(name) ? name : null;
 }
 
-/** Control (Cc), format (Cf: bidi overrides, zero-width joiners…), line and
- * paragraph separators (Zl, Zp): invisible or layout-breaking in a nickname. */
-const NICK_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
-/** In message text only tab and line feed survive; every other control
- * character (ESC above all: terminal clients print text as is) is refused. */
-const TEXT_FORBIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+/** Invisible or layout-breaking in a nickname: control (Cc), format (Cf:
+ * bidi overrides, zero-width joiners…), line and paragraph separators,
+ * Unicode's Default_Ignorable_Code_Point (Hangul fillers U+115F, U+1160,
+ * U+3164, U+FFA0, variation selectors…) and the blank Braille pattern U+2800,
+ * which all let "Alice" pass for someone else or for nobody. A variation
+ * selector right after an emoji ("❤️") only picks how it is drawn: kept. */
+const NICK_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u2800]|(?![\uFE0E\uFE0F])\p{DI}|(?<!\p{Emoji})[\uFE0E\uFE0F]/u;
+/** In message text only tab and line feed survive: every other C0 and C1
+ * control (ESC and the 8-bit CSI U+009B above all: terminal clients print
+ * text as is), and the bidi embeddings, overrides and isolates that turn the
+ * rest of a line around in other people's clients, are refused. */
+const TEXT_FORBIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 /** Most combining marks (accents, vowel signs) on one character. Real
  * writing uses a few; "Zalgo" text stacks dozens to spill over other lines. */
 export const MAX_COMBINING_MARKS = 16;
@@ -391,7 +397,7 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
         return refuse("too_long", `A message is at most ${limits.messageLength} characters.`, cid);
       }
       if (!text.isWellFormed() || TEXT_FORBIDDEN.test(text)) {
-        return refuse("bad_frame", "A message cannot contain control characters.", cid);
+        return refuse("bad_frame", "A message cannot contain control characters or bidirectional overrides.", cid);
       }
       if (COMBINING_PILE.test(text)) return refuse("bad_frame", COMBINING_PILE_MESSAGE, cid);
       const action = value.action;

@@ -56,8 +56,23 @@ describe("parseNick", () => {
     ["C1 control", "a\u0085b"],
     ["tab", "a\tb"],
     ["paragraph separator", "a\u2029b"],
+    ["Hangul choseong filler", "Alice\u115f"],
+    ["Hangul jungseong filler", "Alice\u1160"],
+    ["Hangul filler", "Alice\u3164"],
+    ["half-width Hangul filler", "Alice\uffa0"],
+    ["blank Braille pattern", "Alice\u2800"],
+    ["combining grapheme joiner", "Ali\u034fce"],
+    ["variation selector on a letter", "Alice\ufe0f"],
+    ["Mongolian vowel separator", "Ali\u180ece"],
+    ["tag character", "Alice\u{e0041}"],
+    ["lone Hangul filler", "\u3164"],
+    ["lone blank Braille pattern", "\u2800"],
   ])("refuses a %s", (_, nick) => {
-    expect(parseNick(nick, 5)).toMatchObject({ ok: false });
+    expect(parseNick(nick, 32)).toMatchObject({ ok: false });
+  });
+
+  it("keeps a variation selector that picks an emoji's presentation", () => {
+    expect(parseNick("\u2764\ufe0f Ana", 32)).toEqual({ ok: true, nick: "\u2764\ufe0f Ana" });
   });
 
   it("compares nicks case- and width-insensitively", () => {
@@ -84,6 +99,12 @@ describe("parseNick", () => {
     ["doubled space", "Mary Ann", "Mary  Ann"],
     ["the Kelvin sign", "Kim", "\u212aim"],
     ["mathematical bold", "Bob", "\ud835\udc01\ud835\udc28\ud835\udc1b"],
+    ["Lisu ꓮ", "Alice", "\ua4eelice"],
+    ["Cherokee Ꭺ", "Alice", "\u13aalice"],
+    ["small capital ᴀ", "Alice", "\u1d00lice"],
+    ["dental click ǀ for l", "Alice", "A\u01c0ice"],
+    ["Cherokee and capital I", "Alice", "\u13aaIice"],
+    ["Greek ο in a lower-case nick", "bob", "b\u03bfb"],
   ])("treats a look-alike with %s as the same nick", (_, nick, lookAlike) => {
     expect(nickKey(lookAlike)).toBe(nickKey(nick));
   });
@@ -146,6 +167,13 @@ describe("parseClientFrame", () => {
     ['{"type":"message","text":"01234567890"}', "too_long"],
     ['{"type":"message","text":"a\\u0000b"}', "bad_frame"],
     ['{"type":"message","text":"a\\ud800b"}', "bad_frame"],
+    ['{"type":"message","text":"a\\u0085b"}', "bad_frame"], // C1: next line
+    ['{"type":"message","text":"a\\u009b2Jb"}', "bad_frame"], // C1: 8-bit CSI
+    ['{"type":"message","text":"a\\u009d0;x\\u009cb"}', "bad_frame"], // C1: 8-bit OSC
+    ['{"type":"message","text":"a\\u202eb"}', "bad_frame"], // right-to-left override
+    ['{"type":"message","text":"a\\u202ab"}', "bad_frame"], // left-to-right embedding
+    ['{"type":"message","text":"a\\u2067b"}', "bad_frame"], // right-to-left isolate
+    ['{"type":"message","text":"a\\u200fb"}', "ok"], // a right-to-left mark is for writing, not hiding
     ['{"type":"message","text":"hi","cid":""}', "ok"],
     ['{"type":"message","text":"hi","cid":null}', "bad_frame"],
     ['{"type":"join"}', "bad_frame"],

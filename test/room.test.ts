@@ -83,6 +83,27 @@ describe("joining", () => {
     expect(await mallory.expect("renamed")).toMatchObject({ user: { nick: "\u0410l\u0456ce" } });
   });
 
+  it("refuses the impostors of the attack table: fillers as invalid, look-alikes as taken", async () => {
+    const room = freshRoom();
+    await TestSocket.join(room, "Alice");
+    const attempts: [string, string][] = [
+      ["Alice\u3164", "nick_invalid"],
+      ["Alice\u115f", "nick_invalid"],
+      ["Alice\u2800", "nick_invalid"],
+      ["\u3164", "nick_invalid"],
+      ["\ua4eelice", "nick_taken"], // Lisu
+      ["\u13aalice", "nick_taken"], // Cherokee
+      ["\u1d00lice", "nick_taken"], // small capital
+      ["A\u01c0ice", "nick_taken"], // dental click
+    ];
+    for (const [nick, code] of attempts) {
+      const socket = await TestSocket.open(room);
+      socket.send({ type: "join", nick });
+      expect(await socket.expect("error"), JSON.stringify(nick)).toMatchObject({ code });
+      socket.close();
+    }
+  });
+
   it("refuses invalid nicknames, and lets the same socket try again", async () => {
     const room = freshRoom();
     const socket = await TestSocket.open(room);
@@ -640,7 +661,6 @@ describe("hibernation and eviction", () => {
 });
 
 describe("eviction while busy", () => {
-
   /** Reads frames until `count` messages have arrived, then makes sure nothing more comes. */
   async function collect(socket: TestSocket, count: number) {
     const frames = [];
