@@ -19,6 +19,9 @@ export default defineConfig({
                 HISTORY_ON_RESUME: "30",
                 HISTORY_RETENTION: "50",
                 MAX_CONNECTIONS_PER_ROOM: "8",
+                MAX_CONNECTIONS_PER_ADDRESS: "4",
+                // Long enough for any test's own joins on a busy machine.
+                JOIN_TIMEOUT_MS: "5000",
                 PING_TIMEOUT_MS: "1500",
                 ALLOWED_ORIGINS: "https://friend.example",
                 MAX_FILE_BYTES: "262144",

@@ -33,6 +33,12 @@ export const LIMITS = {
   historyRetention: { env: "HISTORY_RETENTION", default: 10_000, min: 1, max: 10_000_000 },
   /** Open WebSockets per room, joined or not; the next one gets `room_full`. */
   maxConnectionsPerRoom: { env: "MAX_CONNECTIONS_PER_ROOM", default: 1000, min: 1, max: 32_768 },
+  /** Open WebSockets per room from one address (an IPv6 address counts with
+   * its /64); the next one gets `too_many_connections`. */
+  maxConnectionsPerAddress: { env: "MAX_CONNECTIONS_PER_ADDRESS", default: 32, min: 1, max: 32_768 },
+  /** A socket that has not joined this long after it opened is closed: an
+   * unjoined socket holds a place in the room and sees nothing. */
+  joinTimeoutMs: { env: "JOIN_TIMEOUT_MS", default: 10_000, min: 1000, max: 600_000 },
   /** Largest incoming WebSocket message in UTF-8 bytes; beyond it: `too_long`, close 1009.
    * (Cloudflare refuses incoming messages over 1 MiB anyway.) */
   maxFrameBytes: { env: "MAX_FRAME_BYTES", default: 16_384, min: 256, max: 1_048_576 },
@@ -40,6 +46,14 @@ export const LIMITS = {
   rateLimitBurst: { env: "RATE_LIMIT_BURST", default: 10, min: 0, max: 1_000_000 },
   /** …and how many it regains per second. */
   rateLimitPerSecond: { env: "RATE_LIMIT_PER_SECOND", default: 5, min: 0, max: 1_000_000 },
+  /** Token bucket per connection for every frame of any kind, joined or not,
+   * counted before it is read: frames that may arrive at once… */
+  frameRateBurst: { env: "FRAME_RATE_BURST", default: 200, min: 1, max: 1_000_000 },
+  /** …and how many it regains per second. */
+  frameRatePerSecond: { env: "FRAME_RATE_PER_SECOND", default: 50, min: 1, max: 1_000_000 },
+  /** Refused frames a connection may send in a row (one is forgiven per
+   * second); past that it is closed with 1008 and `too_many_errors`. */
+  maxRefusals: { env: "MAX_REFUSALS", default: 30, min: 1, max: 1_000_000 },
   /** Least time between two relayed `typing` notices of one user. */
   typingIntervalMs: { env: "TYPING_INTERVAL_MS", default: 2000, min: 0, max: 3_600_000 },
   /** A socket that has pinged and then stays silent this long is dropped as

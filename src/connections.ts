@@ -16,8 +16,13 @@ export interface SocketState {
   user: User | null;
   /** Hash of the session token this socket joined with. */
   sessionHash: string | null;
-  /** The client's address (CF-Connecting-IP), for the per-IP frame limit; null inside the platform. */
+  /** The client's address as limits count it (clientIp: an IPv6 /64), for
+   * the per-address limits; null inside the platform. */
   ip: string | null;
+  /** When the socket was accepted: it must join within JOIN_TIMEOUT_MS
+   * (absent on sockets from before the deadline existed: the oldest). */
+  openedAt?: number;
+  /** The budget for frames that do something (all but typing and signal). */
   bucket: Bucket;
   /** When this user's last `typing` notice was relayed. */
   typingAt: number;
@@ -56,6 +61,21 @@ export class Connections {
   /** Sockets accepted and not yet closed, joined or not. */
   get openCount(): number {
     return this.#ctx.getWebSockets().length;
+  }
+
+  /** Open sockets that have not joined (yet, or after a refused join), oldest first. */
+  unjoined(): WebSocket[] {
+    return this.#ctx
+      .getWebSockets()
+      .filter((ws) => ws.readyState === WebSocket.OPEN && this.state(ws).user === null)
+      .sort((a, b) => (this.state(a).openedAt ?? 0) - (this.state(b).openedAt ?? 0));
+  }
+
+  /** How many open sockets came from the address `ip` (as clientIp keys it). */
+  countFrom(ip: string): number {
+    let count = 0;
+    for (const ws of this.#ctx.getWebSockets()) if (ws.readyState === WebSocket.OPEN && this.state(ws).ip === ip) count++;
+    return count;
   }
 
   state(ws: WebSocket): SocketState {

@@ -20,7 +20,7 @@ import {
   servedType,
 } from "./files";
 import { clientIp } from "./ip-rate-limit";
-import { log } from "./log";
+import { log, roomForLog } from "./log";
 import { parseRoomName } from "./protocol";
 import { fileKey } from "./room";
 
@@ -75,7 +75,7 @@ fileRoutes.post("/api/rooms/:room/files", async (c) => {
   const stub = c.env.ROOMS.getByName(room);
   const start = await stub.startUpload(room, { session, name, size, type: declared });
   if (!start.ok) {
-    log("upload_refused", { room, error: start.error, size });
+    log("upload_refused", { room: roomForLog(room), error: start.error, size });
     return c.json(apiError(start.error, start.message), start.status);
   }
   let type: string;
@@ -84,7 +84,7 @@ fileRoutes.post("/api/rooms/:room/files", async (c) => {
   } catch (error) {
     await stub.abandonUpload(start.id);
     if (error instanceof IncompleteBody) {
-      log("upload_refused", { room, error: "upload_incomplete", size });
+      log("upload_refused", { room: roomForLog(room), error: "upload_incomplete", size });
       return c.json(apiError("upload_incomplete", `The upload ended before its ${size} bytes arrived; please send the file again.`), 400);
     }
     throw error;

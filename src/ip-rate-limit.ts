@@ -27,13 +27,53 @@ export interface RateLimiter {
 export const CLIENT_IP_HEADER = "X-Client-IP";
 
 /**
- * The client's address, as Cloudflare reports it. Every request from the
- * internet carries it; only requests made inside the platform (tests, other
- * Workers) lack it, and those are not limited per IP.
+ * The client's address as the limits count it, from what Cloudflare reports
+ * (CF-Connecting-IP). An IPv4 address counts alone; an IPv6 address counts
+ * with its whole /64, the block one customer line or one server is given (a
+ * single host can use any of its 2^64 addresses, so counting them apart
+ * would count nothing). An IPv4-mapped IPv6 address is its IPv4 address.
+ * Every request from the internet carries the header; only requests made
+ * inside the platform (tests, other Workers) lack it, and those are not
+ * limited per address.
  */
 export function clientIp(headers: Headers): string | null {
   const ip = headers.get("CF-Connecting-IP")?.trim();
-  return ip === undefined || ip === "" ? null : ip;
+  return ip === undefined || ip === "" ? null : addressKey(ip);
+}
+
+/** "2001:db8:a:b::/64" for any address in that /64, "203.0.113.7" for IPv4;
+ * anything unreadable is kept as it is (it still counts, alone). */
+export function addressKey(ip: string): string {
+  if (!ip.includes(":")) return ip;
+  const groups = ipv6Groups(ip);
+  if (groups === null) return ip;
+  // ::ffff:a.b.c.d is an IPv4 client seen through an IPv6 socket.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return [groups[6]! >> 8, groups[6]! & 255, groups[7]! >> 8, groups[7]! & 255].join(".");
+  }
+  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (with "::" and a dotted IPv4
+ * tail expanded, a zone id dropped), or null when it is not one. */
+function ipv6Groups(raw: string): number[] | null {
+  let text = raw.toLowerCase().replace(/%.*$/, "");
+  const dotted = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (dotted !== null) {
+    const bytes = dotted.slice(1).map(Number);
+    if (bytes.some((b) => b > 255)) return null;
+    text = `${text.slice(0, dotted.index)}${((bytes[0]! << 8) | bytes[1]!).toString(16)}:${((bytes[2]! << 8) | bytes[3]!).toString(16)}`;
+  }
+  const halves = text.split("::");
+  if (halves.length > 2) return null;
+  const parse = (part: string) => (part === "" ? [] : part.split(":"));
+  const head = parse(halves[0]!);
+  const tail = halves.length === 2 ? parse(halves[1]!) : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
+  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill("0"), ...tail];
+  if (!groups.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return null;
+  return groups.map((g) => parseInt(g, 16));
 }
 
 /** When the current window ends and the count starts again (ms since the epoch). */

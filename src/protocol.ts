@@ -292,6 +292,8 @@ export const ERROR_CODES = [
   "too_long",
   "rate_limited",
   "room_full",
+  "too_many_connections",
+  "too_many_errors",
   "not_in_call",
   "call_full",
   "internal",
@@ -300,6 +302,9 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Close codes the server uses, beyond the standard ones (1000, 1009, 1013). */
 export const CLOSE_SESSION_TAKEN_OVER = 4001;
+/** A socket that broke the room's rules: it never joined in time, or kept
+ * sending refused frames (the standard "policy violation"). */
+export const CLOSE_POLICY_VIOLATION = 1008;
 /** A client that pings went silent for longer than the room's ping timeout. */
 export const CLOSE_PING_TIMEOUT = 4002;
 

@@ -17,6 +17,7 @@ import { filePath, formatFileSize } from "./files";
 import { newFileId, newSessionToken, newUserId } from "./ids";
 import {
   CLOSE_PING_TIMEOUT,
+  CLOSE_POLICY_VIOLATION,
   CLOSE_SESSION_TAKEN_OVER,
   PING,
   PONG,
@@ -39,8 +40,8 @@ import {
   type WelcomeFrame,
 } from "./protocol";
 import { CLIENT_IP_HEADER, IpFrameLimit } from "./ip-rate-limit";
-import { fullBucket, takeToken, type BucketLimits } from "./rate-limit";
-import { log } from "./log";
+import { fullBucket, takeToken, type Bucket, type BucketLimits } from "./rate-limit";
+import { log, roomForLog } from "./log";
 import { RoomStorage, WriteFailed, hashSessionToken } from "./storage";
 
 /** Answers to the Worker's upload calls: go on, or the HTTP refusal to send. */
@@ -56,6 +57,16 @@ export const ROOM_NAME_HEADER = "X-Room-Name";
 
 /** Close codes that cannot be sent back in a close frame (RFC 6455 §7.4.1). */
 const UNSENDABLE_CLOSE_CODES = new Set([1005, 1006, 1015]);
+
+/** Accepts an upgrade only to refuse it in-band, so that the client can tell
+ * a refusal from a network fault: one error frame, then close 1013 (try later). */
+function refuseUpgrade(code: ErrorCode, message: string): Response {
+  const { 0: client, 1: server } = new WebSocketPair();
+  server.accept();
+  sendNow(server, { type: "error", code, message });
+  server.close(1013, code === "room_full" ? "Room is full" : "Too many connections");
+  return new Response(null, { status: 101, webSocket: client });
+}
 
 const BINARY_FRAME_REFUSAL: ParsedClientFrame = {
   ok: false,
@@ -73,11 +84,21 @@ export class Room extends DurableObject<Env> {
   /** Frames per client address across all rooms; null when IP_RATE_LIMITS is off. */
   readonly #ipFrames: IpFrameLimit | null;
   #roomName: string;
+  /** The room as logs name it: a private room's name is its only secret (roomForLog). */
+  #logName: string;
   readonly #rateLoggedAt = new WeakMap<WebSocket, number>();
   /** When each socket last sent a frame (in memory: after a wake-up, the
    * runtime's ping timestamps alone tell). */
   readonly #lastFrameAt = new WeakMap<WebSocket, number>();
   #lastSweep = 0;
+  /** Per socket, in memory only: the budget for frames of any kind, and for
+   * refusals. Both refill within seconds, faster than a room hibernates, so
+   * a socket that wakes its room finds them full anyway. */
+  readonly #budgets = new WeakMap<WebSocket, { frames: Bucket; refusals: Bucket }>();
+  readonly #frameBudget: BucketLimits;
+  readonly #refusalBudget: BucketLimits;
+  /** When the room's alarm is set for, as far as this instance knows (null: none, or unknown after a wake-up). */
+  #alarmAt: number | null = null;
   /** This turn's messages, queued for everyone but not yet stored. */
   #unwritten: { payload: string; sender: WebSocket | null; cid: string | undefined }[] = [];
   /** Whether #sweepFiles is running. */
@@ -96,10 +117,13 @@ export class Room extends DurableObject<Env> {
       fileBytes: this.#config.maxFileBytes,
     };
     this.#bucketLimits = { burst: this.#config.rateLimitBurst, perSecond: this.#config.rateLimitPerSecond };
+    this.#frameBudget = { burst: this.#config.frameRateBurst, perSecond: this.#config.frameRatePerSecond };
+    this.#refusalBudget = { burst: this.#config.maxRefusals, perSecond: 1 };
     this.#store = new RoomStorage(ctx.storage, this.#config.historyRetention);
     this.#roomName = this.#store.roomName ?? "";
+    this.#logName = roomForLog(this.#roomName);
     this.#sockets = new Connections(ctx, () => this.#writeMessages());
-    this.#ipFrames = this.#config.ipRateLimits ? new IpFrameLimit(env.MESSAGE_RATE_LIMIT, () => this.#roomName) : null;
+    this.#ipFrames = this.#config.ipRateLimits ? new IpFrameLimit(env.MESSAGE_RATE_LIMIT, () => this.#logName) : null;
     // Keep-alive pings are answered by the runtime without waking the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     // Objects of files dropped before the room last stopped are deleted now.
@@ -109,29 +133,67 @@ export class Room extends DurableObject<Env> {
   /** A WebSocket upgrade, already checked by the Worker (room name, Origin). */
   override async fetch(request: Request): Promise<Response> {
     this.#named(request.headers.get(ROOM_NAME_HEADER));
-    const { 0: client, 1: server } = new WebSocketPair();
-    if (this.#sockets.openCount >= this.#config.maxConnectionsPerRoom) {
-      // Refuse in-band, so the client can tell a full room from a network fault.
-      server.accept();
-      sendNow(server, {
-        type: "error",
-        code: "room_full",
-        message: `This room already has ${this.#config.maxConnectionsPerRoom} connections; try again later.`,
-      });
-      server.close(1013, "Room is full");
-      log("room_full", { room: this.#roomName, connections: this.#sockets.openCount });
-      return new Response(null, { status: 101, webSocket: client });
+    const now = Date.now();
+    const ip = request.headers.get(CLIENT_IP_HEADER);
+    const perAddress = this.#config.maxConnectionsPerAddress;
+    if (ip !== null && this.#sockets.countFrom(ip) >= perAddress) {
+      log("too_many_connections", { room: this.#logName, connections: perAddress });
+      return refuseUpgrade("too_many_connections", `Your address already has ${perAddress} connections to this room; close one, then try again.`);
     }
-    this.#sweepSilentSockets(Date.now()); // before a newcomer sees the roster
+    if (this.#sockets.openCount >= this.#config.maxConnectionsPerRoom) {
+      // A socket that has not joined holds a place without being anyone: the
+      // oldest of them gives its place up, so that never-joining sockets
+      // cannot keep people out. Only a room full of people is full.
+      const squatter = this.#sockets.unjoined()[0];
+      if (squatter === undefined) {
+        log("room_full", { room: this.#logName, connections: this.#sockets.openCount });
+        return refuseUpgrade("room_full", `This room already has ${this.#config.maxConnectionsPerRoom} people; try again later.`);
+      }
+      this.#closeUnjoined(squatter, "The room is full and this connection had not joined, so it gave its place to someone else; connect again and join.");
+    }
+    this.#sweepSilentSockets(now); // before a newcomer sees the roster
+    const { 0: client, 1: server } = new WebSocketPair();
     const state: SocketState = {
       user: null,
       sessionHash: null,
-      ip: request.headers.get(CLIENT_IP_HEADER),
-      bucket: fullBucket(this.#bucketLimits, Date.now()),
+      ip,
+      openedAt: now,
+      bucket: fullBucket(this.#bucketLimits, now),
       typingAt: 0,
     };
     this.#sockets.accept(server, state);
+    this.#armAlarm(now + this.#config.joinTimeoutMs);
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Closes a socket that never joined, saying why (close 1008). */
+  #closeUnjoined(ws: WebSocket, why: string): void {
+    this.#sockets.send(ws, { type: "error", code: "not_joined", message: why });
+    this.#sockets.close(ws, CLOSE_POLICY_VIOLATION, "not joined");
+  }
+
+  /** Closes the sockets that have not joined within JOIN_TIMEOUT_MS; returns
+   * when the next of the others will be due. */
+  #closeLateSockets(now: number): number | null {
+    const timeout = this.#config.joinTimeoutMs;
+    for (const ws of this.#sockets.unjoined()) {
+      const due = (this.#sockets.state(ws).openedAt ?? 0) + timeout;
+      if (due > now) return due;
+      this.#closeUnjoined(ws, `Join within ${timeout / 1000} s of connecting: send {"type":"join","nick":"your name"}. Connect again to join.`);
+    }
+    return null;
+  }
+
+  /**
+   * Makes sure the room's alarm rings by `at`. One alarm serves every
+   * deadline (sockets that must join, files to delete); when it rings, it
+   * does what is due and sets itself for the next. A room with nothing due
+   * has no alarm, so an idle room sleeps.
+   */
+  #armAlarm(at: number): void {
+    if (this.#alarmAt !== null && this.#alarmAt <= at) return;
+    this.#alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
   }
 
   /** Remembers the room's canonical name, which only the Worker knows. */
@@ -139,6 +201,7 @@ export class Room extends DurableObject<Env> {
     if (name !== null && name !== this.#roomName) {
       this.#store.roomName = name;
       this.#roomName = name;
+      this.#logName = roomForLog(name);
     }
   }
 
@@ -156,7 +219,7 @@ export class Room extends DurableObject<Env> {
     } catch (error) {
       // Never let a handler throw into the runtime, and never show a client
       // the internals: the details go to the log (`wrangler tail`).
-      log("internal_error", { room: this.#roomName, error: String(error) });
+      log("internal_error", { room: this.#logName, error: String(error) });
       this.#refuse(ws, "internal", "Something went wrong on the server and your last frame was not applied; please retry.");
     }
   }
@@ -170,7 +233,7 @@ export class Room extends DurableObject<Env> {
   }
 
   override webSocketError(ws: WebSocket, error: unknown): void {
-    log("socket_error", { room: this.#roomName, error: String(error) });
+    log("socket_error", { room: this.#logName, error: String(error) });
     this.#leave(ws);
   }
 
@@ -178,10 +241,17 @@ export class Room extends DurableObject<Env> {
 
   /** The hot path: one incoming frame, parsed once, each piece of work once. */
   #receive(ws: WebSocket, message: string | ArrayBuffer, now: number): void {
+    // Every frame of any kind, joined or not, costs a token before anything
+    // is read of it: a flood is cut off at the price of one subtraction.
+    const budgets = this.#budgetsOf(ws, now);
+    if (!takeToken(budgets.frames, this.#frameBudget, now)) {
+      const { burst, perSecond } = this.#frameBudget;
+      return this.#refuse(ws, "rate_limited", `Slow down: at most ${burst} frames of any kind at once, then ${perSecond} per second. That frame was dropped.`);
+    }
     const max = this.#config.maxFrameBytes;
     const bytes = typeof message !== "string" ? message.byteLength : message.length * 3 <= max ? 0 : utf8Length(message);
     if (bytes > max) {
-      log("frame_too_large", { room: this.#roomName, user: this.#sockets.state(ws).user?.id, bytes });
+      log("frame_too_large", { room: this.#logName, user: this.#sockets.state(ws).user?.id, bytes });
       this.#refuse(ws, "too_long", `Frames are limited to ${max} bytes.`);
       this.#sockets.close(ws, 1009, "Frame too large");
       return;
@@ -190,9 +260,11 @@ export class Room extends DurableObject<Env> {
       typeof message === "string" ? parseClientFrame(message, this.#frameLimits) : BINARY_FRAME_REFUSAL;
 
     const state = this.#sockets.state(ws);
-    // Every frame counts against the limits, refused ones included (a flood
-    // of garbage is still a flood); typing notices have their own, silent throttle.
-    const counted = !(parsed.ok && (parsed.frame.type === "typing" || parsed.frame.type === "signal"));
+    // Frames that do something count against the room's rate limit, refused
+    // ones included (a flood of garbage is still a flood); typing notices
+    // have their own, silent throttle and signals their own budget.
+    const kind = parsed.ok ? parsed.frame.type : null;
+    const counted = kind !== "typing" && kind !== "signal";
     if (counted && this.#bucketLimits.burst > 0) {
       const allowed = takeToken(state.bucket, this.#bucketLimits, now);
       this.#sockets.save(ws, state);
@@ -200,15 +272,17 @@ export class Room extends DurableObject<Env> {
         // One line per socket per 10 s: a flood must not become a flood of logs.
         if (now - (this.#rateLoggedAt.get(ws) ?? 0) >= 10_000) {
           this.#rateLoggedAt.set(ws, now);
-          log("rate_limited", { room: this.#roomName, user: state.user?.id });
+          log("rate_limited", { room: this.#logName, user: state.user?.id });
         }
         const { burst, perSecond } = this.#bucketLimits;
         this.#refuse(ws, "rate_limited", `Slow down: at most ${burst} frames at once, then ${perSecond} per second. That frame was dropped.`, cidOf(parsed));
         return;
       }
     }
-    if (counted && state.ip && this.#ipFrames !== null) {
-      const wait = this.#ipFrames.admit(state.ip, now);
+    // Every frame counts against its address too, in all rooms together;
+    // signals (a call's setup sends dozens) in a count of their own.
+    if (state.ip !== null && this.#ipFrames !== null) {
+      const wait = this.#ipFrames.admit(kind === "signal" ? `signal ${state.ip}` : state.ip, now);
       if (wait !== null) {
         const message = `Too many frames from your address, in all rooms together; try again in ${wait} s. That frame was dropped.`;
         return this.#refuse(ws, "rate_limited", message, cidOf(parsed));
@@ -308,7 +382,7 @@ export class Room extends DurableObject<Env> {
       return true;
     } catch (error) {
       if (!(error instanceof WriteFailed)) throw error;
-      log("internal_error", { room: this.#roomName, error: String(error.cause), messages: error.messages.length });
+      log("internal_error", { room: this.#logName, error: String(error.cause), messages: error.messages.length });
       this.#sockets.retract(new Set(batch.map((m) => m.payload)));
       for (const { sender, cid } of batch) {
         // A file's uploader (sender null) hears it in the answer to the upload.
@@ -340,7 +414,7 @@ export class Room extends DurableObject<Env> {
     if (doomed) void this.#sweepFiles();
     const quota = this.#config.roomFilesQuotaBytes;
     if (bytes + request.size > quota) {
-      log("room_storage_full", { room: this.#roomName, bytes, size: request.size, quota });
+      log("room_storage_full", { room: this.#logName, bytes, size: request.size, quota });
       return {
         ok: false,
         status: 507,
@@ -376,7 +450,7 @@ export class Room extends DurableObject<Env> {
       this.#abandon(id);
       return { ok: false, status: 500, error: "internal", message: "Something went wrong on the server and the file was not shared; please retry." };
     }
-    log("file_shared", { room: this.#roomName, user: from.id, size: upload.size, type });
+    log("file_shared", { room: this.#logName, user: from.id, size: upload.size, type });
     return { ok: true, message };
   }
 
@@ -400,18 +474,22 @@ export class Room extends DurableObject<Env> {
         if (ids.length === 0) break;
         await this.env.FILES.delete(ids.map((id) => fileKey(this.#roomName, id)));
         this.#store.forgetFiles(ids);
-        log("files_deleted", { room: this.#roomName, files: ids.length });
+        log("files_deleted", { room: this.#logName, files: ids.length });
       }
     } catch (error) {
-      log("internal_error", { room: this.#roomName, error: `deleting files: ${String(error)}` });
-      await this.ctx.storage.setAlarm(Date.now() + 60_000);
+      log("internal_error", { room: this.#logName, error: `deleting files: ${String(error)}` });
+      this.#armAlarm(Date.now() + 60_000);
     } finally {
       this.#sweeping = false;
     }
   }
 
   override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.#alarmAt = null;
+    const nextJoinDeadline = this.#closeLateSockets(now);
     await this.#sweepFiles();
+    if (nextJoinDeadline !== null) this.#armAlarm(nextJoinDeadline);
   }
 
   #join(ws: WebSocket, state: SocketState, frame: JoinFrame, now: number): void {
@@ -444,7 +522,7 @@ export class Room extends DurableObject<Env> {
 
     const { user, token, tokenHash } = identity;
     if (previous !== undefined) {
-      log("take_over", { room: this.#roomName, user: user.id });
+      log("take_over", { room: this.#logName, user: user.id });
       // The call goes on over the new socket: nobody is told anything.
       const call = this.#sockets.state(previous).call ?? null;
       if (call !== null) {
@@ -464,7 +542,7 @@ export class Room extends DurableObject<Env> {
         : this.#store.messagesAfter(frame.since, this.#config.historyOnResume);
     const welcome: WelcomeFrame = {
       type: "welcome",
-      room: this.#roomName,
+      room: this.#logName,
       you: user,
       session: token,
       users: this.#sockets.users,
@@ -479,7 +557,7 @@ export class Room extends DurableObject<Env> {
     if (history.truncated) welcome.truncated = true;
     this.#sockets.send(ws, welcome);
     if (previous === undefined) this.#sockets.broadcast({ type: "joined", user }, ws);
-    log("join", { room: this.#roomName, user: user.id, resumed: frame.since !== undefined, online: this.#sockets.memberCount });
+    log("join", { room: this.#logName, user: user.id, resumed: frame.since !== undefined, online: this.#sockets.memberCount });
   }
 
   #rename(ws: WebSocket, state: SocketState, user: User, frame: NickFrame, now: number): void {
@@ -524,12 +602,39 @@ export class Room extends DurableObject<Env> {
   #leave(ws: WebSocket, code?: number): void {
     const left = this.#sockets.leave(ws);
     if (left === null) return;
-    log("leave", { room: this.#roomName, user: left.user.id, code, online: this.#sockets.memberCount });
+    log("leave", { room: this.#logName, user: left.user.id, code, online: this.#sockets.memberCount });
     this.#store.touchSession(left.sessionHash, Date.now());
     this.#sockets.broadcast({ type: "left", user: left.user });
   }
 
+  /**
+   * Answers a frame with an error. A refusal is the client's doing (but
+   * `internal`), and costs it one of its refusals: a socket that keeps
+   * sending what is refused is closed (1008) with a last error saying why,
+   * instead of being answered for ever.
+   */
   #refuse(ws: WebSocket, code: ErrorCode, message: string, cid?: string): void {
     this.#sockets.send(ws, cid === undefined ? { type: "error", code, message } : { type: "error", code, message, cid });
+    if (code === "internal") return;
+    const now = Date.now();
+    if (takeToken(this.#budgetsOf(ws, now).refusals, this.#refusalBudget, now)) return;
+    const { burst } = this.#refusalBudget;
+    log("too_many_errors", { room: this.#logName, user: this.#sockets.state(ws).user?.id });
+    this.#sockets.send(ws, {
+      type: "error",
+      code: "too_many_errors",
+      message: `This connection sent ${burst} refused frames in a row, so it is closed. Fix what the errors said, then connect again.`,
+    });
+    this.#sockets.close(ws, CLOSE_POLICY_VIOLATION, "too many errors");
+    this.#leave(ws, CLOSE_POLICY_VIOLATION);
+  }
+
+  #budgetsOf(ws: WebSocket, now: number): { frames: Bucket; refusals: Bucket } {
+    let budgets = this.#budgets.get(ws);
+    if (budgets === undefined) {
+      budgets = { frames: fullBucket(this.#frameBudget, now), refusals: fullBucket(this.#refusalBudget, now) };
+      this.#budgets.set(ws, budgets);
+    }
+    return budgets;
   }
 }

@@ -11,7 +11,7 @@ import { ConfigError, configOf } from "./config";
 import { fileRoutes } from "./file-routes";
 import { newRoomId } from "./ids";
 import { CLIENT_IP_HEADER, clientIp } from "./ip-rate-limit";
-import { log } from "./log";
+import { log, pathForLog } from "./log";
 import { parseRoomName } from "./protocol";
 import { ROOM_NAME_HEADER } from "./room";
 
@@ -122,7 +122,7 @@ app.onError((error, c) => {
     log("config_error", { error: error.message });
     return c.json(apiError("config_error", error.message), 500);
   }
-  log("internal_error", { path: new URL(c.req.url).pathname, error: String(error) });
+  log("internal_error", { path: pathForLog(new URL(c.req.url).pathname), error: String(error) });
   return c.json(apiError("internal", "Something went wrong on the server; please retry."), 500);
 });
 

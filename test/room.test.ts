@@ -157,10 +157,10 @@ describe("joining", () => {
     expect(await socket.expect("message")).toMatchObject({ text: "first words", cid: "a", id: 1 });
   });
 
-  it("refuses connections over the room's limit with room_full, in-band", async () => {
+  it("refuses connections over the room's limit with room_full, in-band, once everyone has joined", async () => {
     const room = freshRoom();
     const sockets: TestSocket[] = [];
-    for (let i = 0; i < 8; i++) sockets.push(await TestSocket.open(room));
+    for (let i = 0; i < 8; i++) sockets.push((await TestSocket.join(room, `P${i}`))[0]);
     const extra = await TestSocket.open(room);
     expect(await extra.expect("error")).toMatchObject({ code: "room_full" });
     expect(await extra.closeEvent()).toMatchObject({ code: 1013 });

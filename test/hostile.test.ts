@@ -1,0 +1,180 @@
+/**
+ * Rooms that survive strangers: each attack a script can run against a
+ * public room, and what the room does about it. Limits from vitest.config.ts:
+ * 8 connections a room, 4 an address, join within 5 s, 5 upgrades and 12
+ * frames a minute per address.
+ */
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { CLOSE_POLICY_VIOLATION, type ErrorFrame, type ServerFrame } from "../src/protocol";
+import { addressKey } from "../src/ip-rate-limit";
+import { pathForLog, roomForLog } from "../src/log";
+import { ORIGIN, TestSocket, freshRoom } from "./socket";
+
+let addresses = 0;
+/** An address of its own for each test (TEST-NET-2), so counts never carry over. */
+const freshIp = () => `198.51.100.${++addresses}`;
+
+/** Every frame until the socket closes, and the close. */
+async function drain(socket: TestSocket, ms = 10_000): Promise<{ frames: ServerFrame[]; code: number }> {
+  const frames: ServerFrame[] = [];
+  for (;;) {
+    try {
+      frames.push(await socket.next(ms));
+    } catch (error) {
+      if (socket.closed === null) throw error;
+      return { frames, code: socket.closed.code };
+    }
+  }
+}
+
+describe("a room full of sockets that never join", () => {
+  it("lets a person in at once: the oldest unjoined socket gives its place up", async () => {
+    const room = freshRoom();
+    const squatters: TestSocket[] = [];
+    for (let i = 0; i < 8; i++) squatters.push(await TestSocket.open(room));
+    // A squatter that pings is still a squatter.
+    squatters[0]!.send("ping");
+
+    const [, welcome] = await TestSocket.join(room, "Real person");
+    expect(welcome.users.map((u) => u.nick)).toEqual(["Real person"]);
+    const oldest = await drain(squatters[0]!);
+    expect(oldest.code).toBe(CLOSE_POLICY_VIOLATION);
+    expect(oldest.frames.at(-1)).toMatchObject({ type: "error", code: "not_joined", message: expect.stringMatching(/room is full/) });
+    expect(squatters.slice(1).every((s) => s.closed === null)).toBe(true);
+  });
+
+  it("closes every socket that has not joined within JOIN_TIMEOUT_MS, from an alarm", async () => {
+    const room = freshRoom();
+    const [member] = await TestSocket.join(room, "Member");
+    const squatter = await TestSocket.open(room);
+    const refused = await TestSocket.open(room);
+    refused.send({ type: "join", nick: "Member" }); // a refused join is no join
+    expect(await refused.expect("error")).toMatchObject({ code: "nick_taken" });
+    for (const socket of [squatter, refused]) {
+      const { frames, code } = await drain(socket);
+      expect(code).toBe(CLOSE_POLICY_VIOLATION);
+      expect(frames.at(-1)).toMatchObject({ type: "error", code: "not_joined", message: expect.stringMatching(/Join within 5 s/) });
+    }
+    // The member is not touched, and hears nothing of it.
+    await member.expectSilence(300);
+    member.send({ type: "message", text: "still here" });
+    expect(await member.expect("message")).toMatchObject({ text: "still here" });
+  });
+
+  it("refuses only when everyone in it has joined: room_full, close 1013", async () => {
+    const room = freshRoom();
+    for (let i = 0; i < 8; i++) await TestSocket.join(room, `P${i}`);
+    const extra = await TestSocket.open(room);
+    expect(await extra.expect("error")).toMatchObject({ code: "room_full" });
+    expect(await extra.closeEvent()).toMatchObject({ code: 1013 });
+  });
+});
+
+describe("connections per address", () => {
+  it("refuses a fifth socket from one address with too_many_connections, in-band", async () => {
+    const room = freshRoom();
+    const ip = freshIp();
+    for (let i = 0; i < 4; i++) await TestSocket.open(room, { "CF-Connecting-IP": ip });
+    const fifth = await TestSocket.open(room, { "CF-Connecting-IP": ip });
+    expect(await fifth.expect("error")).toMatchObject({ code: "too_many_connections", message: expect.stringMatching(/4 connections/) });
+    expect(await fifth.closeEvent()).toMatchObject({ code: 1013 });
+    // Another address is let in. (A place freed would let this one in again,
+    // but its fifth upgrade this minute already used UPGRADE_RATE_LIMIT up.)
+    await (await TestSocket.open(room, { "CF-Connecting-IP": freshIp() })).joinAs("Other");
+  });
+
+  it("counts the addresses of one IPv6 /64 as one", async () => {
+    const room = freshRoom();
+    const block = `2001:db8:${(++addresses).toString(16)}:1`;
+    for (let i = 1; i <= 4; i++) await TestSocket.open(room, { "CF-Connecting-IP": `${block}::${i.toString(16)}` });
+    const next = await TestSocket.open(room, { "CF-Connecting-IP": `${block}:ffff:ffff:ffff:ffff` });
+    expect(await next.expect("error")).toMatchObject({ code: "too_many_connections" });
+    // The neighbouring /64 is someone else.
+    const neighbour = await TestSocket.open(room, { "CF-Connecting-IP": `2001:db8:${addresses.toString(16)}:2::1` });
+    await neighbour.joinAs("Neighbour");
+  });
+
+  it("keys addresses for every per-address limit: IPv4 alone, IPv6 by /64", () => {
+    expect(addressKey("203.0.113.7")).toBe("203.0.113.7");
+    expect(addressKey("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
+    expect(addressKey("2001:DB8:0001:0002::")).toBe("2001:db8:1:2::/64");
+    expect(addressKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(addressKey("::1")).toBe("0:0:0:0::/64");
+    expect(addressKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+    expect(addressKey("::ffff:203.0.113.9")).toBe("203.0.113.9");
+    expect(addressKey("::ffff:cb00:7109")).toBe("203.0.113.9");
+    expect(addressKey("64:ff9b::203.0.113.9")).toBe("64:ff9b:0:0::/64");
+    // Not an address: counted as it is, alone.
+    for (const raw of ["1:2:3", "1::2::3", "1:2:3:4:5:6:7:8:9", "g::1", "::ffff:300.1.1.1"]) expect(addressKey(raw)).toBe(raw);
+  });
+
+  it("limits upgrades per /64 too: the sixth address of one block gets 429", async () => {
+    // The counters reset at each minute's end: start well inside a minute.
+    const untilNextMinute = 60_000 - (Date.now() % 60_000);
+    if (untilNextMinute < 5000) await new Promise((resolve) => setTimeout(resolve, untilNextMinute + 50));
+    const block = `2001:db8:${(++addresses).toString(16)}:9`;
+    const statuses = [];
+    for (let i = 1; i <= 6; i++) {
+      const response = await exports.default.fetch(`${ORIGIN}/api/rooms/${freshRoom()}/websocket`, {
+        headers: { Upgrade: "websocket", "CF-Connecting-IP": `${block}::${i}` },
+      });
+      response.webSocket?.accept();
+      response.webSocket?.close();
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([101, 101, 101, 101, 101, 429]);
+  });
+});
+
+describe("a flood from a socket that never joined", () => {
+  it.each([["typing"], ["signal"], ["garbage"]])("of %s frames is cut off: too_many_errors, close 1008", async (kind) => {
+    const room = freshRoom();
+    const socket = await TestSocket.open(room);
+    const frame = kind === "typing" ? { type: "typing" } : kind === "signal" ? { type: "signal", to: "x", data: {} } : "{not json";
+    for (let i = 0; i < 3000; i++) {
+      if (socket.closed !== null) break;
+      socket.send(frame);
+    }
+    const { frames, code } = await drain(socket);
+    expect(code).toBe(CLOSE_POLICY_VIOLATION);
+    const errors = frames as ErrorFrame[];
+    // About MAX_REFUSALS (30) refusals (one is forgiven a second), then the
+    // last word: nowhere near one answer per frame.
+    expect(errors.length).toBeGreaterThan(30);
+    expect(errors.length).toBeLessThan(100);
+    expect(errors.at(-1)).toMatchObject({ type: "error", code: "too_many_errors", message: expect.stringMatching(/refused frames/) });
+  });
+
+  it("of typing from a member is cut off by the frame budget, and the others never notice", async () => {
+    const room = freshRoom();
+    const [alice] = await TestSocket.join(room, "Alice");
+    const [flooder] = await TestSocket.join(room, "Flooder");
+    await alice.expect("joined");
+    for (let i = 0; i < 3000 && flooder.closed === null; i++) flooder.send({ type: "typing" });
+    const { frames, code } = await drain(flooder);
+    expect(code).toBe(CLOSE_POLICY_VIOLATION);
+    expect(frames.filter((f) => f.type === "error").at(-1)).toMatchObject({ code: "too_many_errors" });
+    // Alice got one typing notice (the throttle) and the leave, nothing more.
+    const seen = [];
+    for (;;) {
+      const frame = await alice.next(5000);
+      seen.push(frame.type);
+      if (frame.type === "left") break;
+    }
+    expect(seen).toEqual(["typing", "left"]);
+  });
+});
+
+describe("logs", () => {
+  it("name a private room by a hash, in fields and in paths, and a chosen name as it is", () => {
+    const secret = "abcdefghijklmnopqrstuvwxyz";
+    expect(roomForLog("lobby")).toBe("lobby");
+    const hashed = roomForLog(secret);
+    expect(hashed).toMatch(/^private:[A-Za-z0-9_-]{12}$/);
+    expect(hashed).not.toContain(secret.slice(0, 8));
+    expect(roomForLog(secret)).toBe(hashed); // the same room is followable
+    expect(pathForLog(`/api/rooms/${secret}/files/x`)).toBe(`/api/rooms/${hashed}/files/x`);
+    expect(pathForLog(`/r/${secret}`)).toBe(`/r/${hashed}`);
+  });
+});
