@@ -18,6 +18,7 @@ export default defineConfig({
                 HISTORY_ON_JOIN: "20",
                 HISTORY_ON_RESUME: "30",
                 HISTORY_RETENTION: "50",
+                HISTORY_MAX_BYTES: "65536",
                 MAX_CONNECTIONS_PER_ROOM: "8",
                 MAX_CONNECTIONS_PER_ADDRESS: "4",
                 // Long enough for any test's own joins on a busy machine.

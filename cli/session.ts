@@ -167,7 +167,7 @@ export class ChatSession {
     // while away joins as a new identity with this name).
     this.#connection.renamed(frame.you.nick);
 
-    if (frame.truncated) this.#show(this.#format.notice("Some messages sent while you were away could not be loaded."));
+    if (frame.truncated) this.#show(this.#format.notice("Some messages sent while you were away are not shown: too many to catch up on here."));
     // On the first join the history is the past (dimmed); on a resume it is
     // what was missed, ours included, which confirms what got through.
     for (const message of frame.history) this.#message(message, first);

@@ -29,6 +29,9 @@ export const LIMITS = {
   historyOnResume: { env: "HISTORY_ON_RESUME", default: 1000, min: 0, max: 10_000 },
   /** Most messages in one answer to a `history` request (scroll-back). */
   historyPage: { env: "HISTORY_PAGE", default: 100, min: 1, max: 1000 },
+  /** Most bytes of messages (as JSON) in one welcome, resume or scroll-back
+   * answer, whatever the counts above allow: the rest is for scroll-back. */
+  historyMaxBytes: { env: "HISTORY_MAX_BYTES", default: 262_144, min: 16_384, max: 524_288 },
   /** Messages kept per room; the oldest are deleted as new ones arrive. */
   historyRetention: { env: "HISTORY_RETENTION", default: 10_000, min: 1, max: 10_000_000 },
   /** Open WebSockets per room, joined or not; the next one gets `room_full`. */

@@ -8,7 +8,7 @@
  * instead of deserialising one per frame; every change is written through.
  */
 import type { Bucket } from "./rate-limit";
-import { nickKey, type CallMember, type CallState, type ServerFrame, type User } from "./protocol";
+import { nickKey, utf8Length, type CallMember, type CallState, type ServerFrame, type User } from "./protocol";
 
 /** What a socket carries through hibernation (structured-clone serialised). */
 export interface SocketState {
@@ -196,7 +196,7 @@ export class Connections {
     const payload = JSON.stringify(frame);
     const urgent = !PRESENCE.has(frame.type);
     this.#turn.push(payload);
-    this.#turnPayload = null;
+    this.#turnMessages = null;
     for (const ws of this.#members.keys()) if (ws !== except) this.#queue(ws, payload, true, urgent);
     return payload;
   }
@@ -208,7 +208,7 @@ export class Connections {
       if (queued.payloads.length === 0) this.#outbox.delete(ws);
     }
     this.#turn = this.#turn.filter((payload) => !payloads.has(payload));
-    this.#turnPayload = null;
+    this.#turnMessages = null;
   }
 
   /** Queues `frame` for `ws` alone, after whatever it is already due. */
@@ -221,7 +221,7 @@ export class Connections {
     const queued = this.#outbox.get(ws)?.payloads;
     if (queued !== undefined) {
       this.#outbox.delete(ws);
-      sendRaw(ws, this.#arrayOf(queued));
+      for (const message of this.#messagesOf(queued)) sendRaw(ws, message);
     }
     try {
       if (code === undefined) ws.close();
@@ -235,8 +235,9 @@ export class Connections {
   readonly #outbox = new Map<WebSocket, { payloads: string[]; broadcastsOnly: boolean; urgent: boolean }>();
   /** Every broadcast payload since the outbox was last empty, in order. */
   #turn: string[] = [];
-  /** #turn as one array, built once for all who got all of it. */
-  #turnPayload: string | null = null;
+  /** #turn as WebSocket messages (one array, unless it is huge), built once
+   * for all who got all of it. */
+  #turnMessages: string[] | null = null;
   #urgentFlushScheduled = false;
   #presenceFlushScheduled = false;
 
@@ -264,6 +265,30 @@ export class Connections {
     return payloads.length === 1 ? payloads[0]! : `[${payloads.join(",")}]`;
   }
 
+  /** `payloads` as WebSocket messages: one, or several when one would be
+   * over MAX_SENT_BYTES (a turn of many long messages, a welcome behind
+   * them), each a JSON array, in order. */
+  #messagesOf(payloads: string[]): string[] {
+    let units = 0;
+    for (const payload of payloads) units += payload.length + 1;
+    // A UTF-16 unit is at most 3 bytes of UTF-8: most turns are decided here.
+    if (units * 3 <= MAX_SENT_BYTES) return [this.#arrayOf(payloads)];
+    const messages: string[] = [];
+    let start = 0;
+    let bytes = 2;
+    for (let i = 0; i < payloads.length; i++) {
+      const size = utf8Length(payloads[i]!) + 1;
+      if (i > start && bytes + size > MAX_SENT_BYTES) {
+        messages.push(this.#arrayOf(payloads.slice(start, i)));
+        start = i;
+        bytes = 2;
+      }
+      bytes += size;
+    }
+    messages.push(this.#arrayOf(payloads.slice(start)));
+    return messages;
+  }
+
   /** Sends queued frames, one WebSocket message per socket: every socket's
    * (`all`), or only those of sockets due something urgent. */
   flush(all = true): void {
@@ -276,15 +301,20 @@ export class Connections {
       // each: a socket that got as many as #turn holds got exactly those, and
       // shares the one array built for everybody (O(1) per recipient).
       const shared = queued.broadcastsOnly && queued.payloads.length === this.#turn.length && this.#turn.length > 1;
-      sendRaw(ws, shared ? (this.#turnPayload ??= this.#arrayOf(this.#turn)) : this.#arrayOf(queued.payloads));
+      const messages = shared ? (this.#turnMessages ??= this.#messagesOf(this.#turn)) : this.#messagesOf(queued.payloads);
+      for (const message of messages) sendRaw(ws, message);
       this.#outbox.delete(ws);
     }
     if (this.#outbox.size === 0) {
       this.#turn = [];
-      this.#turnPayload = null;
+      this.#turnMessages = null;
     }
   }
 }
+
+/** The largest WebSocket message the room sends, in bytes: a client on a slow
+ * link gets a long turn in pieces, and no piece near the platform's 1 MiB. */
+export const MAX_SENT_BYTES = 1_048_576;
 
 /** Frames that may wait PRESENCE_DELAY_MS to travel with others. */
 const PRESENCE: ReadonlySet<ServerFrame["type"]> = new Set(["joined", "left", "renamed", "typing"]);

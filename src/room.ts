@@ -119,7 +119,7 @@ export class Room extends DurableObject<Env> {
     this.#bucketLimits = { burst: this.#config.rateLimitBurst, perSecond: this.#config.rateLimitPerSecond };
     this.#frameBudget = { burst: this.#config.frameRateBurst, perSecond: this.#config.frameRatePerSecond };
     this.#refusalBudget = { burst: this.#config.maxRefusals, perSecond: 1 };
-    this.#store = new RoomStorage(ctx.storage, this.#config.historyRetention);
+    this.#store = new RoomStorage(ctx.storage, this.#config.historyRetention, this.#config.historyMaxBytes);
     this.#roomName = this.#store.roomName ?? "";
     this.#logName = roomForLog(this.#roomName);
     this.#sockets = new Connections(ctx, () => this.#writeMessages());

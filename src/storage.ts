@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { filePath } from "./files";
-import type { FileInfo, MessageFrame, SendFrame, User } from "./protocol";
+import { utf8Length, type FileInfo, type MessageFrame, type SendFrame, type User } from "./protocol";
 
 /**
  * Schema migrations, applied in order, each exactly once, in one transaction
@@ -116,10 +116,14 @@ export class RoomStorage {
   /** The newest message id, read once at start-up and kept here since. */
   #lastId: number;
 
-  constructor(storage: DurableObjectStorage, retention: number) {
+  /** Most bytes of messages in one answer (HISTORY_MAX_BYTES). */
+  readonly #answerBytes: number;
+
+  constructor(storage: DurableObjectStorage, retention: number, answerBytes = Infinity) {
     this.#storage = storage;
     this.#sql = storage.sql;
     this.#retention = retention;
+    this.#answerBytes = answerBytes;
     this.#migrate();
     this.#lastId = this.#sql.exec<{ id: number }>("SELECT coalesce(max(id), 0) AS id FROM messages").one().id;
     this.#firstFileMessage =
@@ -232,18 +236,18 @@ export class RoomStorage {
     return { filesDoomed };
   }
 
-  /** The newest `limit` messages, oldest first. */
+  /** The newest messages, oldest first: at most `limit`, and at most the
+   * answer's bytes of JSON (but never none when there is one). */
   recentMessages(limit: number): MessageFrame[] {
     this.write();
     if (limit === 0) return [];
-    return this.#sql
-      .exec<MessageRow>(`SELECT * FROM (${MESSAGES} ORDER BY m.id DESC LIMIT ?) ORDER BY id`, limit)
-      .toArray()
-      .map((row) => this.#toFrame(row));
+    const rows = this.#sql.exec<MessageRow>(`${MESSAGES} ORDER BY m.id DESC LIMIT ?`, limit);
+    return this.#within(rows).messages.reverse();
   }
 
-  /** Messages after `since`, oldest first: all of them, or the newest `limit`
-   * with `truncated` set when more were missed (or already deleted). */
+  /** Messages after `since`, oldest first: all of them, or the newest that
+   * fit `limit` and the answer's bytes, with `truncated` set when more were missed
+   * (or already deleted). */
   messagesAfter(since: number, limit: number): History {
     this.write();
     const missed = Math.max(0, this.#lastId - since);
@@ -252,15 +256,30 @@ export class RoomStorage {
     return { messages, truncated: firstSent > since + 1 && missed > 0 };
   }
 
-  /** Up to `limit` messages with ids below `before`, oldest first, and
-   * whether they reach back to the oldest message the room still has. */
+  /** Messages with ids below `before`, oldest first: at most `limit` and
+   * the answer's bytes, and whether they reach back to the oldest message the room
+   * still has. */
   messagesBefore(before: number, limit: number): { messages: MessageFrame[]; complete: boolean } {
     this.write();
-    const rows = this.#sql
-      .exec<MessageRow>(`${MESSAGES} WHERE m.id < ? ORDER BY m.id DESC LIMIT ?`, before, limit + 1)
-      .toArray();
-    const complete = rows.length <= limit;
-    return { messages: rows.slice(0, limit).reverse().map((row) => this.#toFrame(row)), complete };
+    const rows = this.#sql.exec<MessageRow>(`${MESSAGES} WHERE m.id < ? ORDER BY m.id DESC LIMIT ?`, before, limit + 1);
+    const { messages, more } = this.#within(rows, limit);
+    return { messages: messages.reverse(), complete: !more };
+  }
+
+  /** Frames of `rows` (newest first) while they fit the answer's bytes and
+   * `limit`, and whether any row was left out. */
+  #within(rows: Iterable<MessageRow>, limit = Infinity): { messages: MessageFrame[]; more: boolean } {
+    const maxBytes = this.#answerBytes;
+    const messages: MessageFrame[] = [];
+    let bytes = 0;
+    for (const row of rows) {
+      const frame = this.#toFrame(row);
+      // Measured as the JSON it will be sent as, +1 for the comma.
+      bytes += utf8Length(JSON.stringify(frame)) + 1;
+      if (messages.length === limit || (bytes > maxBytes && messages.length > 0)) return { messages, more: true };
+      messages.push(frame);
+    }
+    return { messages, more: false };
   }
 
   /** The identity behind a session token, if it was used within `ttlMs`. */

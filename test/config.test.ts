@@ -9,6 +9,7 @@ describe("configuration", () => {
       historyOnJoin: 100,
       historyOnResume: 1000,
       historyPage: 100,
+      historyMaxBytes: 262_144,
       historyRetention: 10_000,
       maxConnectionsPerRoom: 1000,
       maxConnectionsPerAddress: 32,

@@ -4,9 +4,11 @@
  * 8 connections a room, 4 an address, join within 5 s, 5 upgrades and 12
  * frames a minute per address.
  */
-import { exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CLOSE_POLICY_VIOLATION, type ErrorFrame, type ServerFrame } from "../src/protocol";
+import { Connections, MAX_SENT_BYTES } from "../src/connections";
+import { CLOSE_POLICY_VIOLATION, parseServerMessage, type ErrorFrame, type MessageFrame, type ServerFrame } from "../src/protocol";
 import { addressKey } from "../src/ip-rate-limit";
 import { pathForLog, roomForLog } from "../src/log";
 import { ORIGIN, TestSocket, freshRoom } from "./socket";
@@ -176,5 +178,82 @@ describe("logs", () => {
     expect(roomForLog(secret)).toBe(hashed); // the same room is followable
     expect(pathForLog(`/api/rooms/${secret}/files/x`)).toBe(`/api/rooms/${hashed}/files/x`);
     expect(pathForLog(`/r/${secret}`)).toBe(`/r/${hashed}`);
+  });
+});
+
+describe("a room of long messages", () => {
+  /** Messages of 3,990 emoji (~16 KB of JSON each), from three senders within their burst. */
+  async function longMessages(room: string, count: number): Promise<TestSocket> {
+    const senders = [];
+    for (let i = 0; i < Math.ceil(count / 8); i++) senders.push((await TestSocket.join(room, `Sender${i}`))[0]);
+    for (let n = 0; n < count; n++) senders[n % senders.length]!.send({ type: "message", text: `${n} ${"😀".repeat(3990)}` });
+    const reader = senders[0]!;
+    for (let seen = 0; seen < count; ) if ((await reader.next(5000)).type === "message") seen++;
+    return reader;
+  }
+
+  it("welcomes with at most HISTORY_MAX_BYTES of history; scroll-back pages are bounded too and reach every message", async () => {
+    const room = freshRoom();
+    await longMessages(room, 24);
+    const newcomer = await TestSocket.open(room);
+    const welcome = await newcomer.joinAs("Newcomer");
+    const bytes = (text: string) => new TextEncoder().encode(text).byteLength;
+    expect(bytes(newcomer.raw[0]!)).toBeLessThan(65_536 + 4096);
+    const ids = welcome.history.map((m) => m.id);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.length).toBeLessThan(20); // HISTORY_ON_JOIN would allow 20
+    expect(ids.at(-1)).toBe(24);
+    let oldest = ids[0]!;
+    let complete = false;
+    for (let page = 0; page < 24 && !complete; page++) {
+      newcomer.send({ type: "history", before: oldest });
+      const answer = await newcomer.expect("history");
+      expect(bytes(newcomer.raw.at(-1)!)).toBeLessThan(65_536 + 1024);
+      expect(answer.messages.length).toBeGreaterThan(0);
+      ids.unshift(...answer.messages.map((m) => m.id));
+      oldest = answer.messages[0]!.id;
+      complete = answer.complete === true;
+    }
+    expect(complete).toBe(true);
+    expect(ids).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+  });
+
+  it("resumes with at most HISTORY_MAX_BYTES too, and says truncated", async () => {
+    const room = freshRoom();
+    const [reader, first] = await TestSocket.join(room, "Reader");
+    await longMessages(room, 16);
+    const back = await TestSocket.open(room);
+    const welcome = await back.joinAs("Reader", { session: first.session, since: 0 });
+    expect(welcome.truncated).toBe(true);
+    expect(welcome.history.at(-1)?.id).toBe(16);
+    expect(welcome.history.length).toBeLessThan(16);
+    expect(new TextEncoder().encode(back.raw[0]!).byteLength).toBeLessThan(65_536 + 4096);
+    expect((await reader.closeEvent()).code).toBe(4001);
+  });
+});
+
+describe("the room's sender", () => {
+  it("never sends one WebSocket message over 1 MiB, however many frames a turn holds, and keeps their order", async () => {
+    const stub = env.ROOMS.getByName(freshRoom());
+    const received = await runInDurableObject(stub, async (_instance, ctx) => {
+      const sockets = new Connections(ctx, () => {});
+      const { 0: client, 1: server } = new WebSocketPair();
+      const messages: string[] = [];
+      sockets.accept(server, { user: null, sessionHash: null, ip: null, openedAt: Date.now(), bucket: { tokens: 0, at: 0 }, typingAt: 0 });
+      client.accept();
+      client.addEventListener("message", (event) => messages.push(event.data as string));
+      sockets.join(server, { id: "u", nick: "U" }, "hash");
+      const from = { id: "x", nick: "X" };
+      // 100 frames of ~16 KB in one turn: 1.6 MB as one array.
+      for (let id = 1; id <= 100; id++) sockets.broadcast({ type: "message", id, ts: 0, from, text: "😀".repeat(4000) });
+      sockets.flush();
+      for (let i = 0; i < 100 && messages.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return messages;
+    });
+    expect(received.length).toBeGreaterThan(1);
+    for (const message of received) expect(new TextEncoder().encode(message).byteLength).toBeLessThanOrEqual(MAX_SENT_BYTES);
+    const ids = received.flatMap((message) => parseServerMessage(message).map((frame) => (frame as MessageFrame).id));
+    expect(ids).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
   });
 });

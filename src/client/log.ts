@@ -336,6 +336,21 @@ export class MessageLog {
     this.#list.scrollTop = this.#list.scrollHeight - fromBottom;
   }
 
+  /** A resume that skipped messages (welcome.truncated): the list starts
+   * again, so that scrolling up loads everything in between in order. */
+  restart(): void {
+    let entry = this.#edge.nextElementSibling;
+    while (entry !== null && !entry.classList.contains("outgoing")) {
+      const next = entry.nextElementSibling;
+      entry.remove();
+      entry = next;
+    }
+    this.#chain = null;
+    this.#complete = false;
+    this.#requested = undefined;
+    this.#renderEdge();
+  }
+
   /** A new connection, or a refused request: no answer is coming. */
   reset(): void {
     this.#requested = undefined;

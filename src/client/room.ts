@@ -224,7 +224,10 @@ function onWelcome(frame: WelcomeFrame): void {
   renderRoster();
   for (const typist of typists.keys()) stopTyping(typist);
 
-  if (frame.truncated) log.notice("Some messages sent while you were away could not be loaded.");
+  if (frame.truncated && !first) {
+    log.restart();
+    log.notice("You missed a lot while away: here are the newest messages; scroll up for the rest.");
+  }
   if (first) log.start(frame.history);
   else showMessages(frame.history);
   log.reset();
