@@ -75,6 +75,10 @@ export const LIMITS = {
   signalRateBurst: { env: "SIGNAL_RATE_BURST", default: 100, min: 1, max: 1_000_000 },
   /** …and how many it regains per second. */
   signalRatePerSecond: { env: "SIGNAL_RATE_PER_SECOND", default: 20, min: 1, max: 1_000_000 },
+  /** A room nobody has joined or left for this many days deletes its
+   * messages, sessions and files, and so stops existing (0: rooms are kept
+   * for ever). A room nobody ever joined keeps nothing at all. */
+  roomExpiryDays: { env: "ROOM_EXPIRY_DAYS", default: 90, min: 0, max: 36_500 },
   /** How long a session token stays valid after its last use. */
   sessionTtlHours: { env: "SESSION_TTL_HOURS", default: 24, min: 1, max: 24 * 365 },
 } as const satisfies Record<string, IntegerSetting>;

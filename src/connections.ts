@@ -58,9 +58,11 @@ export class Connections {
     this.save(ws, state);
   }
 
-  /** Sockets accepted and not yet closed, joined or not. */
+  /** Sockets accepted and not closed or closing, joined or not. */
   get openCount(): number {
-    return this.#ctx.getWebSockets().length;
+    let count = 0;
+    for (const ws of this.#ctx.getWebSockets()) if (ws.readyState === WebSocket.OPEN) count++;
+    return count;
   }
 
   /** Open sockets that have not joined (yet, or after a refused join), oldest first. */

@@ -73,7 +73,7 @@ fileRoutes.post("/api/rooms/:room/files", async (c) => {
   const name = cleanFileName(rawName);
   const declared = cleanFileType(c.req.header("Content-Type"));
   const stub = c.env.ROOMS.getByName(room);
-  const start = await stub.startUpload(room, { session, name, size, type: declared });
+  const start = await stub.startUpload({ session, name, size, type: declared });
   if (!start.ok) {
     log("upload_refused", { room: roomForLog(room), error: start.error, size });
     return c.json(apiError(start.error, start.message), start.status);

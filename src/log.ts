@@ -15,6 +15,7 @@ export type LogEvent =
   | "room_full"
   | "too_many_connections"
   | "too_many_errors"
+  | "room_expired"
   | "socket_error"
   | "internal_error"
   | "config_error"

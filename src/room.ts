@@ -52,8 +52,7 @@ export type UploadFinish = { ok: true; message: MessageFrame } | Refusal;
 /** Where a room's file lives in the FILES bucket. */
 export const fileKey = (room: string, id: string): string => `${room}/${id}`;
 
-/** The Worker passes the canonical room name to the object in this header. */
-export const ROOM_NAME_HEADER = "X-Room-Name";
+const DAY_MS = 86_400_000;
 
 /** Close codes that cannot be sent back in a close frame (RFC 6455 §7.4.1). */
 const UNSENDABLE_CLOSE_CODES = new Set([1005, 1006, 1015]);
@@ -79,7 +78,9 @@ export class Room extends DurableObject<Env> {
   readonly #frameLimits: FrameLimits;
   readonly #roomLimits: RoomLimits;
   readonly #bucketLimits: BucketLimits;
-  readonly #store: RoomStorage;
+  /** The room's SQLite storage, opened when first needed (roomStore): a
+   * room that is only looked at, or only connected to, writes nothing. */
+  #storage: RoomStorage | null = null;
   readonly #sockets: Connections;
   /** Frames per client address across all rooms; null when IP_RATE_LIMITS is off. */
   readonly #ipFrames: IpFrameLimit | null;
@@ -97,8 +98,10 @@ export class Room extends DurableObject<Env> {
   readonly #budgets = new WeakMap<WebSocket, { frames: Bucket; refusals: Bucket }>();
   readonly #frameBudget: BucketLimits;
   readonly #refusalBudget: BucketLimits;
-  /** When the room's alarm is set for, as far as this instance knows (null: none, or unknown after a wake-up). */
-  #alarmAt: number | null = null;
+  /** When the room's alarm is set for: null for none, undefined when not
+   * known yet (after a wake-up). */
+  #alarmAt: number | null | undefined = undefined;
+  #alarmQueue: Promise<void> = Promise.resolve();
   /** This turn's messages, queued for everyone but not yet stored. */
   #unwritten: { payload: string; sender: WebSocket | null; cid: string | undefined }[] = [];
   /** Whether #sweepFiles is running. */
@@ -119,20 +122,28 @@ export class Room extends DurableObject<Env> {
     this.#bucketLimits = { burst: this.#config.rateLimitBurst, perSecond: this.#config.rateLimitPerSecond };
     this.#frameBudget = { burst: this.#config.frameRateBurst, perSecond: this.#config.frameRatePerSecond };
     this.#refusalBudget = { burst: this.#config.maxRefusals, perSecond: 1 };
-    this.#store = new RoomStorage(ctx.storage, this.#config.historyRetention, this.#config.historyMaxBytes);
-    this.#roomName = this.#store.roomName ?? "";
+    // The Worker reaches every room by getByName, so the object knows its name.
+    this.#roomName = ctx.id.name ?? "";
     this.#logName = roomForLog(this.#roomName);
     this.#sockets = new Connections(ctx, () => this.#writeMessages());
     this.#ipFrames = this.#config.ipRateLimits ? new IpFrameLimit(env.MESSAGE_RATE_LIMIT, () => this.#logName) : null;
     // Keep-alive pings are answered by the runtime without waking the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
-    // Objects of files dropped before the room last stopped are deleted now.
-    if (this.#store.doomedFiles(1).length > 0) void this.#sweepFiles();
+  }
+
+  /** The room's storage, opened (and migrated) on first use. */
+  get #store(): RoomStorage {
+    if (this.#storage === null) {
+      const { historyRetention, historyMaxBytes } = this.#config;
+      this.#storage = new RoomStorage(this.ctx.storage, historyRetention, { answerBytes: historyMaxBytes, room: this.#roomName });
+      // Objects of files dropped before the room last stopped are deleted now.
+      if (this.#storage.doomedFiles(1).length > 0) void this.#sweepFiles();
+    }
+    return this.#storage;
   }
 
   /** A WebSocket upgrade, already checked by the Worker (room name, Origin). */
   override async fetch(request: Request): Promise<Response> {
-    this.#named(request.headers.get(ROOM_NAME_HEADER));
     const now = Date.now();
     const ip = request.headers.get(CLIENT_IP_HEADER);
     const perAddress = this.#config.maxConnectionsPerAddress;
@@ -186,28 +197,22 @@ export class Room extends DurableObject<Env> {
 
   /**
    * Makes sure the room's alarm rings by `at`. One alarm serves every
-   * deadline (sockets that must join, files to delete); when it rings, it
-   * does what is due and sets itself for the next. A room with nothing due
-   * has no alarm, so an idle room sleeps.
+   * deadline (sockets that must join, files to delete, the room's expiry);
+   * when it rings, it does what is due and sets itself for the next. A room
+   * with nothing due has no alarm, so an idle room sleeps. Calls are queued,
+   * so that after a wake-up (when the alarm's time is unknown) a later
+   * deadline never replaces an earlier one.
    */
   #armAlarm(at: number): void {
-    if (this.#alarmAt !== null && this.#alarmAt <= at) return;
-    this.#alarmAt = at;
-    void this.ctx.storage.setAlarm(at);
-  }
-
-  /** Remembers the room's canonical name, which only the Worker knows. */
-  #named(name: string | null): void {
-    if (name !== null && name !== this.#roomName) {
-      this.#store.roomName = name;
-      this.#roomName = name;
-      this.#logName = roomForLog(name);
-    }
-  }
-
-  /** How many people are in the room (for GET /api/rooms/:room). */
-  online(): number {
-    return this.#sockets.memberCount;
+    if (this.#alarmAt != null && this.#alarmAt <= at) return;
+    this.#alarmQueue = this.#alarmQueue
+      .then(async () => {
+        if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
+        if (this.#alarmAt !== null && this.#alarmAt <= at) return;
+        this.#alarmAt = at;
+        await this.ctx.storage.setAlarm(at);
+      })
+      .catch((error: unknown) => log("internal_error", { room: this.#logName, error: `setting the alarm: ${String(error)}` }));
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
@@ -401,8 +406,7 @@ export class Room extends DurableObject<Env> {
    * Only a member joined to the room right now may, and only within the
    * room's quota (uploads under way count with their full size).
    */
-  startUpload(room: string, request: { session: string; name: string; size: number; type: string }): UploadStart {
-    this.#named(room);
+  startUpload(request: { session: string; name: string; size: number; type: string }): UploadStart {
     const hash = hashSessionToken(request.session);
     const ws = this.#sockets.memberSockets().find((socket) => this.#sockets.state(socket).sessionHash === hash);
     const user = ws === undefined ? null : this.#sockets.state(ws).user;
@@ -484,12 +488,43 @@ export class Room extends DurableObject<Env> {
     }
   }
 
+  /**
+   * The one alarm of the room: closes sockets that missed their join
+   * deadline, retries file deletions, and deletes a room that nobody has
+   * used for ROOM_EXPIRY_DAYS (or that nobody ever joined); then sets itself
+   * for whatever is due next.
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.#alarmAt = null;
     const nextJoinDeadline = this.#closeLateSockets(now);
     await this.#sweepFiles();
+    const expiryMs = this.#config.roomExpiryDays * DAY_MS;
+    const lastActive = this.#store.lastActive;
+    const unused = lastActive === null || (expiryMs > 0 && now - lastActive >= expiryMs);
+    if (unused && this.#sockets.memberCount === 0 && nextJoinDeadline === null) return this.#expire(lastActive);
+    if (expiryMs > 0 && lastActive !== null) {
+      // People are here: look again one expiry from now.
+      this.#armAlarm(unused ? now + expiryMs : lastActive + expiryMs);
+    }
     if (nextJoinDeadline !== null) this.#armAlarm(nextJoinDeadline);
+  }
+
+  /** Deletes everything the room has: its files' objects in R2 first (so
+   * none is left behind, retried by the alarm if R2 fails), then all of its
+   * storage, alarm included. The room then no longer exists. */
+  async #expire(lastActive: number | null): Promise<void> {
+    this.#store.doomAllFiles();
+    await this.#sweepFiles();
+    // Someone may have come in while R2 answered (a join is not held back by
+    // the delete), and files that could not be deleted wait for the retry.
+    if (this.#sockets.openCount > 0) return;
+    if (this.#store.doomedFiles(1).length > 0) return this.#armAlarm(Date.now() + 60_000);
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#storage = null;
+    this.#alarmAt = null;
+    if (lastActive !== null) log("room_expired", { room: this.#logName, idleDays: Math.floor((Date.now() - lastActive) / DAY_MS) });
   }
 
   #join(ws: WebSocket, state: SocketState, frame: JoinFrame, now: number): void {
@@ -533,7 +568,9 @@ export class Room extends DurableObject<Env> {
       this.#sockets.close(previous, CLOSE_SESSION_TAKEN_OVER, "session taken over");
     }
     this.#store.saveSession(tokenHash, user, now, ttlMs);
+    this.#store.markActive(now);
     this.#sockets.join(ws, user, tokenHash);
+    if (this.#config.roomExpiryDays > 0) this.#armAlarm(now + this.#config.roomExpiryDays * DAY_MS);
 
     this.#writeMessages();
     const history =
@@ -603,7 +640,9 @@ export class Room extends DurableObject<Env> {
     const left = this.#sockets.leave(ws);
     if (left === null) return;
     log("leave", { room: this.#logName, user: left.user.id, code, online: this.#sockets.memberCount });
-    this.#store.touchSession(left.sessionHash, Date.now());
+    const now = Date.now();
+    this.#store.touchSession(left.sessionHash, now);
+    this.#store.markActive(now);
     this.#sockets.broadcast({ type: "left", user: left.user });
   }
 

@@ -119,21 +119,23 @@ export class RoomStorage {
   /** Most bytes of messages in one answer (HISTORY_MAX_BYTES). */
   readonly #answerBytes: number;
 
-  constructor(storage: DurableObjectStorage, retention: number, answerBytes = Infinity) {
+  /** The room's name, for its files' URLs. */
+  readonly #room: string;
+
+  constructor(storage: DurableObjectStorage, retention: number, options: { answerBytes?: number; room?: string } = {}) {
     this.#storage = storage;
     this.#sql = storage.sql;
     this.#retention = retention;
-    this.#answerBytes = answerBytes;
+    this.#answerBytes = options.answerBytes ?? Infinity;
+    this.#room = options.room ?? "";
     this.#migrate();
     this.#lastId = this.#sql.exec<{ id: number }>("SELECT coalesce(max(id), 0) AS id FROM messages").one().id;
     this.#firstFileMessage =
       this.#sql.exec<{ id: number | null }>("SELECT min(message_id) AS id FROM files WHERE doomed IS NULL").one().id ?? Infinity;
-    this.#roomName = this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'room'").toArray()[0]?.value ?? null;
   }
 
   /** The oldest message with a file, so that retention looks for files only when one is due. */
   #firstFileMessage: number;
-  #roomName: string | null;
 
   #toFrame(row: MessageRow): MessageFrame {
     const frame: MessageFrame = { type: "message", id: row.id, ts: row.ts, from: { id: row.user_id, nick: row.nick }, text: row.text };
@@ -145,7 +147,7 @@ export class RoomStorage {
         name: row.file_name,
         size: row.file_size ?? 0,
         type: row.file_type ?? "application/octet-stream",
-        url: filePath(this.#roomName ?? "", row.file_id),
+        url: filePath(this.#room, row.file_id),
       };
     }
     return frame;
@@ -308,13 +310,21 @@ export class RoomStorage {
     this.#sql.exec("UPDATE sessions SET last_used = ? WHERE token_hash = ?", now, tokenHash);
   }
 
-  get roomName(): string | null {
-    return this.#roomName;
+  /** When someone last joined or left the room (ms since the epoch), or
+   * null for a room nobody ever joined. */
+  get lastActive(): number | null {
+    const row = this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'active'").toArray()[0];
+    return row === undefined ? null : Number(row.value);
   }
 
-  set roomName(name: string) {
-    this.#sql.exec("INSERT INTO meta (key, value) VALUES ('room', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", name);
-    this.#roomName = name;
+  /** Records that someone joined or left now: the room is in use. */
+  markActive(now: number): void {
+    this.#sql.exec("INSERT INTO meta (key, value) VALUES ('active', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", String(now));
+  }
+
+  /** Marks every file for deletion (the room is going): they leave the quota now. */
+  doomAllFiles(): void {
+    this.#sql.exec("UPDATE files SET doomed = 1 WHERE doomed IS NULL");
   }
 
   // -- Files ----------------------------------------------------------------

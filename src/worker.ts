@@ -13,7 +13,6 @@ import { newRoomId } from "./ids";
 import { CLIENT_IP_HEADER, clientIp } from "./ip-rate-limit";
 import { log, pathForLog } from "./log";
 import { parseRoomName } from "./protocol";
-import { ROOM_NAME_HEADER } from "./room";
 
 export { Room } from "./room";
 
@@ -62,14 +61,17 @@ app.post("/api/rooms", async (c) => {
   const refusal = await ipLimitRefusal(c, clientIp(c.req.raw.headers), "ROOM_CREATE_RATE_LIMIT", "new rooms");
   if (refusal !== null) return refusal;
   const room = newRoomId();
-  return c.json({ room, url: `/r/${room}` }, 201);
+  // Rooms are deleted after this many days without anyone joining (0: never).
+  return c.json({ room, url: `/r/${room}`, expiresAfterIdleDays: configOf(c.env).roomExpiryDays }, 201);
 });
 
-app.get("/api/rooms/:room", async (c) => {
+// Answered here, never by the room: looking a room up must not create it (a
+// Durable Object that starts gets storage of its own), or a script could
+// fill the disk with rooms nobody uses.
+app.get("/api/rooms/:room", (c) => {
   const room = parseRoomName(c.req.param("room"));
   if (room === null) return c.json(apiError("bad_room", BAD_ROOM_MESSAGE), 400);
-  const online = await c.env.ROOMS.getByName(room).online();
-  return c.json({ room, online });
+  return c.json({ room, url: `/r/${room}` });
 });
 
 // The upgrade route returns the object's response untouched: a 101 response
@@ -95,7 +97,6 @@ app.get("/api/rooms/:room/websocket", async (c) => {
   const refusal = await ipLimitRefusal(c, ip, "UPGRADE_RATE_LIMIT", "connections");
   if (refusal !== null) return refusal;
   const headers = new Headers(c.req.raw.headers);
-  headers.set(ROOM_NAME_HEADER, room);
   // The room limits frames per address; a client cannot choose its own.
   if (ip === null) headers.delete(CLIENT_IP_HEADER);
   else headers.set(CLIENT_IP_HEADER, ip);

@@ -22,6 +22,7 @@ describe("configuration", () => {
       maxRefusals: 30,
       typingIntervalMs: 2000,
       pingTimeoutMs: 90_000,
+      roomExpiryDays: 90,
       sessionTtlHours: 24,
       maxFileBytes: 10_485_760,
       roomFilesQuotaBytes: 1_073_741_824,

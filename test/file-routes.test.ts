@@ -330,7 +330,7 @@ describe("an upload that never finishes", () => {
   it("is given up after an hour: its bytes are freed, and finishing it late is refused (408)", async () => {
     const { room, aliceWelcome, bob } = await aliceAndBob(freshRoom("files"));
     const stub = env.ROOMS.getByName(room);
-    const started = await stub.startUpload(room, { session: aliceWelcome.session, name: "stuck.bin", size: 500_000, type: "application/octet-stream" });
+    const started = await stub.startUpload({ session: aliceWelcome.session, name: "stuck.bin", size: 500_000, type: "application/octet-stream" });
     expect(started.ok).toBe(true);
     const id = (started as { id: string }).id;
     // Its 500,000 bytes are reserved: 200,000 more do not fit in 600,000.

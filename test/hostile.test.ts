@@ -4,7 +4,7 @@
  * 8 connections a room, 4 an address, join within 5 s, 5 upgrades and 12
  * frames a minute per address.
  */
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Connections, MAX_SENT_BYTES } from "../src/connections";
@@ -255,5 +255,87 @@ describe("the room's sender", () => {
     for (const message of received) expect(new TextEncoder().encode(message).byteLength).toBeLessThanOrEqual(MAX_SENT_BYTES);
     const ids = received.flatMap((message) => parseServerMessage(message).map((frame) => (frame as MessageFrame).id));
     expect(ids).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+});
+
+describe("storage only for rooms that are used", () => {
+  /** The tables a room's database holds (none: the room stores nothing). */
+  const tablesOf = (room: string) =>
+    runInDurableObject(env.ROOMS.getByName(room), (_instance, ctx) =>
+      ctx.storage.sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'")
+        .toArray()
+        .map((row) => row.name),
+    );
+
+  it("looking a room up stores nothing", async () => {
+    const rooms = Array.from({ length: 10 }, () => freshRoom("lookup"));
+    for (const room of rooms) {
+      const answer = await exports.default.fetch(`${ORIGIN}/api/rooms/${room}`);
+      expect(await answer.json()).toEqual({ room, url: `/r/${room}` });
+    }
+    for (const room of rooms) expect(await tablesOf(room)).toEqual([]);
+    const alarms = await Promise.all(rooms.map((room) => runInDurableObject(env.ROOMS.getByName(room), (_i, ctx) => ctx.storage.getAlarm())));
+    expect(alarms).toEqual(rooms.map(() => null));
+  });
+
+  it("a room nobody joined keeps nothing once its sockets are gone", async () => {
+    const room = freshRoom();
+    const squatter = await TestSocket.open(room);
+    expect((await drain(squatter)).code).toBe(CLOSE_POLICY_VIOLATION); // the join deadline, from the alarm
+    // The alarm that closed it found nobody ever joined: nothing is kept.
+    for (let i = 0; i < 50 && (await tablesOf(room)).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await tablesOf(room)).toEqual([]);
+    expect(await runInDurableObject(env.ROOMS.getByName(room), (_i, ctx) => ctx.storage.getAlarm())).toBeNull();
+  });
+
+  it(`a room nobody has used for ROOM_EXPIRY_DAYS deletes its messages, sessions and files, R2 objects too`, async () => {
+    const room = freshRoom();
+    const stub = env.ROOMS.getByName(room);
+    const [alice, welcome] = await TestSocket.join(room, "Alice");
+    alice.send({ type: "message", text: "remember me" });
+    await alice.expect("message");
+    const shared = await exports.default.fetch(`${ORIGIN}/api/rooms/${room}/files?name=note.txt`, {
+      method: "POST",
+      body: new TextEncoder().encode("a note"),
+      headers: { Authorization: `Bearer ${welcome.session}`, "Content-Type": "text/plain" },
+    });
+    expect(shared.status).toBe(201);
+    const { file } = await shared.json<{ file: { id: string } }>();
+    await alice.expect("message");
+    expect(await env.FILES.head(`${room}/${file.id}`)).not.toBeNull();
+    alice.close();
+    await alice.closeEvent();
+
+    // In use 89 days ago: kept, and looked at again when it would be due.
+    await runInDurableObject(stub, (_i, ctx) => void ctx.storage.sql.exec("UPDATE meta SET value = ? WHERE key = 'active'", String(Date.now() - 89 * 86_400_000)));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await tablesOf(room)).toContain("messages");
+    const due = await runInDurableObject(stub, (_i, ctx) => ctx.storage.getAlarm());
+    expect(due! - Date.now()).toBeGreaterThan(23 * 3_600_000);
+    expect(due! - Date.now()).toBeLessThanOrEqual(86_400_000);
+
+    // 91 days: gone, objects and all.
+    await runInDurableObject(stub, (_i, ctx) => void ctx.storage.sql.exec("UPDATE meta SET value = ? WHERE key = 'active'", String(Date.now() - 91 * 86_400_000)));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await tablesOf(room)).toEqual([]);
+    expect(await env.FILES.head(`${room}/${file.id}`)).toBeNull();
+    expect(await runInDurableObject(stub, (_i, ctx) => ctx.storage.getAlarm())).toBeNull();
+
+    // Whoever comes next finds a new, empty room; the old session is nobody.
+    const [, again] = await TestSocket.join(room, "Alice", { session: welcome.session });
+    expect(again.history).toEqual([]);
+    expect(again.you.id).not.toBe(welcome.you.id);
+  });
+
+  it("is not deleted while someone is in it, however long ago they came", async () => {
+    const room = freshRoom();
+    const stub = env.ROOMS.getByName(room);
+    const [alice] = await TestSocket.join(room, "Alice");
+    await runInDurableObject(stub, (_i, ctx) => void ctx.storage.sql.exec("UPDATE meta SET value = ? WHERE key = 'active'", String(Date.now() - 200 * 86_400_000)));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    alice.send({ type: "message", text: "still here" });
+    expect(await alice.expect("message")).toMatchObject({ id: 1, text: "still here" });
+    expect(await tablesOf(room)).toContain("messages");
   });
 });

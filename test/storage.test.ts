@@ -32,8 +32,9 @@ describe("schema migrations", () => {
 describe("schema migrations from an older database", () => {
   it("bring a version-1 database up to date and keep its messages", async () => {
     await inFreshRoom((storage) => {
-      // The Room object already migrated this database when it started:
-      // put it back to the schema as version 1 shipped it, with a message.
+      // A database at the current version, put back to the schema as
+      // version 1 shipped it, with a message.
+      new RoomStorage(storage, 100);
       for (const table of ["messages", "sessions", "meta", "files", "schema_migrations"]) storage.sql.exec(`DROP TABLE ${table}`);
       storage.sql.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
       storage.sql.exec("INSERT INTO schema_migrations VALUES (1, 0)");
@@ -165,13 +166,14 @@ describe("sessions", () => {
   });
 });
 
-describe("room name", () => {
-  it("is remembered", async () => {
+describe("activity", () => {
+  it("is remembered: when someone last joined or left, null for a room nobody joined", async () => {
     await inFreshRoom((storage) => {
       const store = new RoomStorage(storage, 100);
-      expect(store.roomName).toBeNull();
-      store.roomName = "lobby";
-      expect(new RoomStorage(storage, 100).roomName).toBe("lobby");
+      expect(store.lastActive).toBeNull();
+      store.markActive(1_000);
+      store.markActive(2_000);
+      expect(new RoomStorage(storage, 100).lastActive).toBe(2_000);
     });
   });
 });
@@ -182,8 +184,7 @@ describe("files", () => {
 
   it("count against the quota from the moment an upload starts, and go with their message", async () => {
     await inFreshRoom((storage) => {
-      const store = new RoomStorage(storage, 3);
-      store.roomName = "files-room";
+      const store = new RoomStorage(storage, 3, { room: "files-room" });
       store.startUpload(upload("f1", 100), 1000);
       store.startUpload(upload("f2", 50), 1000);
       expect(store.filesBytes(2000)).toEqual({ bytes: 150, doomed: false });
@@ -194,7 +195,7 @@ describe("files", () => {
       expect(store.findUpload("f1")).toBeNull(); // in a message now
       expect(store.recentMessages(10)).toEqual([{ ...message, text: "", file: fileOf("f1", 100) }]);
       // After a restart, too (the file's details come from its row).
-      expect(new RoomStorage(storage, 3).recentMessages(10)[0]!.file).toEqual(fileOf("f1", 100));
+      expect(new RoomStorage(storage, 3, { room: "files-room" }).recentMessages(10)[0]!.file).toEqual(fileOf("f1", 100));
 
       // Three more messages push the file's message out of retention (3): its file is doomed.
       for (const text of ["a", "b"]) store.appendMessage(alice, say(text), 4000);

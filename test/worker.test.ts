@@ -39,16 +39,12 @@ describe("POST /api/rooms", () => {
 });
 
 describe("GET /api/rooms/:room", () => {
-  it("says how many people are in the room", async () => {
+  it("answers the room's canonical name and page from the Worker alone, waking no room", async () => {
     const room = freshRoom();
-    expect(await (await get(`/api/rooms/${room}`)).json()).toEqual({ room, online: 0 });
+    expect(await (await get(`/api/rooms/${room.toUpperCase()}`)).json()).toEqual({ room, url: `/r/${room}` });
+    // Whether the room has people or not, the answer is the same: it never asks the room.
     await TestSocket.join(room, "Alice");
-    await TestSocket.open(room); // connected but not joined: not counted
-    const [bob] = await TestSocket.join(room, "Bob");
-    expect(await (await get(`/api/rooms/${room.toUpperCase()}`)).json()).toEqual({ room, online: 2 });
-    bob.close();
-    await bob.closeEvent();
-    expect(await (await get(`/api/rooms/${room}`)).json()).toEqual({ room, online: 1 });
+    expect(await (await get(`/api/rooms/${room}`)).json()).toEqual({ room, url: `/r/${room}` });
   });
 
   it("refuses invalid room names with 400", async () => {
@@ -89,7 +85,7 @@ describe("room names", () => {
 
   it("decodes percent-encoding in the path before checking", async () => {
     const response = await get("/api/rooms/%4Cobby");
-    expect(await response.json()).toEqual({ room: "lobby", online: 0 });
+    expect(await response.json()).toEqual({ room: "lobby", url: "/r/lobby" });
     expect((await get("/api/rooms/%E2%84%AAelvin")).status).toBe(400); // the Kelvin sign again
     expect((await get("/api/rooms/a%2Fb/websocket", { headers: { Upgrade: "websocket" } })).status).not.toBe(101);
   });

@@ -3,6 +3,7 @@
  * the static-assets layer, two WebSocket clients speaking protocol v1 as
  * docs/protocol.md shows it, and history that survives a restart.
  */
+import { readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import NodeWebSocket from "ws";
 import { windowEnd } from "../../src/ip-rate-limit";
@@ -92,6 +93,16 @@ describe("wrangler dev", () => {
       await unlimited.stop();
     }
   }, 90_000);
+
+  it("keeps no storage for rooms that are only looked up", async () => {
+    const files = () => readdirSync(stateDir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).length;
+    const before = files();
+    for (let i = 0; i < 60; i++) {
+      const answer = await fetch(`${server.url}/api/rooms/looked-up-${Date.now().toString(36)}-${i}`);
+      expect(answer.status).toBe(200);
+    }
+    expect(files()).toBe(before);
+  });
 
   it("reads bytes that are not UTF-8 in a text frame as U+FFFD, and refuses binary frames", async () => {
     // Node's own WebSocket cannot send broken UTF-8; ws can.
