@@ -27,6 +27,7 @@ export default defineConfig({
                 ALLOWED_ORIGINS: "https://friend.example",
                 MAX_FILE_BYTES: "262144",
                 ROOM_FILES_QUOTA_BYTES: "600000",
+                UPLOAD_BYTES_PER_HOUR: "550000",
                 MAX_CALL_PARTICIPANTS: "3",
                 SIGNAL_RATE_BURST: "8",
                 SIGNAL_RATE_PER_SECOND: "2",

@@ -67,6 +67,9 @@ export const LIMITS = {
   maxFileBytes: { env: "MAX_FILE_BYTES", default: 10_485_760, min: 0, max: 100_000_000 },
   /** Bytes of files a room may hold at once (1 GiB); retention frees them. */
   roomFilesQuotaBytes: { env: "ROOM_FILES_QUOTA_BYTES", default: 1_073_741_824, min: 0, max: 1_099_511_627_776 },
+  /** Bytes of files one person (one identity, and one address) may share
+   * in a room per hour, so that nobody can fill the room's quota alone. */
+  uploadBytesPerHour: { env: "UPLOAD_BYTES_PER_HOUR", default: 104_857_600, min: 0, max: 1_099_511_627_776 },
   /** Most people in the room's call at once: each sends to every other (a mesh). */
   maxCallParticipants: { env: "MAX_CALL_PARTICIPANTS", default: 6, min: 2, max: 50 },
   /** Largest `signal` frame, in UTF-8 bytes (an SDP offer is 3–10 kB); beyond it: `too_long`. */

@@ -76,7 +76,8 @@ fileRoutes.post("/api/rooms/:room/files", async (c) => {
   const start = await stub.startUpload({ session, name, size, type: declared });
   if (!start.ok) {
     log("upload_refused", { room: roomForLog(room), error: start.error, size });
-    return c.json(apiError(start.error, start.message), start.status);
+    const headers: Record<string, string> = start.retryAfterSeconds === undefined ? {} : { "Retry-After": String(start.retryAfterSeconds) };
+    return c.json(apiError(start.error, start.message), start.status, headers);
   }
   let type: string;
   try {
@@ -90,7 +91,12 @@ fileRoutes.post("/api/rooms/:room/files", async (c) => {
     throw error;
   }
   const finish = await stub.finishUpload(start.id, type);
-  if (!finish.ok) return c.json(apiError(finish.error, finish.message), finish.status);
+  if (!finish.ok) {
+    // Given up while its bytes were on their way (408), or not announced
+    // (500): the object is stored, counted nowhere, and so deleted here.
+    await c.env.FILES.delete(fileKey(room, start.id));
+    return c.json(apiError(finish.error, finish.message), finish.status);
+  }
   return c.json({ file: finish.message.file, message: finish.message.id }, 201);
 });
 

@@ -42,16 +42,17 @@ import {
 import { CLIENT_IP_HEADER, IpFrameLimit } from "./ip-rate-limit";
 import { fullBucket, takeToken, type Bucket, type BucketLimits } from "./rate-limit";
 import { log, roomForLog } from "./log";
-import { RoomStorage, WriteFailed, hashSessionToken } from "./storage";
+import { RoomStorage, UPLOAD_TIMEOUT_MS, WriteFailed, hashSessionToken } from "./storage";
 
 /** Answers to the Worker's upload calls: go on, or the HTTP refusal to send. */
-export type Refusal = { ok: false; status: 403 | 408 | 500 | 507; error: string; message: string };
+export type Refusal = { ok: false; status: 403 | 408 | 429 | 500 | 507; error: string; message: string; retryAfterSeconds?: number };
 export type UploadStart = { ok: true; id: string } | Refusal;
 export type UploadFinish = { ok: true; message: MessageFrame } | Refusal;
 
 /** Where a room's file lives in the FILES bucket. */
 export const fileKey = (room: string, id: string): string => `${room}/${id}`;
 
+const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 /** Close codes that cannot be sent back in a close frame (RFC 6455 §7.4.1). */
@@ -409,11 +410,13 @@ export class Room extends DurableObject<Env> {
   startUpload(request: { session: string; name: string; size: number; type: string }): UploadStart {
     const hash = hashSessionToken(request.session);
     const ws = this.#sockets.memberSockets().find((socket) => this.#sockets.state(socket).sessionHash === hash);
-    const user = ws === undefined ? null : this.#sockets.state(ws).user;
-    if (user === null) {
+    const uploader = ws === undefined ? null : this.#sockets.state(ws);
+    const user = uploader?.user ?? null;
+    if (uploader === null || user === null) {
       return { ok: false, status: 403, error: "not_a_member", message: "Only people in the room can share files: join it, then upload with the session token from welcome." };
     }
     const now = Date.now();
+    const address = uploader.ip;
     const { bytes, doomed } = this.#store.filesBytes(now);
     if (doomed) void this.#sweepFiles();
     const quota = this.#config.roomFilesQuotaBytes;
@@ -428,9 +431,37 @@ export class Room extends DurableObject<Env> {
           "do not fit. Files are deleted with the oldest messages; try a smaller file, or later.",
       };
     }
+    const budget = this.#uploadBudgetRefusal(user, address, request.size, now);
+    if (budget !== null) return budget;
     const id = newFileId();
-    this.#store.startUpload({ id, name: request.name, size: request.size, type: request.type, from: user }, now);
+    this.#store.startUpload({ id, name: request.name, size: request.size, type: request.type, from: user, address }, now);
+    // An upload that never finishes is given up by the alarm, not only when the next one starts.
+    this.#armAlarm(now + UPLOAD_TIMEOUT_MS);
     return { ok: true, id };
+  }
+
+  /**
+   * UPLOAD_BYTES_PER_HOUR: one person, and one address, may share only so
+   * much per hour, so that nobody can fill the room's quota alone and leave
+   * everyone else unable to share anything.
+   */
+  #uploadBudgetRefusal(user: User, address: string | null, size: number, now: number): Refusal | null {
+    const budget = this.#config.uploadBytesPerHour;
+    const used = this.#store.uploadedSince(now - HOUR_MS, user.id, address);
+    const over = [used.user, used.address].find((usage) => usage.bytes + size > budget);
+    if (over === undefined) return null;
+    // When the oldest upload of the window leaves it (the soonest anything frees up).
+    const seconds = Math.max(1, Math.ceil(((over.oldest ?? now) + HOUR_MS - now) / 1000));
+    const who = over === used.user ? "You have" : "Your address has";
+    return {
+      ok: false,
+      status: 429,
+      error: "upload_budget_exceeded",
+      message:
+        `${who} shared ${formatFileSize(over.bytes)} here in the last hour, and each person may share ${formatFileSize(budget)} an hour, ` +
+        `so ${formatFileSize(size)} more do not fit. Try again in ${Math.ceil(seconds / 60)} min, or send a smaller file.`,
+      retryAfterSeconds: seconds,
+    };
   }
 
   /**
@@ -498,6 +529,7 @@ export class Room extends DurableObject<Env> {
     const now = Date.now();
     this.#alarmAt = null;
     const nextJoinDeadline = this.#closeLateSockets(now);
+    const uploads = this.#store.giveUpUploads(now - UPLOAD_TIMEOUT_MS);
     await this.#sweepFiles();
     const expiryMs = this.#config.roomExpiryDays * DAY_MS;
     const lastActive = this.#store.lastActive;
@@ -508,6 +540,7 @@ export class Room extends DurableObject<Env> {
       this.#armAlarm(unused ? now + expiryMs : lastActive + expiryMs);
     }
     if (nextJoinDeadline !== null) this.#armAlarm(nextJoinDeadline);
+    if (uploads.oldestPending !== null) this.#armAlarm(uploads.oldestPending + UPLOAD_TIMEOUT_MS);
   }
 
   /** Deletes everything the room has: its files' objects in R2 first (so

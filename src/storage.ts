@@ -53,6 +53,10 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX files_by_message ON files (message_id);
    CREATE INDEX files_doomed ON files (doomed) WHERE doomed IS NOT NULL;
    ALTER TABLE messages ADD COLUMN file_id TEXT;`,
+  // 4: who uploaded from where, for the hourly upload budget per person and
+  // per address; and the uploads still under way, found by the alarm.
+  `ALTER TABLE files ADD COLUMN address TEXT;
+   CREATE INDEX files_by_created ON files (created);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -82,7 +86,15 @@ export interface FileUpload {
   size: number;
   type: string;
   from: User;
+  /** The uploader's address (clientIp), when known. */
+  address?: string | null;
 }
+
+/** Bytes uploaded in a window, and when the oldest of them started (ms). */
+export type Usage = {
+  bytes: number;
+  oldest: number | null;
+};
 
 /** An upload that has not finished within this long is given up. */
 export const UPLOAD_TIMEOUT_MS = 3_600_000;
@@ -333,20 +345,43 @@ export class RoomStorage {
    * older than UPLOAD_TIMEOUT_MS (true in `doomed` when it did). Files on
    * their way out of R2 no longer count: for the people in the room they are gone. */
   filesBytes(now: number): { bytes: number; doomed: boolean } {
-    const stale = this.#sql.exec(
-      "UPDATE files SET doomed = 1 WHERE message_id IS NULL AND doomed IS NULL AND created < ?",
-      now - UPLOAD_TIMEOUT_MS,
-    ).rowsWritten;
+    const { doomed } = this.giveUpUploads(now - UPLOAD_TIMEOUT_MS);
     const bytes = this.#sql.exec<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM files WHERE doomed IS NULL").one().bytes;
-    return { bytes, doomed: stale > 0 };
+    return { bytes, doomed };
   }
 
   /** Records an allowed upload: its bytes count against the quota from now on. */
   startUpload(upload: FileUpload, now: number): void {
     this.#sql.exec(
-      "INSERT INTO files (id, name, size, type, user_id, nick, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      upload.id, upload.name, upload.size, upload.type, upload.from.id, upload.from.nick, now,
+      "INSERT INTO files (id, name, size, type, user_id, nick, created, address) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      upload.id, upload.name, upload.size, upload.type, upload.from.id, upload.from.nick, now, upload.address ?? null,
     );
+  }
+
+  /** Bytes of uploads started since `since` by this user, and from this
+   * address (null: not counted), and when the oldest of each was started. */
+  uploadedSince(since: number, userId: string, address: string | null): { user: Usage; address: Usage } {
+    const usage = (column: "user_id" | "address", value: string | null): Usage =>
+      value === null
+        ? { bytes: 0, oldest: null }
+        : this.#sql
+            .exec<Usage>(`SELECT coalesce(sum(size), 0) AS bytes, min(created) AS oldest FROM files WHERE created >= ? AND ${column} = ?`, since, value)
+            .one();
+    return { user: usage("user_id", userId), address: usage("address", address) };
+  }
+
+  /** Gives up uploads started before `before` and not finished (true when
+   * there were any: their objects are to be deleted); returns them and when
+   * the oldest upload still under way was started (null: none). */
+  giveUpUploads(before: number): { doomed: boolean; oldestPending: number | null } {
+    const doomed = this.#sql.exec(
+      "UPDATE files SET doomed = 1 WHERE message_id IS NULL AND doomed IS NULL AND created < ?",
+      before,
+    ).rowsWritten > 0;
+    const oldestPending = this.#sql
+      .exec<{ created: number | null }>("SELECT min(created) AS created FROM files WHERE message_id IS NULL AND doomed IS NULL")
+      .one().created;
+    return { doomed, oldestPending };
   }
 
   /** An upload still waiting for its message (not given up). */

@@ -26,6 +26,7 @@ describe("configuration", () => {
       sessionTtlHours: 24,
       maxFileBytes: 10_485_760,
       roomFilesQuotaBytes: 1_073_741_824,
+      uploadBytesPerHour: 104_857_600,
       maxCallParticipants: 6,
       maxSignalBytes: 12_000,
       signalRateBurst: 100,

@@ -4,7 +4,7 @@
  * their messages. Limits here (vitest.config.ts): 256 KiB per file, 600,000
  * bytes per room, 3 uploads per address per minute, 50 messages kept.
  */
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { isInlineImage } from "../src/files";
@@ -173,7 +173,7 @@ describe("refused uploads", () => {
   });
 
   it("past the room's quota: 507, nothing stored; uploads under way count", async () => {
-    const { room, aliceWelcome, bob } = await aliceAndBob(freshRoom("files"));
+    const { room, aliceWelcome, bobWelcome, bob } = await aliceAndBob(freshRoom("files"));
     const session = aliceWelcome.session;
     await shared(await upload({ room, session, name: "one.bin", body: bytes(250_000) }));
     await shared(await upload({ room, session, name: "two.bin", body: bytes(250_000) }));
@@ -183,7 +183,8 @@ describe("refused uploads", () => {
     expect(body.error).toBe("room_storage_full");
     expect(body.message).toContain("This room's files take 500 kB of its 600 kB, so 100 kB more do not fit.");
     expect(await storedKeys(room)).toHaveLength(2);
-    await shared(await upload({ room, session, name: "fits.bin", body: bytes(100_000) }));
+    // (Bob's: Alice has used her hourly budget up.)
+    await shared(await upload({ room, session: bobWelcome.session, name: "fits.bin", body: bytes(100_000) }));
     expect((await bob.expect("message")).file?.name).toBe("one.bin");
   });
 
@@ -343,6 +344,95 @@ describe("an upload that never finishes", () => {
     expect((await bob.expect("message")).file?.name).toBe("more.bin");
     const late = await stub.finishUpload(id, "application/octet-stream");
     expect(late).toMatchObject({ ok: false, status: 408, error: "upload_timeout" });
+  });
+});
+
+describe("an upload that finishes after it was given up", () => {
+  it("is refused with 408 and its object deleted, not left stored and counted nowhere", async () => {
+    const { room, aliceWelcome } = await aliceAndBob(freshRoom("files"));
+    const stub = env.ROOMS.getByName(room);
+    const data = bytes(100_000);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(data.subarray(0, 50_000));
+        await released; // the rest only once the room has given the upload up
+        controller.enqueue(data.subarray(50_000));
+        controller.close();
+      },
+    });
+    const answer = exports.default.fetch(`${ORIGIN}/api/rooms/${room}/files?name=slow.bin`, {
+      method: "POST",
+      body,
+      headers: { Authorization: `Bearer ${aliceWelcome.session}`, "Content-Length": "100000" },
+      duplex: "half",
+    } as RequestInit);
+    // Wait for the room to have the upload, then move it an hour and a bit back and let the alarm give it up.
+    let pending = 0;
+    for (let i = 0; i < 100 && pending === 0; i++) {
+      pending = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM files").one().n);
+      if (pending === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await runInDurableObject(stub, (_, state) => void state.storage.sql.exec("UPDATE files SET created = created - 3700000"));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    release();
+    const response = await answer;
+    expect(response.status).toBe(408);
+    expect(await response.json()).toMatchObject({ error: "upload_timeout" });
+    expect(await storedKeys(room)).toEqual([]);
+  });
+
+  it("is swept by the alarm even when no other upload comes", async () => {
+    const { room, aliceWelcome } = await aliceAndBob(freshRoom("files"));
+    const stub = env.ROOMS.getByName(room);
+    const started = await stub.startUpload({ session: aliceWelcome.session, name: "stuck.bin", size: 500_000, type: "application/octet-stream" });
+    expect(started.ok).toBe(true);
+    // Whatever the alarm rang for first (the join deadline), it is then set
+    // for when the upload would be given up.
+    await runDurableObjectAlarm(stub);
+    const alarm = await runInDurableObject(stub, (_, state) => state.storage.getAlarm());
+    expect(alarm! - Date.now()).toBeGreaterThan(3_500_000);
+    await runInDurableObject(stub, (_, state) => void state.storage.sql.exec("UPDATE files SET created = created - 3700000"));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const left = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM files").one().n);
+    expect(left).toBe(0); // given up, its (absent) object deleted, its row forgotten
+  });
+});
+
+describe("the hourly upload budget per person and per address", () => {
+  it("stops one person from filling the room, with 429 and Retry-After, while others can still share", async () => {
+    const { room, aliceWelcome, bobWelcome, bob } = await aliceAndBob(freshRoom("files"));
+    for (const name of ["one.bin", "two.bin"]) {
+      await shared(await upload({ room, session: aliceWelcome.session, name, body: bytes(250_000) }));
+      await bob.expect("message");
+    }
+    // 500,000 shared of UPLOAD_BYTES_PER_HOUR (550,000): 100,000 more do not fit.
+    const refused = await upload({ room, session: aliceWelcome.session, name: "three.bin", body: bytes(100_000) });
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toEqual({
+      error: "upload_budget_exceeded",
+      message: expect.stringMatching(/^You have shared 500 kB here in the last hour, and each person may share 550 kB an hour.*Try again in \d+ min/),
+    });
+    const retryAfter = Number(refused.headers.get("Retry-After"));
+    expect(retryAfter).toBeGreaterThan(3000);
+    expect(retryAfter).toBeLessThanOrEqual(3600);
+    // Bob still can (the room's quota, 600,000, has room for him).
+    await shared(await upload({ room, session: bobWelcome.session, name: "bob.bin", body: bytes(100_000) }));
+  });
+
+  it("counts the identities of one address together", async () => {
+    const room = freshRoom("files");
+    const ip = "198.51.100.200";
+    const alice = await TestSocket.open(room, { "CF-Connecting-IP": ip });
+    const aliceWelcome = await alice.joinAs("Alice");
+    const again = await TestSocket.open(room, { "CF-Connecting-IP": ip });
+    const otherWelcome = await again.joinAs("Alice two");
+    await shared(await upload({ room, session: aliceWelcome.session, name: "a.bin", body: bytes(250_000) }));
+    await shared(await upload({ room, session: otherWelcome.session, name: "b.bin", body: bytes(250_000) }));
+    const refused = await upload({ room, session: otherWelcome.session, name: "c.bin", body: bytes(60_000) });
+    expect(refused.status).toBe(429);
+    expect((await refused.json<{ message: string }>()).message).toMatch(/^Your address has shared 500 kB/);
   });
 });
 
