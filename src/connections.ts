@@ -124,6 +124,15 @@ export class Connections {
     return this.#byNick.get(nickKey(nick));
   }
 
+  /** The state of the joined socket that joined with this session, if one is here. */
+  findBySession(sessionHash: string): SocketState | undefined {
+    for (const ws of this.#members.keys()) {
+      const state = this.state(ws);
+      if (state.sessionHash === sessionHash) return state;
+    }
+    return undefined;
+  }
+
   findByUserId(id: string): WebSocket | undefined {
     for (const [ws, user] of this.#members) if (user.id === id) return ws;
     return undefined;

@@ -47,16 +47,29 @@ const WINDOWS_DEVICE = /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i;
 export function cleanFileName(raw: string): string {
   let name = raw.normalize("NFC").replace(NAME_INVISIBLE, "").replace(NAME_UNSAFE, "_");
   // Leading dots hide a file (or make ".."), trailing dots and spaces vanish on Windows.
-  name = name.replace(/^[\s.]+|[\s.]+$/g, "").replace(/\s+/g, " ");
+  name = trimDotsAndSpaces(name).replace(/\s+/g, " ");
   if (!name.isWellFormed()) name = name.toWellFormed();
   if (WINDOWS_DEVICE.test(name)) name = `_${name}`;
   const points = [...name];
   if (points.length > MAX_FILE_NAME_LENGTH) {
     const dot = name.lastIndexOf(".");
     const extension = dot > 0 && name.length - dot <= 16 ? [...name.slice(dot)] : [];
-    name = points.slice(0, MAX_FILE_NAME_LENGTH - extension.length).join("").replace(/[\s.]+$/, "") + extension.join("");
+    name = trimDotsAndSpaces(points.slice(0, MAX_FILE_NAME_LENGTH - extension.length).join(""), { start: false }) + extension.join("");
   }
   return name === "" ? "file" : name;
+}
+
+/** `name` without dots and white space at its start and end, in one pass
+ * from each side. (A regular expression such as /[\s.]+$/ retries from
+ * every dot of a long run: quadratic, ~0.1 s for a name of 16,000 dots,
+ * before the upload is even authorised.) */
+function trimDotsAndSpaces(name: string, sides = { start: true }): string {
+  const trimmed = (char: string) => char === "." || /\s/.test(char);
+  let start = 0;
+  let end = name.length;
+  if (sides.start) while (start < end && trimmed(name[start]!)) start++;
+  while (end > start && trimmed(name[end - 1]!)) end--;
+  return name.slice(start, end);
 }
 
 /** A MIME type as declared by a client: lower-cased, parameters dropped, or

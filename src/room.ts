@@ -409,8 +409,7 @@ export class Room extends DurableObject<Env> {
    */
   startUpload(request: { session: string; name: string; size: number; type: string }): UploadStart {
     const hash = hashSessionToken(request.session);
-    const ws = this.#sockets.memberSockets().find((socket) => this.#sockets.state(socket).sessionHash === hash);
-    const uploader = ws === undefined ? null : this.#sockets.state(ws);
+    const uploader = this.#sockets.findBySession(hash) ?? null;
     const user = uploader?.user ?? null;
     if (uploader === null || user === null) {
       return { ok: false, status: 403, error: "not_a_member", message: "Only people in the room can share files: join it, then upload with the session token from welcome." };
@@ -566,7 +565,12 @@ export class Room extends DurableObject<Env> {
     }
     const ttlMs = this.#config.sessionTtlHours * 3_600_000;
     const claimed = frame.session === undefined ? null : { token: frame.session, tokenHash: hashSessionToken(frame.session) };
-    const saved = claimed === null ? null : this.#store.findSession(claimed.tokenHash, now, ttlMs);
+    // A session is valid for SESSION_TTL_HOURS after its last use, and for as
+    // long as a socket holds it: someone connected for days keeps who they are.
+    const saved =
+      claimed === null
+        ? null
+        : (this.#store.findSession(claimed.tokenHash, now, ttlMs) ?? this.#sockets.findBySession(claimed.tokenHash)?.user ?? null);
     let identity: { user: User; token: string; tokenHash: string };
     // A socket still open under this identity: a half-open connection from
     // before the client's reconnect, to be replaced without any notice.

@@ -110,7 +110,7 @@ app.route("/", fileRoutes);
 app.get("/r/:room", (c) => {
   const raw = c.req.param("room");
   const room = parseRoomName(raw);
-  if (room === null) return c.text(`Not a room name. ${BAD_ROOM_MESSAGE}\n`, 400);
+  if (room === null) return c.json(apiError("bad_room", BAD_ROOM_MESSAGE), 400);
   if (room !== raw) return c.redirect(`/r/${room}`, 301);
   return c.env.ASSETS.fetch(new Request(new URL("/room", c.req.url), { headers: c.req.raw.headers }));
 });
@@ -119,9 +119,10 @@ app.notFound((c) => c.json(apiError("not_found", `Nothing at ${new URL(c.req.url
 
 app.onError((error, c) => {
   if (error instanceof ConfigError) {
-    // The operator's mistake, with the fix in the message.
+    // The operator's mistake: the fix goes to the operator's log, never to
+    // whoever happens to call (a configuration is nobody else's business).
     log("config_error", { error: error.message });
-    return c.json(apiError("config_error", error.message), 500);
+    return c.json(apiError("config_error", "The server is misconfigured, so it cannot answer; its operator will find what to fix in the logs."), 500);
   }
   log("internal_error", { path: pathForLog(new URL(c.req.url).pathname), error: String(error) });
   return c.json(apiError("internal", "Something went wrong on the server; please retry."), 500);

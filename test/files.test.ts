@@ -58,6 +58,14 @@ describe("cleanFileName", () => {
     expect(cleanFileName(`${"a".repeat(114)}  .  ${"b".repeat(10)}.jpeg`)).toBe(`${"a".repeat(114)}.jpeg`);
     expect([...cleanFileName("😀".repeat(300))]).toHaveLength(120);
   });
+
+  it("cleans names made of long runs of dots and spaces in one pass (a quadratic trim would not finish in time)", () => {
+    const dots = ".".repeat(200_000);
+    expect(cleanFileName(`a${dots}b`)).toBe("a.b"); // ".b" is kept as the extension
+    expect(cleanFileName(dots)).toBe("file");
+    expect(cleanFileName(`${dots}x${" . ".repeat(100_000)}`)).toBe("x");
+    expect(cleanFileName(`x${". ".repeat(100_000)}y.txt`)).toBe("x.txt");
+  });
 });
 
 describe("types", () => {

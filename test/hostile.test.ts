@@ -339,3 +339,19 @@ describe("storage only for rooms that are used", () => {
     expect(await tablesOf(room)).toContain("messages");
   });
 });
+
+describe("identity", () => {
+  it("keeps a session that is still connected past SESSION_TTL_HOURS: a reconnect takes the old socket over", async () => {
+    const room = freshRoom();
+    const stub = env.ROOMS.getByName(room);
+    const [alice, welcome] = await TestSocket.join(room, "Alice");
+    // Connected for 25 hours without a reconnect: the row is past its time-to-live…
+    await runInDurableObject(stub, (_i, ctx) => void ctx.storage.sql.exec("UPDATE sessions SET last_used = last_used - 90000000"));
+    // …and someone else's join clears expired rows away.
+    await TestSocket.join(room, "Bob");
+    await alice.expect("joined");
+    const [, again] = await TestSocket.join(room, "Alice", { session: welcome.session });
+    expect(again.you).toEqual(welcome.you);
+    expect((await alice.closeEvent()).code).toBe(4001);
+  });
+});

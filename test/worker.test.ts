@@ -3,7 +3,9 @@
  * Requests go through the Worker's own fetch, as the runtime would send them
  * (the static-assets layer in front of it is not part of this path).
  */
-import { exports } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import worker from "../src/worker";
 import { describe, expect, it } from "vitest";
 import { parseRoomName } from "../src/protocol";
 import { ORIGIN, TestSocket, freshRoom, upgrade } from "./socket";
@@ -194,7 +196,8 @@ describe("room pages", () => {
   it("answers 400 for an invalid room name", async () => {
     const response = await get("/r/bad.name");
     expect(response.status).toBe(400);
-    expect(await response.text()).toContain("Room names are");
+    expect(response.headers.get("Content-Type")).toContain("application/json");
+    expect(await response.json()).toEqual({ error: "bad_room", message: expect.stringContaining("Room names are") });
   });
 
   it("serves the room page for a valid name", async () => {
@@ -242,5 +245,15 @@ describe("anything else", () => {
     const response = await get("/api/nothing-here");
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: "not_found" });
+  });
+});
+
+describe("a bad configuration", () => {
+  it("is refused with config_error, and what is wrong goes to the log, not to whoever asked", async () => {
+    const response = await worker.fetch(new Request("http://chat.test/api/health"), { ...env, MAX_MESSAGE_LENGTH: "lots" }, createExecutionContext());
+    expect(response.status).toBe(500);
+    const body = await response.json<{ error: string; message: string }>();
+    expect(body.error).toBe("config_error");
+    expect(body.message).not.toMatch(/MAX_MESSAGE_LENGTH|lots/);
   });
 });

@@ -9,23 +9,27 @@ const CANDIDATE = /\bhttps?:\/\/[^\s<>"]+/gi;
 const TRAILING = new Set([".", ",", ";", ":", "!", "?", "'", "*", "…"]);
 const CLOSING: Record<string, string> = { ")": "(", "]": "[", "}": "{" };
 
-function count(text: string, char: string): number {
-  return text.split(char).length - 1;
-}
-
 /** `raw` without the punctuation that follows it in prose; a closing bracket
- * stays when the URL opened it (Wikipedia's "Foo_(bar)"). */
-function trimUrl(raw: string): string {
-  let url = raw;
-  for (;;) {
-    const last = url.at(-1) ?? "";
-    const opening = CLOSING[last];
-    if (TRAILING.has(last) || (opening !== undefined && count(url, opening) < count(url, last))) {
-      url = url.slice(0, -1);
-    } else {
-      return url;
-    }
+ * stays when the URL opened it (Wikipedia's "Foo_(bar)"). One pass to count
+ * the brackets, one back from the end: linear, however many ")" follow a
+ * URL (a quadratic trim let one message freeze every page in the room). */
+export function trimUrl(raw: string): string {
+  const counts: Record<string, number> = { "(": 0, "[": 0, "{": 0, ")": 0, "]": 0, "}": 0 };
+  for (let i = 0; i < raw.length; i++) {
+    const char = raw[i]!;
+    if (char in counts) counts[char]!++;
   }
+  let end = raw.length;
+  while (end > 0) {
+    const last = raw[end - 1]!;
+    const opening = CLOSING[last];
+    if (TRAILING.has(last)) end--;
+    else if (opening !== undefined && counts[opening]! < counts[last]!) {
+      counts[last]!--;
+      end--;
+    } else break;
+  }
+  return raw.slice(0, end);
 }
 
 function isWebUrl(text: string): boolean {

@@ -258,7 +258,8 @@ function onWelcome(frame: WelcomeFrame): void {
 function showMessages(messages: MessageFrame[]): void {
   let others = 0;
   for (const message of messages) {
-    const outgoing = message.cid === undefined ? undefined : outbox.get(message.cid);
+    // Ours only if it is from us: someone else may send the same cid.
+    const outgoing = message.cid === undefined || message.from.id !== me?.id ? undefined : outbox.get(message.cid);
     if (outgoing !== undefined) {
       outgoing.item.remove();
       outbox.delete(outgoing.cid);
