@@ -1,9 +1,9 @@
 /**
- * The link trimming of the page's linkify (src/client/linkify.ts): what is
+ * The link trimming of the page's linkify (src/client/trim-url.ts): what is
  * part of a URL and what is the prose around it.
  */
 import { describe, expect, it } from "vitest";
-import { trimUrl } from "../../src/client/linkify";
+import { trimUrl } from "../../src/client/trim-url";
 
 describe("trimUrl", () => {
   it.each([
