@@ -40,6 +40,7 @@ const nastyChar = fc.oneof(
   fc.constantFrom(
     " ", "\t", "\n", "\r", "\r\n", "\u0000", "\u0007", "\u001b", "\u007f", "\u0085", "\u00a0", "\u00ad",
     "\u200b", "\u200d", "\u200e", "\u202e", "\u2066", "\u2028", "\u2029", "\ufeff", "\ufffd",
+    "\u009b", "\u115f", "\u3164", "\uffa0", "\u2800", "\ufe0f", "\u2764", "\ua4ee", "\u13aa", "\u1d00", "\u01c0",
     "\ud800", "\udc00", "\ud83d\ude00", "e\u0301", "\u212a", "\uff21", "\u3000", "a", "Z", "é", "\"", "\\", "{", "}",
   ),
   fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit)), // lone surrogates included
@@ -58,8 +59,9 @@ const anyString = fc.oneof(
 // ---------------------------------------------------------------------------
 
 const limits: FrameLimits = { messageLength: 10, nickLength: 5 };
-const NICK_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
-const TEXT_FORBIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+/** The documented rules (docs/security.md), written again here to check the parser against. */
+const NICK_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u2800]|(?![\uFE0E\uFE0F])\p{Default_Ignorable_Code_Point}|(?<!\p{Emoji})[\uFE0E\uFE0F]/u;
+const TEXT_FORBIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 /** Valid frames of every client type, before mutation. */
 const validFrame: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
@@ -227,6 +229,8 @@ type Command =
   | { c: number; do: "binary" }
   | { c: number; do: "oversize" }
   | { c: number; do: "close" }
+  /** A burst of refused frames, as a hostile script sends them: the socket must be cut off, the room go on. */
+  | { c: number; do: "flood"; raw: string }
   /** Join again with the slot's last session token: a take-over while its socket is open, a comeback after. */
   | { c: number; do: "rejoin" };
 
@@ -244,6 +248,7 @@ const command = (clients: number): fc.Arbitrary<Command> => {
     { weight: 1, arbitrary: fc.record({ c, do: fc.constant("binary" as const) }) },
     { weight: 1, arbitrary: fc.record({ c, do: fc.constant("oversize" as const) }) },
     { weight: 1, arbitrary: fc.record({ c, do: fc.constant("close" as const) }) },
+    { weight: 1, arbitrary: fc.record({ c, do: fc.constant("flood" as const), raw: fc.constantFrom("not json", '{"type":"bogus"}', '{"type":"message","text":""}', '{"type":"signal","to":"x","data":{}}') }) },
     { weight: 2, arbitrary: fc.record({ c, do: fc.constant("rejoin" as const) }) },
   );
 };
@@ -431,7 +436,7 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
         case "nick": raw = JSON.stringify({ type: "nick", nick: cmd.nick }); break;
         case "typing": raw = JSON.stringify({ type: "typing" }); break;
         case "history": raw = JSON.stringify({ type: "history", before: cmd.before }); break;
-        case "garbage": raw = cmd.raw; break;
+        case "garbage": case "flood": raw = cmd.raw; break;
         case "binary": raw = new Uint8Array([123, 125]).buffer; break;
         case "oversize": raw = JSON.stringify({ type: "message", text: "y".repeat(17_000) }); break;
         case "close":
@@ -473,6 +478,13 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
       } else if (cmd.do === "close") {
         k.socket.close();
         await k.socket.closeEvent();
+        k.closed = true;
+      } else if (cmd.do === "flood") {
+        // More refused frames than MAX_REFUSALS (30), at once: cut off with
+        // a last word, and nobody else affected (the observer checks).
+        for (let i = 0; i < 45; i++) k.socket.ws.send(cmd.raw);
+        expect((await k.socket.closeEvent(5000)).code, where).toBe(1008);
+        expect(k.socket.raw.at(-1), where).toContain("too_many_errors");
         k.closed = true;
       } else if (cmd.do === "typing" && k.me !== null) {
         k.socket.ws.send(raw); // no answer to the typist; the barrier catches any error
