@@ -146,17 +146,23 @@ export class Room extends DurableObject<Env> {
   /** A WebSocket upgrade, already checked by the Worker (room name, Origin). */
   override async fetch(request: Request): Promise<Response> {
     const now = Date.now();
-    const ip = request.headers.get(CLIENT_IP_HEADER);
+    // IP_RATE_LIMITS=off switches every per-address limit off (load tests
+    // from one machine): the room then does not know addresses at all.
+    const ip = this.#config.ipRateLimits ? request.headers.get(CLIENT_IP_HEADER) : null;
     const perAddress = this.#config.maxConnectionsPerAddress;
     if (ip !== null && this.#sockets.countFrom(ip) >= perAddress) {
       log("too_many_connections", { room: this.#logName, connections: perAddress });
       return refuseUpgrade("too_many_connections", `Your address already has ${perAddress} connections to this room; close one, then try again.`);
     }
-    if (this.#sockets.openCount >= this.#config.maxConnectionsPerRoom) {
-      // A socket that has not joined holds a place without being anyone: the
-      // oldest of them gives its place up, so that never-joining sockets
-      // cannot keep people out. Only a room full of people is full.
-      const squatter = this.#sockets.unjoined()[0];
+    // A socket that has not joined holds a place without being anyone. Only
+    // people and sockets past half their join deadline count toward the
+    // room's size (a client that joins at once is never mistaken for a
+    // squatter, however slow the room is); when that is full, the oldest
+    // such socket gives its place up, so that sockets that never join
+    // cannot keep people out. Only a room full of people is full.
+    const settled = this.#sockets.unjoined().filter((ws) => now - (this.#sockets.state(ws).openedAt ?? 0) >= this.#config.joinTimeoutMs / 2);
+    if (this.#sockets.memberCount + settled.length >= this.#config.maxConnectionsPerRoom) {
+      const squatter = settled[0];
       if (squatter === undefined) {
         log("room_full", { room: this.#logName, connections: this.#sockets.openCount });
         return refuseUpgrade("room_full", `This room already has ${this.#config.maxConnectionsPerRoom} people; try again later.`);
@@ -217,6 +223,9 @@ export class Room extends DurableObject<Env> {
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    // Frames still arriving on a socket the room closed (a flood cut off
+    // mid-burst) cost nothing: not read, not answered, not logged.
+    if (ws.readyState !== WebSocket.OPEN) return;
     try {
       const now = Date.now();
       this.#lastFrameAt.set(ws, now);

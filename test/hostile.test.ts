@@ -4,7 +4,7 @@
  * 8 connections a room, 4 an address, join within 5 s, 5 upgrades and 12
  * frames a minute per address.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Connections, MAX_SENT_BYTES } from "../src/connections";
@@ -31,13 +31,29 @@ async function drain(socket: TestSocket, ms = 10_000): Promise<{ frames: ServerF
 }
 
 describe("a room full of sockets that never join", () => {
-  it("lets a person in at once: the oldest unjoined socket gives its place up", async () => {
+  it("lets a person in at once: sockets that just opened do not count, the oldest past half its deadline gives its place up", async () => {
     const room = freshRoom();
+    const stub = env.ROOMS.getByName(room);
     const squatters: TestSocket[] = [];
     for (let i = 0; i < 8; i++) squatters.push(await TestSocket.open(room));
     // A squatter that pings is still a squatter.
     squatters[0]!.send("ping");
+    // Just opened, they may be people about to join: a newcomer is let in beside them.
+    const [early] = await TestSocket.join(room, "Early");
+    expect(squatters.every((s) => s.closed === null)).toBe(true);
+    early.close();
+    await early.closeEvent();
 
+    // Past half their join deadline (their clocks moved back, then the room
+    // evicted so that it reads them again), they are squatters: the oldest
+    // gives its place to the next person, the others stay until their deadline.
+    await runInDurableObject(stub, (_instance, ctx) => {
+      for (const ws of ctx.getWebSockets()) {
+        const state = ws.deserializeAttachment() as { openedAt: number };
+        ws.serializeAttachment({ ...state, openedAt: state.openedAt - 3000 });
+      }
+    });
+    await evictDurableObject(stub);
     const [, welcome] = await TestSocket.join(room, "Real person");
     expect(welcome.users.map((u) => u.nick)).toEqual(["Real person"]);
     const oldest = await drain(squatters[0]!);
@@ -62,6 +78,19 @@ describe("a room full of sockets that never join", () => {
     await member.expectSilence(300);
     member.send({ type: "message", text: "still here" });
     expect(await member.expect("message")).toMatchObject({ text: "still here" });
+  });
+
+  it("closes a late squatter too, after the alarm has already rung for earlier sockets and been set for the room's expiry", async () => {
+    const room = freshRoom();
+    const stub = env.ROOMS.getByName(room);
+    await TestSocket.join(room, "Member");
+    // The alarm rings for the member's join deadline (met), then is set for the room's expiry, days away.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const expiry = await runInDurableObject(stub, (_i, ctx) => ctx.storage.getAlarm());
+    expect(expiry! - Date.now()).toBeGreaterThan(86_400_000);
+    const squatter = await TestSocket.open(room);
+    const { code } = await drain(squatter);
+    expect(code).toBe(CLOSE_POLICY_VIOLATION);
   });
 
   it("refuses only when everyone in it has joined: room_full, close 1013", async () => {

@@ -15,6 +15,16 @@
  * unexpected closes, no internal errors in the server's log. It prints its
  * figures (BENCHMARKS.md keeps them). Knobs: SOAK_CONNECTIONS, SOAK_ROOMS,
  * SOAK_SECONDS, SOAK_INTERVAL_S.
+ *
+ * SOAK_ATTACKERS=1 adds hostile clients in every room, running every attack
+ * of issue 13 at once for the whole soak (see `attack` below): sockets that
+ * never join and hold places (the rooms are sized to fill up), floods of
+ * typing and signal frames from sockets that never joined, look-alike and
+ * invisible nicknames of someone present, lookups of new rooms, a member
+ * posting 3,990-emoji messages, a member sending nothing but refused
+ * frames. The honest people must see no difference but latency: the same
+ * zero problems. (Per-address limits cannot be tried here: every client
+ * has the address 127.0.0.1, so they are off; the Workers tests cover them.)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -26,8 +36,20 @@ const ROOMS = Number(process.env.SOAK_ROOMS ?? 10);
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 /** Mean time between two messages of one person. */
 const INTERVAL_S = Number(process.env.SOAK_INTERVAL_S ?? 10);
+const ATTACKERS = process.env.SOAK_ATTACKERS === "1";
+/** Which attacks run (SOAK_ATTACKS, comma-separated; all by default). */
+const ATTACKS = new Set((process.env.SOAK_ATTACKS ?? "squat,flood,impostor,lookup,bomber,garbage").split(","));
+/** Frames in one flood from a socket that never joined (the attack of the issue: 3,000). */
+const FLOOD_FRAMES = Number(process.env.SOAK_FLOOD_FRAMES ?? 3000);
+/** Seconds between two floods in a room. Every frame of a flood costs the
+ * runtime ~0.1 ms even when the room ignores it (it is cut off after ~30,
+ * the rest are already on their way), so this sets the attack's weight. */
+const FLOOD_EVERY_S = Number(process.env.SOAK_FLOOD_EVERY_S ?? 20);
 const PING_MS = 30_000;
 const CHURN_MS = 1_000;
+
+/** Progress on stderr, so that a slow run shows where it is. */
+const phase = (what: string) => process.stderr.write(`soak: ${what}\n`);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -64,6 +86,8 @@ class Person {
   constructor(
     readonly url: string,
     readonly nick: string,
+    /** Never leaves during the soak (the impostors' target). */
+    readonly anchor = false,
   ) {}
 
   /** Connects and joins (resuming when it has a session); resolves on welcome. */
@@ -165,7 +189,8 @@ class Person {
     if (id !== this.lastId + 1) problem(id <= this.lastId ? "duplicate or reordered message" : "gap", `${this.nick}: ${this.lastId} → ${id}`);
     this.lastId = Math.max(this.lastId, id);
     counts.deliveries++;
-    if (live) latencies.push(Date.now() - Number(text.slice(0, text.indexOf(" "))));
+    const sentAt = Number(text.slice(0, text.indexOf(" ")));
+    if (live && Number.isFinite(sentAt)) latencies.push(Date.now() - sentAt); // an attacker's text has no time
     if (from === this.me?.id && cid !== undefined && this.pending.has(cid)) {
       this.pending.delete(cid);
       this.confirmed.push(cid);
@@ -177,24 +202,179 @@ class Person {
 let server: DevServer;
 
 beforeAll(async () => {
-  server = await startDevServer({ vars: { IP_RATE_LIMITS: "off" } });
+  // With attackers, rooms just big enough for their people and ten more, so
+  // that the squatters can fill them.
+  const vars: Record<string, string> = { IP_RATE_LIMITS: "off" };
+  if (ATTACKERS) vars.MAX_CONNECTIONS_PER_ROOM = String(Math.ceil(CONNECTIONS / ROOMS) + 10);
+  server = await startDevServer({ vars });
 }, 90_000);
+
+/** Every message a room still has, oldest first: the welcome's, then scroll-back pages until `complete`. */
+async function storedHistory(url: string, nick: string): Promise<{ id: number; cid?: string }[]> {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  await new Promise((resolve) => ws.once("open", resolve));
+  const frames: ServerFrame[] = [];
+  let wake = () => {};
+  ws.on("message", (data) => {
+    frames.push(...parseServerMessage(data.toString()));
+    wake();
+  });
+  const next = async <T extends ServerFrame["type"]>(type: T): Promise<Extract<ServerFrame, { type: T }>> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const index = frames.findIndex((f) => f.type === type);
+      if (index >= 0) return frames.splice(index, 1)[0] as Extract<ServerFrame, { type: T }>;
+      if (Date.now() > deadline) throw new Error(`${nick}: no ${type} frame`);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 100);
+      });
+    }
+  };
+  ws.send(JSON.stringify({ type: "join", nick }));
+  const messages = (await next("welcome")).history;
+  let complete = messages.length === 0 || messages[0]!.id === 1;
+  for (let page = 0; page < 1000 && !complete; page++) {
+    ws.send(JSON.stringify({ type: "history", before: messages[0]!.id }));
+    const answer = await next("history");
+    messages.unshift(...answer.messages);
+    complete = answer.complete === true || answer.messages.length === 0;
+  }
+  ws.close(1000);
+  return messages;
+}
+
+/** What the attackers did and what became of it. */
+const attacks = {
+  "squatter sockets opened": 0,
+  "squatters closed by the room": 0,
+  "unjoined floods cut off (1008)": 0,
+  "flood frames sent": 0,
+  "impostor joins refused": 0,
+  "new rooms looked up": 0,
+  "3,990-emoji messages posted": 0,
+  "refused-frame members cut off (1008)": 0,
+};
+
+/** A raw socket to `url`, open, and the code it will be closed with (or null if not within `ms` of now). */
+async function openSocket(url: string): Promise<{ ws: WebSocket; closed: (ms: number) => Promise<number | null> }> {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  ws.on("error", () => {}); // the attackers' sockets are meant to be cut off
+  const code = new Promise<number>((resolve) => ws.once("close", (c) => resolve(c)));
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+  });
+  const closed = (ms: number) => Promise.race([code, sleep(ms).then(() => null)]);
+  return { ws, closed };
+}
+
+/**
+ * Every attack of issue 13 at once, against `url`'s room, until `end`. Each
+ * loop is bounded by the clock and stops by itself; what the honest people
+ * must not notice is checked by the soak itself, what the attackers must
+ * meet (cut off, refused) is checked here.
+ */
+async function attack(url: string, httpUrl: string, target: Person, end: number, index: number): Promise<void> {
+  const loops: Promise<void>[] = [];
+  const until = (body: () => Promise<void>) =>
+    loops.push(
+      (async () => {
+        while (Date.now() < end) await body().catch((error: Error) => problem("attacker failed", error.message));
+      })(),
+    );
+  // 1. Squatters: ten sockets that never join, pinging, reopened as soon as the room closes one.
+  for (let i = 0; i < (ATTACKS.has("squat") ? 10 : 0); i++) {
+    until(async () => {
+      const { ws, closed } = await openSocket(url);
+      attacks["squatter sockets opened"]++;
+      const ping = setInterval(() => ws.send("ping"), PING_MS);
+      const code = await closed(Math.max(1, end - Date.now()));
+      clearInterval(ping);
+      if (code === null) ws.close();
+      else attacks["squatters closed by the room"]++;
+    });
+  }
+  // 2. Floods from a socket that never joins: 3,000 typing and signal frames as fast as they go.
+  if (ATTACKS.has("flood"))
+    until(async () => {
+    const { ws, closed } = await openSocket(url);
+    for (let i = 0; i < FLOOD_FRAMES && ws.readyState === WebSocket.OPEN; i++) {
+      ws.send(i % 2 === 0 ? '{"type":"typing"}' : '{"type":"signal","to":"x","data":{}}');
+      attacks["flood frames sent"]++;
+    }
+    const code = await closed(15_000);
+    if (code === 1008) attacks["unjoined floods cut off (1008)"]++;
+    else problem("unjoined flood not cut off", `close ${code}`);
+    await sleep(Math.min(FLOOD_EVERY_S * 1000, Math.max(0, end - Date.now())));
+  });
+  // 3. Impostors of someone present: look-alikes are taken, invisible names invalid.
+  if (ATTACKS.has("impostor"))
+    until(async () => {
+    const fakes = [`${target.nick}\u3164`, `\u0440${target.nick.slice(1)}`, target.nick.toUpperCase(), `${target.nick}\u2800`, `\u1d18${target.nick.slice(1)}`];
+    const { ws } = await openSocket(url);
+    const answer = new Promise<ServerFrame | null>((resolve) => {
+      ws.on("message", (data) => resolve(parseServerMessage(data.toString())[0] ?? null));
+      setTimeout(() => resolve(null), 10_000);
+    });
+    ws.send(JSON.stringify({ type: "join", nick: fakes[Math.floor(Math.random() * fakes.length)] }));
+    const frame = await answer;
+    if (frame?.type === "error" && (frame.code === "nick_taken" || frame.code === "nick_invalid")) attacks["impostor joins refused"]++;
+    else problem("impostor not refused", JSON.stringify(frame).slice(0, 100));
+    ws.close();
+    await sleep(2000);
+  });
+  // 4. Lookups of rooms that do not exist, one a second.
+  if (ATTACKS.has("lookup"))
+    until(async () => {
+    const answer = await fetch(`${httpUrl}/api/rooms/ghost-${index}-${Math.random().toString(36).slice(2)}`);
+    if (answer.status !== 200) problem("lookup failed", String(answer.status));
+    attacks["new rooms looked up"]++;
+    await sleep(1000);
+  });
+  // 5. A member posting the longest messages there are, every 5 s.
+  if (ATTACKS.has("bomber"))
+    until(async () => {
+    const { ws } = await openSocket(url);
+    ws.send(JSON.stringify({ type: "join", nick: `bomber-${index}-${Math.random().toString(36).slice(2, 6)}` }));
+    while (Date.now() < end && ws.readyState === WebSocket.OPEN) {
+      await sleep(5000);
+      ws.send(JSON.stringify({ type: "message", text: "😀".repeat(3990) }));
+      attacks["3,990-emoji messages posted"]++;
+    }
+    ws.close();
+  });
+  // 6. A member who sends nothing but refused frames, and rejoins when cut off.
+  if (ATTACKS.has("garbage"))
+    until(async () => {
+    const { ws, closed } = await openSocket(url);
+    ws.send(JSON.stringify({ type: "join", nick: `garbage-${index}-${Math.random().toString(36).slice(2, 6)}` }));
+    await sleep(200);
+    for (let i = 0; i < 60 && ws.readyState === WebSocket.OPEN; i++) ws.send("{not json");
+    const code = await closed(15_000);
+    if (code === 1008) attacks["refused-frame members cut off (1008)"]++;
+    else problem("refused-frame member not cut off", `close ${code}`);
+    await sleep(5000);
+  });
+  await Promise.all(loops);
+}
 
 afterAll(async () => {
   await server?.stop();
 });
 
 describe("soak", () => {
-  it(`${CONNECTIONS} connections in ${ROOMS} rooms for ${SECONDS} s: nothing lost, nothing twice, no errors`, async () => {
+  it(`${CONNECTIONS} connections in ${ROOMS} rooms for ${SECONDS} s${ATTACKERS ? ", with attackers in every room" : ""}: nothing lost, nothing twice, no errors`, async () => {
     const wsUrl = (room: string) => `${server.url.replace(/^http/, "ws")}/api/rooms/${room}/websocket`;
     const rooms = Array.from({ length: ROOMS }, (_, i) => `soak-${i}`);
-    const people = Array.from({ length: CONNECTIONS }, (_, i) => new Person(wsUrl(rooms[i % ROOMS]!), `p${i}`));
+    const people = Array.from({ length: CONNECTIONS }, (_, i) => new Person(wsUrl(rooms[i % ROOMS]!), `p${i}`, i < ROOMS));
     const rssBefore = processGroupRssKib(server.pid);
 
     // Everyone joins, 50 at a time.
     const joinStarted = performance.now();
     for (let i = 0; i < people.length; i += 50) await Promise.all(people.slice(i, i + 50).map((person) => person.connect()));
     const joinSeconds = (performance.now() - joinStarted) / 1000;
+    phase(`everyone joined in ${joinSeconds.toFixed(1)} s`);
     const rssJoined = processGroupRssKib(server.pid);
 
     // The chat: each person on their own random schedule, for SECONDS.
@@ -204,6 +384,7 @@ describe("soak", () => {
     const nextPing = people.map(() => started + Math.random() * PING_MS);
     let nextChurn = started + CHURN_MS;
     const churning = new Set<Person>();
+    const attackers = ATTACKERS ? rooms.map((room, i) => attack(wsUrl(room), server.url, people[i]!, end, i)) : [];
     while (Date.now() < end) {
       const now = Date.now();
       people.forEach((person, i) => {
@@ -224,7 +405,7 @@ describe("soak", () => {
         nextChurn += CHURN_MS;
         // Someone with nothing in flight leaves and comes back (resume with since).
         const person = people[Math.floor(Math.random() * people.length)]!;
-        if (!churning.has(person) && person.pending.size === 0) {
+        if (!person.anchor && !churning.has(person) && person.pending.size === 0) {
           churning.add(person);
           void person.leaveAndComeBack().then(
             () => churning.delete(person),
@@ -235,6 +416,9 @@ describe("soak", () => {
       await sleep(50);
     }
     const chatSeconds = (Date.now() - started) / 1000;
+    phase("chat over; waiting for the attackers to stop");
+    await Promise.all(attackers);
+    phase("attackers stopped");
 
     // Let the last echoes arrive (bounded).
     const drainDeadline = Date.now() + 15_000;
@@ -249,21 +433,10 @@ describe("soak", () => {
       if (person.pending.size > 0) problem("never echoed", `${person.nick}: ${[...person.pending.keys()].join(", ")}`);
       if (person.lastId !== lastIdOfRoom.get(person.url)) problem("fell behind", `${person.nick}: ${person.lastId} of ${lastIdOfRoom.get(person.url)}`);
     }
+    phase("drained; reading every room's history back");
     // Every confirmed message is stored exactly once, ids 1..n without a gap.
     for (const room of rooms) {
-      const ws = new WebSocket(wsUrl(room), { perMessageDeflate: false });
-      await new Promise((resolve) => ws.once("open", resolve));
-      const welcome = new Promise<WelcomeFrame>((resolve) =>
-        ws.on("message", (data) => {
-          const frame = parseServerMessage(data.toString()).find((f) => f.type === "welcome");
-          if (frame !== undefined) resolve(frame as WelcomeFrame);
-        }),
-      );
-      ws.send(JSON.stringify({ type: "join", nick: `reader-${room}`, since: 0 }));
-      const history = await welcome;
-      ws.close(1000);
-      if (history.truncated) continue; // more than HISTORY_ON_RESUME: the live checks above still hold
-      const stored: { id: number; cid?: string }[] = history.history;
+      const stored = await storedHistory(wsUrl(room), `reader-${room}`);
       const ids = stored.map((m) => m.id);
       if (ids.some((id, i) => id !== i + 1)) problem("stored ids not gapless", room);
       const cids = new Map<string, number>();
@@ -298,10 +471,12 @@ describe("soak", () => {
       "live delivery latency p50 / p99 / max (ms)": `${percentile(latencies, 50)} / ${percentile(latencies, 99)} / ${latencies.at(-1)}`,
       "server RSS before / joined / after (MiB)": [rssBefore, rssJoined, rssAfter].map((kb) => (kb / 1024).toFixed(0)).join(" / "),
       problems: counts.problems,
+      ...(ATTACKERS ? attacks : {}),
     };
     console.log(`\nSoak results\n${Object.entries(figures).map(([k, v]) => `  ${k.padEnd(42)} ${v}`).join("\n")}\n`);
     expect(Object.fromEntries(problems)).toEqual({});
     expect(counts.echoed).toBe(counts.sent);
     expect(counts.sent).toBeGreaterThan(0);
+    if (ATTACKERS && ATTACKS.size === 6) for (const [what, count] of Object.entries(attacks)) expect(count, what).toBeGreaterThan(0);
   });
 });
