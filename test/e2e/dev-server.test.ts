@@ -94,6 +94,40 @@ describe("wrangler dev", () => {
     }
   }, 90_000);
 
+  it("counts the addresses of one IPv6 /64 as one: 32 sockets in a room, 120 upgrades a minute", async () => {
+    if (windowEnd(Date.now()) - Date.now() < 10_000) await new Promise((resolve) => setTimeout(resolve, windowEnd(Date.now()) - Date.now() + 50));
+    const wsUrl = (room: string) => `${server.url.replace(/^http/, "ws")}/api/rooms/${room}/websocket`;
+    /** Connects from `ip` and joins as `nick`: "joined", the error code, or the HTTP status. */
+    const connect = (room: string, ip: string, nick: string, sockets: NodeWebSocket[]) =>
+      new Promise<string>((resolve) => {
+        const ws = new NodeWebSocket(wsUrl(room), { headers: { "CF-Connecting-IP": ip } });
+        sockets.push(ws);
+        ws.on("error", () => {});
+        ws.on("unexpected-response", (_request, response) => resolve(`HTTP ${response.statusCode}`));
+        ws.on("message", (data) => {
+          const frame = JSON.parse(data.toString()) as { type: string; code?: string };
+          resolve(frame.type === "error" ? frame.code! : frame.type === "welcome" ? "joined" : "other");
+        });
+        ws.on("open", () => ws.send(JSON.stringify({ type: "join", nick })));
+      });
+    const sockets: NodeWebSocket[] = [];
+    try {
+      const answers: string[] = [];
+      // 130 addresses of one /64: 40 into one room, then 90 more across others.
+      for (let i = 1; i <= 130; i++) {
+        const room = i <= 40 ? "v6-one" : `v6-${Math.floor(i / 30)}`;
+        answers.push(await connect(room, `2001:db8:64:1::${i.toString(16)}`, `n${i}`, sockets));
+      }
+      const count = (what: string) => answers.filter((a) => a === what).length;
+      expect(answers.slice(0, 40).filter((a) => a === "joined")).toHaveLength(32); // MAX_CONNECTIONS_PER_ADDRESS
+      expect(answers.slice(32, 40)).toEqual(Array(8).fill("too_many_connections"));
+      expect(count("HTTP 429")).toBe(10); // UPGRADE_RATE_LIMIT: 120 a minute for the whole /64
+      expect(answers.slice(120)).toEqual(Array(10).fill("HTTP 429"));
+    } finally {
+      for (const ws of sockets) ws.terminate();
+    }
+  }, 90_000);
+
   it("keeps no storage for rooms that are only looked up", async () => {
     const files = () => readdirSync(stateDir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).length;
     const before = files();
