@@ -25,7 +25,7 @@ const inspectorPort = await freePort();
 const stateDir = mkdtempSync(join(tmpdir(), "edge-chat-profile-"));
 const server = await startDevServer({
   stateDir,
-  vars: { RATE_LIMIT_BURST: "0", IP_RATE_LIMITS: "off" },
+  vars: { RATE_LIMIT_BURST: "0", FRAME_RATE_BURST: "0", IP_RATE_LIMITS: "off" },
   extraArgs: ["--inspector-port", String(inspectorPort)],
 });
 try {

@@ -25,7 +25,7 @@ const root = new URL("..", import.meta.url);
 const say = (line: string) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
 
 /** Switches for the app under test: no rate limits, so floods measure the room. */
-const VARS = { RATE_LIMIT_BURST: "0", IP_RATE_LIMITS: "off" };
+const VARS = { RATE_LIMIT_BURST: "0", FRAME_RATE_BURST: "0", IP_RATE_LIMITS: "off" };
 
 async function startBaseline(): Promise<{ target: Target; stop: () => void }> {
   const port = await freePort();

@@ -50,8 +50,9 @@ export const LIMITS = {
   /** …and how many it regains per second. */
   rateLimitPerSecond: { env: "RATE_LIMIT_PER_SECOND", default: 5, min: 0, max: 1_000_000 },
   /** Token bucket per connection for every frame of any kind, joined or not,
-   * counted before it is read: frames that may arrive at once… */
-  frameRateBurst: { env: "FRAME_RATE_BURST", default: 200, min: 1, max: 1_000_000 },
+   * counted before it is read: frames that may arrive at once (0 switches
+   * it off, for benchmarks)… */
+  frameRateBurst: { env: "FRAME_RATE_BURST", default: 200, min: 0, max: 1_000_000 },
   /** …and how many it regains per second. */
   frameRatePerSecond: { env: "FRAME_RATE_PER_SECOND", default: 50, min: 1, max: 1_000_000 },
   /** Refused frames a connection may send in a row (one is forgiven per

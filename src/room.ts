@@ -259,7 +259,7 @@ export class Room extends DurableObject<Env> {
     // Every frame of any kind, joined or not, costs a token before anything
     // is read of it: a flood is cut off at the price of one subtraction.
     const budgets = this.#budgetsOf(ws, now);
-    if (!takeToken(budgets.frames, this.#frameBudget, now)) {
+    if (this.#frameBudget.burst > 0 && !takeToken(budgets.frames, this.#frameBudget, now)) {
       const { burst, perSecond } = this.#frameBudget;
       return this.#refuse(ws, "rate_limited", `Slow down: at most ${burst} frames of any kind at once, then ${perSecond} per second. That frame was dropped.`);
     }
