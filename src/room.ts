@@ -160,14 +160,18 @@ export class Room extends DurableObject<Env> {
     // squatter, however slow the room is); when that is full, the oldest
     // such socket gives its place up, so that sockets that never join
     // cannot keep people out. Only a room full of people is full.
-    const settled = this.#sockets.unjoined().filter((ws) => now - (this.#sockets.state(ws).openedAt ?? 0) >= this.#config.joinTimeoutMs / 2);
-    if (this.#sockets.memberCount + settled.length >= this.#config.maxConnectionsPerRoom) {
-      const squatter = settled[0];
-      if (squatter === undefined) {
-        log("room_full", { room: this.#logName, connections: this.#sockets.openCount });
-        return refuseUpgrade("room_full", `This room already has ${this.#config.maxConnectionsPerRoom} people; try again later.`);
+    const max = this.#config.maxConnectionsPerRoom;
+    if (this.#sockets.openCount >= max) {
+      const halfDeadline = this.#config.joinTimeoutMs / 2;
+      const settled = this.#sockets.unjoined().filter((ws) => now - (this.#sockets.state(ws).openedAt ?? 0) >= halfDeadline);
+      if (this.#sockets.memberCount + settled.length >= max) {
+        const squatter = settled[0];
+        if (squatter === undefined) {
+          log("room_full", { room: this.#logName, connections: this.#sockets.openCount });
+          return refuseUpgrade("room_full", `This room already has ${max} people; try again later.`);
+        }
+        this.#closeUnjoined(squatter, "The room is full and this connection had not joined, so it gave its place to someone else; connect again and join.");
       }
-      this.#closeUnjoined(squatter, "The room is full and this connection had not joined, so it gave its place to someone else; connect again and join.");
     }
     this.#sweepSilentSockets(now); // before a newcomer sees the roster
     const { 0: client, 1: server } = new WebSocketPair();
