@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
-import { newStateDir, startDevServer, type DevServer } from "../e2e/wrangler-dev";
+import { newStateDir, openRoom, startDevServer, type DevServer } from "../e2e/wrangler-dev";
 import {
   countInLog,
   deliveryState,
@@ -138,4 +138,61 @@ describe("a server restart", () => {
     expect(await alice.page.locator("#text").inputValue()).toBe("");
     expect(await bob.page.locator("#text").inputValue()).toBe("");
   }, 150_000);
+});
+
+describe("a resume that missed more than one answer holds", () => {
+  it("starts the list again from the newest messages, and scrolling back reaches every one, in order", async () => {
+    const alice = await person("alice");
+    // The page's socket goes through the test, which can drop it and keep it
+    // away for a while, as a train's tunnel does, while the room goes on.
+    let away = false;
+    const connections: { close(): Promise<void> }[] = [];
+    await alice.page.routeWebSocket(/\/api\/rooms\/long-gap\/websocket$/, async (route) => {
+      if (away) return route.close({ code: 4000, reason: "tunnel" });
+      route.connectToServer();
+      connections.push(route);
+    });
+    await joinRoom(alice, server.url, "long-gap", "Alice");
+    const bob = await openRoom(server, "long-gap");
+    bob.send({ type: "join", nick: "Bob" });
+    await bob.expect("welcome");
+    bob.send({ type: "message", text: "before the tunnel" });
+    await waitForInLog(alice.page, "before the tunnel");
+
+    away = true;
+    await Promise.all(connections.map((connection) => connection.close()));
+    await alice.page.locator("#status[data-state=reconnecting]").waitFor();
+    // 24 messages of ~16 KB: 380 KB, more than one welcome may carry (256 KiB).
+    const texts = Array.from({ length: 24 }, (_, i) => `long ${String(i).padStart(2, "0")} ${"😀".repeat(3990)}`);
+    const senders = [bob];
+    for (let i = 1; i < 3; i++) {
+      const sender = await openRoom(server, "long-gap");
+      sender.send({ type: "join", nick: `Sender${i}` });
+      await sender.expect("welcome");
+      senders.push(sender);
+    }
+    for (const [i, text] of texts.entries()) senders[Math.floor(i / 8)]!.send({ type: "message", text });
+    // The room's order (three senders at once): as Bob receives it.
+    const roomOrder: string[] = [];
+    while (roomOrder.length < 24) {
+      const frame = await bob.next(10_000);
+      if (frame.type === "message") roomOrder.push(frame.text.slice(0, 7));
+    }
+    away = false;
+    await alice.page.getByRole("button", { name: "Retry now" }).click();
+    await alice.page.locator("#status[data-state=online]").waitFor({ timeout: 30_000 });
+
+    // The newest are shown, with a notice; the older ones come with "Load older messages".
+    await waitForInLog(alice.page, "long 23");
+    await waitForInLog(alice.page, "scroll up for the rest");
+    expect(await countInLog(alice.page, "long 00")).toBe(0);
+    const older = alice.page.getByRole("button", { name: "Load older messages" });
+    for (let i = 0; i < 10 && (await countInLog(alice.page, "before the tunnel")) === 0; i++) {
+      await older.click();
+      await alice.page.waitForTimeout(200);
+    }
+    const order = await shownOrder(alice, ["before the tunnel", ...roomOrder]);
+    expect(order).toEqual(["before the tunnel", ...roomOrder]);
+    for (const sender of senders) sender.close();
+  }, 90_000);
 });
