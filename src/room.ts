@@ -79,8 +79,8 @@ export class Room extends DurableObject<Env> {
   readonly #frameLimits: FrameLimits;
   readonly #roomLimits: RoomLimits;
   readonly #bucketLimits: BucketLimits;
-  /** The room's SQLite storage, opened when first needed (roomStore): a
-   * room that is only looked at, or only connected to, writes nothing. */
+  /** The room's SQLite storage, opened when first needed (#store): a room
+   * that is only connected to writes nothing but its alarm. */
   #storage: RoomStorage | null = null;
   readonly #sockets: Connections;
   /** Frames per client address across all rooms; null when IP_RATE_LIMITS is off. */
@@ -99,6 +99,9 @@ export class Room extends DurableObject<Env> {
   readonly #budgets = new WeakMap<WebSocket, { frames: Bucket; refusals: Bucket }>();
   readonly #frameBudget: BucketLimits;
   readonly #refusalBudget: BucketLimits;
+  /** SESSION_TTL_HOURS and ROOM_EXPIRY_DAYS in milliseconds (expiry 0: never). */
+  readonly #sessionTtlMs: number;
+  readonly #expiryMs: number;
   /** When the room's alarm is set for: null for none, undefined when not
    * known yet (after a wake-up). */
   #alarmAt: number | null | undefined = undefined;
@@ -123,6 +126,8 @@ export class Room extends DurableObject<Env> {
     this.#bucketLimits = { burst: this.#config.rateLimitBurst, perSecond: this.#config.rateLimitPerSecond };
     this.#frameBudget = { burst: this.#config.frameRateBurst, perSecond: this.#config.frameRatePerSecond };
     this.#refusalBudget = { burst: this.#config.maxRefusals, perSecond: 1 };
+    this.#sessionTtlMs = this.#config.sessionTtlHours * HOUR_MS;
+    this.#expiryMs = this.#config.roomExpiryDays * DAY_MS;
     // The Worker reaches every room by getByName, so the object knows its name.
     this.#roomName = ctx.id.name ?? "";
     this.#logName = roomForLog(this.#roomName);
@@ -543,7 +548,7 @@ export class Room extends DurableObject<Env> {
     const nextJoinDeadline = this.#closeLateSockets(now);
     const uploads = this.#store.giveUpUploads(now - UPLOAD_TIMEOUT_MS);
     await this.#sweepFiles();
-    const expiryMs = this.#config.roomExpiryDays * DAY_MS;
+    const expiryMs = this.#expiryMs;
     const lastActive = this.#store.lastActive;
     const unused = lastActive === null || (expiryMs > 0 && now - lastActive >= expiryMs);
     if (unused && this.#sockets.memberCount === 0 && nextJoinDeadline === null) return this.#expire(lastActive);
@@ -576,7 +581,7 @@ export class Room extends DurableObject<Env> {
     if (state.user !== null) {
       return this.#refuse(ws, "already_joined", "This connection has already joined; send a nick frame to rename.");
     }
-    const ttlMs = this.#config.sessionTtlHours * 3_600_000;
+    const ttlMs = this.#sessionTtlMs;
     const claimed = frame.session === undefined ? null : { token: frame.session, tokenHash: hashSessionToken(frame.session) };
     // A session is valid for SESSION_TTL_HOURS after its last use, and for as
     // long as a socket holds it: someone connected for days keeps who they are.
@@ -620,7 +625,7 @@ export class Room extends DurableObject<Env> {
     this.#store.saveSession(tokenHash, user, now, ttlMs);
     this.#store.markActive(now);
     this.#sockets.join(ws, user, tokenHash);
-    if (this.#config.roomExpiryDays > 0) this.#armAlarm(now + this.#config.roomExpiryDays * DAY_MS);
+    if (this.#expiryMs > 0) this.#armAlarm(now + this.#expiryMs);
 
     this.#writeMessages();
     const history =
@@ -629,7 +634,7 @@ export class Room extends DurableObject<Env> {
         : this.#store.messagesAfter(frame.since, this.#config.historyOnResume);
     const welcome: WelcomeFrame = {
       type: "welcome",
-      room: this.#logName,
+      room: this.#roomName,
       you: user,
       session: token,
       users: this.#sockets.users,
@@ -659,7 +664,7 @@ export class Room extends DurableObject<Env> {
     const renamed: User = { id: user.id, nick: frame.nick };
     this.#sockets.rename(ws, renamed);
     if (state.sessionHash !== null) {
-      this.#store.saveSession(state.sessionHash, renamed, now, this.#config.sessionTtlHours * 3_600_000);
+      this.#store.saveSession(state.sessionHash, renamed, now, this.#sessionTtlMs);
     }
     this.#sockets.broadcast({ type: "renamed", user: renamed, from: user.nick });
   }

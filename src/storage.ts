@@ -370,9 +370,9 @@ export class RoomStorage {
     return { user: usage("user_id", userId), address: usage("address", address) };
   }
 
-  /** Gives up uploads started before `before` and not finished (true when
-   * there were any: their objects are to be deleted); returns them and when
-   * the oldest upload still under way was started (null: none). */
+  /** Gives up the uploads started before `before` and not finished: whether
+   * there were any (their objects are then to be deleted), and when the
+   * oldest upload still under way was started (null: none). */
   giveUpUploads(before: number): { doomed: boolean; oldestPending: number | null } {
     const doomed = this.#sql.exec(
       "UPDATE files SET doomed = 1 WHERE message_id IS NULL AND doomed IS NULL AND created < ?",

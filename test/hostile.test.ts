@@ -198,6 +198,13 @@ describe("a flood from a socket that never joined", () => {
 });
 
 describe("logs", () => {
+  it("hash a private room's name in logs only: its welcome still names it", async () => {
+    const created = await exports.default.fetch(`${ORIGIN}/api/rooms`, { method: "POST" });
+    const { room } = await created.json<{ room: string }>();
+    const [, welcome] = await TestSocket.join(room, "Alice");
+    expect(welcome.room).toBe(room);
+  });
+
   it("name a private room by a hash, in fields and in paths, and a chosen name as it is", () => {
     const secret = "abcdefghijklmnopqrstuvwxyz";
     expect(roomForLog("lobby")).toBe("lobby");
