@@ -6,13 +6,18 @@
  * cuts it off (1008) after about 30 refusals and drops the rest unread; what
  * the frames already sent still cost shows in workerd's CPU and in the
  * person's round trips. Figures in BENCHMARKS.md ("Soak with attackers").
+ *
+ *   npm run bench:flood                 under wrangler dev
+ *   npm run bench:flood -- --direct     without its dev proxy (scripts/direct-server.ts)
  */
+import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { processGroupCpu, startDevServer } from "../scripts/dev-server.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const server = await startDevServer({ vars: { IP_RATE_LIMITS: "off" } });
+const { values: args } = parseArgs({ options: { direct: { type: "boolean", default: false } } });
+const server = await startDevServer({ vars: { IP_RATE_LIMITS: "off" }, direct: args.direct });
 const url = `${server.url.replace(/^http/, "ws")}/api/rooms/flood-bench/websocket`;
 const open = (): Promise<WebSocket> =>
   new Promise((resolve, reject) => {
@@ -20,7 +25,7 @@ const open = (): Promise<WebSocket> =>
     ws.once("open", () => resolve(ws));
     ws.once("error", reject);
   });
-/** CPU seconds of each workerd process (the app's and wrangler's dev proxy), by pid. */
+/** CPU seconds of each workerd process (the app's, and wrangler's dev proxy unless --direct), by pid. */
 const workerdSeconds = () => new Map(processGroupCpu(server.pid).filter((p) => p.command.includes("workerd")).map((p) => [p.pid, p.seconds]));
 
 try {

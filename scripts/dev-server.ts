@@ -15,6 +15,8 @@ import { join } from "node:path";
 
 /** The npm scripts' way of running wrangler (offline settings included). */
 const WRANGLER = fileURLToPath(new URL("./wrangler.mjs", import.meta.url));
+/** The same app without wrangler's dev proxy (see direct-server.ts). */
+const DIRECT = fileURLToPath(new URL("./direct-server.ts", import.meta.url));
 
 export interface DevServer {
   url: string;
@@ -58,6 +60,9 @@ export interface DevServerOptions {
   vars?: Record<string, string>;
   /** More wrangler dev arguments (e.g. --inspector-port). */
   extraArgs?: string[];
+  /** Serve the deployable bundle with Miniflare alone, without wrangler dev's
+   * proxy in front (direct-server.ts): for measuring the app, not the dev server. */
+  direct?: boolean;
   timeoutMs?: number;
 }
 
@@ -65,7 +70,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   if (options.port !== undefined) await assertPortFree(options.port);
   const port = options.port ?? (await freePort());
   const stateDir = options.stateDir ?? newStateDir();
-  const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, "--show-interactive-dev-session=false"];
+  const args = options.direct
+    ? [DIRECT, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir]
+    : [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, "--show-interactive-dev-session=false"];
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
   args.push(...(options.extraArgs ?? []));
   // The same Node that runs the tests runs wrangler (the system one may be too old).
@@ -101,7 +108,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await stop("SIGKILL");
-  throw new Error(`wrangler dev did not become ready on ${url}:\n${output}`);
+  throw new Error(`${options.direct ? "direct-server" : "wrangler dev"} did not become ready on ${url}:\n${output}`);
 }
 
 /** Resident memory (KiB) of a process group: wrangler, its workerd and their

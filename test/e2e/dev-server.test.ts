@@ -162,3 +162,35 @@ describe("wrangler dev", () => {
     expect(await closed).toBe(1000);
   });
 });
+
+describe("the benchmark's server without the dev proxy (scripts/direct-server.ts)", () => {
+  it("serves the same app from the deployable bundle, and keeps its state where wrangler dev does", async () => {
+    const sharedState = newStateDir();
+    const direct = await startDevServer({ stateDir: sharedState, direct: true });
+    try {
+      expect(direct.output()).toContain(`ready on ${direct.url}`);
+      // The pages, the Worker's routes and wrangler.toml's variables are all there.
+      expect((await fetch(`${direct.url}/r/bench`)).status).toBe(200);
+      expect(await (await fetch(`${direct.url}/api/rooms/bench`)).json()).toEqual({ room: "bench", url: "/r/bench" });
+      const ana = await openRoom(direct, "bench");
+      ana.send({ type: "join", nick: "Ana" });
+      expect((await ana.expect("welcome")).limits.messageLength).toBe(4000);
+      ana.send({ type: "message", text: "measured", cid: "m1" });
+      expect(await ana.expect("message")).toMatchObject({ id: 1, text: "measured" });
+      ana.close();
+      await ana.closeEvent();
+    } finally {
+      await direct.stop();
+    }
+    // wrangler dev on the same directory finds the room's history.
+    const dev = await startDevServer({ stateDir: sharedState });
+    try {
+      const ben = await openRoom(dev, "bench");
+      ben.send({ type: "join", nick: "Ben", since: 0 });
+      expect((await ben.expect("welcome")).history).toMatchObject([{ id: 1, text: "measured", cid: "m1" }]);
+      ben.close();
+    } finally {
+      await dev.stop();
+    }
+  }, 180_000);
+});

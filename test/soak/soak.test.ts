@@ -14,7 +14,10 @@
  * (resumes included), and is stored exactly once; no error frames, no
  * unexpected closes, no internal errors in the server's log. It prints its
  * figures (BENCHMARKS.md keeps them). Knobs: SOAK_CONNECTIONS, SOAK_ROOMS,
- * SOAK_SECONDS, SOAK_INTERVAL_S.
+ * SOAK_SECONDS, SOAK_INTERVAL_S. SOAK_DIRECT=1 runs the deployable bundle
+ * without wrangler dev's proxy (scripts/direct-server.ts): the proxy relays
+ * every frame through two more processes, which is most of what a flood
+ * costs under `wrangler dev` (BENCHMARKS.md, "Soak with attackers").
  *
  * SOAK_ATTACKERS=1 adds hostile clients in every room, running every attack
  * of issue 13 at once for the whole soak (attackers.ts, in a thread of its
@@ -39,6 +42,7 @@ const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 /** Mean time between two messages of one person. */
 const INTERVAL_S = Number(process.env.SOAK_INTERVAL_S ?? 10);
 const ATTACKERS = process.env.SOAK_ATTACKERS === "1";
+const DIRECT = process.env.SOAK_DIRECT === "1";
 const PING_MS = 30_000;
 const CHURN_MS = 1_000;
 
@@ -200,7 +204,7 @@ beforeAll(async () => {
   // that the squatters can fill them.
   const vars: Record<string, string> = { IP_RATE_LIMITS: "off" };
   if (ATTACKERS) vars.MAX_CONNECTIONS_PER_ROOM = String(Math.ceil(CONNECTIONS / ROOMS) + 10);
-  server = await startDevServer({ vars });
+  server = await startDevServer({ vars, direct: DIRECT });
 }, 90_000);
 
 /** Every message a room still has, oldest first: the welcome's, then scroll-back pages until `complete`. */
@@ -337,6 +341,7 @@ describe("soak", () => {
     latencies.sort((a, b) => a - b);
     joinTimes.sort((a, b) => a - b);
     const figures = {
+      server: DIRECT ? "bundle without the dev proxy" : "wrangler dev",
       connections: CONNECTIONS,
       rooms: ROOMS,
       "chat seconds": Math.round(chatSeconds),
