@@ -25,8 +25,14 @@ const open = (): Promise<WebSocket> =>
     ws.once("open", () => resolve(ws));
     ws.once("error", reject);
   });
-/** CPU seconds of each workerd process (the app's, and wrangler's dev proxy unless --direct), by pid. */
-const workerdSeconds = () => new Map(processGroupCpu(server.pid).filter((p) => p.command.includes("workerd")).map((p) => [p.pid, p.seconds]));
+/** CPU seconds of each workerd process by name: the app's, and (unless --direct)
+ * the dev proxy's, which listens on the server's own port. */
+const workerdSeconds = () =>
+  new Map(
+    processGroupCpu(server.pid)
+      .filter((p) => p.command.includes("workerd"))
+      .map((p) => [p.command.includes(`entry=127.0.0.1:${server.port} `) && !args.direct ? "dev proxy" : "app", p.seconds]),
+  );
 
 try {
   const person = await open();
@@ -59,11 +65,11 @@ try {
     const code = await closed;
     const cutOffMs = Math.round(performance.now() - started);
     const times = await during;
-    const used = [...workerdSeconds()].map(([pid, seconds]) => seconds - (cpuBefore.get(pid) ?? 0)).sort((a, b) => b - a);
-    const cpu = used.reduce((sum, seconds) => sum + seconds, 0);
+    const used = [...workerdSeconds()].map(([name, seconds]) => [name, seconds - (cpuBefore.get(name) ?? 0)] as const);
+    const cpu = used.reduce((sum, [, seconds]) => sum + seconds, 0);
     console.log(
       `flood of ${frames}: closed ${code} after ${cutOffMs} ms; workerd CPU ${cpu.toFixed(2)} s ` +
-        `(${used.map((s) => s.toFixed(2)).join(" + ")} by process; ${((cpu / frames) * 1000).toFixed(2)} ms a frame); ` +
+        `(${used.map(([name, seconds]) => `${name} ${seconds.toFixed(2)}`).join(", ")}; ${((cpu / frames) * 1000).toFixed(2)} ms a frame); ` +
         `round trips ${times.join(", ")} ms`,
     );
   }
