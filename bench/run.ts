@@ -1,11 +1,21 @@
 /**
  * `npm run bench`: starts the app under `wrangler dev` (a free port, a fresh
- * state directory) and the bare baseline server, runs every scenario against
- * both from this one process, stops them, and prints a table with each
- * figure's ratio to the baseline (or JSON with --json).
+ * state directory) and two yardsticks, runs every scenario against all three
+ * from this one process, stops them, and prints a table with each figure's
+ * ratio to each yardstick (or JSON with --json):
+ *
+ *   - the reference room (bench/reference): the simplest chat room on the
+ *     platform, a hibernating Durable Object that broadcasts inside its
+ *     handler, under the same wrangler dev settings: what edge-chat must
+ *     not be slower than;
+ *   - the Node baseline (baseline-server.ts): one process, rooms in memory,
+ *     no storage: the least any server speaking the protocol can do.
  *
  *   npm run bench                      all scenarios
  *   npm run bench -- --only rtt-1x50   some (comma-separated)
+ *   npm run bench -- --direct          both rooms without wrangler dev's proxy
+ *                                      (scripts/direct-server.ts): the room's
+ *                                      own cost, apart from the dev server's
  *   npm run bench -- --json            machine-readable
  *
  * The per-connection and per-IP rate limits are switched off, so the flood
@@ -20,7 +30,9 @@ import { gzipSync } from "node:zlib";
 import { freePort, startDevServer } from "../scripts/dev-server.ts";
 import { IDLE_CONNECTIONS, OPEN_FILES_LIMIT, SCENARIOS, type Figure, type Target } from "./scenarios.ts";
 
-const { values: args } = parseArgs({ options: { json: { type: "boolean", default: false }, only: { type: "string" } } });
+const { values: args } = parseArgs({
+  options: { json: { type: "boolean", default: false }, only: { type: "string" }, direct: { type: "boolean", default: false } },
+});
 const root = new URL("..", import.meta.url);
 const say = (line: string) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
 
@@ -78,6 +90,9 @@ function ratio(edge: Figure, baseline: Figure | undefined): string {
   return `${(edge.value / baseline.value).toFixed(2)}×`;
 }
 
+/** The reference room's wrangler.toml (bench/reference). */
+const REFERENCE_CONFIG = new URL("reference/wrangler.toml", import.meta.url).pathname;
+
 const selected = args.only === undefined ? SCENARIOS : SCENARIOS.filter((s) => args.only!.split(",").includes(s.name));
 if (selected.length === 0) {
   console.error(`No such scenario: ${args.only}. Scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}.`);
@@ -96,30 +111,43 @@ if (IDLE_CONNECTIONS < 5000 && selected.some((s) => s.name === "idle-5000")) {
       `so idle-5000 holds ${IDLE_CONNECTIONS.toLocaleString("en")} connections (raise it with \`ulimit -n 25000\` for all 5,000).`,
   );
 }
+const server = args.direct ? "without the dev proxy (--direct)" : "under wrangler dev";
+say(`edge-chat and the reference room ${server}; the Node baseline alone.`);
 const baseline = await startBaseline();
 const stateDir = mkdtempSync(join(tmpdir(), "edge-chat-bench-"));
-const app = await startDevServer({ stateDir, vars: VARS });
-const edge: Target = { name: "edge-chat", url: app.url, pgid: app.pid };
+const referenceStateDir = mkdtempSync(join(tmpdir(), "edge-chat-bench-reference-"));
+const [app, referenceServer] = await Promise.all([
+  startDevServer({ stateDir, vars: VARS, direct: args.direct }),
+  startDevServer({ stateDir: referenceStateDir, config: REFERENCE_CONFIG, direct: args.direct }),
+]);
+const edge: Target = { name: "edge-chat", url: app.url, pgid: app.pid, direct: args.direct };
+const reference: Target = { name: "reference", url: referenceServer.url, pgid: referenceServer.pid, direct: args.direct };
 
-const results: { scenario: string; description: string; edge: Figure[]; baseline: Figure[] }[] = [];
+const results: { scenario: string; description: string; edge: Figure[]; reference: Figure[]; baseline: Figure[] }[] = [];
 try {
   for (const scenario of selected) {
     say(`\n${scenario.name}: ${scenario.description}`);
     const base = await scenario.run(baseline.target);
+    const ref = scenario.files === true ? [] : await scenario.run(reference);
     const ours = await scenario.run(edge);
-    results.push({ scenario: scenario.name, description: scenario.description, edge: ours, baseline: base });
+    results.push({ scenario: scenario.name, description: scenario.description, edge: ours, reference: ref, baseline: base });
     const width = Math.max(...ours.map((f) => `${f.name} (${f.unit})`.length));
-    say(`  ${"figure".padEnd(width)}  ${"edge-chat".padStart(10)}  ${"baseline".padStart(10)}  ratio`);
+    say(`  ${"figure".padEnd(width)}  ${"edge-chat".padStart(10)}  ${"reference".padStart(10)}  ${"node".padStart(10)}  vs ref  vs node`);
     for (const figure of ours) {
       const other = base.find((f) => f.name === figure.name);
+      const refFigure = ref.find((f) => f.name === figure.name);
       const label = figure.unit === "" ? figure.name : `${figure.name} (${figure.unit})`;
-      say(`  ${label.padEnd(width)}  ${format(figure.value).padStart(10)}  ${format(other?.value ?? NaN).padStart(10)}  ${ratio(figure, other)}`);
+      say(
+        `  ${label.padEnd(width)}  ${format(figure.value).padStart(10)}  ${format(refFigure?.value ?? NaN).padStart(10)}  ` +
+          `${format(other?.value ?? NaN).padStart(10)}  ${ratio(figure, refFigure).padStart(6)}  ${ratio(figure, other)}`,
+      );
     }
   }
 } finally {
-  await app.stop();
+  await Promise.all([app.stop(), referenceServer.stop()]);
   baseline.stop();
   rmSync(stateDir, { recursive: true, force: true });
+  rmSync(referenceStateDir, { recursive: true, force: true });
 }
 
 const size = await sizes();
@@ -131,5 +159,5 @@ const problems = results.flatMap((r) =>
   r.edge.filter((f) => ["loss", "duplicates", "error frames", "rosters incomplete", "corrupt files"].includes(f.name) && f.value !== 0).map((f) => `${r.scenario}: ${f.name} ${f.value}`),
 );
 if (problems.length > 0) say(`PROBLEMS: ${problems.join("; ")}`);
-if (args.json) process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), machine, vars: VARS, seconds, results, sizes: size }, null, 2)}\n`);
+if (args.json) process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), machine, direct: args.direct, vars: VARS, seconds, results, sizes: size }, null, 2)}\n`);
 process.exit(problems.length > 0 ? 1 : 0);

@@ -17,6 +17,8 @@ export interface Target {
   url: string;
   /** The server's process group, for its memory. */
   pgid: number;
+  /** Served without wrangler dev's proxy (scripts/direct-server.ts). */
+  direct?: boolean;
 }
 
 export interface Figure {
@@ -30,6 +32,8 @@ export interface Figure {
 export interface Scenario {
   name: string;
   description: string;
+  /** Whether it shares files, which the reference room does not do. */
+  files?: boolean;
   run(target: Target): Promise<Figure[]>;
 }
 
@@ -225,8 +229,10 @@ function memory(target: Target, before: number): Figure[] {
  */
 function roleOf(command: string, target: Target): string {
   if (command.includes("workerd")) {
-    return command.includes(`--socket-addr=entry=127.0.0.1:${new URL(target.url).port} `) ? "dev proxy (workerd)" : "app (workerd)";
+    const listens = command.includes(`--socket-addr=entry=127.0.0.1:${new URL(target.url).port} `);
+    return listens && target.direct !== true ? "dev proxy (workerd)" : "app (workerd)";
   }
+  if (command.includes("direct-server")) return "miniflare (node)";
   return command.includes("wrangler") ? "wrangler (node)" : "server (node)";
 }
 
@@ -344,6 +350,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: "files-8x10MiB",
+    files: true,
     description: "8 of 10 people in a room share a 10 MiB file at once, then 4 of them download all 8: throughput, and server memory that must not grow by the files' size",
     run: measured(async (target) => {
       const room = roomNames("files", target, 1)[0]!;

@@ -63,6 +63,8 @@ export interface DevServerOptions {
   /** Serve the deployable bundle with Miniflare alone, without wrangler dev's
    * proxy in front (direct-server.ts): for measuring the app, not the dev server. */
   direct?: boolean;
+  /** Another Worker's wrangler.toml (the benchmark's reference room); the app's when absent. */
+  config?: string;
   timeoutMs?: number;
 }
 
@@ -73,6 +75,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const args = options.direct
     ? [DIRECT, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir]
     : [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, "--show-interactive-dev-session=false"];
+  if (options.config !== undefined) args.push("--config", options.config);
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
   args.push(...(options.extraArgs ?? []));
   // The same Node that runs the tests runs wrangler (the system one may be too old).

@@ -12,6 +12,7 @@
  *
  *   node scripts/direct-server.ts [--ip 127.0.0.1] [--port 8787]
  *        [--persist-to DIR] [--var NAME:VALUE]... [--inspector-port N]
+ *        [--config wrangler.toml]
  *
  * Prints `ready on http://…` once it answers, and stops on SIGINT/SIGTERM.
  * Plain Node (type-stripped TypeScript), like dev-server.ts.
@@ -19,11 +20,11 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const { values: args } = parseArgs({
@@ -33,13 +34,15 @@ const { values: args } = parseArgs({
     "persist-to": { type: "string", default: join(root, ".wrangler", "state") },
     var: { type: "string", multiple: true, default: [] },
     "inspector-port": { type: "string" },
+    config: { type: "string", default: join(root, "wrangler.toml") },
   },
 });
 
 // The bundle exactly as `wrangler deploy` makes it (the page is built first,
 // by wrangler.toml's [build] command).
 const outdir = mkdtempSync(join(tmpdir(), "edge-chat-bundle-"));
-const build = spawnSync(process.execPath, [join(root, "scripts", "wrangler.mjs"), "deploy", "--dry-run", "--outdir", outdir], {
+const config = resolve(args.config);
+const build = spawnSync(process.execPath, [join(root, "scripts", "wrangler.mjs"), "deploy", "--dry-run", "--outdir", outdir, "--config", config], {
   cwd: root,
   encoding: "utf8",
 });
@@ -57,7 +60,7 @@ for (const pair of args.var) {
 
 // wrangler's own reading of wrangler.toml, minus what only applies to unbundled
 // sources (module rules), since the bundle is one module.
-const { modulesRules: _rules, rootPath: _root, ...worker } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml")).workerOptions;
+const { modulesRules: _rules, rootPath: _root, ...worker } = unstable_getMiniflareWorkerOptions(config).workerOptions;
 const script = join(outdir, "worker.js");
 const mf = new Miniflare(
   convertV4MiniflareOptions({
@@ -69,7 +72,8 @@ const mf = new Miniflare(
     workers: [
       {
         ...worker,
-        name: "edge-chat",
+        // The Worker's name, which names its storage on disk as wrangler dev does.
+        name: unstable_readConfig({ config }).name,
         modulesRoot: outdir,
         modules: [{ type: "ESModule", path: script, contents: readFileSync(script) }],
         bindings: Object.assign({}, worker.bindings, vars), // wrangler.toml's [vars], then --var
