@@ -188,11 +188,20 @@ export class Connections {
   //
   // Frames are not sent one by one. Under load, the number of WebSocket
   // messages is what costs (each crosses the runtime's I/O layer), not the
-  // bytes: so everything a socket is due during one turn of the room (every
-  // frame that arrives before the flush timer fires) goes out as ONE
-  // WebSocket message, a JSON array of frames, which protocol v1 allows.
-  // A lone frame is sent as itself. Per-socket order is kept: direct frames
-  // (a welcome, an error) and broadcasts share the socket's queue.
+  // bytes: so everything a socket is due during one turn of the room goes
+  // out as ONE WebSocket message, a JSON array of frames, which protocol v1
+  // allows. A lone frame is sent as itself. Per-socket order is kept: direct
+  // frames (a welcome, an error) and broadcasts share the socket's queue.
+  //
+  // When a turn ends is the batching rule. An idle room sends a message at
+  // the end of the event that brought it (a microtask, which workerd runs
+  // before the next event): a lone message is stored and sent at once, with
+  // no wait. A busy room, one whose last flush was under BUSY_WINDOW_MS ago
+  // or batched several broadcasts under BUSY_AFTER_BATCH_MS ago, waits one
+  // zero timeout, a trip round the event loop, so that the frames already
+  // waiting join the turn: under a flood, turns grow with the load. Either
+  // way the turn's messages are stored first (beforeFlush), and the output
+  // gate holds the sends until that write is durable.
   //
   // Presence (joined, left, renamed, typing) is not urgent: a socket due
   // nothing else gets it up to PRESENCE_DELAY_MS later, together with the
@@ -262,10 +271,11 @@ export class Connections {
     }
     if (urgent && !this.#urgentFlushScheduled) {
       this.#urgentFlushScheduled = true;
-      // A zero timeout runs after the frames already waiting have been
-      // handled; a microtask would run after each one (workerd drains
-      // microtasks between events), batching nothing.
-      setTimeout(() => this.flush(false), 0);
+      // The batching rule (see "sending" above): an idle room flushes at the
+      // end of this event (a microtask: workerd runs them before the next
+      // event), a busy one after the events already waiting (a zero timeout).
+      if (this.#busy(Date.now())) setTimeout(() => this.flush(false), 0);
+      else queueMicrotask(() => this.flush(false));
     } else if (!urgent && !this.#presenceFlushScheduled) {
       this.#presenceFlushScheduled = true;
       setTimeout(() => this.flush(true), PRESENCE_DELAY_MS);
@@ -300,11 +310,26 @@ export class Connections {
     return messages;
   }
 
+  /** When the last urgent flush ran, and whether it carried more than one broadcast. */
+  #urgentFlushAt = -Infinity;
+  #batched = false;
+
+  /** Whether frames are arriving faster than the room flushes them: its last
+   * urgent flush was under BUSY_WINDOW_MS ago, or batched several broadcasts
+   * under BUSY_AFTER_BATCH_MS ago (a burst is still going on). */
+  #busy(now: number): boolean {
+    return now - this.#urgentFlushAt < (this.#batched ? BUSY_AFTER_BATCH_MS : BUSY_WINDOW_MS);
+  }
+
   /** Sends queued frames, one WebSocket message per socket: every socket's
    * (`all`), or only those of sockets due something urgent. */
   flush(all = true): void {
     if (all) this.#presenceFlushScheduled = false;
-    else this.#urgentFlushScheduled = false;
+    else {
+      this.#urgentFlushScheduled = false;
+      this.#urgentFlushAt = Date.now();
+      this.#batched = this.#turn.length > 1;
+    }
     this.#beforeFlush();
     for (const [ws, queued] of this.#outbox) {
       if (!all && !queued.urgent) continue;
@@ -331,6 +356,10 @@ export const MAX_SENT_BYTES = 1_048_576;
 const PRESENCE: ReadonlySet<ServerFrame["type"]> = new Set(["joined", "left", "renamed", "typing"]);
 /** How long presence may wait for company (a tenth of what people notice). */
 export const PRESENCE_DELAY_MS = 50;
+/** A room that flushed under this many milliseconds ago is busy (and batches)… */
+export const BUSY_WINDOW_MS = 2;
+/** …and one whose last turn batched several broadcasts, for this long. */
+export const BUSY_AFTER_BATCH_MS = 50;
 
 /** Sends without throwing: a socket can close between two events, and one
  * dead recipient must not stop a broadcast to the others. */

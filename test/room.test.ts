@@ -7,6 +7,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CLOSE_SESSION_TAKEN_OVER, type MessageFrame, type User } from "../src/protocol";
+import type { Room } from "../src/room";
 import { TestSocket, aliceAndBob, freshRoom } from "./socket";
 
 const roomStub = (room: string) => env.ROOMS.getByName(room);
@@ -282,6 +283,43 @@ describe("messages", () => {
       const own = seen[0]!.filter((m) => m.from.nick === `sender${i}`).map((m) => m.cid);
       expect(own).toEqual(Array.from({ length: 9 }, (_, k) => `s${i}-${k}`));
     }
+  });
+});
+
+describe("when messages go out", () => {
+  // The batching rule (src/connections.ts): an idle room stores and sends a
+  // message within the event that brought it; a busy one (it flushed under
+  // BUSY_WINDOW_MS ago) lets the frames already waiting join the turn. Driven
+  // here by calling the room's handler at chosen points: time in a Durable
+  // Object stands still between I/O, so frames handled back to back arrive
+  // "at once", exactly as a burst's do.
+  it("stores and sends a lone message within its own event, and batches the frames of a burst", async () => {
+    const { room, alice, bob } = await aliceAndBob();
+    await bob.expectSilence(100);
+    const stored = (ctx: DurableObjectState) => ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages").one().n;
+    const rawBefore = bob.raw.length;
+    await runInDurableObject(roomStub(room), async (instance: Room, ctx) => {
+      const sender = ctx.getWebSockets().find((ws) => (ws.deserializeAttachment() as { user: User | null }).user?.nick === "Alice")!;
+      instance.webSocketMessage(sender, JSON.stringify({ type: "message", text: "lone", cid: "l" }));
+      await Promise.resolve(); // microtasks only: no timer, no I/O
+      expect(stored(ctx)).toBe(1);
+
+      // Two more in the same instant: the room has just flushed, so it is
+      // busy, and they wait for whatever else is arriving, then go out together.
+      instance.webSocketMessage(sender, JSON.stringify({ type: "message", text: "two", cid: "2" }));
+      instance.webSocketMessage(sender, JSON.stringify({ type: "message", text: "three", cid: "3" }));
+      await Promise.resolve();
+      expect(stored(ctx)).toBe(1);
+      for (let i = 0; i < 500 && stored(ctx) < 3; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(stored(ctx)).toBe(3);
+    });
+    expect((await collectMessages(bob, 3)).map((m) => m.text)).toEqual(["lone", "two", "three"]);
+    expect((await collectMessages(alice, 3)).map((m) => m.cid)).toEqual(["l", "2", "3"]);
+    // Bob got the lone message as a frame of its own, the other two as one array.
+    const raw = bob.raw.slice(rawBefore);
+    expect(raw).toHaveLength(2);
+    expect(JSON.parse(raw[0]!)).toMatchObject({ type: "message", text: "lone" });
+    expect((JSON.parse(raw[1]!) as MessageFrame[]).map((m) => m.text)).toEqual(["two", "three"]);
   });
 });
 
