@@ -196,12 +196,15 @@ export class Connections {
   // When a turn ends is the batching rule. An idle room sends a message at
   // the end of the event that brought it (a microtask, which workerd runs
   // before the next event): a lone message is stored and sent at once, with
-  // no wait. A busy room, one whose last flush was under BUSY_WINDOW_MS ago
-  // or batched several broadcasts under BUSY_AFTER_BATCH_MS ago, waits one
-  // zero timeout, a trip round the event loop, so that the frames already
-  // waiting join the turn: under a flood, turns grow with the load. Either
-  // way the turn's messages are stored first (beforeFlush), and the output
-  // gate holds the sends until that write is durable.
+  // no wait. A busy room waits one zero timeout, a trip round the event
+  // loop, so that the frames already waiting join the turn: under a flood,
+  // turns grow with the load. Busy means the last turn batched several
+  // broadcasts under BUSY_AFTER_BATCH_MS ago, or the last flush was under
+  // BUSY_WINDOW_MS ago (a burst may be starting); a wait that gathered
+  // nothing (one client sending as fast as its echoes return) switches the
+  // second test off for BUSY_AFTER_BATCH_MS. Either way the turn's messages
+  // are stored first (beforeFlush), and the output gate holds the sends
+  // until that write is durable.
   //
   // Presence (joined, left, renamed, typing) is not urgent: a socket due
   // nothing else gets it up to PRESENCE_DELAY_MS later, together with the
@@ -274,8 +277,8 @@ export class Connections {
       // The batching rule (see "sending" above): an idle room flushes at the
       // end of this event (a microtask: workerd runs them before the next
       // event), a busy one after the events already waiting (a zero timeout).
-      if (this.#busy(Date.now())) setTimeout(() => this.flush(false), 0);
-      else queueMicrotask(() => this.flush(false));
+      if (this.#busy(Date.now())) setTimeout(() => this.#flushUrgent({ waited: true }), 0);
+      else queueMicrotask(() => this.#flushUrgent({ waited: false }));
     } else if (!urgent && !this.#presenceFlushScheduled) {
       this.#presenceFlushScheduled = true;
       setTimeout(() => this.flush(true), PRESENCE_DELAY_MS);
@@ -313,23 +316,33 @@ export class Connections {
   /** When the last urgent flush ran, and whether it carried more than one broadcast. */
   #urgentFlushAt = -Infinity;
   #batched = false;
+  /** Until when a flush soon after the last one does not count as busy: a
+   * wait that gathered nothing (a client sending as fast as its echoes come
+   * back, not a burst) is not tried again for BUSY_AFTER_BATCH_MS. */
+  #quietUntil = -Infinity;
 
   /** Whether frames are arriving faster than the room flushes them: its last
-   * urgent flush was under BUSY_WINDOW_MS ago, or batched several broadcasts
-   * under BUSY_AFTER_BATCH_MS ago (a burst is still going on). */
+   * turn batched several broadcasts under BUSY_AFTER_BATCH_MS ago (a burst is
+   * going on), or it flushed under BUSY_WINDOW_MS ago (one may be starting). */
   #busy(now: number): boolean {
-    return now - this.#urgentFlushAt < (this.#batched ? BUSY_AFTER_BATCH_MS : BUSY_WINDOW_MS);
+    if (this.#batched) return now - this.#urgentFlushAt < BUSY_AFTER_BATCH_MS;
+    return now - this.#urgentFlushAt < BUSY_WINDOW_MS && now >= this.#quietUntil;
+  }
+
+  /** The flush of urgent frames, at the end of an event or after a wait. */
+  #flushUrgent({ waited }: { waited: boolean }): void {
+    const now = Date.now();
+    this.#batched = this.#turn.length > 1;
+    if (waited && !this.#batched) this.#quietUntil = now + BUSY_AFTER_BATCH_MS;
+    this.#urgentFlushAt = now;
+    this.flush(false);
   }
 
   /** Sends queued frames, one WebSocket message per socket: every socket's
    * (`all`), or only those of sockets due something urgent. */
   flush(all = true): void {
     if (all) this.#presenceFlushScheduled = false;
-    else {
-      this.#urgentFlushScheduled = false;
-      this.#urgentFlushAt = Date.now();
-      this.#batched = this.#turn.length > 1;
-    }
+    else this.#urgentFlushScheduled = false;
     this.#beforeFlush();
     for (const [ws, queued] of this.#outbox) {
       if (!all && !queued.urgent) continue;
@@ -356,9 +369,10 @@ export const MAX_SENT_BYTES = 1_048_576;
 const PRESENCE: ReadonlySet<ServerFrame["type"]> = new Set(["joined", "left", "renamed", "typing"]);
 /** How long presence may wait for company (a tenth of what people notice). */
 export const PRESENCE_DELAY_MS = 50;
-/** A room that flushed under this many milliseconds ago is busy (and batches)… */
+/** A room that flushed under this many milliseconds ago may be busy, and waits to see… */
 export const BUSY_WINDOW_MS = 2;
-/** …and one whose last turn batched several broadcasts, for this long. */
+/** …and one whose last turn batched several broadcasts is busy for this long
+ * (one whose wait gathered nothing does not wait again for this long). */
 export const BUSY_AFTER_BATCH_MS = 50;
 
 /** Sends without throwing: a socket can close between two events, and one
