@@ -4,10 +4,14 @@
  * one room, has one of them send with one message in flight (rtt-1x50) for
  * 5 s while V8's sampling profiler runs in the Worker, and prints the
  * functions with the most self time.
+ *
+ *   npm run bench:profile                under wrangler dev
+ *   npm run bench:profile -- --direct    without its dev proxy (scripts/direct-server.ts)
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { freePort, startDevServer } from "../scripts/dev-server.ts";
 import { BenchClient } from "./client.ts";
@@ -21,15 +25,18 @@ interface Profile {
   samples: number[];
 }
 
+const { values: args } = parseArgs({ options: { direct: { type: "boolean", default: false } } });
 const inspectorPort = await freePort();
 const stateDir = mkdtempSync(join(tmpdir(), "edge-chat-profile-"));
 const server = await startDevServer({
   stateDir,
   vars: { RATE_LIMIT_BURST: "0", FRAME_RATE_BURST: "0", IP_RATE_LIMITS: "off" },
   extraArgs: ["--inspector-port", String(inspectorPort)],
+  direct: args.direct,
 });
 try {
-  const inspector = new WebSocket(`ws://127.0.0.1:${inspectorPort}/ws`);
+  // wrangler dev's inspector proxy, or workerd's own inspector, where the Worker is a target of its own.
+  const inspector = new WebSocket(`ws://127.0.0.1:${inspectorPort}/${args.direct ? "core:user:edge-chat" : "ws"}`);
   await new Promise((resolve) => inspector.once("open", resolve));
   let lastId = 0;
   const answers = new Map<number, (result: unknown) => void>();
