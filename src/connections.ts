@@ -218,6 +218,7 @@ export class Connections {
   broadcast(frame: ServerFrame, except?: WebSocket): string {
     const payload = JSON.stringify(frame);
     const urgent = !PRESENCE.has(frame.type);
+    if (urgent) this.#urgentBroadcasts++;
     this.#turn.push(payload);
     this.#turnMessages = null;
     for (const ws of this.#members.keys()) if (ws !== except) this.#queue(ws, payload, true, urgent);
@@ -228,7 +229,7 @@ export class Connections {
   retract(payloads: ReadonlySet<string>): void {
     for (const [ws, queued] of this.#outbox) {
       queued.payloads = queued.payloads.filter((payload) => !payloads.has(payload));
-      if (queued.payloads.length === 0) this.#outbox.delete(ws);
+      if (queued.payloads.length === 0) this.#dequeue(ws);
     }
     this.#turn = this.#turn.filter((payload) => !payloads.has(payload));
     this.#turnMessages = null;
@@ -243,7 +244,7 @@ export class Connections {
   close(ws: WebSocket, code?: number, reason?: string): void {
     const queued = this.#outbox.get(ws)?.payloads;
     if (queued !== undefined) {
-      this.#outbox.delete(ws);
+      this.#dequeue(ws);
       for (const message of this.#messagesOf(queued)) sendRaw(ws, message);
     }
     try {
@@ -261,11 +262,23 @@ export class Connections {
   /** #turn as WebSocket messages (one array, unless it is huge), built once
    * for all who got all of it. */
   #turnMessages: string[] | null = null;
+  /** The sockets of #outbox due something urgent: what an urgent flush
+   * visits, so that a join in a crowd does not walk every socket that is
+   * due only presence. */
+  readonly #urgentSockets = new Set<WebSocket>();
+  /** Urgent broadcasts since the last urgent flush (presence is not counted). */
+  #urgentBroadcasts = 0;
   #urgentFlushScheduled = false;
+
+  #dequeue(ws: WebSocket): void {
+    this.#outbox.delete(ws);
+    this.#urgentSockets.delete(ws);
+  }
   #presenceFlushScheduled = false;
 
   #queue(ws: WebSocket, payload: string, broadcast: boolean, urgent: boolean): void {
     const queued = this.#outbox.get(ws);
+    if (urgent) this.#urgentSockets.add(ws);
     if (queued === undefined) this.#outbox.set(ws, { payloads: [payload], broadcastsOnly: broadcast, urgent });
     else {
       queued.payloads.push(payload);
@@ -332,7 +345,8 @@ export class Connections {
   /** The flush of urgent frames, at the end of an event or after a wait. */
   #flushUrgent({ waited }: { waited: boolean }): void {
     const now = Date.now();
-    this.#batched = this.#turn.length > 1;
+    this.#batched = this.#urgentBroadcasts > 1;
+    this.#urgentBroadcasts = 0;
     if (waited && !this.#batched) this.#quietUntil = now + BUSY_AFTER_BATCH_MS;
     this.#urgentFlushAt = now;
     this.flush(false);
@@ -344,15 +358,17 @@ export class Connections {
     if (all) this.#presenceFlushScheduled = false;
     else this.#urgentFlushScheduled = false;
     this.#beforeFlush();
-    for (const [ws, queued] of this.#outbox) {
-      if (!all && !queued.urgent) continue;
+    // Deleting the entry being visited is safe while iterating a Map or a Set.
+    for (const ws of all ? this.#outbox.keys() : this.#urgentSockets) {
+      const queued = this.#outbox.get(ws);
+      if (queued === undefined) continue;
       // Broadcasts reach a socket in the order they were made, at most once
       // each: a socket that got as many as #turn holds got exactly those, and
       // shares the one array built for everybody (O(1) per recipient).
       const shared = queued.broadcastsOnly && queued.payloads.length === this.#turn.length && this.#turn.length > 1;
       const messages = shared ? (this.#turnMessages ??= this.#messagesOf(this.#turn)) : this.#messagesOf(queued.payloads);
       for (const message of messages) sendRaw(ws, message);
-      this.#outbox.delete(ws);
+      this.#dequeue(ws);
     }
     if (this.#outbox.size === 0) {
       this.#turn = [];
