@@ -12,7 +12,8 @@
  */
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
-import { processGroupCpu, startDevServer } from "../scripts/dev-server.ts";
+import { startDevServer } from "../scripts/dev-server.ts";
+import { cpuByRole } from "./scenarios.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -25,14 +26,9 @@ const open = (): Promise<WebSocket> =>
     ws.once("open", () => resolve(ws));
     ws.once("error", reject);
   });
-/** CPU seconds of each workerd process by name: the app's, and (unless --direct)
- * the dev proxy's, which listens on the server's own port. */
-const workerdSeconds = () =>
-  new Map(
-    processGroupCpu(server.pid)
-      .filter((p) => p.command.includes("workerd"))
-      .map((p) => [p.command.includes(`entry=127.0.0.1:${server.port} `) && !args.direct ? "dev proxy" : "app", p.seconds]),
-  );
+/** CPU seconds of each workerd process, by role: the app's, and (unless --direct) the dev proxy's. */
+const target = { name: "edge-chat", url: server.url, pgid: server.pid, direct: args.direct };
+const workerdSeconds = () => new Map([...cpuByRole(target)].filter(([role]) => role.includes("workerd")));
 
 try {
   const person = await open();

@@ -236,7 +236,8 @@ function roleOf(command: string, target: Target): string {
   return command.includes("wrangler") ? "wrangler (node)" : "server (node)";
 }
 
-function cpuByRole(target: Target): Map<string, number> {
+/** CPU seconds used so far by the target's processes, by role (roleOf). */
+export function cpuByRole(target: Target): Map<string, number> {
   const roles = new Map<string, number>();
   for (const { command, seconds } of processGroupCpu(target.pgid)) {
     const role = roleOf(command, target);

@@ -256,7 +256,7 @@ export class Connections {
   }
 
   /** Per socket: its queued payloads, whether all are broadcasts, whether any is urgent. */
-  readonly #outbox = new Map<WebSocket, { payloads: string[]; broadcastsOnly: boolean; urgent: boolean }>();
+  readonly #outbox = new Map<WebSocket, { payloads: string[]; broadcastsOnly: boolean }>();
   /** Every broadcast payload since the outbox was last empty, in order. */
   #turn: string[] = [];
   /** #turn as WebSocket messages (one array, unless it is huge), built once
@@ -269,21 +269,15 @@ export class Connections {
   /** Urgent broadcasts since the last urgent flush (presence is not counted). */
   #urgentBroadcasts = 0;
   #urgentFlushScheduled = false;
-
-  #dequeue(ws: WebSocket): void {
-    this.#outbox.delete(ws);
-    this.#urgentSockets.delete(ws);
-  }
   #presenceFlushScheduled = false;
 
   #queue(ws: WebSocket, payload: string, broadcast: boolean, urgent: boolean): void {
     const queued = this.#outbox.get(ws);
     if (urgent) this.#urgentSockets.add(ws);
-    if (queued === undefined) this.#outbox.set(ws, { payloads: [payload], broadcastsOnly: broadcast, urgent });
+    if (queued === undefined) this.#outbox.set(ws, { payloads: [payload], broadcastsOnly: broadcast });
     else {
       queued.payloads.push(payload);
       if (!broadcast) queued.broadcastsOnly = false;
-      if (urgent) queued.urgent = true;
     }
     if (urgent && !this.#urgentFlushScheduled) {
       this.#urgentFlushScheduled = true;
@@ -296,6 +290,12 @@ export class Connections {
       this.#presenceFlushScheduled = true;
       setTimeout(() => this.flush(true), PRESENCE_DELAY_MS);
     }
+  }
+
+  /** Takes `ws` out of the outbox: it has been sent, or has nothing left. */
+  #dequeue(ws: WebSocket): void {
+    this.#outbox.delete(ws);
+    this.#urgentSockets.delete(ws);
   }
 
   #arrayOf(payloads: string[]): string {
