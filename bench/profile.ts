@@ -7,6 +7,7 @@
  *
  *   npm run bench:profile                under wrangler dev
  *   npm run bench:profile -- --direct    without its dev proxy (scripts/direct-server.ts)
+ *   npm run bench:profile -- --reference the reference room (bench/reference) instead
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,7 +26,11 @@ interface Profile {
   samples: number[];
 }
 
-const { values: args } = parseArgs({ options: { direct: { type: "boolean", default: false } } });
+const { values: args } = parseArgs({
+  options: { direct: { type: "boolean", default: false }, reference: { type: "boolean", default: false } },
+});
+const config = args.reference ? new URL("reference/wrangler.toml", import.meta.url).pathname : undefined;
+const workerName = args.reference ? "edge-chat-reference" : "edge-chat";
 const inspectorPort = await freePort();
 const stateDir = mkdtempSync(join(tmpdir(), "edge-chat-profile-"));
 const server = await startDevServer({
@@ -33,10 +38,11 @@ const server = await startDevServer({
   vars: { RATE_LIMIT_BURST: "0", FRAME_RATE_BURST: "0", IP_RATE_LIMITS: "off" },
   extraArgs: ["--inspector-port", String(inspectorPort)],
   direct: args.direct,
+  ...(config === undefined ? {} : { config }),
 });
 try {
   // wrangler dev's inspector proxy, or workerd's own inspector, where the Worker is a target of its own.
-  const inspector = new WebSocket(`ws://127.0.0.1:${inspectorPort}/${args.direct ? "core:user:edge-chat" : "ws"}`);
+  const inspector = new WebSocket(`ws://127.0.0.1:${inspectorPort}/${args.direct ? `core:user:${workerName}` : "ws"}`);
   await new Promise((resolve) => inspector.once("open", resolve));
   let lastId = 0;
   const answers = new Map<number, (result: unknown) => void>();

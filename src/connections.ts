@@ -155,6 +155,8 @@ export class Connections {
   }
 
   #add(ws: WebSocket, user: User): void {
+    // A member who arrives mid-turn is due none of the turn so far.
+    if (this.#sentUpTo < this.#turn.length && !this.#own.has(ws)) this.#own.set(ws, []);
     this.#members.set(ws, user);
     this.#byNick.set(nickKey(user.nick), ws);
   }
@@ -162,6 +164,8 @@ export class Connections {
   #remove(ws: WebSocket): void {
     const user = this.#members.get(ws);
     if (user === undefined) return;
+    // One who leaves is still sent what it was due until now.
+    if (this.#sentUpTo < this.#turn.length) this.#ownQueue(ws);
     this.#members.delete(ws);
     if (this.#byNick.get(nickKey(user.nick)) === ws) this.#byNick.delete(nickKey(user.nick));
   }
@@ -193,6 +197,14 @@ export class Connections {
   // allows. A lone frame is sent as itself. Per-socket order is kept: direct
   // frames (a welcome, an error) and broadcasts share the socket's queue.
   //
+  // Most members are due exactly the turn's broadcasts, so those are not
+  // queued per socket: a broadcast is one push onto #turn, and the flush
+  // sends the same array to every member "in step". Only a socket that
+  // differs (it got a direct frame, was left out of a broadcast, or joined or
+  // left the roster mid-turn) gets a queue of its own (#own), which later
+  // broadcasts join. So a message costs the room the same whether the room
+  // holds five people or five hundred, but for the sends themselves.
+  //
   // When a turn ends is the batching rule. An idle room sends a message at
   // the end of the event that brought it (a microtask, which workerd runs
   // before the next event): a lone message is stored and sent at once, with
@@ -213,39 +225,64 @@ export class Connections {
   // frames. A socket due anything urgent (a message, its welcome, an error)
   // gets its presence with it, in order.
 
+  /** Every broadcast payload since the room last had nothing to send, in order. */
+  #turn: string[] = [];
+  /** Members in step have been sent #turn up to here and are due the rest. */
+  #sentUpTo = 0;
+  /** Whether the part of #turn members in step are due holds anything urgent. */
+  #inStepUrgent = false;
+  /** The sockets out of step, each with everything it is due, in order. */
+  readonly #own = new Map<WebSocket, string[]>();
+  /** The sockets of #own due something urgent: what an urgent flush visits,
+   * so that a join in a crowd does not walk every socket due only presence. */
+  readonly #urgentOwn = new Set<WebSocket>();
+  /** Urgent broadcasts since the last urgent flush (presence is not counted). */
+  #urgentBroadcasts = 0;
+  #urgentFlushScheduled = false;
+  #presenceFlushScheduled = false;
+
   /** Serialises `frame` once and queues it for every joined socket but
    * `except`; returns the payload, which retract() can take back. */
   broadcast(frame: ServerFrame, except?: WebSocket): string {
     const payload = JSON.stringify(frame);
     const urgent = !PRESENCE.has(frame.type);
-    if (urgent) this.#urgentBroadcasts++;
+    // The one left out falls out of step before the others move on.
+    if (except !== undefined && this.#members.has(except)) this.#ownQueue(except);
     this.#turn.push(payload);
-    this.#turnMessages = null;
-    for (const ws of this.#members.keys()) if (ws !== except) this.#queue(ws, payload, true, urgent);
+    if (urgent) {
+      this.#urgentBroadcasts++;
+      this.#inStepUrgent = true;
+    }
+    for (const [ws, queue] of this.#own) {
+      if (ws === except || !this.#members.has(ws)) continue;
+      queue.push(payload);
+      if (urgent) this.#urgentOwn.add(ws);
+    }
+    this.#schedule(urgent);
     return payload;
   }
 
   /** Takes queued broadcasts back from every socket, before anyone got them. */
   retract(payloads: ReadonlySet<string>): void {
-    for (const [ws, queued] of this.#outbox) {
-      queued.payloads = queued.payloads.filter((payload) => !payloads.has(payload));
-      if (queued.payloads.length === 0) this.#dequeue(ws);
-    }
-    this.#turn = this.#turn.filter((payload) => !payloads.has(payload));
-    this.#turnMessages = null;
+    const kept = (payload: string) => !payloads.has(payload);
+    // Only what no one was sent can be retracted: #sentUpTo does not move.
+    this.#turn = [...this.#turn.slice(0, this.#sentUpTo), ...this.#turn.slice(this.#sentUpTo).filter(kept)];
+    for (const [ws, queue] of this.#own) this.#own.set(ws, queue.filter(kept));
   }
 
   /** Queues `frame` for `ws` alone, after whatever it is already due. */
   send(ws: WebSocket, frame: ServerFrame): void {
-    this.#queue(ws, JSON.stringify(frame), false, true);
+    this.#ownQueue(ws).push(JSON.stringify(frame));
+    this.#urgentOwn.add(ws);
+    this.#schedule(true);
   }
 
   /** Sends what `ws` is due, then closes it: a refusal arrives before the close. */
   close(ws: WebSocket, code?: number, reason?: string): void {
-    const queued = this.#outbox.get(ws)?.payloads;
-    if (queued !== undefined) {
-      this.#dequeue(ws);
-      for (const message of this.#messagesOf(queued)) sendRaw(ws, message);
+    if (this.#own.has(ws) || this.#members.has(ws)) {
+      const queue = this.#ownQueue(ws);
+      for (const message of this.#messagesOf(queue)) sendRaw(ws, message);
+      this.#sent(ws);
     }
     try {
       if (code === undefined) ws.close();
@@ -255,30 +292,28 @@ export class Connections {
     }
   }
 
-  /** Per socket: its queued payloads, whether all are broadcasts, whether any is urgent. */
-  readonly #outbox = new Map<WebSocket, { payloads: string[]; broadcastsOnly: boolean }>();
-  /** Every broadcast payload since the outbox was last empty, in order. */
-  #turn: string[] = [];
-  /** #turn as WebSocket messages (one array, unless it is huge), built once
-   * for all who got all of it. */
-  #turnMessages: string[] | null = null;
-  /** The sockets of #outbox due something urgent: what an urgent flush
-   * visits, so that a join in a crowd does not walk every socket that is
-   * due only presence. */
-  readonly #urgentSockets = new Set<WebSocket>();
-  /** Urgent broadcasts since the last urgent flush (presence is not counted). */
-  #urgentBroadcasts = 0;
-  #urgentFlushScheduled = false;
-  #presenceFlushScheduled = false;
-
-  #queue(ws: WebSocket, payload: string, broadcast: boolean, urgent: boolean): void {
-    const queued = this.#outbox.get(ws);
-    if (urgent) this.#urgentSockets.add(ws);
-    if (queued === undefined) this.#outbox.set(ws, { payloads: [payload], broadcastsOnly: broadcast });
-    else {
-      queued.payloads.push(payload);
-      if (!broadcast) queued.broadcastsOnly = false;
+  /** The queue of `ws`, out of step from now on: a member in step takes
+   * with it the part of the turn it is due. */
+  #ownQueue(ws: WebSocket): string[] {
+    let queue = this.#own.get(ws);
+    if (queue === undefined) {
+      queue = this.#members.has(ws) ? this.#turn.slice(this.#sentUpTo) : [];
+      this.#own.set(ws, queue);
+      if (queue.length > 0 && this.#inStepUrgent) this.#urgentOwn.add(ws);
     }
+    return queue;
+  }
+
+  /** `ws` has been sent its queue. While members in step are still due part
+   * of the turn, it stays out of step (with nothing queued): it got that
+   * part already, or joined after it. */
+  #sent(ws: WebSocket): void {
+    if (this.#sentUpTo < this.#turn.length) this.#own.set(ws, []);
+    else this.#own.delete(ws);
+    this.#urgentOwn.delete(ws);
+  }
+
+  #schedule(urgent: boolean): void {
     if (urgent && !this.#urgentFlushScheduled) {
       this.#urgentFlushScheduled = true;
       // The batching rule (see "sending" above): an idle room flushes at the
@@ -292,20 +327,15 @@ export class Connections {
     }
   }
 
-  /** Takes `ws` out of the outbox: it has been sent, or has nothing left. */
-  #dequeue(ws: WebSocket): void {
-    this.#outbox.delete(ws);
-    this.#urgentSockets.delete(ws);
-  }
-
   #arrayOf(payloads: string[]): string {
     return payloads.length === 1 ? payloads[0]! : `[${payloads.join(",")}]`;
   }
 
-  /** `payloads` as WebSocket messages: one, or several when one would be
-   * over MAX_SENT_BYTES (a turn of many long messages, a welcome behind
+  /** `payloads` as WebSocket messages: none, one, or several when one would
+   * be over MAX_SENT_BYTES (a turn of many long messages, a welcome behind
    * them), each a JSON array, in order. */
   #messagesOf(payloads: string[]): string[] {
+    if (payloads.length === 0) return [];
     let units = 0;
     for (const payload of payloads) units += payload.length + 1;
     // A UTF-16 unit is at most 3 bytes of UTF-8: most turns are decided here.
@@ -358,21 +388,24 @@ export class Connections {
     if (all) this.#presenceFlushScheduled = false;
     else this.#urgentFlushScheduled = false;
     this.#beforeFlush();
-    // Deleting the entry being visited is safe while iterating a Map or a Set.
-    for (const ws of all ? this.#outbox.keys() : this.#urgentSockets) {
-      const queued = this.#outbox.get(ws);
-      if (queued === undefined) continue;
-      // Broadcasts reach a socket in the order they were made, at most once
-      // each: a socket that got as many as #turn holds got exactly those, and
-      // shares the one array built for everybody (O(1) per recipient).
-      const shared = queued.broadcastsOnly && queued.payloads.length === this.#turn.length && this.#turn.length > 1;
-      const messages = shared ? (this.#turnMessages ??= this.#messagesOf(this.#turn)) : this.#messagesOf(queued.payloads);
-      for (const message of messages) sendRaw(ws, message);
-      this.#dequeue(ws);
+    if (this.#sentUpTo < this.#turn.length && (all || this.#inStepUrgent)) {
+      // The same WebSocket messages for every member in step: built once.
+      const messages = this.#messagesOf(this.#sentUpTo === 0 ? this.#turn : this.#turn.slice(this.#sentUpTo));
+      for (const ws of this.#members.keys()) {
+        if (this.#own.has(ws)) continue;
+        for (const message of messages) sendRaw(ws, message);
+      }
+      this.#sentUpTo = this.#turn.length;
+      this.#inStepUrgent = false;
     }
-    if (this.#outbox.size === 0) {
+    // Deleting the entry being visited is safe while iterating a Map or a Set.
+    for (const ws of all ? this.#own.keys() : this.#urgentOwn) {
+      for (const message of this.#messagesOf(this.#own.get(ws)!)) sendRaw(ws, message);
+      this.#sent(ws);
+    }
+    if (this.#own.size === 0 && this.#sentUpTo === this.#turn.length) {
       this.#turn = [];
-      this.#turnMessages = null;
+      this.#sentUpTo = 0;
     }
   }
 }

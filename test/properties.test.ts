@@ -9,6 +9,11 @@
  *    with a session (take-over or comeback) from 2–4 real sockets against a
  *    fresh room, checked against a small model after every step (see
  *    `runScenario`).
+ * 3. The room's sender on its own (`Connections`): random interleavings of
+ *    join / leave / rename / broadcast / direct send / retract / flush /
+ *    close over real socket pairs, checked against the plainest sender (a
+ *    queue per socket): every socket gets exactly the same WebSocket
+ *    messages, batched the same way, in the same order.
  *
  * A failure prints fast-check's seed and path; to replay it, pass them back:
  * `fc.assert(property, { seed, path, endOnFailure: true })`.
@@ -30,6 +35,7 @@ import {
   type WelcomeFrame,
 } from "../src/protocol";
 import { TestSocket, freshRoom } from "./socket";
+import { Connections } from "../src/connections";
 
 // ---------------------------------------------------------------------------
 // Generators of awkward strings
@@ -548,5 +554,139 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
 describe("the room under random interleavings (property)", () => {
   it("keeps its invariants: no internal error, refusals change nothing, gapless ids, true roster, acknowledged messages stored once", async () => {
     await fc.assert(fc.asyncProperty(scenario, runScenario), { numRuns: 40 });
+  }, 180_000);
+});
+
+// ---------------------------------------------------------------------------
+// 3. The sender against a model
+// ---------------------------------------------------------------------------
+
+type SenderOp =
+  | { op: "join" | "leave" | "rename" | "send" | "close"; socket: number }
+  | { op: "broadcast"; urgent: boolean; except: number | null }
+  | { op: "retract" }
+  | { op: "flush"; all: boolean };
+
+const SENDER_SOCKETS = 4;
+const senderSocket = fc.nat({ max: SENDER_SOCKETS - 1 });
+const senderOp: fc.Arbitrary<SenderOp> = fc.oneof(
+  { arbitrary: fc.record({ op: fc.constantFrom("join" as const, "leave" as const, "rename" as const, "send" as const, "close" as const), socket: senderSocket }), weight: 4 },
+  { arbitrary: fc.record({ op: fc.constant("broadcast" as const), urgent: fc.boolean(), except: fc.option(senderSocket) }), weight: 6 },
+  { arbitrary: fc.record({ op: fc.constant("retract" as const) }), weight: 1 },
+  { arbitrary: fc.record({ op: fc.constant("flush" as const), all: fc.boolean() }), weight: 3 },
+);
+
+/** The plainest sender: a queue per socket, flushed whole. What Connections must be indistinguishable from. */
+class ModelSender {
+  readonly queues: string[][] = Array.from({ length: SENDER_SOCKETS }, () => []);
+  readonly urgent = new Array<boolean>(SENDER_SOCKETS).fill(false);
+  readonly member = new Array<boolean>(SENDER_SOCKETS).fill(false);
+  readonly closed = new Array<boolean>(SENDER_SOCKETS).fill(false);
+  readonly delivered: string[][] = Array.from({ length: SENDER_SOCKETS }, () => []);
+
+  queue(socket: number, payload: string, urgent: boolean): void {
+    this.queues[socket]!.push(payload);
+    if (urgent) this.urgent[socket] = true;
+  }
+  deliver(socket: number): void {
+    const queue = this.queues[socket]!;
+    if (queue.length > 0 && !this.closed[socket]) this.delivered[socket]!.push(queue.length === 1 ? queue[0]! : `[${queue.join(",")}]`);
+    this.queues[socket] = [];
+    this.urgent[socket] = false;
+  }
+}
+
+describe("the room's sender against a queue per socket (property)", () => {
+  it("sends every socket the same messages, batched the same way, in the same order", async () => {
+    const property = fc.asyncProperty(fc.array(senderOp, { minLength: 1, maxLength: 40 }), async (ops) => {
+      const stub = env.ROOMS.getByName(freshRoom("sender"));
+      const { expected, received } = await runInDurableObject(stub, async (_instance, ctx) => {
+        const sockets = new Connections(ctx, () => {});
+        const model = new ModelSender();
+        const pairs = Array.from({ length: SENDER_SOCKETS }, () => new WebSocketPair());
+        const server = (i: number) => pairs[i]![1];
+        for (let i = 0; i < SENDER_SOCKETS; i++) {
+          sockets.accept(server(i), { user: null, sessionHash: null, ip: null, openedAt: 0, bucket: { tokens: 0, at: 0 }, typingAt: 0 });
+        }
+        const received: string[][] = pairs.map(() => []);
+        const ended = pairs.map(({ 0: client }, i) => {
+          client.accept();
+          return new Promise<void>((resolve) => {
+            client.addEventListener("message", (event) => {
+              if (event.data === "end") resolve();
+              else received[i]!.push(event.data as string);
+            });
+            client.addEventListener("close", () => resolve());
+          });
+        });
+        let next = 0;
+        let sinceFlush: string[] = [];
+        // All in one synchronous run: no scheduled flush can fire in between.
+        for (const step of ops) {
+          switch (step.op) {
+            case "join":
+              if (model.member[step.socket] || model.closed[step.socket]) break;
+              sockets.join(server(step.socket), { id: `u${step.socket}`, nick: `N${step.socket}` }, `h${step.socket}`);
+              model.member[step.socket] = true;
+              break;
+            case "leave":
+              if (!model.member[step.socket]) break;
+              sockets.leave(server(step.socket));
+              model.member[step.socket] = false;
+              break;
+            case "rename":
+              if (model.member[step.socket]) sockets.rename(server(step.socket), { id: `u${step.socket}`, nick: `R${++next}` });
+              break;
+            case "send": {
+              const frame: ServerFrame = { type: "error", code: "bad_frame", message: `direct ${++next}` };
+              sockets.send(server(step.socket), frame);
+              model.queue(step.socket, JSON.stringify(frame), true);
+              break;
+            }
+            case "close":
+              if (model.closed[step.socket]) break;
+              sockets.close(server(step.socket));
+              model.deliver(step.socket);
+              model.closed[step.socket] = true;
+              break;
+            case "broadcast": {
+              const frame: ServerFrame = step.urgent
+                ? { type: "message", id: ++next, ts: 0, from: { id: "x", nick: "X" }, text: "m" }
+                : { type: "typing", user: { id: `t${++next}`, nick: "T" } };
+              const payload = sockets.broadcast(frame, step.except === null ? undefined : server(step.except));
+              expect(payload).toBe(JSON.stringify(frame));
+              for (let i = 0; i < SENDER_SOCKETS; i++) if (model.member[i] && i !== step.except) model.queue(i, payload, step.urgent);
+              sinceFlush.push(payload);
+              break;
+            }
+            case "retract": {
+              // What the room retracts: the messages of a turn no flush has sent.
+              const taken = new Set(sinceFlush);
+              sockets.retract(taken);
+              for (let i = 0; i < SENDER_SOCKETS; i++) {
+                model.queues[i] = model.queues[i]!.filter((payload) => !taken.has(payload));
+                if (model.queues[i]!.length === 0) model.urgent[i] = false;
+              }
+              sinceFlush = [];
+              break;
+            }
+            case "flush":
+              sockets.flush(step.all);
+              for (let i = 0; i < SENDER_SOCKETS; i++) if (step.all || model.urgent[i]) model.deliver(i);
+              sinceFlush = [];
+              break;
+          }
+        }
+        sockets.flush(true);
+        for (let i = 0; i < SENDER_SOCKETS; i++) model.deliver(i);
+        // A last message on every open socket: anything extra arrives before it.
+        for (let i = 0; i < SENDER_SOCKETS; i++) if (!model.closed[i]) server(i).send("end");
+        await Promise.all(ended);
+        for (let i = 0; i < SENDER_SOCKETS; i++) if (!model.closed[i]) server(i).close();
+        return { expected: model.delivered, received };
+      });
+      expect(received).toEqual(expected);
+    });
+    await fc.assert(property, { numRuns: 1000 });
   }, 180_000);
 });
