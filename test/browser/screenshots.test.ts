@@ -7,7 +7,7 @@
  * run leaves the work tree clean); `UPDATE_SCREENSHOTS=1 npm run test:e2e`
  * writes them to docs/screenshots/ for the README.
  */
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { newStateDir, startDevServer, type DevServer } from "../e2e/wrangler-dev";
 import {
@@ -142,14 +142,33 @@ async function drawSunset(page: Page): Promise<Buffer> {
   return Buffer.from(base64, "base64");
 }
 
+/** What these tests read of an <img> in the page (the tests have no DOM types). */
+interface ImageInPage {
+  complete: boolean;
+  naturalWidth: number;
+  addEventListener(type: "load" | "error", listener: () => void, options: { once: boolean }): void;
+}
+
 /** A room where a photo and a document were shared, as Ana sees it. */
 async function filesRoom(base: string, scheme: Scheme): Promise<Person> {
   const { ana, kartik, mei } = await anaKartikMei(base, scheme, DESKTOP);
   await say(kartik.page, "The view from the office roof this evening:");
   await waitForInLog(ana.page, "office roof");
   await kartik.page.setInputFiles("#file-input", { name: "rooftop-sunset.png", mimeType: "image/png", buffer: await drawSunset(kartik.page) });
-  await ana.page.locator("#messages .file.image img").waitFor();
-  await ana.page.waitForFunction(`document.querySelector("#messages .file.image img").complete`);
+  const photo = ana.page.locator("#messages .file.image img");
+  await photo.waitFor();
+  // A function, not a string: the page's CSP forbids eval, which a string
+  // predicate of waitForFunction needs whenever it has to poll.
+  const loaded = await photo.evaluate(
+    (img: ImageInPage) =>
+      img.complete ||
+      new Promise<boolean>((resolve) => {
+        img.addEventListener("load", () => resolve(true), { once: true });
+        img.addEventListener("error", () => resolve(false), { once: true });
+      }),
+  );
+  expect(loaded).toBe(true);
+  expect(await photo.evaluate((img: ImageInPage) => img.naturalWidth)).toBeGreaterThan(0);
   await say(mei.page, "Wow. And here are the notes from today's planning, before I forget");
   await waitForInLog(ana.page, "planning, before");
   const notes = Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.alloc(184_320, 32)]);
