@@ -38,11 +38,11 @@ interface __BaseEnv_Env {
 	ALLOWED_ORIGINS: string;
 	IP_RATE_LIMITS: string;
 	ICE_SERVERS: string;
-	ROOMS: DurableObjectNamespace<import("./src/worker").Room>;
+	ROOMS: DurableObjectNamespace<import("./src/worker/worker").Room>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
-		mainModule: typeof import("./src/worker");
+		mainModule: typeof import("./src/worker/worker");
 		durableNamespaces: "Room";
 	}
 	interface Env extends __BaseEnv_Env {}

@@ -2,7 +2,7 @@
  * The command line: `edge-chat <room-url> [--nick NAME] [--json]`. Pure
  * functions (no I/O), so every refusal and its message is unit-tested.
  */
-import { parseNick, parseRoomName } from "../src/protocol";
+import { parseNick, parseRoomName } from "../src/shared/protocol";
 
 export interface Options {
   /** The room's WebSocket: ws(s)://host/api/rooms/<room>/websocket. */

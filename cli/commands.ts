@@ -1,6 +1,6 @@
 /**
  * The terminal's command help. The commands themselves are parsed by
- * src/commands.ts, shared with the browser page.
+ * src/shared/commands.ts, shared with the browser page.
  */
 
 export const HELP = [

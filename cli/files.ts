@@ -1,7 +1,7 @@
 /**
  * Files from the terminal: `/send PATH` uploads one (streamed from disk, with
  * progress), and --download-dir saves the ones others share. The endpoint and
- * the rules are the browser's (src/files.ts); node:http streams a body with
+ * the rules are the browser's (src/shared/files.ts); node:http streams a body with
  * a known length and reports how far it got, which fetch cannot.
  */
 import { createReadStream } from "node:fs";
@@ -12,8 +12,8 @@ import { homedir } from "node:os";
 import { basename, extname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { cleanFileName, tooLargeMessage, uploadPath } from "../src/files";
-import type { FileInfo } from "../src/protocol";
+import { cleanFileName, tooLargeMessage, uploadPath } from "../src/shared/files";
+import type { FileInfo } from "../src/shared/protocol";
 
 export type UploadResult = { ok: true; file: FileInfo } | { ok: false; message: string };
 

@@ -7,8 +7,8 @@
  * obeys escape sequences blindly (clear the screen, rewrite the title, fake
  * a line from someone else), so the client does not trust the server here.
  */
-import { formatFileSize } from "../src/files";
-import type { FileInfo, MessageFrame, ServerFrame, User } from "../src/protocol";
+import { formatFileSize } from "../src/shared/files";
+import type { FileInfo, MessageFrame, ServerFrame, User } from "../src/shared/protocol";
 
 // ---------------------------------------------------------------------------
 // Sanitising

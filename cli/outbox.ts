@@ -1,7 +1,7 @@
 /**
  * Own messages and renames from the moment they are typed (or piped) until
  * the room confirms them, in order, paced under the room's rate limit with
- * the token bucket the server itself uses (src/rate-limit.ts).
+ * the token bucket the server itself uses (src/shared/rate-limit.ts).
  *
  * Renames go through the same queue as messages so that "/nick Bo" followed
  * by "hello" reaches the room in that order. Confirmation: a message by the
@@ -12,8 +12,8 @@
  * again: the welcome's history (all messages since the last one seen) has
  * already confirmed those that got through, so nothing arrives twice.
  */
-import { nickKey, parseClientFrame, type ClientFrame, type FrameLimits, type RoomLimits } from "../src/protocol";
-import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../src/rate-limit";
+import { nickKey, parseClientFrame, type ClientFrame, type FrameLimits, type RoomLimits } from "../src/shared/protocol";
+import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../src/shared/rate-limit";
 
 export type Outgoing =
   | { kind: "message"; cid: string; text: string; action: boolean; sent: boolean }

@@ -5,15 +5,15 @@
  *
  * The connection itself (joining, reconnecting with backoff, resuming with
  * `since` and `session`, dropping messages already seen, pings) is the
- * browser's: src/client/connection.ts.
+ * browser's: src/core/connection.ts.
  */
-import { parseNick, type CallNoticeFrame, type ErrorFrame, type MessageFrame, type RenamedFrame, type RoomLimits, type ServerFrame, type User, type WelcomeFrame } from "../src/protocol";
-import { ChatConnection, type Status, type StatusDetail } from "../src/client/connection";
+import { parseNick, type CallNoticeFrame, type ErrorFrame, type MessageFrame, type RenamedFrame, type RoomLimits, type ServerFrame, type User, type WelcomeFrame } from "../src/shared/protocol";
+import { ChatConnection, type Status, type StatusDetail } from "../src/core/connection";
 import type { Options } from "./args";
-import { parseCommand } from "../src/commands";
+import { parseCommand } from "../src/shared/commands";
 import { HELP } from "./commands";
 import { jsonLine, sanitizeLine, type Formatter } from "./format";
-import { formatFileSize } from "../src/files";
+import { formatFileSize } from "../src/shared/files";
 import { downloadFile, uploadFile } from "./files";
 import { Outbox, type Outgoing } from "./outbox";
 import type { Terminal } from "./terminal";

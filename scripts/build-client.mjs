@@ -1,4 +1,4 @@
-// Bundles the browser pages: src/client/{home,room}.ts → public/js/{home,room}.js.
+// Bundles the browser pages: src/page/{home,room}.ts → public/js/{home,room}.js.
 // Usage: node scripts/build-client.mjs [--outdir DIR] (exits non-zero when the
 // build fails). --outdir builds elsewhere, e.g. for the page-size test.
 import { readFile } from "node:fs/promises";
@@ -18,7 +18,7 @@ let result;
 try {
   result = await build({
     absWorkingDir: root,
-    entryPoints: { home: "src/client/home.ts", room: "src/client/room.ts" },
+    entryPoints: { home: "src/page/home.ts", room: "src/page/room.ts" },
     outdir,
     bundle: true,
     format: "esm",

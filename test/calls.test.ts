@@ -6,9 +6,9 @@
  * 4,000 bytes each.
  */
 import { describe, expect, it } from "vitest";
-import type { CallState } from "../src/protocol";
+import type { CallState } from "../src/shared/protocol";
 import type { ChatSocket } from "./chat-socket";
-import type { ServerFrame } from "../src/protocol";
+import type { ServerFrame } from "../src/shared/protocol";
 import { TestSocket, aliceAndBob, freshRoom } from "./socket";
 
 /** The next frame of `type`, passing over others (joins, leaves) on the way. */

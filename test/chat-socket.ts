@@ -3,7 +3,7 @@
  * or Node's): it queues every frame received so that a test can await them in
  * order, and fails fast, with what it got instead, when they do not come.
  */
-import { parseServerMessage, type ServerFrame, type WelcomeFrame } from "../src/protocol";
+import { parseServerMessage, type ServerFrame, type WelcomeFrame } from "../src/shared/protocol";
 
 export interface Closed {
   code: number;

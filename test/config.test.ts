@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, LIMITS, parseConfig } from "../src/config";
+import { ConfigError, LIMITS, parseConfig } from "../src/worker/config";
 
 describe("configuration", () => {
   it("has the documented defaults when nothing is set", () => {

@@ -7,9 +7,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { isInlineImage } from "../src/files";
-import { windowEnd } from "../src/ip-rate-limit";
-import type { MessageFrame } from "../src/protocol";
+import { isInlineImage } from "../src/shared/files";
+import { windowEnd } from "../src/worker/ip-rate-limit";
+import type { MessageFrame } from "../src/shared/protocol";
 import { ORIGIN, TestSocket, aliceAndBob, freshRoom } from "./socket";
 
 const MAX_FILE_BYTES = 262_144;

@@ -1,5 +1,5 @@
 /**
- * The file rules every part shares (src/files.ts): names that cannot escape
+ * The file rules every part shares (src/shared/files.ts): names that cannot escape
  * or mislead, types proven by bytes, headers that never make a page, sizes
  * as people read them. Property tests try thousands of hostile names.
  */
@@ -16,7 +16,7 @@ import {
   servedType,
   sniffImageType,
   tooLargeMessage,
-} from "../src/files";
+} from "../src/shared/files";
 
 const bytes = (...values: (number | string)[]): Uint8Array =>
   new Uint8Array(values.flatMap((value) => (typeof value === "string" ? [...value].map((c) => c.charCodeAt(0)) : [value])));

@@ -7,10 +7,10 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Connections, MAX_SENT_BYTES } from "../src/connections";
-import { CLOSE_POLICY_VIOLATION, parseServerMessage, type ErrorFrame, type MessageFrame, type ServerFrame } from "../src/protocol";
-import { addressKey } from "../src/ip-rate-limit";
-import { pathForLog, roomForLog } from "../src/log";
+import { Connections, MAX_SENT_BYTES } from "../src/worker/connections";
+import { CLOSE_POLICY_VIOLATION, parseServerMessage, type ErrorFrame, type MessageFrame, type ServerFrame } from "../src/shared/protocol";
+import { addressKey } from "../src/worker/ip-rate-limit";
+import { pathForLog, roomForLog } from "../src/worker/log";
 import { ORIGIN, TestSocket, freshRoom } from "./socket";
 
 let addresses = 0;

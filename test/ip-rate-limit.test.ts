@@ -7,7 +7,7 @@
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { IP_LIMIT_PERIOD_SECONDS, secondsUntilNextWindow, windowEnd } from "../src/ip-rate-limit";
+import { IP_LIMIT_PERIOD_SECONDS, secondsUntilNextWindow, windowEnd } from "../src/worker/ip-rate-limit";
 import { ORIGIN, TestSocket, freshRoom, upgrade } from "./socket";
 
 let addresses = 0;

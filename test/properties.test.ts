@@ -33,9 +33,9 @@ import {
   type ServerFrame,
   type User,
   type WelcomeFrame,
-} from "../src/protocol";
+} from "../src/shared/protocol";
 import { TestSocket, freshRoom } from "./socket";
-import { Connections } from "../src/connections";
+import { Connections } from "../src/worker/connections";
 
 // ---------------------------------------------------------------------------
 // Generators of awkward strings

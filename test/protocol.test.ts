@@ -13,7 +13,7 @@ import {
   parseServerMessage,
   utf8Length,
   type FrameLimits,
-} from "../src/protocol";
+} from "../src/shared/protocol";
 
 const limits: FrameLimits = { messageLength: 10, nickLength: 5 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clientPace, fullBucket, msUntilToken, spendToken, takeToken } from "../src/rate-limit";
+import { clientPace, fullBucket, msUntilToken, spendToken, takeToken } from "../src/shared/rate-limit";
 
 const limits = { burst: 3, perSecond: 2 };
 

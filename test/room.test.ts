@@ -6,8 +6,8 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CLOSE_SESSION_TAKEN_OVER, type MessageFrame, type User } from "../src/protocol";
-import type { Room } from "../src/room";
+import { CLOSE_SESSION_TAKEN_OVER, type MessageFrame, type User } from "../src/shared/protocol";
+import type { Room } from "../src/worker/room";
 import { TestSocket, aliceAndBob, freshRoom } from "./socket";
 
 const roomStub = (room: string) => env.ROOMS.getByName(room);
@@ -287,7 +287,7 @@ describe("messages", () => {
 });
 
 describe("when messages go out", () => {
-  // The batching rule (src/connections.ts): an idle room stores and sends a
+  // The batching rule (src/worker/connections.ts): an idle room stores and sends a
   // message within the event that brought it; a busy one (it flushed under
   // BUSY_WINDOW_MS ago) lets the frames already waiting join the turn. Driven
   // here by calling the room's handler at chosen points: time in a Durable

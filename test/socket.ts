@@ -4,7 +4,7 @@
  * network).
  */
 import { exports } from "cloudflare:workers";
-import type { WelcomeFrame } from "../src/protocol";
+import type { WelcomeFrame } from "../src/shared/protocol";
 import { ChatSocket } from "./chat-socket";
 
 export const ORIGIN = "http://chat.test";

@@ -5,8 +5,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { SendFrame } from "../src/protocol";
-import { RoomStorage, WriteFailed, SCHEMA_VERSION, UPLOAD_TIMEOUT_MS, hashSessionToken } from "../src/storage";
+import type { SendFrame } from "../src/shared/protocol";
+import { RoomStorage, WriteFailed, SCHEMA_VERSION, UPLOAD_TIMEOUT_MS, hashSessionToken } from "../src/worker/storage";
 import { freshRoom } from "./socket";
 
 const inFreshRoom = <R>(callback: (storage: DurableObjectStorage) => R | Promise<R>): Promise<R> =>

@@ -5,9 +5,9 @@
  */
 import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import worker from "../src/worker";
+import worker from "../src/worker/worker";
 import { describe, expect, it } from "vitest";
-import { parseRoomName } from "../src/protocol";
+import { parseRoomName } from "../src/shared/protocol";
 import { ORIGIN, TestSocket, freshRoom, upgrade } from "./socket";
 
 const get = (path: string, init?: RequestInit) => exports.default.fetch(`${ORIGIN}${path}`, init);

@@ -12,7 +12,7 @@ import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import type { DevServer } from "../e2e/wrangler-dev";
-import { formatFileSize } from "../../src/files";
+import { formatFileSize } from "../../src/shared/files";
 import { CliProcess } from "../cli/run-cli";
 import { MOBILE, WAIT_MS, eventually, joinRoom, messageLog, peoplePerTest, say, startServerAndBrowser, stopServer, waitForInLog } from "./harness";
 

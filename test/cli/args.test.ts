@@ -1,7 +1,7 @@
 /** The command line and the room URL, without starting anything. */
 import { describe, expect, it } from "vitest";
 import { parseArgs, parseRoomUrl } from "../../cli/args";
-import { parseCommand } from "../../src/commands";
+import { parseCommand } from "../../src/shared/commands";
 
 describe("room URLs", () => {
   it("accepts the page and the socket URL, over http(s) and ws(s)", () => {

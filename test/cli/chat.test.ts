@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ChatSocket } from "../chat-socket";
 import { freePort, openRoom, startDevServer, type DevServer } from "../e2e/wrangler-dev";
 import { CliProcess, chatLines } from "./run-cli";
-import type { MessageFrame, ServerFrame } from "../../src/protocol";
+import type { MessageFrame, ServerFrame } from "../../src/shared/protocol";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -5,7 +5,7 @@
  * close code the client sends when it leaves.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { MessageFrame, RoomLimits, User, WelcomeFrame } from "../../src/protocol";
+import type { MessageFrame, RoomLimits, User, WelcomeFrame } from "../../src/shared/protocol";
 import { FakeRoom, type FakeSocket } from "./fake-room";
 import { CliProcess, chatLines } from "./run-cli";
 

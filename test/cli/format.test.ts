@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { Formatter, clock, colourOf, jsonLine, sanitize, sanitizeLine, useColour } from "../../cli/format";
 import { Outbox } from "../../cli/outbox";
 import { displayWidth, rowsOf } from "../../cli/terminal";
-import type { ClientFrame, MessageFrame, RoomLimits } from "../../src/protocol";
+import type { ClientFrame, MessageFrame, RoomLimits } from "../../src/shared/protocol";
 
 const ESC = "\x1b";
 const ana = { id: "aj4mv3xkq2c7dwbe", nick: "Ana" };

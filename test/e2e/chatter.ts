@@ -1,6 +1,6 @@
 /**
  * A chatting client for end-to-end tests in Node, built from the real client
- * parts: the shared reconnecting connection (src/client/connection.ts) and the
+ * parts: the shared reconnecting connection (src/core/connection.ts) and the
  * terminal client's outbox (cli/outbox.ts), wired the way cli/session.ts wires
  * them: own messages are queued with a cid, confirmed by their echo (live or
  * in a resume's history) and, after a reconnect, whatever was not confirmed
@@ -10,8 +10,8 @@
  * the wire is kept (see `recordWebSockets`), so that a test can check what the
  * server itself sent, before the client's de-duplication.
  */
-import { ChatConnection, type Status } from "../../src/client/connection";
-import { parseServerMessage, type ClientFrame, type MessageFrame, type ServerFrame, type User } from "../../src/protocol";
+import { ChatConnection, type Status } from "../../src/core/connection";
+import { parseServerMessage, type ClientFrame, type MessageFrame, type ServerFrame, type User } from "../../src/shared/protocol";
 import { Outbox } from "../../cli/outbox";
 
 /** One WebSocket message, in or out, on one socket (`socket` counts from 0 per client). */

@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import NodeWebSocket from "ws";
-import { windowEnd } from "../../src/ip-rate-limit";
+import { windowEnd } from "../../src/worker/ip-rate-limit";
 import { newStateDir, openRoom, startDevServer, type DevServer } from "./wrangler-dev";
 
 let server: DevServer;

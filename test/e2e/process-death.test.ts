@@ -3,7 +3,7 @@
  * process group, workerd included) while six clients in two rooms are
  * chatting, then restarted on the same state directory and port.
  *
- * The clients are the real client logic (src/client/connection.ts for the
+ * The clients are the real client logic (src/core/connection.ts for the
  * reconnect and the resume with `since` + `session`, cli/outbox.ts for the
  * queue of own messages that is written again after a reconnect), on Node's
  * WebSocket. Room "a"'s clients are told to retry at once when the server is
@@ -22,7 +22,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MessageFrame } from "../../src/protocol";
+import type { MessageFrame } from "../../src/shared/protocol";
 import { Chatter, recordWebSockets, wireMessageIds } from "./chatter";
 import { newStateDir, openRoom, startDevServer, type DevServer } from "./wrangler-dev";
 

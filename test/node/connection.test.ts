@@ -1,12 +1,12 @@
 /**
  * The reconnecting connection shared by the browser page and the terminal
- * client (src/client/connection.ts), in Node with a stub WebSocket: the
+ * client (src/core/connection.ts), in Node with a stub WebSocket: the
  * platform quirks no real server shows on demand, and the resume rules,
  * with fake timers instead of real backoff.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ChatConnection, type Status, type StatusDetail } from "../../src/client/connection";
-import type { ServerFrame } from "../../src/protocol";
+import { ChatConnection, type Status, type StatusDetail } from "../../src/core/connection";
+import type { ServerFrame } from "../../src/shared/protocol";
 
 /** A WebSocket that does what the test says, and records what is sent. */
 class StubSocket extends EventTarget {

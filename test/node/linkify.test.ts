@@ -1,9 +1,9 @@
 /**
- * The link trimming of the page's linkify (src/client/trim-url.ts): what is
+ * The link trimming of the page's linkify (src/page/trim-url.ts): what is
  * part of a URL and what is the prose around it.
  */
 import { describe, expect, it } from "vitest";
-import { trimUrl } from "../../src/client/trim-url";
+import { trimUrl } from "../../src/page/trim-url";
 
 describe("trimUrl", () => {
   it.each([

@@ -1,6 +1,6 @@
 /**
  * The budget: each page, HTML + JS + CSS, under 30 KB gzipped. Built fresh
- * from src/client with the project's own build script, into a temporary folder.
+ * from src/page with the project's own build script, into a temporary folder.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";

@@ -1,11 +1,11 @@
 /**
  * docs/protocol.md is the contract people read: every JSON example in it must
- * be a frame that src/protocol.ts reads the way the page says.
+ * be a frame that src/shared/protocol.ts reads the way the page says.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { LIMITS } from "../../src/config";
-import { ERROR_CODES, parseClientFrame, parseServerMessage } from "../../src/protocol";
+import { LIMITS } from "../../src/worker/config";
+import { ERROR_CODES, parseClientFrame, parseServerMessage } from "../../src/shared/protocol";
 
 const doc = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
 const limits = { messageLength: 4000, nickLength: 32 };
@@ -42,7 +42,7 @@ describe("docs/protocol.md", () => {
 
   it("lists every refusal of the files API, with its status", () => {
     // The codes as the Worker and the room write them: apiError("code", …) and { status, error: "code" }.
-    const sources = ["../../src/file-routes.ts", "../../src/room.ts", "../../src/api.ts"].map((path) => readFileSync(new URL(path, import.meta.url), "utf8"));
+    const sources = ["../../src/worker/file-routes.ts", "../../src/worker/room.ts", "../../src/worker/api.ts"].map((path) => readFileSync(new URL(path, import.meta.url), "utf8"));
     const codes = new Set(sources.flatMap((source) => [...source.matchAll(/apiError\("(\w+)"|error: "(\w+)"/g)].map((m) => (m[1] ?? m[2])!)));
     for (const code of ["file_too_large", "not_a_member", "room_storage_full", "upload_incomplete", "upload_timeout"]) expect(codes).toContain(code);
     const files = doc.slice(doc.indexOf("## Files"), doc.indexOf("## Sessions"));

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { LIMITS } from "../../src/config";
-import { IP_LIMIT_PERIOD_SECONDS } from "../../src/ip-rate-limit";
+import { LIMITS } from "../../src/worker/config";
+import { IP_LIMIT_PERIOD_SECONDS } from "../../src/worker/ip-rate-limit";
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
 const toml = read("wrangler.toml");

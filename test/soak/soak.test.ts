@@ -32,7 +32,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { parseServerMessage, type ServerFrame, type User, type WelcomeFrame } from "../../src/protocol";
+import { parseServerMessage, type ServerFrame, type User, type WelcomeFrame } from "../../src/shared/protocol";
 import { processGroupRssKib, startDevServer, type DevServer } from "../e2e/wrangler-dev";
 import { runAttackers } from "./attackers";
 

@@ -14,7 +14,7 @@
  * muting (no audio track) and the camera (a video track or none) never need
  * a renegotiation; without a track a sender sends nothing at all.
  */
-import type { CallInfo, CallNoticeFrame, CallState, IceServer, SignalNoticeFrame, User } from "../protocol";
+import type { CallInfo, CallNoticeFrame, CallState, IceServer, SignalNoticeFrame, User } from "../shared/protocol";
 
 /** Someone in the call, as the page shows them. */
 export interface Participant {

@@ -4,8 +4,8 @@
  * above them older pages fetched on demand. It follows the conversation only
  * while the reader is at its end, and otherwise offers a "new messages" button.
  */
-import { formatFileSize, isInlineImage } from "../files";
-import type { FileInfo, MessageFrame, User } from "../protocol";
+import { formatFileSize, isInlineImage } from "../shared/files";
+import type { FileInfo, MessageFrame, User } from "../shared/protocol";
 import { el } from "./dom";
 import { linkify } from "./linkify";
 

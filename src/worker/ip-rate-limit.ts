@@ -1,7 +1,7 @@
 /**
  * Limits per client IP address, across every room: how often one address may
  * open WebSockets, create rooms and send frames. They sit on top of the
- * per-connection token bucket (src/rate-limit.ts), which cannot see that a
+ * per-connection token bucket (src/shared/rate-limit.ts), which cannot see that a
  * hundred connections come from one place.
  *
  * The counting is done by the Workers Rate Limiting binding ([[ratelimits]]

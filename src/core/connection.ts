@@ -20,7 +20,7 @@ import {
   type ClientFrame,
   type JoinFrame,
   type ServerFrame,
-} from "../protocol";
+} from "../shared/protocol";
 
 export type Status = "connecting" | "online" | "reconnecting" | "offline";
 

@@ -4,7 +4,7 @@
  * room's composer. Storage may be unavailable (private modes, disabled
  * cookies) or hold anything, so every read is checked and every failure ignored.
  */
-import { parseRoomName } from "../protocol";
+import { parseRoomName } from "../shared/protocol";
 
 const NICK_KEY = "edge-chat:nick";
 const RECENT_KEY = "edge-chat:recent-rooms";

@@ -12,7 +12,7 @@ import { fileRoutes } from "./file-routes";
 import { newRoomId } from "./ids";
 import { CLIENT_IP_HEADER, clientIp } from "./ip-rate-limit";
 import { log, pathForLog } from "./log";
-import { parseRoomName } from "./protocol";
+import { parseRoomName } from "../shared/protocol";
 
 export { Room } from "./room";
 

@@ -7,8 +7,8 @@
  * Attachments are cached in memory so that the hot path reads a plain object
  * instead of deserialising one per frame; every change is written through.
  */
-import type { Bucket } from "./rate-limit";
-import { nickKey, utf8Length, type CallMember, type CallState, type ServerFrame, type User } from "./protocol";
+import type { Bucket } from "../shared/rate-limit";
+import { nickKey, utf8Length, type CallMember, type CallState, type ServerFrame, type User } from "../shared/protocol";
 
 /** What a socket carries through hibernation (structured-clone serialised). */
 export interface SocketState {
@@ -268,7 +268,7 @@ export class Connections {
     // Only what no one was sent can be retracted: #sentUpTo does not move.
     this.#turn = [...this.#turn.slice(0, this.#sentUpTo), ...this.#turn.slice(this.#sentUpTo).filter(kept)];
     for (const [ws, queue] of this.#own) this.#own.set(ws, queue.filter(kept));
-  }
+  }  }
 
   /** Queues `frame` for `ws` alone, after whatever it is already due. */
   send(ws: WebSocket, frame: ServerFrame): void {

@@ -4,8 +4,8 @@
  * everyone the file's message over the socket, so nothing here adds it to
  * the list. XMLHttpRequest, not fetch: only it reports upload progress.
  */
-import { tooLargeMessage, uploadPath } from "../files";
-import type { FileInfo } from "../protocol";
+import { tooLargeMessage, uploadPath } from "../shared/files";
+import type { FileInfo } from "../shared/protocol";
 
 export type UploadResult = { ok: true; file: FileInfo } | { ok: false; cancelled: boolean; message: string };
 

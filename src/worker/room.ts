@@ -13,7 +13,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseConfig, type Config } from "./config";
 import { Connections, sendNow, type SocketState } from "./connections";
-import { filePath, formatFileSize } from "./files";
+import { filePath, formatFileSize } from "../shared/files";
 import { newFileId, newSessionToken, newUserId } from "./ids";
 import {
   CLOSE_PING_TIMEOUT,
@@ -38,9 +38,9 @@ import {
   type SignalFrame,
   type User,
   type WelcomeFrame,
-} from "./protocol";
+} from "../shared/protocol";
 import { CLIENT_IP_HEADER, IpFrameLimit } from "./ip-rate-limit";
-import { fullBucket, takeToken, type Bucket, type BucketLimits } from "./rate-limit";
+import { fullBucket, takeToken, type Bucket, type BucketLimits } from "../shared/rate-limit";
 import { log, roomForLog } from "./log";
 import { RoomStorage, UPLOAD_TIMEOUT_MS, WriteFailed, hashSessionToken } from "./storage";
 

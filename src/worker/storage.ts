@@ -10,8 +10,8 @@
  * a message is never seen before its row is safely stored.
  */
 import { createHash } from "node:crypto";
-import { filePath } from "./files";
-import { utf8Length, type FileInfo, type MessageFrame, type SendFrame, type User } from "./protocol";
+import { filePath } from "../shared/files";
+import { utf8Length, type FileInfo, type MessageFrame, type SendFrame, type User } from "../shared/protocol";
 
 /**
  * Schema migrations, applied in order, each exactly once, in one transaction

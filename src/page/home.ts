@@ -1,5 +1,5 @@
 /** The landing page: join a room by name, create a private one, or go back to a recent one. */
-import { parseRoomName } from "../protocol";
+import { parseRoomName } from "../shared/protocol";
 import { byId, el, setFieldError } from "./dom";
 import { recentRooms } from "./store";
 

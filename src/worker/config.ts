@@ -7,7 +7,7 @@
  * Worker or a room starts rather than somewhere deep in a handler.
  */
 
-import type { IceServer } from "./protocol";
+import type { IceServer } from "../shared/protocol";
 
 /** A whole-number limit: its variable, its default and its allowed range. */
 interface IntegerSetting {

@@ -15,10 +15,10 @@ import {
   type ServerFrame,
   type User,
   type WelcomeFrame,
-} from "../protocol";
-import { parseCommand } from "../commands";
-import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../rate-limit";
-import { ChatConnection, type Status, type StatusDetail } from "./connection";
+} from "../shared/protocol";
+import { parseCommand } from "../shared/commands";
+import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../shared/rate-limit";
+import { ChatConnection, type Status, type StatusDetail } from "../core/connection";
 import { byId, el, setFieldError } from "./dom";
 import { MessageLog, hue, outgoingItem, setDelivery, uploadFailed, uploadItem, uploadProgressText } from "./log";
 import { startUpload, tooLarge } from "./upload";

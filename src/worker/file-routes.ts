@@ -18,10 +18,10 @@ import {
   isFileId,
   isInlineImage,
   servedType,
-} from "./files";
+} from "../shared/files";
 import { clientIp } from "./ip-rate-limit";
 import { log, roomForLog } from "./log";
-import { parseRoomName } from "./protocol";
+import { parseRoomName } from "../shared/protocol";
 import { fileKey } from "./room";
 
 export const fileRoutes = new Hono<App>();
