@@ -267,8 +267,15 @@ export class Connections {
     const kept = (payload: string) => !payloads.has(payload);
     // Only what no one was sent can be retracted: #sentUpTo does not move.
     this.#turn = [...this.#turn.slice(0, this.#sentUpTo), ...this.#turn.slice(this.#sentUpTo).filter(kept)];
-    for (const [ws, queue] of this.#own) this.#own.set(ws, queue.filter(kept));
-  }  }
+    // A queue left empty is due nothing urgent any more (one left with
+    // presence only stays urgent: it is sent a little early, never late).
+    if (this.#sentUpTo === this.#turn.length) this.#inStepUrgent = false;
+    for (const [ws, queue] of this.#own) {
+      const left = queue.filter(kept);
+      this.#own.set(ws, left);
+      if (left.length === 0) this.#urgentOwn.delete(ws);
+    }
+  }
 
   /** Queues `frame` for `ws` alone, after whatever it is already due. */
   send(ws: WebSocket, frame: ServerFrame): void {
