@@ -82,7 +82,10 @@ http.on("upgrade", (request, socket, head) => {
 
 function roomOf(name: string): Room {
   let room = rooms.get(name);
-  if (room === undefined) rooms.set(name, (room = { members: new Map(), history: [], nextId: 1 }));
+  if (room === undefined) {
+    room = { members: new Map(), history: [], nextId: 1 };
+    rooms.set(name, room);
+  }
   return room;
 }
 

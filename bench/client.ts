@@ -49,7 +49,10 @@ export class BenchClient {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { perMessageDeflate: false });
       let client: BenchClient | null = null;
-      ws.once("open", () => resolve((client = new BenchClient(ws))));
+      ws.once("open", () => {
+        client = new BenchClient(ws);
+        resolve(client);
+      });
       // Every error is kept (and fails the connect when it comes first), never thrown.
       ws.on("error", (error) => {
         if (client === null) reject(new Error(`cannot connect to ${url}: ${error.message}`));

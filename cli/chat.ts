@@ -18,7 +18,7 @@ async function main(): Promise<number> {
   }
   const parsed = parseArgs(process.argv.slice(2));
   if (parsed.kind === "help") {
-    process.stdout.write(USAGE + "\n");
+    process.stdout.write(`${USAGE}\n`);
     return EXIT.ok;
   }
   if (parsed.kind === "error") {

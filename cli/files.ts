@@ -5,7 +5,7 @@
  * a known length and reports how far it got, which fetch cannot.
  */
 import { createReadStream } from "node:fs";
-import { mkdir, open, stat } from "node:fs/promises";
+import { mkdir, open, stat, type FileHandle } from "node:fs/promises";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { homedir } from "node:os";
@@ -127,7 +127,7 @@ export async function downloadFile(httpBase: string, file: FileInfo, dir: string
   const stem = name.slice(0, name.length - extension.length);
   for (let copy = 0; ; copy++) {
     const path = join(dir, copy === 0 ? name : `${stem} (${copy})${extension}`);
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await open(path, "wx"); // fails if it exists: nothing is overwritten
     } catch (error) {

@@ -447,7 +447,7 @@ export class ChatSession {
     const unconfirmed = this.#outbox.size;
     this.#outbox.stop();
     this.#terminal.close();
-    if (message !== undefined) process.stderr.write(message + "\n");
+    if (message !== undefined) process.stderr.write(`${message}\n`);
     // A pipe succeeds only when every line was confirmed.
     if (code === EXIT.ok && !this.#interactive && unconfirmed > 0) {
       code = EXIT.failed;

@@ -90,10 +90,10 @@ export class Terminal {
     if (this.#ended) return Promise.resolve(null);
     this.#prompting = false;
     if (this.fancy) {
-      this.#rl.setPrompt(question + " ");
+      this.#rl.setPrompt(`${question} `);
       this.#rl.prompt();
     } else {
-      this.#err.write(question + "\n");
+      this.#err.write(`${question}\n`);
     }
     return new Promise((resolve) => (this.#answer = resolve));
   }
@@ -143,7 +143,7 @@ export class Terminal {
 
   #write(stream: NodeJS.WriteStream, text: string): void {
     if (!this.#prompting) {
-      stream.write(text + "\n");
+      stream.write(`${text}\n`);
       return;
     }
     // Off with the prompt and the input, on every row they cover (the cursor
@@ -153,7 +153,7 @@ export class Terminal {
     // paste (inserted without a redraw). Then it writes the prompt and the
     // input again, with the cursor where it was.
     this.#erase(this.#rl.getCursorPos().rows);
-    stream.write(text + "\n");
+    stream.write(`${text}\n`);
     (this.#rl as Interface & { prevRows: number }).prevRows = 0;
     this.#rl.prompt(true);
   }
@@ -166,6 +166,7 @@ export function rowsOf(text: string, columns: number | undefined): number {
 }
 
 /** Zero-width: combining marks, joiners and variation selectors. */
+// biome-ignore lint/suspicious/noMisleadingCharacterClass: tested one code point at a time; the joiners are what it is for.
 const ZERO_WIDTH = /^[\p{M}\u200b-\u200f\ufe00-\ufe0f]$/u;
 
 /** Columns a string takes: two for East Asian wide characters and most

@@ -175,7 +175,7 @@ describe("joining", () => {
 
 describe("messages", () => {
   it("go to everyone, sender included, with server-side identity, id, time and cid", async () => {
-    const { room, alice, aliceWelcome, bob } = await aliceAndBob();
+    const { alice, aliceWelcome, bob } = await aliceAndBob();
     const before = Date.now();
     // A client cannot speak in someone else's name: extra fields are ignored.
     bob.send({ type: "message", text: "  hi all  ", cid: "c-1", from: aliceWelcome.you, id: 99 });
@@ -255,7 +255,7 @@ describe("messages", () => {
   });
 
   it("over the frame size limit get too_long and close 1009", async () => {
-    const { room, alice, bob } = await aliceAndBob();
+    const { alice, bob } = await aliceAndBob();
     // 6000 three-byte characters: 18,000 bytes, though only 6000 UTF-16 units.
     bob.send({ type: "message", text: "€".repeat(6000) });
     expect((await bob.expect("error")).code).toBe("too_long");
@@ -427,7 +427,7 @@ describe("scroll-back (history requests)", () => {
 
 describe("typing", () => {
   it("is relayed to the others only, at most once per interval", async () => {
-    const { room, alice, aliceWelcome, bob } = await aliceAndBob();
+    const { alice, aliceWelcome, bob } = await aliceAndBob();
     alice.send({ type: "typing" });
     alice.send({ type: "typing" }); // within 2 s: dropped silently
     alice.send({ type: "message", text: "done typing" });
@@ -439,7 +439,7 @@ describe("typing", () => {
 
 describe("renaming", () => {
   it("tells everyone, the renamer included, and keeps the user id", async () => {
-    const { room, alice, aliceWelcome, bob } = await aliceAndBob();
+    const { alice, aliceWelcome, bob } = await aliceAndBob();
     alice.send({ type: "nick", nick: " Alicia " });
     const renamed = { type: "renamed", user: { id: aliceWelcome.you.id, nick: "Alicia" }, from: "Alice" };
     expect(await alice.expect("renamed")).toEqual(renamed);
@@ -491,7 +491,7 @@ describe("leaving and the close handshake", () => {
   });
 
   it("answers a close without a code (1005) with a bare close", async () => {
-    const { room, alice, bob } = await aliceAndBob();
+    const { alice, bob } = await aliceAndBob();
     bob.ws.close();
     expect((await bob.closeEvent()).code).toBe(1005);
     expect((await alice.expect("left")).user.nick).toBe("Bob");
@@ -734,7 +734,7 @@ describe("eviction while busy", () => {
     // not waiting for their echoes; an eviction after every round.
     const sending = (async () => {
       for (let i = 0; i < 9; i++) {
-        senders.forEach((socket, n) => socket.send({ type: "message", text: `${"ABC"[n]}${i}`, cid: `${n}-${i}` }));
+        for (const [n, socket] of senders.entries()) socket.send({ type: "message", text: `${"ABC"[n]}${i}`, cid: `${n}-${i}` });
         await evict();
       }
     })();

@@ -100,7 +100,10 @@ async function changes(page: Page, read: (leg: Leg) => number, grow: boolean): P
   await sleep(1500);
   const after = (await legs(page)).map(read);
   expect(after).toHaveLength(before.length);
-  after.forEach((value, i) => (grow ? expect(value, `leg ${i}`).toBeGreaterThan(before[i]!) : expect(value, `leg ${i}`).toBe(before[i])));
+  for (const [i, value] of after.entries()) {
+    if (grow) expect(value, `leg ${i}`).toBeGreaterThan(before[i]!);
+    else expect(value, `leg ${i}`).toBe(before[i]);
+  }
 }
 
 /** Ana and Ben in a call in `room`, Ana's camera on and her video reaching Ben. */

@@ -5,7 +5,7 @@
  * every test no page may have logged an error, hit a CSP violation or opened
  * a dialog.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import type { DevServer } from "../e2e/wrangler-dev";
 import {

@@ -7,7 +7,7 @@
  * WebSocket) checks what actually reached the room.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ChatSocket } from "../chat-socket";
+import type { ChatSocket } from "../chat-socket";
 import { freePort, openRoom, startDevServer, type DevServer } from "../e2e/wrangler-dev";
 import { CliProcess, chatLines } from "./run-cli";
 import type { MessageFrame, ServerFrame } from "../../src/shared/protocol";

@@ -36,12 +36,12 @@ export class CliProcess {
 
   /** Writes lines to the client's stdin. */
   write(...lines: string[]): void {
-    this.child.stdin.write(lines.map((line) => line + "\n").join(""));
+    this.child.stdin.write(lines.map((line) => `${line}\n`).join(""));
   }
 
   /** Ends stdin (the end of a pipe, like Ctrl-D). */
   end(...lines: string[]): void {
-    this.child.stdin.end(lines.map((line) => line + "\n").join(""));
+    this.child.stdin.end(lines.map((line) => `${line}\n`).join(""));
   }
 
   /** Waits until stdout (or stderr) matches `pattern`. */

@@ -55,8 +55,8 @@ export function runAttackers(plan: AttackPlan): Promise<AttackReport> {
 
 const problems: Record<string, string[]> = {};
 function problem(kind: string, detail: string): void {
-  const list = (problems[kind] ??= []);
-  if (list.length < 5) list.push(detail);
+  problems[kind] ??= [];
+  if (problems[kind].length < 5) problems[kind].push(detail);
 }
 
 /** What the attackers did and what became of it. */

@@ -364,6 +364,6 @@ describe("soak", () => {
     expect(Object.fromEntries(problems)).toEqual({});
     expect(counts.echoed).toBe(counts.sent);
     expect(counts.sent).toBeGreaterThan(0);
-    if (attacked !== null && attacked.all) for (const [what, count] of Object.entries(attacked.counts)) expect(count, what).toBeGreaterThan(0);
+    if (attacked?.all) for (const [what, count] of Object.entries(attacked.counts)) expect(count, what).toBeGreaterThan(0);
   });
 });

@@ -14,7 +14,7 @@ import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ServerFrame } from "../../../src/shared/protocol";
-import { ChatSocket } from "../../chat-socket";
+import type { ChatSocket } from "../../chat-socket";
 import { openRoom, startDevServer, type DevServer } from "../../e2e/wrangler-dev";
 import { CLI } from "../run-cli";
 
