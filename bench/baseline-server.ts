@@ -47,9 +47,13 @@ const http = createServer((request, response) => {
   const url = new URL(request.url ?? "/", "http://localhost");
   const upload = /^\/api\/rooms\/([a-z0-9_-]+)\/files$/.exec(url.pathname);
   const download = /^\/api\/rooms\/[a-z0-9_-]+\/files\/(f\d+)$/.exec(url.pathname);
-  if (request.method === "POST" && upload !== null) return void receiveFile(request, response, upload[1]!, url.searchParams.get("name") ?? "file");
+  if (request.method === "POST" && upload !== null)
+    return void receiveFile(request, response, upload[1]!, url.searchParams.get("name") ?? "file");
   if (request.method === "GET" && download !== null && sizes.has(download[1]!)) {
-    response.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": String(sizes.get(download[1]!)) });
+    response.writeHead(200, {
+      "Content-Type": "application/octet-stream",
+      "Content-Length": String(sizes.get(download[1]!)),
+    });
     return void createReadStream(join(files, download[1]!)).pipe(response);
   }
   response.writeHead(url.pathname === "/api/health" ? 200 : 404, { "Content-Type": "application/json" });
@@ -59,14 +63,26 @@ const http = createServer((request, response) => {
 let fileCount = 0;
 
 /** A file to disk, then a message about it to the room (the uploader is not checked). */
-async function receiveFile(request: IncomingMessage, response: ServerResponse, name: string, fileName: string): Promise<void> {
+async function receiveFile(
+  request: IncomingMessage,
+  response: ServerResponse,
+  name: string,
+  fileName: string,
+): Promise<void> {
   const id = `f${++fileCount}`;
   await pipeline(request, createWriteStream(join(files, id)));
   const size = Number(request.headers["content-length"] ?? 0);
   sizes.set(id, size);
   const room = roomOf(name);
   const file = { id, name: fileName, size, type: "application/octet-stream", url: `/api/rooms/${name}/files/${id}` };
-  const payload = JSON.stringify({ type: "message", id: room.nextId++, ts: Date.now(), from: { id: "u0", nick: "upload" }, text: "", file });
+  const payload = JSON.stringify({
+    type: "message",
+    id: room.nextId++,
+    ts: Date.now(),
+    from: { id: "u0", nick: "upload" },
+    text: "",
+    file,
+  });
   room.history.push(payload);
   broadcast(room, payload);
   response.writeHead(201, { "Content-Type": "application/json" });
@@ -106,10 +122,18 @@ function accept(ws: WebSocket, name: string): void {
       room.members.set(ws, me);
       const history = `[${room.history.slice(-HISTORY_ON_JOIN).join(",")}]`;
       const users_ = JSON.stringify([...room.members.values()]);
-      ws.send(`{"type":"welcome","room":${JSON.stringify(name)},"you":${JSON.stringify(me)},"session":"","users":${users_},"history":${history}}`);
+      ws.send(
+        `{"type":"welcome","room":${JSON.stringify(name)},"you":${JSON.stringify(me)},"session":"","users":${users_},"history":${history}}`,
+      );
       broadcast(room, JSON.stringify({ type: "joined", user: me }), ws);
     } else if (frame.type === "message" && me !== null) {
-      const message: Record<string, unknown> = { type: "message", id: room.nextId++, ts: Date.now(), from: me, text: frame.text };
+      const message: Record<string, unknown> = {
+        type: "message",
+        id: room.nextId++,
+        ts: Date.now(),
+        from: me,
+        text: frame.text,
+      };
       if (frame.cid !== undefined) message.cid = frame.cid;
       const payload = JSON.stringify(message);
       room.history.push(payload);

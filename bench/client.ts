@@ -67,7 +67,9 @@ export class BenchClient {
     const client = await BenchClient.open(url);
     const welcomed = new Promise<void>((resolve) => (client.#welcome = resolve));
     client.ws.send(JSON.stringify({ type: "join", nick }));
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${nick}: no welcome in 60 s`)), 60_000).unref());
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`${nick}: no welcome in 60 s`)), 60_000).unref(),
+    );
     await Promise.race([welcomed, timeout]);
     return { client, ms: performance.now() - started };
   }

@@ -31,7 +31,11 @@ import { freePort, startDevServer } from "../scripts/dev-server.ts";
 import { IDLE_CONNECTIONS, OPEN_FILES_LIMIT, SCENARIOS, type Figure, type Target } from "./scenarios.ts";
 
 const { values: args } = parseArgs({
-  options: { json: { type: "boolean", default: false }, only: { type: "string" }, direct: { type: "boolean", default: false } },
+  options: {
+    json: { type: "boolean", default: false },
+    only: { type: "string" },
+    direct: { type: "boolean", default: false },
+  },
 });
 const root = new URL("..", import.meta.url);
 const say = (line: string) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -41,10 +45,14 @@ const VARS = { RATE_LIMIT_BURST: "0", FRAME_RATE_BURST: "0", IP_RATE_LIMITS: "of
 
 async function startBaseline(): Promise<{ target: Target; stop: () => void }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [new URL("baseline-server.ts", import.meta.url).pathname, "--port", String(port)], {
-    stdio: "inherit",
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    [new URL("baseline-server.ts", import.meta.url).pathname, "--port", String(port)],
+    {
+      stdio: "inherit",
+      detached: true,
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try {
@@ -60,9 +68,13 @@ async function startBaseline(): Promise<{ target: Target; stop: () => void }> {
 async function sizes(): Promise<Figure[]> {
   const outdir = mkdtempSync(join(tmpdir(), "edge-chat-dry-run-"));
   const output = await new Promise<string>((resolve) => {
-    const child = spawn(process.execPath, [new URL("../scripts/wrangler.mjs", import.meta.url).pathname, "deploy", "--dry-run", "--outdir", outdir], {
-      cwd: root,
-    });
+    const child = spawn(
+      process.execPath,
+      [new URL("../scripts/wrangler.mjs", import.meta.url).pathname, "deploy", "--dry-run", "--outdir", outdir],
+      {
+        cwd: root,
+      },
+    );
     let text = "";
     child.stdout.on("data", (chunk) => (text += chunk));
     child.stderr.on("data", (chunk) => (text += chunk));
@@ -100,10 +112,22 @@ if (selected.length === 0) {
 }
 
 const started = performance.now();
-const wranglerVersion = JSON.parse(readFileSync(new URL("node_modules/wrangler/package.json", root), "utf8")).version as string;
-const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, wrangler: wranglerVersion };
-say(`edge-chat benchmark, ${new Date().toISOString().slice(0, 10)}: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, wrangler ${machine.wrangler}`);
-say(`Rate limits off for the app under test (${Object.entries(VARS).map(([k, v]) => `${k}=${v}`).join(", ")}).`);
+const wranglerVersion = JSON.parse(readFileSync(new URL("node_modules/wrangler/package.json", root), "utf8"))
+  .version as string;
+const machine = {
+  cores: cpus().length,
+  cpu: cpus()[0]?.model ?? "unknown",
+  node: process.version,
+  wrangler: wranglerVersion,
+};
+say(
+  `edge-chat benchmark, ${new Date().toISOString().slice(0, 10)}: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, wrangler ${machine.wrangler}`,
+);
+say(
+  `Rate limits off for the app under test (${Object.entries(VARS)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ")}).`,
+);
 
 if (IDLE_CONNECTIONS < 5000 && selected.some((s) => s.name === "idle-5000")) {
   say(
@@ -121,18 +145,32 @@ const [app, referenceServer] = await Promise.all([
   startDevServer({ stateDir: referenceStateDir, config: REFERENCE_CONFIG, direct: args.direct }),
 ]);
 const edge: Target = { name: "edge-chat", url: app.url, pgid: app.pid, direct: args.direct };
-const reference: Target = { name: "reference", url: referenceServer.url, pgid: referenceServer.pid, direct: args.direct };
+const reference: Target = {
+  name: "reference",
+  url: referenceServer.url,
+  pgid: referenceServer.pid,
+  direct: args.direct,
+};
 
-const results: { scenario: string; description: string; edge: Figure[]; reference: Figure[]; baseline: Figure[] }[] = [];
+const results: { scenario: string; description: string; edge: Figure[]; reference: Figure[]; baseline: Figure[] }[] =
+  [];
 try {
   for (const scenario of selected) {
     say(`\n${scenario.name}: ${scenario.description}`);
     const base = await scenario.run(baseline.target);
     const ref = scenario.files === true ? [] : await scenario.run(reference);
     const ours = await scenario.run(edge);
-    results.push({ scenario: scenario.name, description: scenario.description, edge: ours, reference: ref, baseline: base });
+    results.push({
+      scenario: scenario.name,
+      description: scenario.description,
+      edge: ours,
+      reference: ref,
+      baseline: base,
+    });
     const width = Math.max(...ours.map((f) => `${f.name} (${f.unit})`.length));
-    say(`  ${"figure".padEnd(width)}  ${"edge-chat".padStart(10)}  ${"reference".padStart(10)}  ${"node".padStart(10)}  vs ref  vs node`);
+    say(
+      `  ${"figure".padEnd(width)}  ${"edge-chat".padStart(10)}  ${"reference".padStart(10)}  ${"node".padStart(10)}  vs ref  vs node`,
+    );
     for (const figure of ours) {
       const other = base.find((f) => f.name === figure.name);
       const refFigure = ref.find((f) => f.name === figure.name);
@@ -156,8 +194,16 @@ for (const figure of size) say(`  ${figure.name}: ${format(figure.value)} ${figu
 const seconds = Math.round((performance.now() - started) / 1000);
 say(`\n${results.length} scenarios in ${seconds} s.`);
 const problems = results.flatMap((r) =>
-  r.edge.filter((f) => ["loss", "duplicates", "error frames", "rosters incomplete", "corrupt files"].includes(f.name) && f.value !== 0).map((f) => `${r.scenario}: ${f.name} ${f.value}`),
+  r.edge
+    .filter(
+      (f) =>
+        ["loss", "duplicates", "error frames", "rosters incomplete", "corrupt files"].includes(f.name) && f.value !== 0,
+    )
+    .map((f) => `${r.scenario}: ${f.name} ${f.value}`),
 );
 if (problems.length > 0) say(`PROBLEMS: ${problems.join("; ")}`);
-if (args.json) process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), machine, direct: args.direct, vars: VARS, seconds, results, sizes: size }, null, 2)}\n`);
+if (args.json)
+  process.stdout.write(
+    `${JSON.stringify({ date: new Date().toISOString(), machine, direct: args.direct, vars: VARS, seconds, results, sizes: size }, null, 2)}\n`,
+  );
 process.exit(problems.length > 0 ? 1 : 0);

@@ -61,7 +61,10 @@ export function percentile(values: number[], p: number): number {
 
 let roomCounter = 0;
 const roomNames = (scenario: string, target: Target, count: number) =>
-  Array.from({ length: count }, (_, i) => `${scenario}-${target.name}-${Date.now().toString(36)}-${roomCounter++}-${i}`);
+  Array.from(
+    { length: count },
+    (_, i) => `${scenario}-${target.name}-${Date.now().toString(36)}-${roomCounter++}-${i}`,
+  );
 const wsUrl = (target: Target, room: string) => `${target.url.replace(/^http/, "ws")}/api/rooms/${room}/websocket`;
 
 /** Joins `perRoom` clients to each room, `batch` at a time; returns them by room and their join times. */
@@ -70,7 +73,9 @@ async function joinRooms(target: Target, rooms: string[], perRoom: number, batch
   const joinMs: number[] = [];
   const all = rooms.flatMap((room, r) => Array.from({ length: perRoom }, (_, i) => ({ room, r, nick: `p${r}-${i}` })));
   for (let i = 0; i < all.length; i += batch) {
-    const joined = await Promise.all(all.slice(i, i + batch).map(({ room, nick }) => BenchClient.join(wsUrl(target, room), nick)));
+    const joined = await Promise.all(
+      all.slice(i, i + batch).map(({ room, nick }) => BenchClient.join(wsUrl(target, room), nick)),
+    );
     joined.forEach(({ client, ms }, k) => {
       groups[all[i + k]!.r]!.push(client);
       joinMs.push(ms);
@@ -260,10 +265,16 @@ const measured =
     for (const [role, seconds] of cpuByRole(target)) {
       const used = seconds - (cpuBefore.get(role) ?? 0);
       total += used;
-      if (role !== "server (node)") cpu.push({ name: `CPU, ${role}`, unit: "s", value: Math.round(used * 10) / 10, better: null });
+      if (role !== "server (node)")
+        cpu.push({ name: `CPU, ${role}`, unit: "s", value: Math.round(used * 10) / 10, better: null });
     }
     cpu.unshift({ name: "CPU, server in all", unit: "s", value: Math.round(total * 10) / 10, better: null });
-    cpu.push({ name: "CPU, load generator", unit: "s", value: Math.round((own.user + own.system) / 1e5) / 10, better: null });
+    cpu.push({
+      name: "CPU, load generator",
+      unit: "s",
+      value: Math.round((own.user + own.system) / 1e5) / 10,
+      better: null,
+    });
     return [...figures, ...cpu, ...memory(target, before)];
   };
 
@@ -271,12 +282,16 @@ export const SCENARIOS: Scenario[] = [
   {
     name: "flood-1x50",
     description: "1 room, 50 clients, 10 senders with 4 messages each in flight (closed loop), 5 s",
-    run: measured((target) => closedLoop(target, "flood", { rooms: 1, perRoom: 50, senders: 10, inFlight: 4, seconds: 5 })),
+    run: measured((target) =>
+      closedLoop(target, "flood", { rooms: 1, perRoom: 50, senders: 10, inFlight: 4, seconds: 5 }),
+    ),
   },
   {
     name: "rtt-1x50",
     description: "1 room, 50 clients, 1 sender with 1 message in flight: the latency floor of a broadcast, 5 s",
-    run: measured((target) => closedLoop(target, "rtt", { rooms: 1, perRoom: 50, senders: 1, inFlight: 1, seconds: 5 })),
+    run: measured((target) =>
+      closedLoop(target, "rtt", { rooms: 1, perRoom: 50, senders: 1, inFlight: 1, seconds: 5 }),
+    ),
   },
   {
     name: "rate-100x100",
@@ -292,7 +307,9 @@ export const SCENARIOS: Scenario[] = [
   {
     name: "rooms-10x10",
     description: "10 rooms of 10 clients, 2 senders per room with 4 in flight each, 5 s",
-    run: measured((target) => closedLoop(target, "rooms", { rooms: 10, perRoom: 10, senders: 2, inFlight: 4, seconds: 5 })),
+    run: measured((target) =>
+      closedLoop(target, "rooms", { rooms: 10, perRoom: 10, senders: 2, inFlight: 4, seconds: 5 }),
+    ),
   },
   {
     name: "crowd-1000",
@@ -319,7 +336,8 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: "join-history",
-    description: "join latency into a room that holds 10,000 messages (history of 100 on join), 30 joins one after another",
+    description:
+      "join latency into a room that holds 10,000 messages (history of 100 on join), 30 joins one after another",
     run: measured(async (target) => {
       const room = roomNames("history", target, 1)[0]!;
       const { client: filler } = await BenchClient.join(wsUrl(target, room), "filler");
@@ -352,7 +370,8 @@ export const SCENARIOS: Scenario[] = [
   {
     name: "files-8x10MiB",
     files: true,
-    description: "8 of 10 people in a room share a 10 MiB file at once, then 4 of them download all 8: throughput, and server memory that must not grow by the files' size",
+    description:
+      "8 of 10 people in a room share a 10 MiB file at once, then 4 of them download all 8: throughput, and server memory that must not grow by the files' size",
     run: measured(async (target) => {
       const room = roomNames("files", target, 1)[0]!;
       const { groups } = await joinRooms(target, [room], 10);
@@ -404,8 +423,18 @@ export const SCENARIOS: Scenario[] = [
         { name: "upload, all 8", unit: "MiB/s", value: mibPerSecond(8 * size, uploadSeconds), better: "higher" },
         { name: "upload p50", unit: "ms", value: Math.round(percentile(uploadMs, 50)), better: "lower" },
         { name: "upload max", unit: "ms", value: Math.round(percentile(uploadMs, 100)), better: "lower" },
-        { name: "download, 32 at once", unit: "MiB/s", value: mibPerSecond(32 * size, downloadSeconds), better: "higher" },
-        { name: "server RSS growth while uploading 80 MiB", unit: "MiB", value: mib(rssPeak - rssBefore), better: "lower" },
+        {
+          name: "download, 32 at once",
+          unit: "MiB/s",
+          value: mibPerSecond(32 * size, downloadSeconds),
+          better: "higher",
+        },
+        {
+          name: "server RSS growth while uploading 80 MiB",
+          unit: "MiB",
+          value: mib(rssPeak - rssBefore),
+          better: "lower",
+        },
         { name: "loss", unit: "msgs", value: 8 * members.length - announced, better: null },
         { name: "corrupt files", unit: "", value: corrupt, better: null },
       ];
@@ -427,7 +456,12 @@ export const SCENARIOS: Scenario[] = [
         { name: "connections", unit: "", value: IDLE_CONNECTIONS, better: null },
         { name: "all joined", unit: "s", value: Math.round(joined * 10) / 10, better: "lower" },
         { name: "server RSS, all joined", unit: "MiB", value: mib(afterJoin), better: null },
-        { name: "RSS per connection", unit: "KiB", value: Math.round((afterJoin - before) / IDLE_CONNECTIONS), better: "lower" },
+        {
+          name: "RSS per connection",
+          unit: "KiB",
+          value: Math.round((afterJoin - before) / IDLE_CONNECTIONS),
+          better: "lower",
+        },
       ];
       await closeAll(groups);
       return figures;

@@ -64,7 +64,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
         nick = value;
       } else if (arg === "-d" || arg === "--download-dir" || arg.startsWith("--download-dir=")) {
         const value = arg.startsWith("--download-dir=") ? arg.slice("--download-dir=".length) : argv[++i];
-        if (value === undefined || value === "") return { kind: "error", message: `${arg} needs a folder, e.g. --download-dir ~/Downloads.` };
+        if (value === undefined || value === "")
+          return { kind: "error", message: `${arg} needs a folder, e.g. --download-dir ~/Downloads.` };
         downloadDir = value;
       } else return { kind: "error", message: `Unknown option "${arg}".` };
     } else if (url === undefined) url = arg;
@@ -74,7 +75,13 @@ export function parseArgs(argv: readonly string[]): Parsed {
 
   const target = parseRoomUrl(url);
   if (!target.ok) return { kind: "error", message: target.message };
-  const options: Options = { socketUrl: target.socketUrl, given: url, room: target.room, json, httpBase: target.httpBase };
+  const options: Options = {
+    socketUrl: target.socketUrl,
+    given: url,
+    room: target.room,
+    json,
+    httpBase: target.httpBase,
+  };
   if (downloadDir !== undefined) options.downloadDir = downloadDir;
   if (nick !== undefined) {
     // Checked here, so that a bad --nick fails before any connection (the

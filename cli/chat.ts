@@ -13,7 +13,9 @@ import { Terminal } from "./terminal";
 async function main(): Promise<number> {
   // Node 20 and older have no global WebSocket (it arrived in Node 22).
   if (typeof WebSocket === "undefined") {
-    process.stderr.write(`edge-chat needs Node.js 22 or newer (this is ${process.version}); npm run chat brings its own.\n`);
+    process.stderr.write(
+      `edge-chat needs Node.js 22 or newer (this is ${process.version}); npm run chat brings its own.\n`,
+    );
     return EXIT.failed;
   }
   const parsed = parseArgs(process.argv.slice(2));
@@ -28,12 +30,19 @@ async function main(): Promise<number> {
   const { options } = parsed;
   const interactive = process.stdin.isTTY === true;
   if (!interactive && options.nick === undefined) {
-    process.stderr.write("edge-chat: standard input is not a terminal, so nobody can answer \"Choose your nickname:\". Give one with --nick NAME.\n");
+    process.stderr.write(
+      'edge-chat: standard input is not a terminal, so nobody can answer "Choose your nickname:". Give one with --nick NAME.\n',
+    );
     return EXIT.usage;
   }
   const fancy = interactive && process.stdout.isTTY === true && !options.json;
   const colour = !options.json && useColour(process.stdout.isTTY, process.env);
-  const session = new ChatSession({ options, interactive, terminal: new Terminal(fancy), format: new Formatter(colour, Date.now(), options.httpBase) });
+  const session = new ChatSession({
+    options,
+    interactive,
+    terminal: new Terminal(fancy),
+    format: new Formatter(colour, Date.now(), options.httpBase),
+  });
   // A reader that went away (`edge-chat … | head`): leave like Ctrl-C.
   process.stdout.on("error", () => session.interrupt());
   return session.run();

@@ -5,7 +5,7 @@
 
 export const HELP = [
   "/nick NAME   rename yourself",
-  "/me ACTION   send an action: /me waves shows as \"* You waves\"",
+  '/me ACTION   send an action: /me waves shows as "* You waves"',
   "/send FILE   share a file with the room (a path; ~ is your home)",
   "/who         who is in the room",
   "/quit        leave (so do Ctrl-D and Ctrl-C)",

@@ -134,7 +134,10 @@ export async function downloadFile(httpBase: string, file: FileInfo, dir: string
       if ((error as NodeJS.ErrnoException).code === "EEXIST" && copy < 1000) continue;
       throw error;
     }
-    await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), handle.createWriteStream());
+    await pipeline(
+      Readable.fromWeb(response.body as import("node:stream/web").ReadableStream),
+      handle.createWriteStream(),
+    );
     return path;
   }
 }

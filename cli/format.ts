@@ -123,8 +123,11 @@ export class Formatter {
 
   /** A message, or an action ("* Ana waves"); dimmed when it is history. */
   message(message: MessageFrame, history = false): string[] {
-    const [first = "", ...rest] = (message.file === undefined ? sanitize(message.text) : this.#file(message.file)).split("\n");
-    const head = message.action === true ? `* ${this.name(message.from)} ${first}` : `${this.name(message.from)}: ${first}`;
+    const [first = "", ...rest] = (
+      message.file === undefined ? sanitize(message.text) : this.#file(message.file)
+    ).split("\n");
+    const head =
+      message.action === true ? `* ${this.name(message.from)} ${first}` : `${this.name(message.from)}: ${first}`;
     const lines = [`${clock(message.ts)} ${head}`, ...rest.map((line) => INDENT + line)];
     // Dim per line, so that a line never starts in the middle of a style.
     return [...this.#dayLine(message.ts), ...(history ? lines.map((line) => this.dim(line)) : lines)];

@@ -13,7 +13,14 @@
  * already confirmed those that got through, so nothing arrives twice.
  */
 import { nickKey, parseClientFrame, type ClientFrame, type FrameLimits, type RoomLimits } from "../src/shared/protocol";
-import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../src/shared/rate-limit";
+import {
+  clientPace,
+  fullBucket,
+  msUntilToken,
+  spendToken,
+  type Bucket,
+  type BucketLimits,
+} from "../src/shared/rate-limit";
 
 export type Outgoing =
   | { kind: "message"; cid: string; text: string; action: boolean; sent: boolean }

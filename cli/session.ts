@@ -7,7 +7,17 @@
  * `since` and `session`, dropping messages already seen, pings) is the
  * browser's: src/core/connection.ts.
  */
-import { parseNick, type CallNoticeFrame, type ErrorFrame, type MessageFrame, type RenamedFrame, type RoomLimits, type ServerFrame, type User, type WelcomeFrame } from "../src/shared/protocol";
+import {
+  parseNick,
+  type CallNoticeFrame,
+  type ErrorFrame,
+  type MessageFrame,
+  type RenamedFrame,
+  type RoomLimits,
+  type ServerFrame,
+  type User,
+  type WelcomeFrame,
+} from "../src/shared/protocol";
 import { ChatConnection, type Status, type StatusDetail } from "../src/core/connection";
 import type { Options } from "./args";
 import { parseCommand } from "../src/shared/commands";
@@ -148,7 +158,8 @@ export class ChatSession {
 
   /** Once input is over and every line written is confirmed: exit 0, or 1 after a refusal. */
   #leaveIfDone(): void {
-    if (!this.#finishing || !this.#welcomed || this.#outbox.size > 0 || this.#transfers > 0 || this.#held !== null) return;
+    if (!this.#finishing || !this.#welcomed || this.#outbox.size > 0 || this.#transfers > 0 || this.#held !== null)
+      return;
     void (this.#failure === null ? this.#leave(EXIT.ok) : this.#leave(EXIT.failed, this.#failure));
   }
 
@@ -167,7 +178,10 @@ export class ChatSession {
     // while away joins as a new identity with this name).
     this.#connection.renamed(frame.you.nick);
 
-    if (frame.truncated) this.#show(this.#format.notice("Some messages sent while you were away are not shown: too many to catch up on here."));
+    if (frame.truncated)
+      this.#show(
+        this.#format.notice("Some messages sent while you were away are not shown: too many to catch up on here."),
+      );
     // On the first join the history is the past (dimmed); on a resume it is
     // what was missed, ours included, which confirms what got through.
     for (const message of frame.history) this.#message(message, first);
@@ -178,12 +192,17 @@ export class ChatSession {
       const others = [...this.#members.values()].filter((user) => user.id !== frame.you.id);
       const here = others.length === 0 ? "Nobody else is here." : `Also here: ${this.#names(others)}.`;
       const help = this.#interactive ? " Type /help for commands." : "";
-      this.#show(this.#format.notice(`You joined ${this.#format.bold(`#${sanitizeLine(frame.room)}`)} as ${this.#format.name(frame.you)}. ${here}${help}`));
+      this.#show(
+        this.#format.notice(
+          `You joined ${this.#format.bold(`#${sanitizeLine(frame.room)}`)} as ${this.#format.name(frame.you)}. ${here}${help}`,
+        ),
+      );
       this.#terminal.showPrompt();
     } else {
       this.#show(this.#format.notice("Reconnected."));
     }
-    for (const item of unknown) this.#refusedOwn(item, "the connection dropped before the room confirmed it, and it may or may not have arrived");
+    for (const item of unknown)
+      this.#refusedOwn(item, "the connection dropped before the room confirmed it, and it may or may not have arrived");
   }
 
   #message(message: MessageFrame, history: boolean): void {
@@ -197,7 +216,11 @@ export class ChatSession {
           const path = await downloadFile(this.#options.httpBase, message.file!, dir);
           this.#terminal.info(this.#format.notice(`Saved ${name} to ${sanitizeLine(path)}`).join("\n"));
         } catch (error) {
-          this.#terminal.info(this.#format.notice(`Could not save ${name}: ${sanitizeLine(String((error as Error).message ?? error))}`).join("\n"));
+          this.#terminal.info(
+            this.#format
+              .notice(`Could not save ${name}: ${sanitizeLine(String((error as Error).message ?? error))}`)
+              .join("\n"),
+          );
         }
       });
     }
@@ -223,17 +246,27 @@ export class ChatSession {
       const session = this.#connection.session;
       if (session === undefined || this.#leaving) return;
       let shown = -1;
-      const result = await uploadFile(this.#options.httpBase, this.#options.room, session, path, this.#limits?.fileBytes, (sent, total) => {
-        // A line at the start and at every quarter: enough to see it move.
-        const quarter = total === 0 ? 4 : Math.floor((sent / total) * 4);
-        if (quarter <= shown) return;
-        shown = quarter;
-        const percent = total === 0 ? 100 : Math.floor((sent / total) * 100);
-        this.#terminal.info(this.#format.notice(`Uploading ${sanitizeLine(path)}: ${percent}% of ${formatFileSize(total)}`).join("\n"));
-      });
+      const result = await uploadFile(
+        this.#options.httpBase,
+        this.#options.room,
+        session,
+        path,
+        this.#limits?.fileBytes,
+        (sent, total) => {
+          // A line at the start and at every quarter: enough to see it move.
+          const quarter = total === 0 ? 4 : Math.floor((sent / total) * 4);
+          if (quarter <= shown) return;
+          shown = quarter;
+          const percent = total === 0 ? 100 : Math.floor((sent / total) * 100);
+          this.#terminal.info(
+            this.#format.notice(`Uploading ${sanitizeLine(path)}: ${percent}% of ${formatFileSize(total)}`).join("\n"),
+          );
+        },
+      );
       if (!result.ok) {
         const reason = sanitizeLine(result.message);
-        if (this.#interactive) return this.#terminal.info(this.#format.notice(`Not shared: ${sanitizeLine(path)}: ${reason}`).join("\n"));
+        if (this.#interactive)
+          return this.#terminal.info(this.#format.notice(`Not shared: ${sanitizeLine(path)}: ${reason}`).join("\n"));
         // Like a refused line: nothing after it is sent, and the run exits 1.
         this.#failure ??= `edge-chat: not shared: ${sanitizeLine(path)}: ${reason}`;
         this.#outbox.dropUnsent();
@@ -285,7 +318,10 @@ export class ChatSession {
     if (!nickProblem) return this.#leave(EXIT.failed, `edge-chat: cannot join #${this.#options.room}: ${reason}`);
     if (!this.#interactive) {
       const flag = "choose another with --nick";
-      return this.#leave(code === "nick_taken" ? EXIT.nickTaken : EXIT.usage, `edge-chat: ${reason} (#${this.#options.room}: ${flag}).`);
+      return this.#leave(
+        code === "nick_taken" ? EXIT.nickTaken : EXIT.usage,
+        `edge-chat: ${reason} (#${this.#options.room}: ${flag}).`,
+      );
     }
     this.#terminal.info(reason);
     const nick = await this.#askNick();
@@ -451,7 +487,9 @@ export class ChatSession {
     // A pipe succeeds only when every line was confirmed.
     if (code === EXIT.ok && !this.#interactive && unconfirmed > 0) {
       code = EXIT.failed;
-      process.stderr.write(`edge-chat: left with ${unconfirmed} line${unconfirmed === 1 ? "" : "s"} not confirmed by the room.\n`);
+      process.stderr.write(
+        `edge-chat: left with ${unconfirmed} line${unconfirmed === 1 ? "" : "s"} not confirmed by the room.\n`,
+      );
     }
     await this.#connection.close(1000, "bye");
     this.#resolve(code);

@@ -38,7 +38,12 @@ export class Terminal {
   /** The terminal went away (its input ended). */
   #hungUp = false;
 
-  constructor(fancy: boolean, input: NodeJS.ReadStream = process.stdin, output = process.stdout, errors = process.stderr) {
+  constructor(
+    fancy: boolean,
+    input: NodeJS.ReadStream = process.stdin,
+    output = process.stdout,
+    errors = process.stderr,
+  ) {
     this.fancy = fancy;
     this.#out = output;
     this.#err = errors;

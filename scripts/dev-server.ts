@@ -36,7 +36,9 @@ export async function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -74,7 +76,17 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const stateDir = options.stateDir ?? newStateDir();
   const args = options.direct
     ? [DIRECT, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir]
-    : [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, "--show-interactive-dev-session=false"];
+    : [
+        WRANGLER,
+        "dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--persist-to",
+        stateDir,
+        "--show-interactive-dev-session=false",
+      ];
   if (options.config !== undefined) args.push("--config", options.config);
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
   args.push(...(options.extraArgs ?? []));
@@ -104,7 +116,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     try {
-      if ((await fetch(`${url}/api/health`)).ok) return { url, port, stateDir, pid: child.pid!, output: () => output, stop };
+      if ((await fetch(`${url}/api/health`)).ok)
+        return { url, port, stateDir, pid: child.pid!, output: () => output, stop };
     } catch {
       // not listening yet
     }

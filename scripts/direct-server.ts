@@ -42,10 +42,14 @@ const { values: args } = parseArgs({
 // by wrangler.toml's [build] command).
 const outdir = mkdtempSync(join(tmpdir(), "edge-chat-bundle-"));
 const config = resolve(args.config);
-const build = spawnSync(process.execPath, [join(root, "scripts", "wrangler.mjs"), "deploy", "--dry-run", "--outdir", outdir, "--config", config], {
-  cwd: root,
-  encoding: "utf8",
-});
+const build = spawnSync(
+  process.execPath,
+  [join(root, "scripts", "wrangler.mjs"), "deploy", "--dry-run", "--outdir", outdir, "--config", config],
+  {
+    cwd: root,
+    encoding: "utf8",
+  },
+);
 if (build.status !== 0) {
   process.stderr.write(`${build.stdout}${build.stderr}\ndirect-server: the bundle did not build\n`);
   process.exit(1);

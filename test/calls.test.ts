@@ -12,7 +12,10 @@ import type { ServerFrame } from "../src/shared/protocol";
 import { TestSocket, aliceAndBob, freshRoom } from "./socket";
 
 /** The next frame of `type`, passing over others (joins, leaves) on the way. */
-async function next<T extends ServerFrame["type"]>(socket: ChatSocket, type: T): Promise<Extract<ServerFrame, { type: T }>> {
+async function next<T extends ServerFrame["type"]>(
+  socket: ChatSocket,
+  type: T,
+): Promise<Extract<ServerFrame, { type: T }>> {
   for (;;) {
     const frame = await socket.next();
     if (frame.type === type) return frame as Extract<ServerFrame, { type: T }>;
@@ -39,7 +42,11 @@ async function inACall(room = freshRoom("call")) {
 describe("the call as presence", () => {
   it("welcome tells a newcomer who is in the call, the call's size and the ICE servers", async () => {
     const [, empty] = await TestSocket.join(freshRoom("call"), "Solo");
-    expect(empty.call).toEqual({ members: [], maxParticipants: 3, iceServers: [{ urls: "stun:stun.cloudflare.com:3478" }] });
+    expect(empty.call).toEqual({
+      members: [],
+      maxParticipants: 3,
+      iceServers: [{ urls: "stun:stun.cloudflare.com:3478" }],
+    });
     const { room, aliceWelcome, bobWelcome } = await inACall();
     const [, carol] = await TestSocket.join(room, "Carol");
     expect(carol.call?.members).toEqual([
@@ -51,9 +58,14 @@ describe("the call as presence", () => {
   it("tells everyone, the sender included, of changes and of leaving; leaving twice says nothing", async () => {
     const { alice, bob, aliceWelcome } = await inACall();
     alice.send({ type: "call", state: { audio: false, video: true } });
-    for (const socket of [alice, bob]) expect(await socket.expect("call")).toMatchObject({ user: aliceWelcome.you, state: { audio: false, video: true } });
+    for (const socket of [alice, bob])
+      expect(await socket.expect("call")).toMatchObject({
+        user: aliceWelcome.you,
+        state: { audio: false, video: true },
+      });
     alice.send({ type: "call", state: null });
-    for (const socket of [alice, bob]) expect(await socket.expect("call")).toEqual({ type: "call", user: aliceWelcome.you, state: null });
+    for (const socket of [alice, bob])
+      expect(await socket.expect("call")).toEqual({ type: "call", user: aliceWelcome.you, state: null });
     alice.send({ type: "call", state: null });
     await bob.expectSilence();
     await alice.expectSilence();
@@ -66,7 +78,10 @@ describe("the call as presence", () => {
     carol.send({ type: "call", state: AUDIO });
     await next(carol, "call");
     dave.send({ type: "call", state: AUDIO });
-    expect(await next(dave, "error")).toMatchObject({ code: "call_full", message: expect.stringContaining("3 people") });
+    expect(await next(dave, "error")).toMatchObject({
+      code: "call_full",
+      message: expect.stringContaining("3 people"),
+    });
     alice.close();
     expect(await next(bob, "left")).toMatchObject({ user: { nick: "Alice" } });
     dave.send({ type: "call", state: AUDIO });
@@ -101,7 +116,9 @@ describe("signals", () => {
     const [carol] = await TestSocket.join(room, "Carol");
     await alice.expect("joined");
     await bob.expect("joined");
-    const candidate = { candidate: { candidate: "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", sdpMid: "0", sdpMLineIndex: 0 } };
+    const candidate = {
+      candidate: { candidate: "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", sdpMid: "0", sdpMLineIndex: 0 },
+    };
     alice.send({ type: "signal", to: bobWelcome.you.id, data: offer });
     alice.send({ type: "signal", to: bobWelcome.you.id, data: candidate });
     expect(await bob.expect("signal")).toEqual({ type: "signal", from: aliceWelcome.you.id, data: offer });
@@ -120,7 +137,10 @@ describe("signals", () => {
     await alice.expect("joined");
     await bob.expect("joined");
     carol.send({ type: "signal", to: aliceWelcome.you.id, data: offer });
-    expect(await carol.expect("error")).toMatchObject({ code: "not_in_call", message: expect.stringContaining("Join the call") });
+    expect(await carol.expect("error")).toMatchObject({
+      code: "not_in_call",
+      message: expect.stringContaining("Join the call"),
+    });
     for (const to of [carolWelcome.you.id, aliceWelcome.you.id, "nobody-like-this", bobWelcome.you.id.toUpperCase()]) {
       alice.send({ type: "signal", to, data: offer });
       expect(await alice.expect("error"), to).toMatchObject({ code: "not_in_call" });
@@ -148,18 +168,30 @@ describe("signals", () => {
 
   it("over MAX_SIGNAL_BYTES are refused with too_long, and the socket stays open", async () => {
     const { alice, bob, bobWelcome } = await inACall();
-    alice.send({ type: "signal", to: bobWelcome.you.id, data: { description: { type: "offer", sdp: "a".repeat(4000) } } });
-    expect(await alice.expect("error")).toMatchObject({ code: "too_long", message: "Signals are limited to 4000 bytes." });
+    alice.send({
+      type: "signal",
+      to: bobWelcome.you.id,
+      data: { description: { type: "offer", sdp: "a".repeat(4000) } },
+    });
+    expect(await alice.expect("error")).toMatchObject({
+      code: "too_long",
+      message: "Signals are limited to 4000 bytes.",
+    });
     alice.send({ type: "signal", to: bobWelcome.you.id, data: offer });
     expect(await bob.expect("signal")).toMatchObject({ data: offer });
   });
 
   it("have a budget of their own: a burst of ICE candidates costs no messages, a flood is refused", async () => {
     const { alice, bob, bobWelcome } = await inACall();
-    for (let i = 0; i < 8; i++) alice.send({ type: "signal", to: bobWelcome.you.id, data: { candidate: { candidate: `c${i}` } } });
-    for (let i = 0; i < 8; i++) expect(await bob.expect("signal")).toMatchObject({ data: { candidate: { candidate: `c${i}` } } });
+    for (let i = 0; i < 8; i++)
+      alice.send({ type: "signal", to: bobWelcome.you.id, data: { candidate: { candidate: `c${i}` } } });
+    for (let i = 0; i < 8; i++)
+      expect(await bob.expect("signal")).toMatchObject({ data: { candidate: { candidate: `c${i}` } } });
     alice.send({ type: "signal", to: bobWelcome.you.id, data: { candidate: { candidate: "one too many" } } });
-    expect(await alice.expect("error")).toMatchObject({ code: "rate_limited", message: expect.stringContaining("8 signals at once") });
+    expect(await alice.expect("error")).toMatchObject({
+      code: "rate_limited",
+      message: expect.stringContaining("8 signals at once"),
+    });
     // The message budget (10 at once; the join and the call frame took two) is untouched by the signals.
     for (let i = 0; i < 8; i++) alice.send({ type: "message", text: `m${i}` });
     for (let i = 0; i < 8; i++) expect(await bob.expect("message")).toMatchObject({ text: `m${i}` });

@@ -100,4 +100,3 @@ export class ChatSocket {
     this.ws.close(code, reason);
   }
 }
-

@@ -38,7 +38,9 @@ describe("configuration", () => {
   });
 
   it("reads ICE_SERVERS as JSON, adds a TURN server from the TURN_* secrets, and says what is wrong", () => {
-    expect(parseConfig({ ICE_SERVERS: '[{"urls":"stun:stun.cloudflare.com:3478"}]' }).iceServers).toEqual([{ urls: "stun:stun.cloudflare.com:3478" }]);
+    expect(parseConfig({ ICE_SERVERS: '[{"urls":"stun:stun.cloudflare.com:3478"}]' }).iceServers).toEqual([
+      { urls: "stun:stun.cloudflare.com:3478" },
+    ]);
     expect(parseConfig({ ICE_SERVERS: "[]" }).iceServers).toEqual([]);
     const withTurn = parseConfig({
       ICE_SERVERS: '[{"urls":["stun:a.example:3478","stun:b.example"],"ignored":1}]',
@@ -48,13 +50,19 @@ describe("configuration", () => {
     });
     expect(withTurn.iceServers).toEqual([
       { urls: ["stun:a.example:3478", "stun:b.example"] },
-      { urls: ["turn:turn.example:3478?transport=udp", "turns:turn.example:5349"], username: "edge", credential: "secret" },
+      {
+        urls: ["turn:turn.example:3478?transport=udp", "turns:turn.example:5349"],
+        username: "edge",
+        credential: "secret",
+      },
     ]);
     expect(() => parseConfig({ ICE_SERVERS: "stun:x" })).toThrow(/ICE_SERVERS must be a JSON array.*not JSON/);
     expect(() => parseConfig({ ICE_SERVERS: '[{"urls":"http://x"}]' })).toThrow(/ICE_SERVERS must be a JSON array of/);
     expect(() => parseConfig({ ICE_SERVERS: '{"urls":"stun:x"}' })).toThrow(/ICE_SERVERS must be a JSON array of/);
     expect(() => parseConfig({ TURN_URLS: "turn:x" })).toThrow(/TURN_USERNAME and TURN_CREDENTIAL must be too/);
-    expect(() => parseConfig({ TURN_URLS: "stun:x", TURN_USERNAME: "a", TURN_CREDENTIAL: "b" })).toThrow(/TURN_URLS must be comma-separated turn:/);
+    expect(() => parseConfig({ TURN_URLS: "stun:x", TURN_USERNAME: "a", TURN_CREDENTIAL: "b" })).toThrow(
+      /TURN_URLS must be comma-separated turn:/,
+    );
   });
 
   it("reads strings (wrangler --var) and numbers", () => {
@@ -74,7 +82,9 @@ describe("configuration", () => {
     ["SESSION_TTL_HOURS", true],
   ])("refuses %s = %j, naming the variable and its range", (name, value) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
-    expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`${name} must be a whole number from \\d+ to \\d+`));
+    expect(() => parseConfig({ [name]: value })).toThrow(
+      new RegExp(`${name} must be a whole number from \\d+ to \\d+`),
+    );
   });
 
   it("reads IP_RATE_LIMITS as on or off, and nothing else", () => {

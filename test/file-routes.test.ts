@@ -31,7 +31,8 @@ function upload({ room, session, name, type, body, headers = {} }: Upload): Prom
   return exports.default.fetch(`${ORIGIN}/api/rooms/${room}/files${query}`, { method: "POST", body, headers: all });
 }
 
-const download = (url: string, headers: Record<string, string> = {}) => exports.default.fetch(`${ORIGIN}${url}`, { headers });
+const download = (url: string, headers: Record<string, string> = {}) =>
+  exports.default.fetch(`${ORIGIN}${url}`, { headers });
 
 /** Objects the room has in the bucket. */
 async function storedKeys(room: string): Promise<string[]> {
@@ -45,7 +46,9 @@ function bytes(n: number): Uint8Array {
   return data;
 }
 
-const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 1, 2, 3]);
+const PNG = new Uint8Array([
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 1, 2, 3,
+]);
 
 async function shared(response: Response) {
   expect(response.status, await response.clone().text()).toBe(201);
@@ -56,7 +59,15 @@ describe("uploading a file", () => {
   it("round-trips binary data byte for byte, and both members get the message", async () => {
     const { room, alice, aliceWelcome, bob } = await aliceAndBob(freshRoom("files"));
     const data = bytes(200_000);
-    const answer = await shared(await upload({ room, session: aliceWelcome.session, name: "data.bin", type: "application/octet-stream", body: data }));
+    const answer = await shared(
+      await upload({
+        room,
+        session: aliceWelcome.session,
+        name: "data.bin",
+        type: "application/octet-stream",
+        body: data,
+      }),
+    );
     expect(answer.file).toMatchObject({ name: "data.bin", size: 200_000, type: "application/octet-stream" });
     expect(answer.file.id).toMatch(/^[a-z2-7]{26}$/);
     expect(answer.file.url).toBe(`/api/rooms/${room}/files/${answer.file.id}`);
@@ -74,7 +85,15 @@ describe("uploading a file", () => {
 
   it("takes a 0-byte file", async () => {
     const { room, aliceWelcome, bob } = await aliceAndBob(freshRoom("files"));
-    const answer = await shared(await upload({ room, session: aliceWelcome.session, name: "empty.txt", type: "text/plain", body: new Uint8Array(0) }));
+    const answer = await shared(
+      await upload({
+        room,
+        session: aliceWelcome.session,
+        name: "empty.txt",
+        type: "text/plain",
+        body: new Uint8Array(0),
+      }),
+    );
     expect(answer.file).toMatchObject({ name: "empty.txt", size: 0, type: "text/plain" });
     expect((await bob.expect("message")).file?.size).toBe(0);
     const response = await download(answer.file.url);
@@ -84,7 +103,9 @@ describe("uploading a file", () => {
 
   it("shows files in the history of whoever joins later, like messages", async () => {
     const { room, aliceWelcome } = await aliceAndBob(freshRoom("files"));
-    const answer = await shared(await upload({ room, session: aliceWelcome.session, name: "photo.png", type: "image/png", body: PNG }));
+    const answer = await shared(
+      await upload({ room, session: aliceWelcome.session, name: "photo.png", type: "image/png", body: PNG }),
+    );
     const [, carol] = await TestSocket.join(room, "Carol");
     expect(carol.history.at(-1)).toMatchObject({ id: answer.message, text: "", file: answer.file });
     expect(isInlineImage(answer.file.type)).toBe(true);
@@ -102,7 +123,12 @@ describe("uploading a file", () => {
 describe("refused uploads", () => {
   it("over MAX_FILE_BYTES: 413 before reading, nothing stored, no message", async () => {
     const { room, aliceWelcome, bob } = await aliceAndBob(freshRoom("files"));
-    const response = await upload({ room, session: aliceWelcome.session, name: "big.bin", body: bytes(MAX_FILE_BYTES + 1) });
+    const response = await upload({
+      room,
+      session: aliceWelcome.session,
+      name: "big.bin",
+      body: bytes(MAX_FILE_BYTES + 1),
+    });
     expect(response.status).toBe(413);
     const body = await response.json<{ error: string; message: string }>();
     expect(body.error).toBe("file_too_large");
@@ -134,7 +160,9 @@ describe("refused uploads", () => {
     const { room, aliceWelcome } = await aliceAndBob(freshRoom("files"));
     const session = aliceWelcome.session;
     expect((await upload({ room, session, body: "x" })).status).toBe(400);
-    expect(await (await upload({ room, session, name: "  ", body: "x" })).json()).toMatchObject({ error: "bad_file_name" });
+    expect(await (await upload({ room, session, name: "  ", body: "x" })).json()).toMatchObject({
+      error: "bad_file_name",
+    });
     const stream = new ReadableStream({
       start(controller) {
         controller.enqueue(new TextEncoder().encode("streamed"));
@@ -161,10 +189,17 @@ describe("refused uploads", () => {
         controller.close();
       },
     });
-    const response = await upload({ room, session, name: "cut.bin", body: short, headers: { "Content-Length": "200000" } });
+    const response = await upload({
+      room,
+      session,
+      name: "cut.bin",
+      body: short,
+      headers: { "Content-Length": "200000" },
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: "upload_incomplete" });
-    for (let attempt = 0; attempt < 50 && (await storedKeys(room)).length > 0; attempt++) await new Promise((r) => setTimeout(r, 20));
+    for (let attempt = 0; attempt < 50 && (await storedKeys(room)).length > 0; attempt++)
+      await new Promise((r) => setTimeout(r, 20));
     expect(await storedKeys(room)).toEqual([]);
     // The 200,000 bytes it reserved are free again: 2 × 262,144 fit in 600,000.
     await shared(await upload({ room, session, name: "whole.bin", body: bytes(262_144) }));
@@ -197,11 +232,19 @@ describe("refused uploads", () => {
     const second = await aliceAndBob(freshRoom("files"));
     const headers = { "CF-Connecting-IP": ip };
     // A malformed request costs no quota.
-    expect((await upload({ room: first.room, session: first.aliceWelcome.session, body: "x", headers })).status).toBe(400);
+    expect((await upload({ room: first.room, session: first.aliceWelcome.session, body: "x", headers })).status).toBe(
+      400,
+    );
     for (const { room, aliceWelcome } of [first, second, first]) {
       await shared(await upload({ room, session: aliceWelcome.session, name: "x.txt", body: "x", headers }));
     }
-    const refused = await upload({ room: second.room, session: second.aliceWelcome.session, name: "x.txt", body: "x", headers });
+    const refused = await upload({
+      room: second.room,
+      session: second.aliceWelcome.session,
+      name: "x.txt",
+      body: "x",
+      headers,
+    });
     expect(refused.status).toBe(429);
     expect(await refused.json()).toMatchObject({ error: "rate_limited" });
     expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
@@ -237,7 +280,9 @@ describe("file names", () => {
 
   it("keep their extension when cut to 120 characters", async () => {
     const { room, aliceWelcome } = await aliceAndBob(freshRoom("files"));
-    const answer = await shared(await upload({ room, session: aliceWelcome.session, name: `${"a".repeat(300)}.tar.gz`, body: "x" }));
+    const answer = await shared(
+      await upload({ room, session: aliceWelcome.session, name: `${"a".repeat(300)}.tar.gz`, body: "x" }),
+    );
     expect([...answer.file.name]).toHaveLength(120);
     expect(answer.file.name.endsWith("a.gz")).toBe(true);
   });
@@ -268,7 +313,11 @@ describe("downloading a file", () => {
 
   it("serves an HTML file, an SVG with script and HTML posing as a PNG as downloads, never as pages", async () => {
     const html = await sharedFile("page.html", "text/html", "<!doctype html><script>alert(document.cookie)</script>");
-    const svg = await sharedFile("logo.svg", "image/svg+xml", '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
+    const svg = await sharedFile(
+      "logo.svg",
+      "image/svg+xml",
+      '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+    );
     const fake = await sharedFile("cat.png", "image/png", "<html><script>alert(1)</script></html>");
     expect([html.type, svg.type, fake.type]).toEqual(["text/html", "image/svg+xml", "application/octet-stream"]);
     for (const file of [html, svg, fake]) {
@@ -319,7 +368,12 @@ describe("downloading a file", () => {
   it("says 404 for an unknown id, a malformed one, or the right id in another room", async () => {
     const file = await sharedFile("a.txt", "text/plain", "hello");
     const wrongRoom = file.url.replace(/\/rooms\/[^/]+\//, "/rooms/elsewhere/");
-    for (const url of [file.url.replace(/[a-z2-7]{26}$/, "a".repeat(26)), `${file.url}x`, file.url.replace(/[a-z2-7]{26}$/, "..%2F..%2Fx"), wrongRoom]) {
+    for (const url of [
+      file.url.replace(/[a-z2-7]{26}$/, "a".repeat(26)),
+      `${file.url}x`,
+      file.url.replace(/[a-z2-7]{26}$/, "..%2F..%2Fx"),
+      wrongRoom,
+    ]) {
       const response = await download(url);
       expect(response.status, url).toBe(404);
       expect(await response.json()).toMatchObject({ error: "file_not_found" });
@@ -331,11 +385,18 @@ describe("an upload that never finishes", () => {
   it("is given up after an hour: its bytes are freed, and finishing it late is refused (408)", async () => {
     const { room, aliceWelcome, bob } = await aliceAndBob(freshRoom("files"));
     const stub = env.ROOMS.getByName(room);
-    const started = await stub.startUpload({ session: aliceWelcome.session, name: "stuck.bin", size: 500_000, type: "application/octet-stream" });
+    const started = await stub.startUpload({
+      session: aliceWelcome.session,
+      name: "stuck.bin",
+      size: 500_000,
+      type: "application/octet-stream",
+    });
     expect(started.ok).toBe(true);
     const id = (started as { id: string }).id;
     // Its 500,000 bytes are reserved: 200,000 more do not fit in 600,000.
-    expect((await upload({ room, session: aliceWelcome.session, name: "more.bin", body: bytes(200_000) })).status).toBe(507);
+    expect((await upload({ room, session: aliceWelcome.session, name: "more.bin", body: bytes(200_000) })).status).toBe(
+      507,
+    );
     // An hour and a bit later (the clock moved back on its row)…
     await runInDurableObject(stub, (_, state) => {
       state.storage.sql.exec("UPDATE files SET created = created - 3700000 WHERE id = ?", id);
@@ -371,10 +432,16 @@ describe("an upload that finishes after it was given up", () => {
     // Wait for the room to have the upload, then move it an hour and a bit back and let the alarm give it up.
     let pending = 0;
     for (let i = 0; i < 100 && pending === 0; i++) {
-      pending = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM files").one().n);
+      pending = await runInDurableObject(
+        stub,
+        (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM files").one().n,
+      );
       if (pending === 0) await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await runInDurableObject(stub, (_, state) => void state.storage.sql.exec("UPDATE files SET created = created - 3700000"));
+    await runInDurableObject(
+      stub,
+      (_, state) => void state.storage.sql.exec("UPDATE files SET created = created - 3700000"),
+    );
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     release();
     const response = await answer;
@@ -386,16 +453,27 @@ describe("an upload that finishes after it was given up", () => {
   it("is swept by the alarm even when no other upload comes", async () => {
     const { room, aliceWelcome } = await aliceAndBob(freshRoom("files"));
     const stub = env.ROOMS.getByName(room);
-    const started = await stub.startUpload({ session: aliceWelcome.session, name: "stuck.bin", size: 500_000, type: "application/octet-stream" });
+    const started = await stub.startUpload({
+      session: aliceWelcome.session,
+      name: "stuck.bin",
+      size: 500_000,
+      type: "application/octet-stream",
+    });
     expect(started.ok).toBe(true);
     // Whatever the alarm rang for first (the join deadline), it is then set
     // for when the upload would be given up.
     await runDurableObjectAlarm(stub);
     const alarm = await runInDurableObject(stub, (_, state) => state.storage.getAlarm());
     expect(alarm! - Date.now()).toBeGreaterThan(3_500_000);
-    await runInDurableObject(stub, (_, state) => void state.storage.sql.exec("UPDATE files SET created = created - 3700000"));
+    await runInDurableObject(
+      stub,
+      (_, state) => void state.storage.sql.exec("UPDATE files SET created = created - 3700000"),
+    );
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    const left = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM files").one().n);
+    const left = await runInDurableObject(
+      stub,
+      (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM files").one().n,
+    );
     expect(left).toBe(0); // given up, its (absent) object deleted, its row forgotten
   });
 });
@@ -412,7 +490,9 @@ describe("the hourly upload budget per person and per address", () => {
     expect(refused.status).toBe(429);
     expect(await refused.json()).toEqual({
       error: "upload_budget_exceeded",
-      message: expect.stringMatching(/^You have shared 500 kB here in the last hour, and each person may share 550 kB an hour.*Try again in \d+ min/),
+      message: expect.stringMatching(
+        /^You have shared 500 kB here in the last hour, and each person may share 550 kB an hour.*Try again in \d+ min/,
+      ),
     });
     const retryAfter = Number(refused.headers.get("Retry-After"));
     expect(retryAfter).toBeGreaterThan(3000);

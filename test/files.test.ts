@@ -19,15 +19,24 @@ import {
 } from "../src/shared/files";
 
 const bytes = (...values: (number | string)[]): Uint8Array =>
-  new Uint8Array(values.flatMap((value) => (typeof value === "string" ? [...value].map((c) => c.charCodeAt(0)) : [value])));
+  new Uint8Array(
+    values.flatMap((value) => (typeof value === "string" ? [...value].map((c) => c.charCodeAt(0)) : [value])),
+  );
 
 describe("cleanFileName", () => {
   it("never lets a name climb out of a folder, hide, break a line or flip its text", () => {
     const hostile = fc.oneof(
       fc.string({ unit: "binary", maxLength: 300 }),
-      fc.array(fc.constantFrom("..", "/", "\\", ".", " ", "\u202e", "\n", "\r", "\u0000", "a", "é", "<", '"', "NUL", "con"), { maxLength: 40 }).map((parts) => parts.join("")),
+      fc
+        .array(
+          fc.constantFrom("..", "/", "\\", ".", " ", "\u202e", "\n", "\r", "\u0000", "a", "é", "<", '"', "NUL", "con"),
+          { maxLength: 40 },
+        )
+        .map((parts) => parts.join("")),
       // Long names, where the cut must not leave a dot or a space at the end.
-      fc.array(fc.constantFrom("a", ".", " ", "é", "😀", ".jpg"), { minLength: 100, maxLength: 200 }).map((parts) => parts.join("")),
+      fc
+        .array(fc.constantFrom("a", ".", " ", "é", "😀", ".jpg"), { minLength: 100, maxLength: 200 })
+        .map((parts) => parts.join("")),
     );
     fc.assert(
       fc.property(hostile, (raw) => {
@@ -45,7 +54,14 @@ describe("cleanFileName", () => {
   });
 
   it("keeps ordinary names as they are, in any script", () => {
-    for (const name of ["photo.jpg", "résumé 2026.pdf", "東京の地図.png", "Ünïcödé (1).tar.gz", "a.b.c", "Привет.txt"]) {
+    for (const name of [
+      "photo.jpg",
+      "résumé 2026.pdf",
+      "東京の地図.png",
+      "Ünïcödé (1).tar.gz",
+      "a.b.c",
+      "Привет.txt",
+    ]) {
       expect(cleanFileName(name)).toBe(name);
     }
     expect(cleanFileName("cafe\u0301.txt")).toBe("café.txt"); // NFC
@@ -76,7 +92,13 @@ describe("types", () => {
     expect(sniffImageType(bytes("GIF87a"))).toBe("image/gif");
     expect(sniffImageType(bytes("RIFF", 0, 0, 0, 0, "WEBPVP8 "))).toBe("image/webp");
     expect(sniffImageType(bytes(0, 0, 0, 28, "ftypavif"))).toBe("image/avif");
-    for (const other of [bytes("<svg xmlns="), bytes("<!doctype html>"), bytes("RIFF", 0, 0, 0, 0, "WAVE"), bytes(0x89, "PN"), bytes()]) {
+    for (const other of [
+      bytes("<svg xmlns="),
+      bytes("<!doctype html>"),
+      bytes("RIFF", 0, 0, 0, 0, "WAVE"),
+      bytes(0x89, "PN"),
+      bytes(),
+    ]) {
       expect(sniffImageType(other)).toBeNull();
     }
   });
@@ -90,9 +112,13 @@ describe("types", () => {
     expect(fileTypeOf("image/svg+xml", bytes("<svg>"))).toBe("image/svg+xml");
     expect(isInlineImage("image/svg+xml")).toBe(false);
     fc.assert(
-      fc.property(fc.constantFrom("image/png", "image/jpeg", "image/gif", "image/webp", "text/html", "image/svg+xml"), fc.uint8Array({ maxLength: 16 }), (declared, head) => {
-        expect(isInlineImage(fileTypeOf(declared, head))).toBe(sniffImageType(head) !== null);
-      }),
+      fc.property(
+        fc.constantFrom("image/png", "image/jpeg", "image/gif", "image/webp", "text/html", "image/svg+xml"),
+        fc.uint8Array({ maxLength: 16 }),
+        (declared, head) => {
+          expect(isInlineImage(fileTypeOf(declared, head))).toBe(sniffImageType(head) !== null);
+        },
+      ),
     );
   });
 
@@ -102,10 +128,18 @@ describe("types", () => {
     expect(cleanFileType(null)).toBe("application/octet-stream");
     expect(cleanFileType("text/html\r\nX-Evil: 1")).toBe("application/octet-stream");
     expect(cleanFileType("not a type")).toBe("application/octet-stream");
-    for (const active of ["text/html", "application/xhtml+xml", "image/svg+xml", "text/javascript", "application/xml", "application/pdf"]) {
+    for (const active of [
+      "text/html",
+      "application/xhtml+xml",
+      "image/svg+xml",
+      "text/javascript",
+      "application/xml",
+      "application/pdf",
+    ]) {
       expect(servedType(active), active).toBe("application/octet-stream");
     }
-    for (const passive of ["text/plain", "text/csv", "application/zip", "image/png", "video/mp4"]) expect(servedType(passive)).toBe(passive);
+    for (const passive of ["text/plain", "text/csv", "application/zip", "image/png", "video/mp4"])
+      expect(servedType(passive)).toBe(passive);
   });
 });
 
@@ -118,7 +152,9 @@ describe("contentDisposition", () => {
     fc.assert(
       fc.property(fc.string({ unit: "binary", maxLength: 200 }), (raw) => {
         const header = contentDisposition(cleanFileName(raw), false);
-        expect(header).toMatch(/^attachment; filename="[^"\\\x00-\x1f\x7f-\uffff]*"; filename\*=UTF-8''[A-Za-z0-9%!._~-]*$/);
+        expect(header).toMatch(
+          /^attachment; filename="[^"\\\x00-\x1f\x7f-\uffff]*"; filename\*=UTF-8''[A-Za-z0-9%!._~-]*$/,
+        );
         expect(() => new Headers({ "Content-Disposition": header })).not.toThrow();
       }),
       { numRuns: 2000 },
@@ -145,6 +181,8 @@ describe("sizes", () => {
 
   it("say exactly how much too large, in bytes when rounding would hide it", () => {
     expect(tooLargeMessage("a.bin", 12_000_000, 10_485_760)).toBe("a.bin is 12 MB; files are limited to 10.5 MB.");
-    expect(tooLargeMessage("a.bin", 3_000_001, 3_000_000)).toBe("a.bin is 3,000,001 bytes; files are limited to 3,000,000 bytes.");
+    expect(tooLargeMessage("a.bin", 3_000_001, 3_000_000)).toBe(
+      "a.bin is 3,000,001 bytes; files are limited to 3,000,000 bytes.",
+    );
   });
 });

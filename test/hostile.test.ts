@@ -8,7 +8,13 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Connections, MAX_SENT_BYTES } from "../src/worker/connections";
-import { CLOSE_POLICY_VIOLATION, parseServerMessage, type ErrorFrame, type MessageFrame, type ServerFrame } from "../src/shared/protocol";
+import {
+  CLOSE_POLICY_VIOLATION,
+  parseServerMessage,
+  type ErrorFrame,
+  type MessageFrame,
+  type ServerFrame,
+} from "../src/shared/protocol";
 import { addressKey } from "../src/worker/ip-rate-limit";
 import { pathForLog, roomForLog } from "../src/worker/log";
 import { ORIGIN, TestSocket, freshRoom } from "./socket";
@@ -58,7 +64,11 @@ describe("a room full of sockets that never join", () => {
     expect(welcome.users.map((u) => u.nick)).toEqual(["Real person"]);
     const oldest = await drain(squatters[0]!);
     expect(oldest.code).toBe(CLOSE_POLICY_VIOLATION);
-    expect(oldest.frames.at(-1)).toMatchObject({ type: "error", code: "not_joined", message: expect.stringMatching(/room is full/) });
+    expect(oldest.frames.at(-1)).toMatchObject({
+      type: "error",
+      code: "not_joined",
+      message: expect.stringMatching(/room is full/),
+    });
     expect(squatters.slice(1).every((s) => s.closed === null)).toBe(true);
   });
 
@@ -72,7 +82,11 @@ describe("a room full of sockets that never join", () => {
     for (const socket of [squatter, refused]) {
       const { frames, code } = await drain(socket);
       expect(code).toBe(CLOSE_POLICY_VIOLATION);
-      expect(frames.at(-1)).toMatchObject({ type: "error", code: "not_joined", message: expect.stringMatching(/Join within 5 s/) });
+      expect(frames.at(-1)).toMatchObject({
+        type: "error",
+        code: "not_joined",
+        message: expect.stringMatching(/Join within 5 s/),
+      });
     }
     // The member is not touched, and hears nothing of it.
     await member.expectSilence(300);
@@ -108,7 +122,10 @@ describe("connections per address", () => {
     const ip = freshIp();
     for (let i = 0; i < 4; i++) await TestSocket.open(room, { "CF-Connecting-IP": ip });
     const fifth = await TestSocket.open(room, { "CF-Connecting-IP": ip });
-    expect(await fifth.expect("error")).toMatchObject({ code: "too_many_connections", message: expect.stringMatching(/4 connections/) });
+    expect(await fifth.expect("error")).toMatchObject({
+      code: "too_many_connections",
+      message: expect.stringMatching(/4 connections/),
+    });
     expect(await fifth.closeEvent()).toMatchObject({ code: 1013 });
     // Another address is let in. (A place freed would let this one in again,
     // but its fifth upgrade this minute already used UPGRADE_RATE_LIMIT up.)
@@ -137,7 +154,8 @@ describe("connections per address", () => {
     expect(addressKey("::ffff:cb00:7109")).toBe("203.0.113.9");
     expect(addressKey("64:ff9b::203.0.113.9")).toBe("64:ff9b:0:0::/64");
     // Not an address: counted as it is, alone.
-    for (const raw of ["1:2:3", "1::2::3", "1:2:3:4:5:6:7:8:9", "g::1", "::ffff:300.1.1.1"]) expect(addressKey(raw)).toBe(raw);
+    for (const raw of ["1:2:3", "1::2::3", "1:2:3:4:5:6:7:8:9", "g::1", "::ffff:300.1.1.1"])
+      expect(addressKey(raw)).toBe(raw);
   });
 
   it("limits upgrades per /64 too: the sixth address of one block gets 429", async () => {
@@ -159,23 +177,35 @@ describe("connections per address", () => {
 });
 
 describe("a flood from a socket that never joined", () => {
-  it.each([["typing"], ["signal"], ["garbage"]])("of %s frames is cut off: too_many_errors, close 1008", async (kind) => {
-    const room = freshRoom();
-    const socket = await TestSocket.open(room);
-    const frame = kind === "typing" ? { type: "typing" } : kind === "signal" ? { type: "signal", to: "x", data: {} } : "{not json";
-    for (let i = 0; i < 3000; i++) {
-      if (socket.closed !== null) break;
-      socket.send(frame);
-    }
-    const { frames, code } = await drain(socket);
-    expect(code).toBe(CLOSE_POLICY_VIOLATION);
-    const errors = frames as ErrorFrame[];
-    // About MAX_REFUSALS (30) refusals (one is forgiven a second), then the
-    // last word: nowhere near one answer per frame.
-    expect(errors.length).toBeGreaterThan(30);
-    expect(errors.length).toBeLessThan(100);
-    expect(errors.at(-1)).toMatchObject({ type: "error", code: "too_many_errors", message: expect.stringMatching(/refused frames/) });
-  });
+  it.each([["typing"], ["signal"], ["garbage"]])(
+    "of %s frames is cut off: too_many_errors, close 1008",
+    async (kind) => {
+      const room = freshRoom();
+      const socket = await TestSocket.open(room);
+      const frame =
+        kind === "typing"
+          ? { type: "typing" }
+          : kind === "signal"
+            ? { type: "signal", to: "x", data: {} }
+            : "{not json";
+      for (let i = 0; i < 3000; i++) {
+        if (socket.closed !== null) break;
+        socket.send(frame);
+      }
+      const { frames, code } = await drain(socket);
+      expect(code).toBe(CLOSE_POLICY_VIOLATION);
+      const errors = frames as ErrorFrame[];
+      // About MAX_REFUSALS (30) refusals (one is forgiven a second), then the
+      // last word: nowhere near one answer per frame.
+      expect(errors.length).toBeGreaterThan(30);
+      expect(errors.length).toBeLessThan(100);
+      expect(errors.at(-1)).toMatchObject({
+        type: "error",
+        code: "too_many_errors",
+        message: expect.stringMatching(/refused frames/),
+      });
+    },
+  );
 
   it("of typing from a member is cut off by the frame budget, and the others never notice", async () => {
     const room = freshRoom();
@@ -222,7 +252,8 @@ describe("a room of long messages", () => {
   async function longMessages(room: string, count: number): Promise<TestSocket> {
     const senders = [];
     for (let i = 0; i < Math.ceil(count / 8); i++) senders.push((await TestSocket.join(room, `Sender${i}`))[0]);
-    for (let n = 0; n < count; n++) senders[n % senders.length]!.send({ type: "message", text: `${n} ${"😀".repeat(3990)}` });
+    for (let n = 0; n < count; n++)
+      senders[n % senders.length]!.send({ type: "message", text: `${n} ${"😀".repeat(3990)}` });
     const reader = senders[0]!;
     for (let seen = 0; seen < count; ) if ((await reader.next(5000)).type === "message") seen++;
     return reader;
@@ -275,20 +306,29 @@ describe("the room's sender", () => {
       const sockets = new Connections(ctx, () => {});
       const { 0: client, 1: server } = new WebSocketPair();
       const messages: string[] = [];
-      sockets.accept(server, { user: null, sessionHash: null, ip: null, openedAt: Date.now(), bucket: { tokens: 0, at: 0 }, typingAt: 0 });
+      sockets.accept(server, {
+        user: null,
+        sessionHash: null,
+        ip: null,
+        openedAt: Date.now(),
+        bucket: { tokens: 0, at: 0 },
+        typingAt: 0,
+      });
       client.accept();
       client.addEventListener("message", (event) => messages.push(event.data as string));
       sockets.join(server, { id: "u", nick: "U" }, "hash");
       const from = { id: "x", nick: "X" };
       // 100 frames of ~16 KB in one turn: 1.6 MB as one array.
-      for (let id = 1; id <= 100; id++) sockets.broadcast({ type: "message", id, ts: 0, from, text: "😀".repeat(4000) });
+      for (let id = 1; id <= 100; id++)
+        sockets.broadcast({ type: "message", id, ts: 0, from, text: "😀".repeat(4000) });
       sockets.flush();
       for (let i = 0; i < 100 && messages.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
       await new Promise((resolve) => setTimeout(resolve, 50));
       return messages;
     });
     expect(received.length).toBeGreaterThan(1);
-    for (const message of received) expect(new TextEncoder().encode(message).byteLength).toBeLessThanOrEqual(MAX_SENT_BYTES);
+    for (const message of received)
+      expect(new TextEncoder().encode(message).byteLength).toBeLessThanOrEqual(MAX_SENT_BYTES);
     const ids = received.flatMap((message) => parseServerMessage(message).map((frame) => (frame as MessageFrame).id));
     expect(ids).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
   });
@@ -299,7 +339,9 @@ describe("storage only for rooms that are used", () => {
   const tablesOf = (room: string) =>
     runInDurableObject(env.ROOMS.getByName(room), (_instance, ctx) =>
       ctx.storage.sql
-        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'")
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'",
+        )
         .toArray()
         .map((row) => row.name),
     );
@@ -311,7 +353,9 @@ describe("storage only for rooms that are used", () => {
       expect(await answer.json()).toEqual({ room, url: `/r/${room}` });
     }
     for (const room of rooms) expect(await tablesOf(room)).toEqual([]);
-    const alarms = await Promise.all(rooms.map((room) => runInDurableObject(env.ROOMS.getByName(room), (_i, ctx) => ctx.storage.getAlarm())));
+    const alarms = await Promise.all(
+      rooms.map((room) => runInDurableObject(env.ROOMS.getByName(room), (_i, ctx) => ctx.storage.getAlarm())),
+    );
     expect(alarms).toEqual(rooms.map(() => null));
   });
 
@@ -320,7 +364,8 @@ describe("storage only for rooms that are used", () => {
     const squatter = await TestSocket.open(room);
     expect((await drain(squatter)).code).toBe(CLOSE_POLICY_VIOLATION); // the join deadline, from the alarm
     // The alarm that closed it found nobody ever joined: nothing is kept.
-    for (let i = 0; i < 50 && (await tablesOf(room)).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let i = 0; i < 50 && (await tablesOf(room)).length > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await tablesOf(room)).toEqual([]);
     expect(await runInDurableObject(env.ROOMS.getByName(room), (_i, ctx) => ctx.storage.getAlarm())).toBeNull();
   });
@@ -344,7 +389,14 @@ describe("storage only for rooms that are used", () => {
     await alice.closeEvent();
 
     // In use 89 days ago: kept, and looked at again when it would be due.
-    await runInDurableObject(stub, (_i, ctx) => void ctx.storage.sql.exec("UPDATE meta SET value = ? WHERE key = 'active'", String(Date.now() - 89 * 86_400_000)));
+    await runInDurableObject(
+      stub,
+      (_i, ctx) =>
+        void ctx.storage.sql.exec(
+          "UPDATE meta SET value = ? WHERE key = 'active'",
+          String(Date.now() - 89 * 86_400_000),
+        ),
+    );
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await tablesOf(room)).toContain("messages");
     const due = await runInDurableObject(stub, (_i, ctx) => ctx.storage.getAlarm());
@@ -352,7 +404,14 @@ describe("storage only for rooms that are used", () => {
     expect(due! - Date.now()).toBeLessThanOrEqual(86_400_000);
 
     // 91 days: gone, objects and all.
-    await runInDurableObject(stub, (_i, ctx) => void ctx.storage.sql.exec("UPDATE meta SET value = ? WHERE key = 'active'", String(Date.now() - 91 * 86_400_000)));
+    await runInDurableObject(
+      stub,
+      (_i, ctx) =>
+        void ctx.storage.sql.exec(
+          "UPDATE meta SET value = ? WHERE key = 'active'",
+          String(Date.now() - 91 * 86_400_000),
+        ),
+    );
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await tablesOf(room)).toEqual([]);
     expect(await env.FILES.head(`${room}/${file.id}`)).toBeNull();
@@ -368,7 +427,14 @@ describe("storage only for rooms that are used", () => {
     const room = freshRoom();
     const stub = env.ROOMS.getByName(room);
     const [alice] = await TestSocket.join(room, "Alice");
-    await runInDurableObject(stub, (_i, ctx) => void ctx.storage.sql.exec("UPDATE meta SET value = ? WHERE key = 'active'", String(Date.now() - 200 * 86_400_000)));
+    await runInDurableObject(
+      stub,
+      (_i, ctx) =>
+        void ctx.storage.sql.exec(
+          "UPDATE meta SET value = ? WHERE key = 'active'",
+          String(Date.now() - 200 * 86_400_000),
+        ),
+    );
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     alice.send({ type: "message", text: "still here" });
     expect(await alice.expect("message")).toMatchObject({ id: 1, text: "still here" });
@@ -382,7 +448,10 @@ describe("identity", () => {
     const stub = env.ROOMS.getByName(room);
     const [alice, welcome] = await TestSocket.join(room, "Alice");
     // Connected for 25 hours without a reconnect: the row is past its time-to-live…
-    await runInDurableObject(stub, (_i, ctx) => void ctx.storage.sql.exec("UPDATE sessions SET last_used = last_used - 90000000"));
+    await runInDurableObject(
+      stub,
+      (_i, ctx) => void ctx.storage.sql.exec("UPDATE sessions SET last_used = last_used - 90000000"),
+    );
     // …and someone else's join clears expired rows away.
     await TestSocket.join(room, "Bob");
     await alice.expect("joined");

@@ -23,7 +23,10 @@ async function freshWindow(): Promise<void> {
 }
 
 const createRoom = (ip?: string) =>
-  exports.default.fetch(`${ORIGIN}/api/rooms`, { method: "POST", headers: ip === undefined ? {} : { "CF-Connecting-IP": ip } });
+  exports.default.fetch(`${ORIGIN}/api/rooms`, {
+    method: "POST",
+    headers: ip === undefined ? {} : { "CF-Connecting-IP": ip },
+  });
 
 async function openFrom(ip: string, room: string, nick: string): Promise<TestSocket> {
   const socket = await TestSocket.open(room, { "CF-Connecting-IP": ip });
@@ -52,7 +55,10 @@ describe("POST /api/rooms per address", () => {
     const retryAfter = Number(refused.headers.get("Retry-After"));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(secondsUntilNextWindow(Date.now()) + 1);
-    expect(await refused.json()).toEqual({ error: "rate_limited", message: expect.stringMatching(/new rooms.*try again in \d+ s/) });
+    expect(await refused.json()).toEqual({
+      error: "rate_limited",
+      message: expect.stringMatching(/new rooms.*try again in \d+ s/),
+    });
     expect(refused.headers.get("X-Content-Type-Options")).toBe("nosniff");
 
     // Another address is not affected, nor are requests without an address.
@@ -68,14 +74,20 @@ describe("WebSocket upgrades per address", () => {
     const room = freshRoom();
     // Refused before counting: a bad room name, a missing Upgrade header.
     expect((await upgrade("-bad-", { "CF-Connecting-IP": ip })).status).toBe(400);
-    expect((await exports.default.fetch(`${ORIGIN}/api/rooms/${room}/websocket`, { headers: { "CF-Connecting-IP": ip } })).status).toBe(426);
+    expect(
+      (await exports.default.fetch(`${ORIGIN}/api/rooms/${room}/websocket`, { headers: { "CF-Connecting-IP": ip } }))
+        .status,
+    ).toBe(426);
     const sockets: TestSocket[] = [];
     for (let i = 0; i < 5; i++) sockets.push(await TestSocket.open(room, { "CF-Connecting-IP": ip }));
     const refused = await upgrade(room, { "CF-Connecting-IP": ip });
     expect(refused.status).toBe(429);
     expect(refused.webSocket).toBeNull();
     expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
-    expect(await refused.json()).toMatchObject({ error: "rate_limited", message: expect.stringMatching(/connections/) });
+    expect(await refused.json()).toMatchObject({
+      error: "rate_limited",
+      message: expect.stringMatching(/connections/),
+    });
     // The open sockets are not affected, and other addresses still connect.
     await sockets[0]!.joinAs("Alice");
     expect((await upgrade(room, { "CF-Connecting-IP": freshIp() })).status).toBe(101);
@@ -138,7 +150,8 @@ describe("frames per address, across rooms", () => {
 
     // Someone else in the same room chats on, and everyone there gets it.
     neighbour.send({ type: "message", text: "still here", cid: "n" });
-    for (const socket of [neighbour, first, second]) expect(await answerTo(socket, "n")).toMatchObject({ text: "still here" });
+    for (const socket of [neighbour, first, second])
+      expect(await answerTo(socket, "n")).toMatchObject({ text: "still here" });
     const history = (await (await TestSocket.open(roomA)).joinAs("Reader")).history.map((m) => m.text);
     const sent = (name: string, count: number) => Array.from({ length: count }, (_, i) => `${name}${i}`);
     expect(history).toEqual([...sent("a", 5), ...sent("b", b.sent), "still here"]);

@@ -44,10 +44,52 @@ import { Connections } from "../src/worker/connections";
 /** Single UTF-16 units and code points that tend to break things. */
 const nastyChar = fc.oneof(
   fc.constantFrom(
-    " ", "\t", "\n", "\r", "\r\n", "\u0000", "\u0007", "\u001b", "\u007f", "\u0085", "\u00a0", "\u00ad",
-    "\u200b", "\u200d", "\u200e", "\u202e", "\u2066", "\u2028", "\u2029", "\ufeff", "\ufffd",
-    "\u009b", "\u115f", "\u3164", "\uffa0", "\u2800", "\ufe0f", "\u2764", "\ua4ee", "\u13aa", "\u1d00", "\u01c0",
-    "\ud800", "\udc00", "\ud83d\ude00", "e\u0301", "\u212a", "\uff21", "\u3000", "a", "Z", "é", "\"", "\\", "{", "}",
+    " ",
+    "\t",
+    "\n",
+    "\r",
+    "\r\n",
+    "\u0000",
+    "\u0007",
+    "\u001b",
+    "\u007f",
+    "\u0085",
+    "\u00a0",
+    "\u00ad",
+    "\u200b",
+    "\u200d",
+    "\u200e",
+    "\u202e",
+    "\u2066",
+    "\u2028",
+    "\u2029",
+    "\ufeff",
+    "\ufffd",
+    "\u009b",
+    "\u115f",
+    "\u3164",
+    "\uffa0",
+    "\u2800",
+    "\ufe0f",
+    "\u2764",
+    "\ua4ee",
+    "\u13aa",
+    "\u1d00",
+    "\u01c0",
+    "\ud800",
+    "\udc00",
+    "\ud83d\ude00",
+    "e\u0301",
+    "\u212a",
+    "\uff21",
+    "\u3000",
+    "a",
+    "Z",
+    "é",
+    '"',
+    "\\",
+    "{",
+    "}",
   ),
   fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit)), // lone surrogates included
   fc.integer({ min: 0x10000, max: 0x10ffff }).map((cp) => String.fromCodePoint(cp)),
@@ -57,7 +99,12 @@ const nastyString = (maxLength: number) => fc.array(nastyChar, { maxLength }).ma
 const anyString = fc.oneof(
   { weight: 5, arbitrary: nastyString(12) },
   { weight: 2, arbitrary: fc.string({ maxLength: 20 }) },
-  { weight: 1, arbitrary: fc.constantFrom(5, 6, 9, 10, 11, 20, 21, 40, 65, 129).chain((n) => fc.tuple(fc.constantFrom("a", "😀", " ", "e\u0301"), fc.constant(n)).map(([c, k]) => c.repeat(k))) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom(5, 6, 9, 10, 11, 20, 21, 40, 65, 129)
+      .chain((n) => fc.tuple(fc.constantFrom("a", "😀", " ", "e\u0301"), fc.constant(n)).map(([c, k]) => c.repeat(k))),
+  },
 );
 
 // ---------------------------------------------------------------------------
@@ -66,13 +113,20 @@ const anyString = fc.oneof(
 
 const limits: FrameLimits = { messageLength: 10, nickLength: 5 };
 /** The documented rules (docs/security.md), written again here to check the parser against. */
-const NICK_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u2800]|(?![\uFE0E\uFE0F])\p{Default_Ignorable_Code_Point}|(?<!\p{Emoji})[\uFE0E\uFE0F]/u;
+const NICK_FORBIDDEN =
+  /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u2800]|(?![\uFE0E\uFE0F])\p{Default_Ignorable_Code_Point}|(?<!\p{Emoji})[\uFE0E\uFE0F]/u;
 const TEXT_FORBIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 /** Valid frames of every client type, before mutation. */
 const validFrame: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
-  fc.record({ type: fc.constant("join"), nick: anyString, since: fc.nat(), session: fc.string({ maxLength: 20 }) }, { requiredKeys: ["type", "nick"] }),
-  fc.record({ type: fc.constant("message"), text: anyString, cid: fc.string({ maxLength: 10 }), action: fc.boolean() }, { requiredKeys: ["type", "text"] }),
+  fc.record(
+    { type: fc.constant("join"), nick: anyString, since: fc.nat(), session: fc.string({ maxLength: 20 }) },
+    { requiredKeys: ["type", "nick"] },
+  ),
+  fc.record(
+    { type: fc.constant("message"), text: anyString, cid: fc.string({ maxLength: 10 }), action: fc.boolean() },
+    { requiredKeys: ["type", "text"] },
+  ),
   fc.record({ type: fc.constant("nick"), nick: anyString }),
   fc.record({ type: fc.constant("history"), before: fc.integer({ min: 1, max: 1_000_000 }) }),
   fc.constant({ type: "typing" }),
@@ -82,7 +136,25 @@ const FIELDS = ["type", "nick", "text", "cid", "action", "since", "session", "be
 /** Values of every JSON type (and a few that JSON.stringify turns into something else). */
 const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   anyString,
-  fc.constantFrom(null, true, false, 0, -1, 1.5, 2 ** 53, -0, Number.NaN, Infinity, "join", "message", "nick", "history", "typing", "TYPE", ""),
+  fc.constantFrom(
+    null,
+    true,
+    false,
+    0,
+    -1,
+    1.5,
+    2 ** 53,
+    -0,
+    Number.NaN,
+    Infinity,
+    "join",
+    "message",
+    "nick",
+    "history",
+    "typing",
+    "TYPE",
+    "",
+  ),
   fc.integer(),
   fc.double(),
   fc.array(fc.jsonValue(), { maxLength: 3 }),
@@ -220,10 +292,22 @@ const textValue: fc.Arbitrary<unknown> = fc.oneof(
 );
 /** How a message's cid is chosen: none, a unique one, or an invalid one. */
 type CidKind = "none" | "unique" | "long" | "number";
-const GARBAGE = fc.oneof(
-  fc.constantFrom("not json", "[]", "{}", "null", '{"type":"bogus"}', '{"type":"message"}', '{"type":"join","nick":5}', '{"type":"history","before":0}', "{\"type\":\"join\""),
-  rawFrame,
-).filter((raw) => !parseClientFrame(raw, roomFrameLimits).ok);
+const GARBAGE = fc
+  .oneof(
+    fc.constantFrom(
+      "not json",
+      "[]",
+      "{}",
+      "null",
+      '{"type":"bogus"}',
+      '{"type":"message"}',
+      '{"type":"join","nick":5}',
+      '{"type":"history","before":0}',
+      '{"type":"join"',
+    ),
+    rawFrame,
+  )
+  .filter((raw) => !parseClientFrame(raw, roomFrameLimits).ok);
 
 type Command =
   | { c: number; do: "join"; nick: unknown; since?: unknown }
@@ -243,18 +327,61 @@ type Command =
 const command = (clients: number): fc.Arbitrary<Command> => {
   const c = fc.nat({ max: clients - 1 });
   return fc.oneof(
-    { weight: 3, arbitrary: fc.record({ c, do: fc.constant("join" as const), nick: nickValue, since: fc.constantFrom(0, 1, 3, 100, -1, "x") }, { requiredKeys: ["c", "do", "nick"] }) },
+    {
+      weight: 3,
+      arbitrary: fc.record(
+        { c, do: fc.constant("join" as const), nick: nickValue, since: fc.constantFrom(0, 1, 3, 100, -1, "x") },
+        { requiredKeys: ["c", "do", "nick"] },
+      ),
+    },
     // Mostly well-formed messages (so that ids advance), and some anything-goes ones.
-    { weight: 7, arbitrary: fc.record({ c, do: fc.constant("message" as const), text: fc.constantFrom(...TEXTS_VALID), cid: fc.constantFrom<CidKind>("unique", "unique", "none"), action: fc.constantFrom(undefined, undefined, true, false) }) },
-    { weight: 4, arbitrary: fc.record({ c, do: fc.constant("message" as const), text: textValue, cid: fc.constantFrom<CidKind>("unique", "unique", "unique", "none", "none", "long", "number"), action: fc.constantFrom(undefined, undefined, undefined, undefined, true, false, "yes") }) },
+    {
+      weight: 7,
+      arbitrary: fc.record({
+        c,
+        do: fc.constant("message" as const),
+        text: fc.constantFrom(...TEXTS_VALID),
+        cid: fc.constantFrom<CidKind>("unique", "unique", "none"),
+        action: fc.constantFrom(undefined, undefined, true, false),
+      }),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        c,
+        do: fc.constant("message" as const),
+        text: textValue,
+        cid: fc.constantFrom<CidKind>("unique", "unique", "unique", "none", "none", "long", "number"),
+        action: fc.constantFrom(undefined, undefined, undefined, undefined, true, false, "yes"),
+      }),
+    },
     { weight: 3, arbitrary: fc.record({ c, do: fc.constant("nick" as const), nick: nickValue }) },
     { weight: 1, arbitrary: fc.record({ c, do: fc.constant("typing" as const) }) },
-    { weight: 1, arbitrary: fc.record({ c, do: fc.constant("history" as const), before: fc.constantFrom(1, 2, 4, 1000, 0, -3, 1.5, "9") }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        c,
+        do: fc.constant("history" as const),
+        before: fc.constantFrom(1, 2, 4, 1000, 0, -3, 1.5, "9"),
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ c, do: fc.constant("garbage" as const), raw: GARBAGE }) },
     { weight: 1, arbitrary: fc.record({ c, do: fc.constant("binary" as const) }) },
     { weight: 1, arbitrary: fc.record({ c, do: fc.constant("oversize" as const) }) },
     { weight: 1, arbitrary: fc.record({ c, do: fc.constant("close" as const) }) },
-    { weight: 1, arbitrary: fc.record({ c, do: fc.constant("flood" as const), raw: fc.constantFrom("not json", '{"type":"bogus"}', '{"type":"message","text":""}', '{"type":"signal","to":"x","data":{}}') }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        c,
+        do: fc.constant("flood" as const),
+        raw: fc.constantFrom(
+          "not json",
+          '{"type":"bogus"}',
+          '{"type":"message","text":""}',
+          '{"type":"signal","to":"x","data":{}}',
+        ),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ c, do: fc.constant("rejoin" as const) }) },
   );
 };
@@ -317,10 +444,14 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
   let step = -1;
 
   /** The room as it must be: every joined, open client, by id. */
-  const expectedRoster = () => sorted(clients.filter((k) => k.me !== null && !k.closed).map((k) => [k.me!.id, k.me!.nick]));
+  const expectedRoster = () =>
+    sorted(clients.filter((k) => k.me !== null && !k.closed).map((k) => [k.me!.id, k.me!.nick]));
 
   const checkHistory = (history: MessageFrame[], firstId: number, lastId: number, where: string) => {
-    expect(history.map((m) => m.id), where).toEqual(Array.from({ length: Math.max(0, lastId - firstId + 1) }, (_, i) => firstId + i));
+    expect(
+      history.map((m) => m.id),
+      where,
+    ).toEqual(Array.from({ length: Math.max(0, lastId - firstId + 1) }, (_, i) => firstId + i));
     for (const m of history) expect(m, where).toEqual(acked[m.id - 1]);
   };
 
@@ -376,7 +507,9 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
 
   /** Is this frame the sender's answer to its own command? */
   const isAnswer = (k: Client) => (f: ServerFrame) =>
-    f.type === "welcome" || f.type === "error" || f.type === "history" ||
+    f.type === "welcome" ||
+    f.type === "error" ||
+    f.type === "history" ||
     (f.type === "message" && k.me !== null && f.from.id === k.me.id) ||
     (f.type === "renamed" && k.me !== null && f.user.id === k.me.id);
 
@@ -399,7 +532,10 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
     const welcome = await observer.joinAs(`Observer-${step + 1}`, { since: 0 });
     observers.add(welcome.you.id);
     // The roster is exactly the joined, open clients (and the observer).
-    expect(sorted(welcome.users.filter((u) => u.id !== welcome.you.id).map((u) => [u.id, u.nick])), `roster ${where}`).toEqual(expectedRoster());
+    expect(
+      sorted(welcome.users.filter((u) => u.id !== welcome.you.id).map((u) => [u.id, u.nick])),
+      `roster ${where}`,
+    ).toEqual(expectedRoster());
     // Every acknowledged message is in the history exactly once, in order, unchanged.
     checkHistory(welcome.history, 1, acked.length, `history ${where}`);
     observer.close();
@@ -417,9 +553,16 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
     }
     // Straight from SQLite: the stored ids are 1..n, with the acknowledged contents.
     const rows = await runInDurableObject(env.ROOMS.getByName(room), (_instance, state) =>
-      state.storage.sql.exec<{ id: number; text: string; user_id: string; cid: string | null }>("SELECT id, text, user_id, cid FROM messages ORDER BY id").toArray(),
+      state.storage.sql
+        .exec<{ id: number; text: string; user_id: string; cid: string | null }>(
+          "SELECT id, text, user_id, cid FROM messages ORDER BY id",
+        )
+        .toArray(),
     );
-    expect(rows.map((r) => [r.id, r.text, r.user_id, r.cid]), `stored ${where}`).toEqual(acked.map((m) => [m.id, m.text, m.from.id, m.cid ?? null]));
+    expect(
+      rows.map((r) => [r.id, r.text, r.user_id, r.cid]),
+      `stored ${where}`,
+    ).toEqual(acked.map((m) => [m.id, m.text, m.from.id, m.cid ?? null]));
   };
 
   try {
@@ -433,20 +576,37 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
       const where = `step ${step} ${JSON.stringify(cmd)}`;
       let raw: string | ArrayBuffer;
       switch (cmd.do) {
-        case "join": raw = JSON.stringify({ type: "join", nick: cmd.nick, since: cmd.since }); break;
+        case "join":
+          raw = JSON.stringify({ type: "join", nick: cmd.nick, since: cmd.since });
+          break;
         case "message": {
           const cid = { none: undefined, unique: `m${step}`, long: "c".repeat(65), number: 5 }[cmd.cid];
           raw = JSON.stringify({ type: "message", text: cmd.text, cid, action: cmd.action });
           break;
         }
-        case "nick": raw = JSON.stringify({ type: "nick", nick: cmd.nick }); break;
-        case "typing": raw = JSON.stringify({ type: "typing" }); break;
-        case "history": raw = JSON.stringify({ type: "history", before: cmd.before }); break;
-        case "garbage": case "flood": raw = cmd.raw; break;
-        case "binary": raw = new Uint8Array([123, 125]).buffer; break;
-        case "oversize": raw = JSON.stringify({ type: "message", text: "y".repeat(17_000) }); break;
+        case "nick":
+          raw = JSON.stringify({ type: "nick", nick: cmd.nick });
+          break;
+        case "typing":
+          raw = JSON.stringify({ type: "typing" });
+          break;
+        case "history":
+          raw = JSON.stringify({ type: "history", before: cmd.before });
+          break;
+        case "garbage":
+        case "flood":
+          raw = cmd.raw;
+          break;
+        case "binary":
+          raw = new Uint8Array([123, 125]).buffer;
+          break;
+        case "oversize":
+          raw = JSON.stringify({ type: "message", text: "y".repeat(17_000) });
+          break;
         case "close":
-        case "rejoin": raw = ""; break;
+        case "rejoin":
+          raw = "";
+          break;
       }
 
       if (cmd.do === "rejoin") {
@@ -459,9 +619,14 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
         const since = takeover ? undefined : k.lastId;
         target.socket.send({ type: "join", nick: "Ignored", session: k.session, since });
         const answer = await until(target, isAnswer(target));
-        const holder = clients.find((o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey(k.identity!.nick));
+        const holder = clients.find(
+          (o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey(k.identity!.nick),
+        );
         if (holder !== undefined) {
-          expect(answer, `${where}: ${k.identity.nick} is taken by ${holder.me!.nick}`).toMatchObject({ type: "error", code: "nick_taken" });
+          expect(answer, `${where}: ${k.identity.nick} is taken by ${holder.me!.nick}`).toMatchObject({
+            type: "error",
+            code: "nick_taken",
+          });
           if (takeover) throw new Error("two clients hold one nickname");
         } else if (answer.type === "error") {
           expect(answer.code, where).toBe("rate_limited");
@@ -509,24 +674,52 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
             if (parsed === null) expect(answer.code, where).toBe("bad_frame");
             else if (!parsed.ok) expect(answer.code, where).toBe(parsed.code);
             else if (parsed.frame.type === "join") {
-              const holder = clients.find((o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey((parsed.frame as { nick: string }).nick));
-              expect(answer.code, where).toBe(k.me !== null ? "already_joined" : holder !== undefined ? "nick_taken" : "(no refusal)");
+              const holder = clients.find(
+                (o) =>
+                  o !== k &&
+                  !o.closed &&
+                  o.me !== null &&
+                  nickKey(o.me.nick) === nickKey((parsed.frame as { nick: string }).nick),
+              );
+              expect(answer.code, where).toBe(
+                k.me !== null ? "already_joined" : holder !== undefined ? "nick_taken" : "(no refusal)",
+              );
             } else if (k.me === null) expect(answer.code, where).toBe("not_joined");
             else if (parsed.frame.type === "nick") {
-              const holder = clients.find((o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey((parsed.frame as { nick: string }).nick));
+              const holder = clients.find(
+                (o) =>
+                  o !== k &&
+                  !o.closed &&
+                  o.me !== null &&
+                  nickKey(o.me.nick) === nickKey((parsed.frame as { nick: string }).nick),
+              );
               expect(holder, `${where}: nick_taken, but nobody has it`).toBeDefined();
-            } else if (parsed.frame.type === "signal") expect(answer.code, where).toBe("not_in_call"); // nobody here is in a call
+            } else if (parsed.frame.type === "signal")
+              expect(answer.code, where).toBe("not_in_call"); // nobody here is in a call
             else throw new Error(`${where}: refused a valid frame: ${JSON.stringify(answer)}`);
           }
-          if (parsed?.ok === true && parsed.frame.type === "message" && parsed.frame.cid !== undefined) expect(answer.cid, where).toBe(parsed.frame.cid);
+          if (parsed?.ok === true && parsed.frame.type === "message" && parsed.frame.cid !== undefined)
+            expect(answer.cid, where).toBe(parsed.frame.cid);
         } else {
           // Accepted: only what the parser accepts, with what it made of it.
           expect(parsed?.ok, `${where}: accepted ${JSON.stringify(answer)}`).toBe(true);
           const frame = (parsed as { ok: true; frame: ClientFrame }).frame;
-          expect(answer.type, where).toBe({ join: "welcome", nick: "renamed", message: "message", history: "history", typing: "(none)", call: "call", signal: "(none)" }[frame.type]);
+          expect(answer.type, where).toBe(
+            {
+              join: "welcome",
+              nick: "renamed",
+              message: "message",
+              history: "history",
+              typing: "(none)",
+              call: "call",
+              signal: "(none)",
+            }[frame.type],
+          );
           // Nicknames stay unique: nobody else here has the accepted one.
-          const holder = (nick: string) => clients.find((o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey(nick));
-          if (frame.type === "join" || frame.type === "nick") expect(holder(frame.nick)?.me, `${where}: name already taken`).toBeUndefined();
+          const holder = (nick: string) =>
+            clients.find((o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey(nick));
+          if (frame.type === "join" || frame.type === "nick")
+            expect(holder(frame.nick)?.me, `${where}: name already taken`).toBeUndefined();
           if (answer.type === "welcome" && frame.type === "join") {
             expect(answer.you.nick, where).toBe(frame.nick);
             welcomed(k, answer, frame.since);
@@ -570,8 +763,21 @@ type SenderOp =
 const SENDER_SOCKETS = 4;
 const senderSocket = fc.nat({ max: SENDER_SOCKETS - 1 });
 const senderOp: fc.Arbitrary<SenderOp> = fc.oneof(
-  { arbitrary: fc.record({ op: fc.constantFrom("join" as const, "leave" as const, "rename" as const, "send" as const, "close" as const), socket: senderSocket }), weight: 4 },
-  { arbitrary: fc.record({ op: fc.constant("broadcast" as const), urgent: fc.boolean(), except: fc.option(senderSocket) }), weight: 6 },
+  {
+    arbitrary: fc.record({
+      op: fc.constantFrom("join" as const, "leave" as const, "rename" as const, "send" as const, "close" as const),
+      socket: senderSocket,
+    }),
+    weight: 4,
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constant("broadcast" as const),
+      urgent: fc.boolean(),
+      except: fc.option(senderSocket),
+    }),
+    weight: 6,
+  },
   { arbitrary: fc.record({ op: fc.constant("retract" as const) }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constant("flush" as const), all: fc.boolean() }), weight: 3 },
 );
@@ -590,7 +796,8 @@ class ModelSender {
   }
   deliver(socket: number): void {
     const queue = this.queues[socket]!;
-    if (queue.length > 0 && !this.closed[socket]) this.delivered[socket]!.push(queue.length === 1 ? queue[0]! : `[${queue.join(",")}]`);
+    if (queue.length > 0 && !this.closed[socket])
+      this.delivered[socket]!.push(queue.length === 1 ? queue[0]! : `[${queue.join(",")}]`);
     this.queues[socket] = [];
     this.urgent[socket] = false;
   }
@@ -606,7 +813,14 @@ describe("the room's sender against a queue per socket (property)", () => {
         const pairs = Array.from({ length: SENDER_SOCKETS }, () => new WebSocketPair());
         const server = (i: number) => pairs[i]![1];
         for (let i = 0; i < SENDER_SOCKETS; i++) {
-          sockets.accept(server(i), { user: null, sessionHash: null, ip: null, openedAt: 0, bucket: { tokens: 0, at: 0 }, typingAt: 0 });
+          sockets.accept(server(i), {
+            user: null,
+            sessionHash: null,
+            ip: null,
+            openedAt: 0,
+            bucket: { tokens: 0, at: 0 },
+            typingAt: 0,
+          });
         }
         const received: string[][] = pairs.map(() => []);
         const ended = pairs.map(({ 0: client }, i) => {
@@ -635,7 +849,8 @@ describe("the room's sender against a queue per socket (property)", () => {
               model.member[step.socket] = false;
               break;
             case "rename":
-              if (model.member[step.socket]) sockets.rename(server(step.socket), { id: `u${step.socket}`, nick: `R${++next}` });
+              if (model.member[step.socket])
+                sockets.rename(server(step.socket), { id: `u${step.socket}`, nick: `R${++next}` });
               break;
             case "send": {
               const frame: ServerFrame = { type: "error", code: "bad_frame", message: `direct ${++next}` };
@@ -655,7 +870,8 @@ describe("the room's sender against a queue per socket (property)", () => {
                 : { type: "typing", user: { id: `t${++next}`, nick: "T" } };
               const payload = sockets.broadcast(frame, step.except === null ? undefined : server(step.except));
               expect(payload).toBe(JSON.stringify(frame));
-              for (let i = 0; i < SENDER_SOCKETS; i++) if (model.member[i] && i !== step.except) model.queue(i, payload, step.urgent);
+              for (let i = 0; i < SENDER_SOCKETS; i++)
+                if (model.member[i] && i !== step.except) model.queue(i, payload, step.urgent);
               sinceFlush.push(payload);
               break;
             }

@@ -124,9 +124,16 @@ describe("parseNick", () => {
     // x with a grave below has no precomposed form: every mark survives NFC and counts.
     const marks = (count: number) => "\u0316".repeat(count);
     expect(parseNick(`x${marks(MAX_COMBINING_MARKS)}`, 32)).toMatchObject({ ok: true });
-    expect(parseNick(`x${marks(MAX_COMBINING_MARKS + 1)}`, 32)).toMatchObject({ ok: false, message: expect.stringMatching(/combining marks/) });
+    expect(parseNick(`x${marks(MAX_COMBINING_MARKS + 1)}`, 32)).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/combining marks/),
+    });
     // Real writing with several marks per letter is fine.
-    for (const nick of ["Vi\u1ec7t", "\u0928\u092e\u0938\u094d\u0924\u0947", "\u05e9\u05b8\u05c1\u05dc\u05d5\u05b9\u05dd"]) {
+    for (const nick of [
+      "Vi\u1ec7t",
+      "\u0928\u092e\u0938\u094d\u0924\u0947",
+      "\u05e9\u05b8\u05c1\u05dc\u05d5\u05b9\u05dd",
+    ]) {
       expect(parseNick(nick, 32), nick).toMatchObject({ ok: true });
     }
   });
@@ -134,7 +141,10 @@ describe("parseNick", () => {
 
 describe("parseClientFrame", () => {
   it("reads each client frame into its typed form", () => {
-    expect(parseClientFrame('{"type":"join","nick":" Ann "}', limits)).toEqual({ ok: true, frame: { type: "join", nick: "Ann" } });
+    expect(parseClientFrame('{"type":"join","nick":" Ann "}', limits)).toEqual({
+      ok: true,
+      frame: { type: "join", nick: "Ann" },
+    });
     expect(parseClientFrame('{"type":"join","nick":"Ann","since":0,"session":"t"}', limits)).toEqual({
       ok: true,
       frame: { type: "join", nick: "Ann", since: 0, session: "t" },
@@ -144,7 +154,10 @@ describe("parseClientFrame", () => {
       frame: { type: "message", text: "hi", cid: "c" },
     });
     expect(parseClientFrame('{"type":"typing"}', limits)).toEqual({ ok: true, frame: { type: "typing" } });
-    expect(parseClientFrame('{"type":"nick","nick":"Bo"}', limits)).toEqual({ ok: true, frame: { type: "nick", nick: "Bo" } });
+    expect(parseClientFrame('{"type":"nick","nick":"Bo"}', limits)).toEqual({
+      ok: true,
+      frame: { type: "nick", nick: "Bo" },
+    });
   });
 
   it("ignores unknown fields", () => {
@@ -191,7 +204,12 @@ describe("parseClientFrame", () => {
     const big: FrameLimits = { messageLength: 4000, nickLength: 32 };
     const frame = (text: string) => JSON.stringify({ type: "message", text, cid: "z" });
     // 4,000 characters of nothing but combining marks: within the length limit, still refused.
-    expect(parseClientFrame(frame("\u0301".repeat(4000)), big)).toMatchObject({ ok: false, code: "bad_frame", cid: "z", message: expect.stringMatching(/combining marks/) });
+    expect(parseClientFrame(frame("\u0301".repeat(4000)), big)).toMatchObject({
+      ok: false,
+      code: "bad_frame",
+      cid: "z",
+      message: expect.stringMatching(/combining marks/),
+    });
     expect(parseClientFrame(frame(`Z${"\u0336".repeat(3999)}`), big)).toMatchObject({ ok: false, code: "bad_frame" });
     // One heavily accented letter per word is fine: the limit is per character.
     const accented = `a${"\u0300".repeat(MAX_COMBINING_MARKS)} `.repeat(200);
@@ -204,15 +222,27 @@ describe("parseClientFrame", () => {
     const ok = `{"type":"message","text":"hi","extra":${nested(MAX_JSON_DEPTH - 1)}}`;
     expect(parseClientFrame(ok, limits)).toMatchObject({ ok: true });
     const deep = `{"type":"message","text":"hi","cid":"d","extra":${nested(MAX_JSON_DEPTH)}}`;
-    expect(parseClientFrame(deep, limits)).toMatchObject({ ok: false, code: "bad_frame", cid: "d", message: expect.stringMatching(/levels deep/) });
+    expect(parseClientFrame(deep, limits)).toMatchObject({
+      ok: false,
+      code: "bad_frame",
+      cid: "d",
+      message: expect.stringMatching(/levels deep/),
+    });
     const objects = `{"type":"typing","x":${'{"a":'.repeat(MAX_JSON_DEPTH)}1${"}".repeat(MAX_JSON_DEPTH)}}`;
     expect(parseClientFrame(objects, limits)).toMatchObject({ ok: false, code: "bad_frame" });
     // A parser bomb of the largest frame size is parsed and refused, not crashed on.
-    expect(parseClientFrame(`{"type":"typing","x":${nested(8000)}}`, limits)).toMatchObject({ ok: false, code: "bad_frame" });
+    expect(parseClientFrame(`{"type":"typing","x":${nested(8000)}}`, limits)).toMatchObject({
+      ok: false,
+      code: "bad_frame",
+    });
   });
 
   it("returns the cid of a refused message so the sender can match it", () => {
-    expect(parseClientFrame('{"type":"message","text":"01234567890","cid":"c9"}', limits)).toMatchObject({ ok: false, code: "too_long", cid: "c9" });
+    expect(parseClientFrame('{"type":"message","text":"01234567890","cid":"c9"}', limits)).toMatchObject({
+      ok: false,
+      code: "too_long",
+      cid: "c9",
+    });
   });
 });
 

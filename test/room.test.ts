@@ -35,7 +35,14 @@ describe("joining", () => {
       you: { nick: "Alice" },
       users: [{ nick: "Alice" }],
       history: [],
-      limits: { messageLength: 4000, nickLength: 32, typingIntervalMs: 2000, rateBurst: 10, ratePerSecond: 5, fileBytes: 262_144 },
+      limits: {
+        messageLength: 4000,
+        nickLength: 32,
+        typingIntervalMs: 2000,
+        rateBurst: 10,
+        ratePerSecond: 5,
+        fileBytes: 262_144,
+      },
     });
     expect(aliceWelcome.you.id).toMatch(/^[a-z2-7]{16}$/);
     expect(aliceWelcome.session).toMatch(/^[a-z2-7]{32}$/);
@@ -248,7 +255,13 @@ describe("messages", () => {
   it("refuse a bad since or session on join", async () => {
     const room = freshRoom();
     const socket = await TestSocket.open(room);
-    for (const extra of [{ since: -1 }, { since: 1.5 }, { since: "3" }, { session: 42 }, { session: "s".repeat(129) }]) {
+    for (const extra of [
+      { since: -1 },
+      { since: 1.5 },
+      { since: "3" },
+      { session: 42 },
+      { session: "s".repeat(129) },
+    ]) {
       socket.send({ type: "join", nick: "Resumer", ...extra });
       expect((await socket.expect("error")).code, JSON.stringify(extra)).toBe("bad_frame");
     }
@@ -296,10 +309,13 @@ describe("when messages go out", () => {
   it("stores and sends a lone message within its own event, and batches the frames of a burst", async () => {
     const { room, alice, bob } = await aliceAndBob();
     await bob.expectSilence(100);
-    const stored = (ctx: DurableObjectState) => ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages").one().n;
+    const stored = (ctx: DurableObjectState) =>
+      ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages").one().n;
     const rawBefore = bob.raw.length;
     await runInDurableObject(roomStub(room), async (instance: Room, ctx) => {
-      const sender = ctx.getWebSockets().find((ws) => (ws.deserializeAttachment() as { user: User | null }).user?.nick === "Alice")!;
+      const sender = ctx
+        .getWebSockets()
+        .find((ws) => (ws.deserializeAttachment() as { user: User | null }).user?.nick === "Alice")!;
       instance.webSocketMessage(sender, JSON.stringify({ type: "message", text: "lone", cid: "l" }));
       await Promise.resolve(); // microtasks only: no timer, no I/O
       expect(stored(ctx)).toBe(1);
@@ -558,7 +574,9 @@ describe("history", () => {
     await collectMessages(senders[6]!, 63);
     const stub = roomStub(room);
     const rows = await runInDurableObject(stub, (_, state) =>
-      state.storage.sql.exec<{ n: number; lo: number; hi: number }>("SELECT count(*) AS n, min(id) AS lo, max(id) AS hi FROM messages").one(),
+      state.storage.sql
+        .exec<{ n: number; lo: number; hi: number }>("SELECT count(*) AS n, min(id) AS lo, max(id) AS hi FROM messages")
+        .one(),
     );
     expect(rows).toEqual({ n: 50, lo: 14, hi: 63 });
 
@@ -573,8 +591,9 @@ describe("history", () => {
 /** Polls storage until the room holds `count` messages (sends are async). */
 async function waitForMessageCount(room: string, count: number): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const stored = await runInDurableObject(roomStub(room), (_, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages").one().n,
+    const stored = await runInDurableObject(
+      roomStub(room),
+      (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages").one().n,
     );
     if (stored >= count) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -734,7 +753,8 @@ describe("eviction while busy", () => {
     // not waiting for their echoes; an eviction after every round.
     const sending = (async () => {
       for (let i = 0; i < 9; i++) {
-        for (const [n, socket] of senders.entries()) socket.send({ type: "message", text: `${"ABC"[n]}${i}`, cid: `${n}-${i}` });
+        for (const [n, socket] of senders.entries())
+          socket.send({ type: "message", text: `${"ABC"[n]}${i}`, cid: `${n}-${i}` });
         await evict();
       }
     })();
@@ -756,7 +776,8 @@ describe("eviction while busy", () => {
     for (const { texts, ids, notices } of results) {
       // Every message once, each sender's in its order, ids 1..27 without a gap.
       expect([...texts].sort()).toEqual(expected);
-      for (const name of "ABC") expect(texts.filter((t) => t[0] === name)).toEqual(expected.filter((t) => t[0] === name));
+      for (const name of "ABC")
+        expect(texts.filter((t) => t[0] === name)).toEqual(expected.filter((t) => t[0] === name));
       expect(ids).toEqual(Array.from({ length: 27 }, (_, i) => i + 1));
       // D and E joined once each; nobody left.
       expect(notices.sort()).toEqual(["joined D", "joined E"]);

@@ -10,7 +10,9 @@ import { ChatSocket } from "./chat-socket";
 export const ORIGIN = "http://chat.test";
 
 export function upgrade(room: string, headers: Record<string, string> = {}): Promise<Response> {
-  return exports.default.fetch(`${ORIGIN}/api/rooms/${room}/websocket`, { headers: { Upgrade: "websocket", ...headers } });
+  return exports.default.fetch(`${ORIGIN}/api/rooms/${room}/websocket`, {
+    headers: { Upgrade: "websocket", ...headers },
+  });
 }
 
 export class TestSocket extends ChatSocket {
@@ -22,7 +24,11 @@ export class TestSocket extends ChatSocket {
   }
 
   /** Opens a socket and joins; resolves with the socket and its welcome. */
-  static async join(room: string, nick: string, extra: Record<string, unknown> = {}): Promise<[TestSocket, WelcomeFrame]> {
+  static async join(
+    room: string,
+    nick: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<[TestSocket, WelcomeFrame]> {
     const socket = await TestSocket.open(room);
     const welcome = await socket.joinAs(nick, extra);
     return [socket, welcome];

@@ -13,7 +13,8 @@ const inFreshRoom = <R>(callback: (storage: DurableObjectStorage) => R | Promise
   runInDurableObject(env.ROOMS.getByName(freshRoom("storage")), (_, state) => callback(state.storage));
 
 const alice = { id: "alice-id", nick: "Alice" };
-const say = (text: string, cid?: string): SendFrame => (cid === undefined ? { type: "message", text } : { type: "message", text, cid });
+const say = (text: string, cid?: string): SendFrame =>
+  cid === undefined ? { type: "message", text } : { type: "message", text, cid };
 
 describe("schema migrations", () => {
   it("run once: opening the storage again changes nothing and keeps the data", async () => {
@@ -22,7 +23,9 @@ describe("schema migrations", () => {
       first.appendMessage(alice, say("kept"), 1);
       first.write();
       const again = new RoomStorage(storage, 100);
-      const versions = storage.sql.exec<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version").toArray();
+      const versions = storage.sql
+        .exec<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version")
+        .toArray();
       expect(versions.map((v) => v.version)).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
       expect(again.recentMessages(10).map((m) => m.text)).toEqual(["kept"]);
     });
@@ -35,16 +38,24 @@ describe("schema migrations from an older database", () => {
       // A database at the current version, put back to the schema as
       // version 1 shipped it, with a message.
       new RoomStorage(storage, 100);
-      for (const table of ["messages", "sessions", "meta", "files", "schema_migrations"]) storage.sql.exec(`DROP TABLE ${table}`);
+      for (const table of ["messages", "sessions", "meta", "files", "schema_migrations"])
+        storage.sql.exec(`DROP TABLE ${table}`);
       storage.sql.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
       storage.sql.exec("INSERT INTO schema_migrations VALUES (1, 0)");
-      storage.sql.exec("CREATE TABLE messages (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, user_id TEXT NOT NULL, nick TEXT NOT NULL, text TEXT NOT NULL, cid TEXT)");
-      storage.sql.exec("CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, nick TEXT NOT NULL, last_used INTEGER NOT NULL)");
+      storage.sql.exec(
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, user_id TEXT NOT NULL, nick TEXT NOT NULL, text TEXT NOT NULL, cid TEXT)",
+      );
+      storage.sql.exec(
+        "CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, nick TEXT NOT NULL, last_used INTEGER NOT NULL)",
+      );
       storage.sql.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
       storage.sql.exec("INSERT INTO messages VALUES (7, 1, 'alice-id', 'Alice', 'from v1', NULL)");
       const store = new RoomStorage(storage, 100);
       expect(store.recentMessages(10)).toEqual([{ type: "message", id: 7, ts: 1, from: alice, text: "from v1" }]);
-      expect(store.appendMessage(alice, { type: "message", text: "waves", action: true }, 2)).toMatchObject({ id: 8, action: true });
+      expect(store.appendMessage(alice, { type: "message", text: "waves", action: true }, 2)).toMatchObject({
+        id: 8,
+        action: true,
+      });
       expect(store.recentMessages(10).map((m) => m.action)).toEqual([undefined, true]);
     });
   });
@@ -179,8 +190,20 @@ describe("activity", () => {
 });
 
 describe("files", () => {
-  const upload = (id: string, size: number) => ({ id, name: `${id}.bin`, size, type: "application/octet-stream", from: alice });
-  const fileOf = (id: string, size: number) => ({ id, name: `${id}.bin`, size, type: "application/octet-stream", url: `/api/rooms/files-room/files/${id}` });
+  const upload = (id: string, size: number) => ({
+    id,
+    name: `${id}.bin`,
+    size,
+    type: "application/octet-stream",
+    from: alice,
+  });
+  const fileOf = (id: string, size: number) => ({
+    id,
+    name: `${id}.bin`,
+    size,
+    type: "application/octet-stream",
+    url: `/api/rooms/files-room/files/${id}`,
+  });
 
   it("count against the quota from the moment an upload starts, and go with their message", async () => {
     await inFreshRoom((storage) => {
@@ -195,7 +218,9 @@ describe("files", () => {
       expect(store.findUpload("f1")).toBeNull(); // in a message now
       expect(store.recentMessages(10)).toEqual([{ ...message, text: "", file: fileOf("f1", 100) }]);
       // After a restart, too (the file's details come from its row).
-      expect(new RoomStorage(storage, 3, { room: "files-room" }).recentMessages(10)[0]!.file).toEqual(fileOf("f1", 100));
+      expect(new RoomStorage(storage, 3, { room: "files-room" }).recentMessages(10)[0]!.file).toEqual(
+        fileOf("f1", 100),
+      );
 
       // Three more messages push the file's message out of retention (3): its file is doomed.
       for (const text of ["a", "b"]) store.appendMessage(alice, say(text), 4000);

@@ -250,7 +250,11 @@ describe("anything else", () => {
 
 describe("a bad configuration", () => {
   it("is refused with config_error, and what is wrong goes to the log, not to whoever asked", async () => {
-    const response = await worker.fetch(new Request("http://chat.test/api/health"), { ...env, MAX_MESSAGE_LENGTH: "lots" }, createExecutionContext());
+    const response = await worker.fetch(
+      new Request("http://chat.test/api/health"),
+      { ...env, MAX_MESSAGE_LENGTH: "lots" },
+      createExecutionContext(),
+    );
     expect(response.status).toBe(500);
     const body = await response.json<{ error: string; message: string }>();
     expect(body.error).toBe("config_error");

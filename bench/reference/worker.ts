@@ -30,7 +30,8 @@ export class ReferenceRoom extends DurableObject<ReferenceEnv> {
   constructor(ctx: DurableObjectState, env: ReferenceEnv) {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, json TEXT NOT NULL)");
-    this.#nextId = ctx.storage.sql.exec<{ last: number | null }>("SELECT max(id) AS last FROM messages").one().last ?? 0;
+    this.#nextId =
+      ctx.storage.sql.exec<{ last: number | null }>("SELECT max(id) AS last FROM messages").one().last ?? 0;
     for (const ws of ctx.getWebSockets()) {
       const user = ws.deserializeAttachment() as User | null;
       if (user !== null) this.#members.set(ws, user);
@@ -53,13 +54,25 @@ export class ReferenceRoom extends DurableObject<ReferenceEnv> {
       const user = { id: crypto.randomUUID().slice(0, 16), nick: String(frame.nick).slice(0, 32) };
       ws.serializeAttachment(user);
       this.#members.set(ws, user);
-      const history = this.ctx.storage.sql.exec<{ json: string }>("SELECT json FROM messages ORDER BY id DESC LIMIT 100").toArray().reverse();
+      const history = this.ctx.storage.sql
+        .exec<{ json: string }>("SELECT json FROM messages ORDER BY id DESC LIMIT 100")
+        .toArray()
+        .reverse();
       const users = JSON.stringify([...this.#members.values()]);
-      ws.send(`{"type":"welcome","room":"","you":${JSON.stringify(user)},"session":"","users":${users},"history":[${history.map((row) => row.json).join(",")}]}`);
+      ws.send(
+        `{"type":"welcome","room":"","you":${JSON.stringify(user)},"session":"","users":${users},"history":[${history.map((row) => row.json).join(",")}]}`,
+      );
       this.#broadcast(JSON.stringify({ type: "joined", user }), ws);
     } else if (frame.type === "message" && me !== undefined) {
       const id = ++this.#nextId;
-      const message = { type: "message", id, ts: Date.now(), from: me, text: String(frame.text).slice(0, 4000), ...(typeof frame.cid === "string" ? { cid: frame.cid } : {}) };
+      const message = {
+        type: "message",
+        id,
+        ts: Date.now(),
+        from: me,
+        text: String(frame.text).slice(0, 4000),
+        ...(typeof frame.cid === "string" ? { cid: frame.cid } : {}),
+      };
       const payload = JSON.stringify(message);
       this.#broadcast(payload);
       this.ctx.storage.sql.exec("INSERT INTO messages (id, json) VALUES (?, ?)", id, payload);
@@ -94,7 +107,8 @@ export default {
     const path = new URL(request.url).pathname;
     if (path === "/api/health") return Response.json({ ok: true });
     const room = /^\/api\/rooms\/([a-z0-9_-]{1,64})\/websocket$/.exec(path)?.[1];
-    if (room === undefined || request.headers.get("Upgrade") !== "websocket") return new Response("Not found", { status: 404 });
+    if (room === undefined || request.headers.get("Upgrade") !== "websocket")
+      return new Response("Not found", { status: 404 });
     return env.ROOMS.getByName(room).fetch(request);
   },
 } satisfies ExportedHandler<ReferenceEnv>;

@@ -124,7 +124,8 @@ export class CallView {
     const notes: string[] = [];
     if (!participant.state.audio) notes.push("muted");
     if (participant.away) notes.push("reconnecting…");
-    else if (!participant.local && participant.connection !== "connected") notes.push(participant.connection === "failed" ? "no connection" : "connecting…");
+    else if (!participant.local && participant.connection !== "connected")
+      notes.push(participant.connection === "failed" ? "no connection" : "connecting…");
     status.textContent = notes.join(" · ");
     tile.muted = !participant.state.audio;
     root.setAttribute("aria-label", `${name.textContent}${notes.length > 0 ? `, ${notes.join(", ")}` : ""}`);
@@ -132,7 +133,8 @@ export class CallView {
       tile.stream = participant.stream;
       this.#disconnectMeter(tile);
     }
-    if (tile.meter === null && participant.stream.getAudioTracks().length > 0) tile.meter = this.#meterFor(participant.stream);
+    if (tile.meter === null && participant.stream.getAudioTracks().length > 0)
+      tile.meter = this.#meterFor(participant.stream);
   }
 
   /** An analyser on the stream's audio, for the speaking ring. */

@@ -32,7 +32,9 @@ export interface Participant {
 
 export interface CallEvents {
   /** Sends a frame on the chat's socket; false when it is not open. */
-  send(frame: { type: "call"; state: CallState | null } | { type: "signal"; to: string; data: Record<string, unknown> }): boolean;
+  send(
+    frame: { type: "call"; state: CallState | null } | { type: "signal"; to: string; data: Record<string, unknown> },
+  ): boolean;
   /** Something about the call changed: render it again. */
   changed(): void;
   /** A problem to tell the user, in plain words. */
@@ -86,18 +88,39 @@ export class Call {
   participants(): Participant[] {
     const list: Participant[] = [];
     if (this.#state !== null && this.#me !== null) {
-      list.push({ user: this.#me, state: this.#state, local: true, stream: this.#localStream, connection: "connected", away: false });
+      list.push({
+        user: this.#me,
+        state: this.#state,
+        local: true,
+        stream: this.#localStream,
+        connection: "connected",
+        away: false,
+      });
     }
     for (const { user, state } of this.#members.values()) {
       if (user.id === this.#me?.id) continue;
       const peer = this.#peers.get(user.id);
       if (this.#state === null) continue; // not in the call: the roster shows who is
-      list.push({ user, state, local: false, stream: peer?.stream ?? new MediaStream(), connection: peer?.pc.connectionState ?? "new", away: false });
+      list.push({
+        user,
+        state,
+        local: false,
+        stream: peer?.stream ?? new MediaStream(),
+        connection: peer?.pc.connectionState ?? "new",
+        away: false,
+      });
     }
     // People who dropped off and may come back.
     for (const peer of this.#peers.values()) {
       if (peer.away && !this.#members.has(peer.user.id)) {
-        list.push({ user: peer.user, state: peer.state, local: false, stream: peer.stream, connection: peer.pc.connectionState, away: true });
+        list.push({
+          user: peer.user,
+          state: peer.state,
+          local: false,
+          stream: peer.stream,
+          connection: peer.pc.connectionState,
+          away: true,
+        });
       }
     }
     return list;
@@ -135,7 +158,8 @@ export class Call {
       if (!this.#confirmed && this.#state !== null) {
         this.#confirmed = true;
         // Everyone in the call before us gets an offer from us.
-        for (const member of this.#members.values()) if (member.user.id !== user.id) this.#peerFor(member.user, member.state, true);
+        for (const member of this.#members.values())
+          if (member.user.id !== user.id) this.#peerFor(member.user, member.state, true);
       }
       this.#members.set(user.id, { user, state });
       return this.#events.changed();
@@ -162,7 +186,10 @@ export class Call {
     const existing = this.#peers.get(frame.from);
     const peer = existing ?? (member === undefined ? undefined : this.#peerFor(member.user, member.state, false));
     if (peer === undefined) return;
-    const { description, candidate } = frame.data as { description?: RTCSessionDescriptionInit; candidate?: RTCIceCandidateInit };
+    const { description, candidate } = frame.data as {
+      description?: RTCSessionDescriptionInit;
+      candidate?: RTCIceCandidateInit;
+    };
     try {
       if (description !== undefined) {
         const collision = description.type === "offer" && (peer.makingOffer || peer.pc.signalingState !== "stable");
@@ -330,12 +357,15 @@ export class Call {
     pc.addEventListener("connectionstatechange", () => {
       if (pc.connectionState === "failed") pc.restartIce();
       // Someone away whose media stops too has gone for good.
-      if (peer.away && pc.connectionState !== "connected" && pc.connectionState !== "connecting") this.#closePeer(user.id);
+      if (peer.away && pc.connectionState !== "connected" && pc.connectionState !== "connecting")
+        this.#closePeer(user.id);
       this.#events.changed();
     });
     if (offer) {
       // Adding the transceivers fires negotiationneeded: the offer goes out.
-      pc.addTransceiver(this.#microphone !== null && this.#state?.audio ? this.#microphone : "audio", { direction: "sendrecv" });
+      pc.addTransceiver(this.#microphone !== null && this.#state?.audio ? this.#microphone : "audio", {
+        direction: "sendrecv",
+      });
       pc.addTransceiver(this.#camera ?? "video", { direction: "sendrecv" });
     }
     this.#events.changed();
@@ -376,11 +406,13 @@ export class Call {
 const CAMERA: MediaTrackConstraints = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } };
 
 function audioSender(pc: RTCPeerConnection): RTCRtpSender | undefined {
-  return pc.getTransceivers().find((t) => t.currentDirection !== "stopped" && t.receiver.track.kind === "audio")?.sender;
+  return pc.getTransceivers().find((t) => t.currentDirection !== "stopped" && t.receiver.track.kind === "audio")
+    ?.sender;
 }
 
 function videoSender(pc: RTCPeerConnection): RTCRtpSender | undefined {
-  return pc.getTransceivers().find((t) => t.currentDirection !== "stopped" && t.receiver.track.kind === "video")?.sender;
+  return pc.getTransceivers().find((t) => t.currentDirection !== "stopped" && t.receiver.track.kind === "video")
+    ?.sender;
 }
 
 /** getUserMedia's failures, in plain words, with what to do. */

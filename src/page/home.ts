@@ -15,9 +15,7 @@ joinForm.addEventListener("submit", (event) => {
   const room = parseRoomName(raw);
   if (room === null) {
     const message =
-      raw === ""
-        ? "Enter a room name."
-        : "Use 1–64 letters, digits, - or _, starting with a letter or digit.";
+      raw === "" ? "Enter a room name." : "Use 1–64 letters, digits, - or _, starting with a letter or digit.";
     setFieldError(roomInput, roomError, message);
     roomInput.focus();
     return;

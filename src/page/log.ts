@@ -148,7 +148,8 @@ export function uploadItem(me: User, file: { name: string; size: number }): Uplo
 }
 
 /** "45% of 1.3 MB" */
-export const uploadProgressText = (sent: number, size: number): string => `${Math.floor(sent * 100)}% of ${formatFileSize(size)}`;
+export const uploadProgressText = (sent: number, size: number): string =>
+  `${Math.floor(sent * 100)}% of ${formatFileSize(size)}`;
 
 /** Turns an upload's entry into its failure, with a way to dismiss it. */
 export function uploadFailed(upload: UploadItem, why: string): void {
@@ -190,7 +191,10 @@ export function setDelivery(item: HTMLLIElement, state: "pending" | "failed", wh
   text.id = `text-${item.dataset.cid}`;
   const line = el("p", "delivery");
   line.append(el("span", undefined, why));
-  for (const [action, label] of [["retry", "Retry"], ["discard", "Discard"]] as const) {
+  for (const [action, label] of [
+    ["retry", "Retry"],
+    ["discard", "Discard"],
+  ] as const) {
     const button = el("button", "ghost", label);
     button.type = "button";
     button.dataset.do = action;
@@ -220,7 +224,13 @@ export class MessageLog {
   #complete = false;
 
   constructor(
-    parts: { list: HTMLOListElement; edge: HTMLLIElement; older: HTMLButtonElement; start: HTMLElement; jump: HTMLButtonElement },
+    parts: {
+      list: HTMLOListElement;
+      edge: HTMLLIElement;
+      older: HTMLButtonElement;
+      start: HTMLElement;
+      jump: HTMLButtonElement;
+    },
     options: LogOptions,
   ) {
     this.#list = parts.list;
@@ -257,7 +267,8 @@ export class MessageLog {
       "error",
       (event) => {
         const link = event.target instanceof HTMLImageElement ? event.target.closest("a.file.image") : null;
-        if (link !== null) link.replaceWith(el("p", "file gone", `${(event.target as HTMLImageElement).alt}: no longer available`));
+        if (link !== null)
+          link.replaceWith(el("p", "file gone", `${(event.target as HTMLImageElement).alt}: no longer available`));
       },
       true,
     );
@@ -368,7 +379,8 @@ export class MessageLog {
       entries.push(daySeparator(message.ts));
       chain = null;
     }
-    const grouped = chain !== null && !message.action && chain.from === message.from.id && message.ts - chain.ts < GROUP_WITHIN_MS;
+    const grouped =
+      chain !== null && !message.action && chain.from === message.from.id && message.ts - chain.ts < GROUP_WITHIN_MS;
     entries.push(messageItem(message, grouped, message.from.id === this.#options.me()));
     return { from: message.action ? null : message.from.id, ts: message.ts };
   }

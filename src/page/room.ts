@@ -170,7 +170,8 @@ function onStatus(status: Status, detail: StatusDetail = {}): void {
     countdown = setInterval(tick, 250);
   }
   if (status !== "offline") return;
-  if (detail.takenOver) showNotice("This chat was opened again somewhere else. Reload the page to continue here.", "error", false);
+  if (detail.takenOver)
+    showNotice("This chat was opened again somewhere else. Reload the page to continue here.", "error", false);
   if (!joinView.hidden) {
     joinButton.disabled = false;
     if (nickError.hidden) setFieldError(nickInput, nickError, "Could not reach the room. Please try again.");

@@ -29,4 +29,3 @@ export function trimUrl(raw: string): string {
   }
   return raw.slice(0, end);
 }
-

@@ -25,7 +25,11 @@ export function startUpload(room: string, session: string, file: File, progress:
     xhr.addEventListener("load", () => {
       const answer = parseAnswer(xhr.responseText);
       if (xhr.status === 201 && answer?.file !== undefined) return resolve({ ok: true, file: answer.file });
-      resolve({ ok: false, cancelled: false, message: answer?.message ?? `The server answered ${xhr.status}; please try again.` });
+      resolve({
+        ok: false,
+        cancelled: false,
+        message: answer?.message ?? `The server answered ${xhr.status}; please try again.`,
+      });
     });
     xhr.addEventListener("error", () =>
       resolve({ ok: false, cancelled: false, message: "The connection broke during the upload; please try again." }),

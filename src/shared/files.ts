@@ -10,7 +10,13 @@
 
 /** Images a browser may show inline: raster formats that cannot run script.
  * SVG is not one (it can), so it is always a download. */
-export const INLINE_IMAGE_TYPES: ReadonlySet<string> = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"]);
+export const INLINE_IMAGE_TYPES: ReadonlySet<string> = new Set([
+  "image/png",
+  "image/jpeg",
+  "image/gif",
+  "image/webp",
+  "image/avif",
+]);
 
 /** Whether a file of this `type` (as a message gives it) is shown inline. */
 export const isInlineImage = (type: string): boolean => INLINE_IMAGE_TYPES.has(type);
@@ -24,7 +30,8 @@ export const filePath = (room: string, id: string): string => `/api/rooms/${room
 
 /** Where a file is uploaded to (POST, the bytes as the body, the session
  * token as `Authorization: Bearer <token>`), relative to the server. */
-export const uploadPath = (room: string, name: string): string => `/api/rooms/${room}/files?name=${encodeURIComponent(name)}`;
+export const uploadPath = (room: string, name: string): string =>
+  `/api/rooms/${room}/files?name=${encodeURIComponent(name)}`;
 
 /** Longest file name kept, in code points (file systems allow 255 bytes). */
 export const MAX_FILE_NAME_LENGTH = 120;
@@ -54,7 +61,9 @@ export function cleanFileName(raw: string): string {
   if (points.length > MAX_FILE_NAME_LENGTH) {
     const dot = name.lastIndexOf(".");
     const extension = dot > 0 && name.length - dot <= 16 ? [...name.slice(dot)] : [];
-    name = trimDotsAndSpaces(points.slice(0, MAX_FILE_NAME_LENGTH - extension.length).join(""), { start: false }) + extension.join("");
+    name =
+      trimDotsAndSpaces(points.slice(0, MAX_FILE_NAME_LENGTH - extension.length).join(""), { start: false }) +
+      extension.join("");
   }
   return name === "" ? "file" : name;
 }

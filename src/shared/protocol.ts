@@ -162,7 +162,14 @@ export interface SignalFrame {
   to: string;
   data: Record<string, unknown>;
 }
-export type ClientFrame = JoinFrame | SendFrame | TypingFrame | NickFrame | HistoryRequestFrame | CallFrame | SignalFrame;
+export type ClientFrame =
+  | JoinFrame
+  | SendFrame
+  | TypingFrame
+  | NickFrame
+  | HistoryRequestFrame
+  | CallFrame
+  | SignalFrame;
 
 /** A file shared in a message: uploaded over HTTP, stored in R2 (files.ts). */
 export interface FileInfo {
@@ -406,7 +413,8 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       }
       if (COMBINING_PILE.test(text)) return refuse("bad_frame", COMBINING_PILE_MESSAGE, cid);
       const action = value.action;
-      if (action !== undefined && typeof action !== "boolean") return refuse("bad_frame", '"action" must be true or false.', cid);
+      if (action !== undefined && typeof action !== "boolean")
+        return refuse("bad_frame", '"action" must be true or false.', cid);
       const frame: SendFrame = { type: "message", text };
       if (cid !== undefined) frame.cid = cid;
       if (action === true) frame.action = true;
@@ -447,7 +455,10 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       const state = value.state;
       if (state === null) return { ok: true, frame: { type: "call", state: null } };
       if (!isRecord(state) || typeof state.audio !== "boolean" || typeof state.video !== "boolean") {
-        return refuse("bad_frame", '"state" must be {"audio": true|false, "video": true|false}, or null to leave the call.');
+        return refuse(
+          "bad_frame",
+          '"state" must be {"audio": true|false, "video": true|false}, or null to leave the call.',
+        );
       }
       return { ok: true, frame: { type: "call", state: { audio: state.audio, video: state.video } } };
     }
@@ -459,7 +470,10 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       return { ok: true, frame: { type: "signal", to: value.to, data: value.data } };
     }
     default:
-      return refuse("bad_frame", 'Unknown frame "type": expected join, message, typing, nick, history, call or signal.');
+      return refuse(
+        "bad_frame",
+        'Unknown frame "type": expected join, message, typing, nick, history, call or signal.',
+      );
   }
 }
 
@@ -467,7 +481,18 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
 // Reading server frames (the clients' side)
 // ---------------------------------------------------------------------------
 
-const SERVER_FRAME_TYPES = new Set<string>(["welcome", "message", "joined", "left", "typing", "renamed", "history", "call", "signal", "error"]);
+const SERVER_FRAME_TYPES = new Set<string>([
+  "welcome",
+  "message",
+  "joined",
+  "left",
+  "typing",
+  "renamed",
+  "history",
+  "call",
+  "signal",
+  "error",
+]);
 
 /**
  * Reads one WebSocket message from the server: a single frame or a batch (a

@@ -162,8 +162,13 @@ function readIceServers(vars: Record<string, unknown>): IceServer[] {
     }
     const urlsOk = (urls: unknown) =>
       (typeof urls === "string" && /^(stun|stuns|turn|turns):/.test(urls)) ||
-      (Array.isArray(urls) && urls.length > 0 && urls.every((u) => typeof u === "string" && /^(stun|stuns|turn|turns):/.test(u)));
-    if (!Array.isArray(value) || !value.every((server) => typeof server === "object" && server !== null && urlsOk((server as IceServer).urls))) {
+      (Array.isArray(urls) &&
+        urls.length > 0 &&
+        urls.every((u) => typeof u === "string" && /^(stun|stuns|turn|turns):/.test(u)));
+    if (
+      !Array.isArray(value) ||
+      !value.every((server) => typeof server === "object" && server !== null && urlsOk((server as IceServer).urls))
+    ) {
       throw new ConfigError(`ICE_SERVERS must be a JSON array of {"urls": "stun:…" or "turn:…"} (${ICE_EXAMPLE}).`);
     }
     servers = value.map((server: IceServer) => {
@@ -173,12 +178,20 @@ function readIceServers(vars: Record<string, unknown>): IceServer[] {
       return entry;
     });
   }
-  const turnUrls = typeof vars.TURN_URLS === "string" ? vars.TURN_URLS.split(",").map((u) => u.trim()).filter((u) => u !== "") : [];
+  const turnUrls =
+    typeof vars.TURN_URLS === "string"
+      ? vars.TURN_URLS.split(",")
+          .map((u) => u.trim())
+          .filter((u) => u !== "")
+      : [];
   if (turnUrls.length > 0) {
-    if (!turnUrls.every((u) => /^turns?:/.test(u))) throw new ConfigError("TURN_URLS must be comma-separated turn: or turns: URLs.");
+    if (!turnUrls.every((u) => /^turns?:/.test(u)))
+      throw new ConfigError("TURN_URLS must be comma-separated turn: or turns: URLs.");
     const { TURN_USERNAME: username, TURN_CREDENTIAL: credential } = vars;
     if (typeof username !== "string" || typeof credential !== "string") {
-      throw new ConfigError("TURN_URLS is set, so TURN_USERNAME and TURN_CREDENTIAL must be too (wrangler secret put TURN_CREDENTIAL).");
+      throw new ConfigError(
+        "TURN_URLS is set, so TURN_USERNAME and TURN_CREDENTIAL must be too (wrangler secret put TURN_CREDENTIAL).",
+      );
     }
     servers.push({ urls: turnUrls, username, credential });
   }

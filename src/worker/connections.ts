@@ -76,7 +76,8 @@ export class Connections {
   /** How many open sockets came from the address `ip` (as clientIp keys it). */
   countFrom(ip: string): number {
     let count = 0;
-    for (const ws of this.#ctx.getWebSockets()) if (ws.readyState === WebSocket.OPEN && this.state(ws).ip === ip) count++;
+    for (const ws of this.#ctx.getWebSockets())
+      if (ws.readyState === WebSocket.OPEN && this.state(ws).ip === ip) count++;
     return count;
   }
 

@@ -52,9 +52,13 @@ fileRoutes.post("/api/rooms/:room/files", async (c) => {
   }
   const length = c.req.header("Content-Length");
   if (length === undefined) {
-    return c.json(apiError("length_required", "Send the file with a Content-Length header (a file body, not a stream)."), 411);
+    return c.json(
+      apiError("length_required", "Send the file with a Content-Length header (a file body, not a stream)."),
+      411,
+    );
   }
-  if (!/^\d{1,16}$/.test(length)) return c.json(apiError("bad_length", "Content-Length must be a number of bytes."), 400);
+  if (!/^\d{1,16}$/.test(length))
+    return c.json(apiError("bad_length", "Content-Length must be a number of bytes."), 400);
   const size = Number(length);
   if (size > config.maxFileBytes) {
     return c.json(apiError("file_too_large", tooLargeMessage(cleanFileName(rawName), size, config.maxFileBytes)), 413);
@@ -62,7 +66,10 @@ fileRoutes.post("/api/rooms/:room/files", async (c) => {
   const session = /^Bearer ([\x21-\x7e]{1,128})$/.exec(c.req.header("Authorization") ?? "")?.[1];
   if (session === undefined) {
     return c.json(
-      apiError("not_a_member", "Only people in the room can share files: send your session token from welcome as Authorization: Bearer <token>."),
+      apiError(
+        "not_a_member",
+        "Only people in the room can share files: send your session token from welcome as Authorization: Bearer <token>.",
+      ),
       403,
     );
   }
@@ -76,7 +83,8 @@ fileRoutes.post("/api/rooms/:room/files", async (c) => {
   const start = await stub.startUpload({ session, name, size, type: declared });
   if (!start.ok) {
     log("upload_refused", { room: roomForLog(room), error: start.error, size });
-    const headers: Record<string, string> = start.retryAfterSeconds === undefined ? {} : { "Retry-After": String(start.retryAfterSeconds) };
+    const headers: Record<string, string> =
+      start.retryAfterSeconds === undefined ? {} : { "Retry-After": String(start.retryAfterSeconds) };
     return c.json(apiError(start.error, start.message), start.status, headers);
   }
   let type: string;
@@ -86,7 +94,10 @@ fileRoutes.post("/api/rooms/:room/files", async (c) => {
     await stub.abandonUpload(start.id);
     if (error instanceof IncompleteBody) {
       log("upload_refused", { room: roomForLog(room), error: "upload_incomplete", size });
-      return c.json(apiError("upload_incomplete", `The upload ended before its ${size} bytes arrived; please send the file again.`), 400);
+      return c.json(
+        apiError("upload_incomplete", `The upload ended before its ${size} bytes arrived; please send the file again.`),
+        400,
+      );
     }
     throw error;
   }
@@ -187,7 +198,13 @@ fileRoutes.get("/api/rooms/:room/files/:id", async (c) => {
   const room = parseRoomName(c.req.param("room"));
   const id = c.req.param("id");
   const notFound = () =>
-    c.json(apiError("file_not_found", "No such file here: the link is wrong, or the file went with the old messages the room no longer keeps."), 404);
+    c.json(
+      apiError(
+        "file_not_found",
+        "No such file here: the link is wrong, or the file went with the old messages the room no longer keeps.",
+      ),
+      404,
+    );
   if (room === null || !isFileId(id)) return notFound();
 
   const requestHeaders = c.req.raw.headers;

@@ -45,7 +45,13 @@ import { log, roomForLog } from "./log";
 import { RoomStorage, UPLOAD_TIMEOUT_MS, WriteFailed, hashSessionToken } from "./storage";
 
 /** Answers to the Worker's upload calls: go on, or the HTTP refusal to send. */
-export type Refusal = { ok: false; status: 403 | 408 | 429 | 500 | 507; error: string; message: string; retryAfterSeconds?: number };
+export type Refusal = {
+  ok: false;
+  status: 403 | 408 | 429 | 500 | 507;
+  error: string;
+  message: string;
+  retryAfterSeconds?: number;
+};
 export type UploadStart = { ok: true; id: string } | Refusal;
 export type UploadFinish = { ok: true; message: MessageFrame } | Refusal;
 
@@ -141,7 +147,10 @@ export class Room extends DurableObject<Env> {
   get #store(): RoomStorage {
     if (this.#storage === null) {
       const { historyRetention, historyMaxBytes } = this.#config;
-      this.#storage = new RoomStorage(this.ctx.storage, historyRetention, { answerBytes: historyMaxBytes, room: this.#roomName });
+      this.#storage = new RoomStorage(this.ctx.storage, historyRetention, {
+        answerBytes: historyMaxBytes,
+        room: this.#roomName,
+      });
       // Objects of files dropped before the room last stopped are deleted now.
       if (this.#storage.doomedFiles(1).length > 0) void this.#sweepFiles();
     }
@@ -157,7 +166,10 @@ export class Room extends DurableObject<Env> {
     const perAddress = this.#config.maxConnectionsPerAddress;
     if (ip !== null && this.#sockets.countFrom(ip) >= perAddress) {
       log("too_many_connections", { room: this.#logName, connections: perAddress });
-      return refuseUpgrade("too_many_connections", `Your address already has ${perAddress} connections to this room; close one, then try again.`);
+      return refuseUpgrade(
+        "too_many_connections",
+        `Your address already has ${perAddress} connections to this room; close one, then try again.`,
+      );
     }
     // A socket that has not joined holds a place without being anyone. Only
     // people and sockets past half their join deadline count toward the
@@ -168,14 +180,19 @@ export class Room extends DurableObject<Env> {
     const max = this.#config.maxConnectionsPerRoom;
     if (this.#sockets.openCount >= max) {
       const halfDeadline = this.#config.joinTimeoutMs / 2;
-      const settled = this.#sockets.unjoined().filter((ws) => now - (this.#sockets.state(ws).openedAt ?? 0) >= halfDeadline);
+      const settled = this.#sockets
+        .unjoined()
+        .filter((ws) => now - (this.#sockets.state(ws).openedAt ?? 0) >= halfDeadline);
       if (this.#sockets.memberCount + settled.length >= max) {
         const squatter = settled[0];
         if (squatter === undefined) {
           log("room_full", { room: this.#logName, connections: this.#sockets.openCount });
           return refuseUpgrade("room_full", `This room already has ${max} people; try again later.`);
         }
-        this.#closeUnjoined(squatter, "The room is full and this connection had not joined, so it gave its place to someone else; connect again and join.");
+        this.#closeUnjoined(
+          squatter,
+          "The room is full and this connection had not joined, so it gave its place to someone else; connect again and join.",
+        );
       }
     }
     this.#sweepSilentSockets(now); // before a newcomer sees the roster
@@ -206,7 +223,10 @@ export class Room extends DurableObject<Env> {
     for (const ws of this.#sockets.unjoined()) {
       const due = (this.#sockets.state(ws).openedAt ?? 0) + timeout;
       if (due > now) return due;
-      this.#closeUnjoined(ws, `Join within ${timeout / 1000} s of connecting: send {"type":"join","nick":"your name"}. Connect again to join.`);
+      this.#closeUnjoined(
+        ws,
+        `Join within ${timeout / 1000} s of connecting: send {"type":"join","nick":"your name"}. Connect again to join.`,
+      );
     }
     return null;
   }
@@ -228,7 +248,9 @@ export class Room extends DurableObject<Env> {
         this.#alarmAt = at;
         await this.ctx.storage.setAlarm(at);
       })
-      .catch((error: unknown) => log("internal_error", { room: this.#logName, error: `setting the alarm: ${String(error)}` }));
+      .catch((error: unknown) =>
+        log("internal_error", { room: this.#logName, error: `setting the alarm: ${String(error)}` }),
+      );
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
@@ -244,7 +266,11 @@ export class Room extends DurableObject<Env> {
       // Never let a handler throw into the runtime, and never show a client
       // the internals: the details go to the log (`wrangler tail`).
       log("internal_error", { room: this.#logName, error: String(error) });
-      this.#refuse(ws, "internal", "Something went wrong on the server and your last frame was not applied; please retry.");
+      this.#refuse(
+        ws,
+        "internal",
+        "Something went wrong on the server and your last frame was not applied; please retry.",
+      );
     }
   }
 
@@ -270,10 +296,15 @@ export class Room extends DurableObject<Env> {
     const budgets = this.#budgetsOf(ws, now);
     if (this.#frameBudget.burst > 0 && !takeToken(budgets.frames, this.#frameBudget, now)) {
       const { burst, perSecond } = this.#frameBudget;
-      return this.#refuse(ws, "rate_limited", `Slow down: at most ${burst} frames of any kind at once, then ${perSecond} per second. That frame was dropped.`);
+      return this.#refuse(
+        ws,
+        "rate_limited",
+        `Slow down: at most ${burst} frames of any kind at once, then ${perSecond} per second. That frame was dropped.`,
+      );
     }
     const max = this.#config.maxFrameBytes;
-    const bytes = typeof message !== "string" ? message.byteLength : message.length * 3 <= max ? 0 : utf8Length(message);
+    const bytes =
+      typeof message !== "string" ? message.byteLength : message.length * 3 <= max ? 0 : utf8Length(message);
     if (bytes > max) {
       log("frame_too_large", { room: this.#logName, user: this.#sockets.state(ws).user?.id, bytes });
       this.#refuse(ws, "too_long", `Frames are limited to ${max} bytes.`);
@@ -299,7 +330,12 @@ export class Room extends DurableObject<Env> {
           log("rate_limited", { room: this.#logName, user: state.user?.id });
         }
         const { burst, perSecond } = this.#bucketLimits;
-        this.#refuse(ws, "rate_limited", `Slow down: at most ${burst} frames at once, then ${perSecond} per second. That frame was dropped.`, cidOf(parsed));
+        this.#refuse(
+          ws,
+          "rate_limited",
+          `Slow down: at most ${burst} frames at once, then ${perSecond} per second. That frame was dropped.`,
+          cidOf(parsed),
+        );
         return;
       }
     }
@@ -318,7 +354,12 @@ export class Room extends DurableObject<Env> {
     if (frame.type === "join") return this.#join(ws, state, frame, now);
     const user = state.user;
     if (user === null) {
-      return this.#refuse(ws, "not_joined", 'Join the room first: send {"type":"join","nick":"your name"}.', cidOf(parsed));
+      return this.#refuse(
+        ws,
+        "not_joined",
+        'Join the room first: send {"type":"join","nick":"your name"}.',
+        cidOf(parsed),
+      );
     }
     switch (frame.type) {
       case "message":
@@ -355,7 +396,11 @@ export class Room extends DurableObject<Env> {
     if (frame.state !== null && current === null) {
       const max = this.#config.maxCallParticipants;
       if (this.#sockets.callMembers().length >= max) {
-        return this.#refuse(ws, "call_full", `The call already has ${max} people, as many as a call here can take; try again when someone leaves.`);
+        return this.#refuse(
+          ws,
+          "call_full",
+          `The call already has ${max} people, as many as a call here can take; try again when someone leaves.`,
+        );
       }
     }
     state.call = frame.state;
@@ -370,14 +415,23 @@ export class Room extends DurableObject<Env> {
     const allowed = takeToken(state.signalBucket, limits, now);
     this.#sockets.save(ws, state);
     if (!allowed) {
-      return this.#refuse(ws, "rate_limited", `Slow down: at most ${limits.burst} signals at once, then ${limits.perSecond} per second. That signal was dropped.`);
+      return this.#refuse(
+        ws,
+        "rate_limited",
+        `Slow down: at most ${limits.burst} signals at once, then ${limits.perSecond} per second. That signal was dropped.`,
+      );
     }
     const max = this.#config.maxSignalBytes;
-    if (raw.length > max / 3 && utf8Length(raw) > max) return this.#refuse(ws, "too_long", `Signals are limited to ${max} bytes.`);
+    if (raw.length > max / 3 && utf8Length(raw) > max)
+      return this.#refuse(ws, "too_long", `Signals are limited to ${max} bytes.`);
     if (!state.call) return this.#refuse(ws, "not_in_call", "Join the call before signalling to anyone in it.");
     const target = this.#sockets.findByUserId(frame.to);
     if (target === undefined || target === ws || !this.#sockets.state(target).call) {
-      return this.#refuse(ws, "not_in_call", `There is no one with the id "${frame.to}" in the call (they may just have left).`);
+      return this.#refuse(
+        ws,
+        "not_in_call",
+        `There is no one with the id "${frame.to}" in the call (they may just have left).`,
+      );
     }
     // Never stored, never broadcast: the one recipient gets it, with the sender's id.
     this.#sockets.send(target, { type: "signal", from: user.id, data: frame.data });
@@ -411,7 +465,12 @@ export class Room extends DurableObject<Env> {
       for (const { sender, cid } of batch) {
         // A file's uploader (sender null) hears it in the answer to the upload.
         if (sender === null) continue;
-        this.#refuse(sender, "internal", "Something went wrong on the server and your message was not sent; please retry.", cid);
+        this.#refuse(
+          sender,
+          "internal",
+          "Something went wrong on the server and your message was not sent; please retry.",
+          cid,
+        );
       }
       return false;
     }
@@ -430,7 +489,12 @@ export class Room extends DurableObject<Env> {
     const uploader = this.#sockets.findBySession(hash) ?? null;
     const user = uploader?.user ?? null;
     if (uploader === null || user === null) {
-      return { ok: false, status: 403, error: "not_a_member", message: "Only people in the room can share files: join it, then upload with the session token from welcome." };
+      return {
+        ok: false,
+        status: 403,
+        error: "not_a_member",
+        message: "Only people in the room can share files: join it, then upload with the session token from welcome.",
+      };
     }
     const now = Date.now();
     const address = uploader.ip;
@@ -451,7 +515,10 @@ export class Room extends DurableObject<Env> {
     const budget = this.#uploadBudgetRefusal(user, address, request.size, now);
     if (budget !== null) return budget;
     const id = newFileId();
-    this.#store.startUpload({ id, name: request.name, size: request.size, type: request.type, from: user, address }, now);
+    this.#store.startUpload(
+      { id, name: request.name, size: request.size, type: request.type, from: user, address },
+      now,
+    );
     // An upload that never finishes is given up by the alarm, not only when the next one starts.
     this.#armAlarm(now + UPLOAD_TIMEOUT_MS);
     return { ok: true, id };
@@ -489,7 +556,12 @@ export class Room extends DurableObject<Env> {
   finishUpload(id: string, type: string): UploadFinish {
     const upload = this.#store.findUpload(id);
     if (upload === null) {
-      return { ok: false, status: 408, error: "upload_timeout", message: "The upload took too long and was given up; please send the file again." };
+      return {
+        ok: false,
+        status: 408,
+        error: "upload_timeout",
+        message: "The upload took too long and was given up; please send the file again.",
+      };
     }
     this.#store.setUploadType(id, type);
     const here = this.#sockets.findByUserId(upload.from.id);
@@ -500,7 +572,12 @@ export class Room extends DurableObject<Env> {
     this.#unwritten.push({ payload, sender: null, cid: undefined });
     if (!this.#writeMessages()) {
       this.#abandon(id);
-      return { ok: false, status: 500, error: "internal", message: "Something went wrong on the server and the file was not shared; please retry." };
+      return {
+        ok: false,
+        status: 500,
+        error: "internal",
+        message: "Something went wrong on the server and the file was not shared; please retry.",
+      };
     }
     log("file_shared", { room: this.#logName, user: from.id, size: upload.size, type });
     return { ok: true, message };
@@ -574,7 +651,8 @@ export class Room extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
     this.#storage = null;
     this.#alarmAt = null;
-    if (lastActive !== null) log("room_expired", { room: this.#logName, idleDays: Math.floor((Date.now() - lastActive) / DAY_MS) });
+    if (lastActive !== null)
+      log("room_expired", { room: this.#logName, idleDays: Math.floor((Date.now() - lastActive) / DAY_MS) });
   }
 
   #join(ws: WebSocket, state: SocketState, frame: JoinFrame, now: number): void {
@@ -582,13 +660,16 @@ export class Room extends DurableObject<Env> {
       return this.#refuse(ws, "already_joined", "This connection has already joined; send a nick frame to rename.");
     }
     const ttlMs = this.#sessionTtlMs;
-    const claimed = frame.session === undefined ? null : { token: frame.session, tokenHash: hashSessionToken(frame.session) };
+    const claimed =
+      frame.session === undefined ? null : { token: frame.session, tokenHash: hashSessionToken(frame.session) };
     // A session is valid for SESSION_TTL_HOURS after its last use, and for as
     // long as a socket holds it: someone connected for days keeps who they are.
     const saved =
       claimed === null
         ? null
-        : (this.#store.findSession(claimed.tokenHash, now, ttlMs) ?? this.#sockets.findBySession(claimed.tokenHash)?.user ?? null);
+        : (this.#store.findSession(claimed.tokenHash, now, ttlMs) ??
+          this.#sockets.findBySession(claimed.tokenHash)?.user ??
+          null);
     let identity: { user: User; token: string; tokenHash: string };
     // A socket still open under this identity: a half-open connection from
     // before the client's reconnect, to be replaced without any notice.
@@ -598,7 +679,11 @@ export class Room extends DurableObject<Env> {
       previous = this.#sockets.findByUserId(saved.id);
       const holder = this.#sockets.findByNick(saved.nick);
       if (holder !== undefined && holder !== previous) {
-        return this.#refuse(ws, "nick_taken", `Someone else is "${saved.nick}" in this room now; join with another nickname and no session.`);
+        return this.#refuse(
+          ws,
+          "nick_taken",
+          `Someone else is "${saved.nick}" in this room now; join with another nickname and no session.`,
+        );
       }
       identity = { user: saved, ...claimed };
     } else {
@@ -649,7 +734,12 @@ export class Room extends DurableObject<Env> {
     if (history.truncated) welcome.truncated = true;
     this.#sockets.send(ws, welcome);
     if (previous === undefined) this.#sockets.broadcast({ type: "joined", user }, ws);
-    log("join", { room: this.#logName, user: user.id, resumed: frame.since !== undefined, online: this.#sockets.memberCount });
+    log("join", {
+      room: this.#logName,
+      user: user.id,
+      resumed: frame.since !== undefined,
+      online: this.#sockets.memberCount,
+    });
   }
 
   #rename(ws: WebSocket, state: SocketState, user: User, frame: NickFrame, now: number): void {
@@ -708,7 +798,10 @@ export class Room extends DurableObject<Env> {
    * instead of being answered for ever.
    */
   #refuse(ws: WebSocket, code: ErrorCode, message: string, cid?: string): void {
-    this.#sockets.send(ws, cid === undefined ? { type: "error", code, message } : { type: "error", code, message, cid });
+    this.#sockets.send(
+      ws,
+      cid === undefined ? { type: "error", code, message } : { type: "error", code, message, cid },
+    );
     if (code === "internal") return;
     const now = Date.now();
     if (takeToken(this.#budgetsOf(ws, now).refusals, this.#refusalBudget, now)) return;

@@ -143,14 +143,21 @@ export class RoomStorage {
     this.#migrate();
     this.#lastId = this.#sql.exec<{ id: number }>("SELECT coalesce(max(id), 0) AS id FROM messages").one().id;
     this.#firstFileMessage =
-      this.#sql.exec<{ id: number | null }>("SELECT min(message_id) AS id FROM files WHERE doomed IS NULL").one().id ?? Infinity;
+      this.#sql.exec<{ id: number | null }>("SELECT min(message_id) AS id FROM files WHERE doomed IS NULL").one().id ??
+      Infinity;
   }
 
   /** The oldest message with a file, so that retention looks for files only when one is due. */
   #firstFileMessage: number;
 
   #toFrame(row: MessageRow): MessageFrame {
-    const frame: MessageFrame = { type: "message", id: row.id, ts: row.ts, from: { id: row.user_id, nick: row.nick }, text: row.text };
+    const frame: MessageFrame = {
+      type: "message",
+      id: row.id,
+      ts: row.ts,
+      from: { id: row.user_id, nick: row.nick },
+      text: row.text,
+    };
     if (row.cid !== null) frame.cid = row.cid;
     if (row.action === 1) frame.action = true;
     if (row.file_id !== null && row.file_name !== null) {
@@ -166,8 +173,12 @@ export class RoomStorage {
   }
 
   #migrate(): void {
-    this.#sql.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-    const applied = this.#sql.exec<{ v: number }>("SELECT coalesce(max(version), 0) AS v FROM schema_migrations").one().v;
+    this.#sql.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    );
+    const applied = this.#sql
+      .exec<{ v: number }>("SELECT coalesce(max(version), 0) AS v FROM schema_migrations")
+      .one().v;
     for (let version = applied + 1; version <= MIGRATIONS.length; version++) {
       this.#storage.transactionSync(() => {
         this.#sql.exec(MIGRATIONS[version - 1]!);
@@ -222,7 +233,14 @@ export class RoomStorage {
         for (const m of batch) {
           this.#sql.exec(
             "INSERT INTO messages (id, ts, user_id, nick, text, cid, action, file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            m.id, m.ts, m.from.id, m.from.nick, m.text, m.cid ?? null, m.action ? 1 : null, m.file?.id ?? null,
+            m.id,
+            m.ts,
+            m.from.id,
+            m.from.nick,
+            m.text,
+            m.cid ?? null,
+            m.action ? 1 : null,
+            m.file?.id ?? null,
           );
           if (m.file !== undefined) {
             this.#sql.exec("UPDATE files SET message_id = ? WHERE id = ?", m.id, m.file.id);
@@ -237,7 +255,8 @@ export class RoomStorage {
           // A file lives as long as its message: mark the objects for deletion.
           this.#sql.exec("UPDATE files SET doomed = 1 WHERE message_id <= ? AND doomed IS NULL", dropUpTo);
           firstFileMessage =
-            this.#sql.exec<{ id: number | null }>("SELECT min(message_id) AS id FROM files WHERE doomed IS NULL").one().id ?? Infinity;
+            this.#sql.exec<{ id: number | null }>("SELECT min(message_id) AS id FROM files WHERE doomed IS NULL").one()
+              .id ?? Infinity;
           filesDoomed = true;
         }
         this.#sql.exec("DELETE FROM messages WHERE id <= ?", dropUpTo);
@@ -301,7 +320,8 @@ export class RoomStorage {
     const row = this.#sql
       .exec<{ user_id: string; nick: string }>(
         "SELECT user_id, nick FROM sessions WHERE token_hash = ? AND last_used >= ?",
-        tokenHash, now - ttlMs,
+        tokenHash,
+        now - ttlMs,
       )
       .toArray()[0];
     return row === undefined ? null : { id: row.user_id, nick: row.nick };
@@ -312,7 +332,10 @@ export class RoomStorage {
     this.#sql.exec(
       `INSERT INTO sessions (token_hash, user_id, nick, last_used) VALUES (?, ?, ?, ?)
        ON CONFLICT (token_hash) DO UPDATE SET nick = excluded.nick, last_used = excluded.last_used`,
-      tokenHash, user.id, user.nick, now,
+      tokenHash,
+      user.id,
+      user.nick,
+      now,
     );
     this.#sql.exec("DELETE FROM sessions WHERE last_used < ?", now - ttlMs);
   }
@@ -331,7 +354,10 @@ export class RoomStorage {
 
   /** Records that someone joined or left now: the room is in use. */
   markActive(now: number): void {
-    this.#sql.exec("INSERT INTO meta (key, value) VALUES ('active', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", String(now));
+    this.#sql.exec(
+      "INSERT INTO meta (key, value) VALUES ('active', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      String(now),
+    );
   }
 
   /** Marks every file for deletion (the room is going): they leave the quota now. */
@@ -346,7 +372,9 @@ export class RoomStorage {
    * their way out of R2 no longer count: for the people in the room they are gone. */
   filesBytes(now: number): { bytes: number; doomed: boolean } {
     const { doomed } = this.giveUpUploads(now - UPLOAD_TIMEOUT_MS);
-    const bytes = this.#sql.exec<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM files WHERE doomed IS NULL").one().bytes;
+    const bytes = this.#sql
+      .exec<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM files WHERE doomed IS NULL")
+      .one().bytes;
     return { bytes, doomed };
   }
 
@@ -354,7 +382,14 @@ export class RoomStorage {
   startUpload(upload: FileUpload, now: number): void {
     this.#sql.exec(
       "INSERT INTO files (id, name, size, type, user_id, nick, created, address) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      upload.id, upload.name, upload.size, upload.type, upload.from.id, upload.from.nick, now, upload.address ?? null,
+      upload.id,
+      upload.name,
+      upload.size,
+      upload.type,
+      upload.from.id,
+      upload.from.nick,
+      now,
+      upload.address ?? null,
     );
   }
 
@@ -365,7 +400,11 @@ export class RoomStorage {
       value === null
         ? { bytes: 0, oldest: null }
         : this.#sql
-            .exec<Usage>(`SELECT coalesce(sum(size), 0) AS bytes, min(created) AS oldest FROM files WHERE created >= ? AND ${column} = ?`, since, value)
+            .exec<Usage>(
+              `SELECT coalesce(sum(size), 0) AS bytes, min(created) AS oldest FROM files WHERE created >= ? AND ${column} = ?`,
+              since,
+              value,
+            )
             .one();
     return { user: usage("user_id", userId), address: usage("address", address) };
   }
@@ -374,12 +413,13 @@ export class RoomStorage {
    * there were any (their objects are then to be deleted), and when the
    * oldest upload still under way was started (null: none). */
   giveUpUploads(before: number): { doomed: boolean; oldestPending: number | null } {
-    const doomed = this.#sql.exec(
-      "UPDATE files SET doomed = 1 WHERE message_id IS NULL AND doomed IS NULL AND created < ?",
-      before,
-    ).rowsWritten > 0;
+    const doomed =
+      this.#sql.exec("UPDATE files SET doomed = 1 WHERE message_id IS NULL AND doomed IS NULL AND created < ?", before)
+        .rowsWritten > 0;
     const oldestPending = this.#sql
-      .exec<{ created: number | null }>("SELECT min(created) AS created FROM files WHERE message_id IS NULL AND doomed IS NULL")
+      .exec<{ created: number | null }>(
+        "SELECT min(created) AS created FROM files WHERE message_id IS NULL AND doomed IS NULL",
+      )
       .one().created;
     return { doomed, oldestPending };
   }
@@ -392,7 +432,9 @@ export class RoomStorage {
         id,
       )
       .toArray()[0];
-    return row === undefined ? null : { id: row.id, name: row.name, size: row.size, type: row.type, from: { id: row.user_id, nick: row.nick } };
+    return row === undefined
+      ? null
+      : { id: row.id, name: row.name, size: row.size, type: row.type, from: { id: row.user_id, nick: row.nick } };
   }
 
   /** Sets the type an upload turned out to have (its first bytes tell). */
@@ -407,7 +449,10 @@ export class RoomStorage {
 
   /** Up to `limit` files whose objects are to be deleted from R2. */
   doomedFiles(limit: number): string[] {
-    return this.#sql.exec<{ id: string }>("SELECT id FROM files WHERE doomed IS NOT NULL LIMIT ?", limit).toArray().map((r) => r.id);
+    return this.#sql
+      .exec<{ id: string }>("SELECT id FROM files WHERE doomed IS NOT NULL LIMIT ?", limit)
+      .toArray()
+      .map((r) => r.id);
   }
 
   /** Forgets files whose objects are deleted. */

@@ -90,7 +90,13 @@ app.get("/api/rooms/:room/websocket", async (c) => {
   // (cross-site WebSocket hijacking). Programs send no Origin and are let in.
   const origin = c.req.header("Origin");
   if (origin !== undefined && origin !== new URL(c.req.url).origin && !configOf(c.env).allowedOrigins.has(origin)) {
-    return c.json(apiError("forbidden_origin", `Pages from ${origin} may not open this room; add the origin to ALLOWED_ORIGINS to allow it.`), 403);
+    return c.json(
+      apiError(
+        "forbidden_origin",
+        `Pages from ${origin} may not open this room; add the origin to ALLOWED_ORIGINS to allow it.`,
+      ),
+      403,
+    );
   }
   // Counted after the cheap checks, so that a malformed request costs no quota.
   const ip = clientIp(c.req.raw.headers);
@@ -122,7 +128,13 @@ app.onError((error, c) => {
     // The operator's mistake: the fix goes to the operator's log, never to
     // whoever happens to call (a configuration is nobody else's business).
     log("config_error", { error: error.message });
-    return c.json(apiError("config_error", "The server is misconfigured, so it cannot answer; its operator will find what to fix in the logs."), 500);
+    return c.json(
+      apiError(
+        "config_error",
+        "The server is misconfigured, so it cannot answer; its operator will find what to fix in the logs.",
+      ),
+      500,
+    );
   }
   log("internal_error", { path: pathForLog(new URL(c.req.url).pathname), error: String(error) });
   return c.json(apiError("internal", "Something went wrong on the server; please retry."), 500);

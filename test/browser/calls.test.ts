@@ -10,10 +10,27 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import type { DevServer } from "../e2e/wrangler-dev";
 import { openRoom, startDevServer } from "../e2e/wrangler-dev";
-import { CHROME_FLAGS, DESKTOP, WAIT_MS, eventually, findChrome, joinRoom, peoplePerTest, say, shoot, stopServer, waitForInLog, type Person } from "./harness";
+import {
+  CHROME_FLAGS,
+  DESKTOP,
+  WAIT_MS,
+  eventually,
+  findChrome,
+  joinRoom,
+  peoplePerTest,
+  say,
+  shoot,
+  stopServer,
+  waitForInLog,
+  type Person,
+} from "./harness";
 
 /** Fake media, and loopback candidates (on a machine whose only interface is loopback). */
-const MEDIA_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection"];
+const MEDIA_FLAGS = [
+  "--use-fake-device-for-media-stream",
+  "--use-fake-ui-for-media-stream",
+  "--allow-loopback-in-peer-connection",
+];
 
 let server: DevServer;
 let browser: Browser;
@@ -88,7 +105,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Waits until the page has `count` connected legs, each receiving audio (and video when asked). */
 async function flowing(page: Page, count: number, video: boolean): Promise<Leg[]> {
   const ready = (found: Leg[]) =>
-    found.length === count && found.every((leg) => leg.state === "connected" && leg.audioPacketsIn > 0 && (!video || leg.videoFramesIn > 0));
+    found.length === count &&
+    found.every((leg) => leg.state === "connected" && leg.audioPacketsIn > 0 && (!video || leg.videoFramesIn > 0));
   const found = await eventually(() => legs(page), ready, 20_000);
   expect(found, "every leg connected and receiving").toSatisfy(ready);
   return found;
@@ -130,7 +148,8 @@ const watchSpeaking = (page: Page) =>
   })()`);
 const speakers = (page: Page) => page.evaluate<string[]>("[...window.__speakers.seen]");
 /** The user id on the one tile that is not the page's own. */
-const otherTileUser = async (page: Page) => (await page.locator("#call-grid .tile:not(.local)").getAttribute("data-user")) ?? "";
+const otherTileUser = async (page: Page) =>
+  (await page.locator("#call-grid .tile:not(.local)").getAttribute("data-user")) ?? "";
 
 const tileNames = (page: Page) => page.locator("#call-grid .tile .tile-name").allTextContents();
 
@@ -151,7 +170,10 @@ describe("calls in the browser", () => {
     }
     expect(await tileNames(ana.page)).toEqual(["Ana (you)", "Ben"]);
     // The other's tile shows their video; the roster marks both as in the call with a camera.
-    await eventually(() => ana.page.locator('#call-grid .tile.video-on').count(), (n) => n === 2);
+    await eventually(
+      () => ana.page.locator("#call-grid .tile.video-on").count(),
+      (n) => n === 2,
+    );
     expect(await ana.page.locator("#roster-list li").allTextContents()).toEqual(["Ana (you) 🎙 📷", "Ben 🎙 📷"]);
     // The chat goes on during the call.
     await say(ben.page, "can you hear me?");
@@ -166,7 +188,14 @@ describe("calls in the browser", () => {
     // Ben sees Ana speaking: the fake microphone beeps, and her tile gets the ring.
     await watchSpeaking(ben.page);
     const anaId = await otherTileUser(ben.page);
-    expect(await eventually(() => speakers(ben.page), (ids) => ids.includes(anaId), 10_000), "Ana's tile rang").toContain(anaId);
+    expect(
+      await eventually(
+        () => speakers(ben.page),
+        (ids) => ids.includes(anaId),
+        10_000,
+      ),
+      "Ana's tile rang",
+    ).toContain(anaId);
 
     await ana.page.getByRole("button", { name: "Mute" }).click();
     await sleep(500); // what was on its way arrives
@@ -183,7 +212,10 @@ describe("calls in the browser", () => {
     await sleep(500);
     await changes(ben.page, (leg) => leg.videoFramesIn, false);
     // Ben sees Ana's avatar again, not a frozen picture.
-    await eventually(() => ben.page.locator(`#call-grid .tile.video-on`).count(), (n) => n === 0);
+    await eventually(
+      () => ben.page.locator(`#call-grid .tile.video-on`).count(),
+      (n) => n === 0,
+    );
     expect(await ben.page.locator("#call-grid .tile:not(.local) .avatar").textContent()).toBe("A");
     await ana.page.getByRole("button", { name: "Camera on" }).click();
     await changes(ben.page, (leg) => leg.videoFramesIn, true);
@@ -207,13 +239,21 @@ describe("calls in the browser", () => {
     // Cy leaves the call with the button: gone for the others at once.
     await cy.page.getByRole("button", { name: "Leave call" }).click();
     for (const page of [ana.page, ben.page]) {
-      await eventually(() => tileNames(page), (names) => names.length === 2, 5000);
+      await eventually(
+        () => tileNames(page),
+        (names) => names.length === 2,
+        5000,
+      );
       expect((await tileNames(page)).sort()).toEqual(page === ana.page ? ["Ana (you)", "Ben"] : ["Ana", "Ben (you)"]);
     }
     expect(await cy.page.locator("#call-panel").isHidden()).toBe(true);
     // Ben closes his tab: gone for Ana within seconds.
     await ben.page.close();
-    const names = await eventually(() => tileNames(ana.page), (list) => list.length === 1, 5000);
+    const names = await eventually(
+      () => tileNames(ana.page),
+      (list) => list.length === 1,
+      5000,
+    );
     expect(names).toEqual(["Ana (you)"]);
   }, 90_000);
 
@@ -230,7 +270,11 @@ describe("calls in the browser", () => {
     }
     expect(Math.min(...tilesSeen), "Ben's tile never went").toBe(2);
     await ben.page.locator("#status", { hasText: "Online" }).waitFor({ timeout: 15_000 });
-    await eventually(() => ana.page.locator('#call-grid .tile[aria-label="Ben"]').count(), (n) => n === 1, 10_000);
+    await eventually(
+      () => ana.page.locator('#call-grid .tile[aria-label="Ben"]').count(),
+      (n) => n === 1,
+      10_000,
+    );
     for (const page of [ana.page, ben.page]) {
       expect(await page.evaluate<number>("window.__pcs.length"), "still the first connection").toBe(1);
       await flowing(page, 1, false);
@@ -246,7 +290,10 @@ describe("calls in the browser", () => {
     const { ana, ben } = await anaOnCameraWithBen("glare");
     await flowing(ana.page, 1, false);
     // Both restart ICE at once: each makes an offer while the other's is on its way.
-    await Promise.all([ana.page.evaluate("window.__pcs[0].restartIce()"), ben.page.evaluate("window.__pcs[0].restartIce()")]);
+    await Promise.all([
+      ana.page.evaluate("window.__pcs[0].restartIce()"),
+      ben.page.evaluate("window.__pcs[0].restartIce()"),
+    ]);
     for (const page of [ana.page, ben.page]) {
       const settled = await eventually(
         () => page.evaluate<string>(`window.__pcs[0].signalingState + " " + window.__pcs[0].connectionState`),
@@ -307,7 +354,10 @@ describe("calls in the browser", () => {
       await ana.page.getByRole("button", { name: "Camera on" }).click();
       await ben.page.getByRole("button", { name: "Camera on" }).click();
       await flowing(ana.page, 2, false);
-      await eventually(() => ana.page.locator("#call-grid .tile.video-on").count(), (n) => n === 2);
+      await eventually(
+        () => ana.page.locator("#call-grid .tile.video-on").count(),
+        (n) => n === 2,
+      );
       await say(cy.page, "No camera here, I'm on the train 🚆");
       await say(ben.page, "We can hear you fine!");
       await waitForInLog(ana.page, "We can hear you fine!");

@@ -39,7 +39,6 @@ let browser: Browser;
 
 const person = peoplePerTest(() => browser);
 
-
 beforeAll(async () => {
   ({ server, browser } = await startServerAndBrowser());
 }, 90_000);
@@ -48,7 +47,6 @@ afterAll(async () => {
   await browser?.close();
   await stopServer(server);
 });
-
 
 describe("chatting in the browser", () => {
   it("lets two pages chat both ways, each message shown once on each", async () => {
@@ -81,7 +79,10 @@ describe("chatting in the browser", () => {
     await joinRoom(bob, server.url, "own-state", "Bob");
     await say(alice.page, "Is this one mine?");
     await waitForInLog(bob.page, "Is this one mine?");
-    const state = await eventually(() => deliveryState(alice.page, "Is this one mine?"), (value) => value === "sent");
+    const state = await eventually(
+      () => deliveryState(alice.page, "Is this one mine?"),
+      (value) => value === "sent",
+    );
     expect(state, "data-state of Alice's own message on her page").toBe("sent");
     // Only one's own messages carry a delivery state.
     expect(await deliveryState(bob.page, "Is this one mine?")).toBeNull();
@@ -204,7 +205,9 @@ describe("chatting in the browser", () => {
     // In the order they were sent, on both pages.
     const sent = [...earlier, "Fourth, after Bob's reload"];
     for (const page of [alice.page, bob.page]) {
-      const order = (await logEntries(page)).map((entry) => sent.findIndex((text) => entry.includes(text))).filter((index) => index >= 0);
+      const order = (await logEntries(page))
+        .map((entry) => sent.findIndex((text) => entry.includes(text)))
+        .filter((index) => index >= 0);
       expect(order).toEqual([0, 1, 2, 3]);
     }
   });
@@ -221,7 +224,8 @@ describe("chatting in the browser", () => {
 
     await say(phone.page, `An unbroken line: ${"abcdefghij".repeat(15)}`);
     await say(phone.page, "https://example.com/a/very/long/address/that/keeps/going/and/going/and/going/on/and/on");
-    for (let i = 1; i <= 8; i++) await say(phone.page, `Message number ${i} of a busy room, long enough to wrap on a phone.`);
+    for (let i = 1; i <= 8; i++)
+      await say(phone.page, `Message number ${i} of a busy room, long enough to wrap on a phone.`);
     await waitForInLog(phone.page, "Message number 8");
 
     expect(await horizontalOverflow(phone)).toBe(0);

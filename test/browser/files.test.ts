@@ -14,7 +14,18 @@ import type { Browser, Page } from "playwright-core";
 import type { DevServer } from "../e2e/wrangler-dev";
 import { formatFileSize } from "../../src/shared/files";
 import { CliProcess } from "../cli/run-cli";
-import { MOBILE, WAIT_MS, eventually, joinRoom, messageLog, peoplePerTest, say, startServerAndBrowser, stopServer, waitForInLog } from "./harness";
+import {
+  MOBILE,
+  WAIT_MS,
+  eventually,
+  joinRoom,
+  messageLog,
+  peoplePerTest,
+  say,
+  startServerAndBrowser,
+  stopServer,
+  waitForInLog,
+} from "./harness";
 
 const MAX_FILE_BYTES = 3_000_000;
 
@@ -125,7 +136,11 @@ describe("sharing a file in the browser", () => {
     const { ana, ben } = await anaAndBen("photos");
     await slowUploads(ana.page, 400_000);
 
-    await ana.page.setInputFiles("#file-input", { name: "sunset.png", mimeType: "image/png", buffer: png(320, 200, 1_200_000) });
+    await ana.page.setInputFiles("#file-input", {
+      name: "sunset.png",
+      mimeType: "image/png",
+      buffer: png(320, 200, 1_200_000),
+    });
     // The upload's entry, with a progress bar that moves and says how far it got.
     await uploadEntry(ana.page).waitFor({ state: "visible" });
     expect(await uploadEntry(ana.page).textContent()).toContain("sunset.png0% of 1.3 MBCancel");
@@ -139,7 +154,11 @@ describe("sharing a file in the browser", () => {
 
     // Then the room's message replaces it, on both pages, as a decoded image.
     for (const page of [ana.page, ben.page]) {
-      const shown = await eventually(() => thumbnails(page), (images) => images.length === 1 && images[0]!.loaded, 20_000);
+      const shown = await eventually(
+        () => thumbnails(page),
+        (images) => images.length === 1 && images[0]!.loaded,
+        20_000,
+      );
       expect(shown).toEqual([{ loaded: true, width: 320, alt: "sunset.png" }]);
     }
     expect(await uploadEntry(ana.page).count()).toBe(0);
@@ -162,7 +181,11 @@ describe("sharing a file in the browser", () => {
       const photo = png(64, 48);
       await ana.page.setInputFiles("#file-input", { name: "photo.png", mimeType: "image/png", buffer: photo });
       const size = formatFileSize(photo.length).replace(".", "\\.");
-      await cy.waitFor(new RegExp(`Ana: shared photo\\.png \\(${size}, image/png\\): ${server.url}/api/rooms/${room}/files/[a-z2-7]{26}`));
+      await cy.waitFor(
+        new RegExp(
+          `Ana: shared photo\\.png \\(${size}, image/png\\): ${server.url}/api/rooms/${room}/files/[a-z2-7]{26}`,
+        ),
+      );
       await cy.waitFor(`Saved photo.png to ${join(folder, "got", "photo.png")}`, WAIT_MS, "stderr");
       expect(readFileSync(join(folder, "got", "photo.png")).equals(photo)).toBe(true);
 
@@ -206,7 +229,11 @@ describe("sharing a file in the browser", () => {
   it("Cancel stops an upload: its entry goes, and nobody gets the file", async () => {
     const { ana, ben } = await anaAndBen("cancelled");
     await slowUploads(ana.page, 100_000);
-    await ana.page.setInputFiles("#file-input", { name: "big.bin", mimeType: "application/octet-stream", buffer: binary(2_000_000) });
+    await ana.page.setInputFiles("#file-input", {
+      name: "big.bin",
+      mimeType: "application/octet-stream",
+      buffer: binary(2_000_000),
+    });
     await uploadEntry(ana.page).waitFor({ state: "visible" });
     const aborted = ana.page.waitForEvent("requestfailed", (request) => request.url().includes("/files?name=big.bin"));
     await ana.page.getByRole("button", { name: "Cancel the upload of big.bin" }).click();
@@ -245,7 +272,10 @@ describe("sharing a file in the browser", () => {
       transfer.items.add(new File([new Uint8Array(${JSON.stringify(pictureBytes)})], "image.png", { type: "image/png" }));
       document.getElementById("text").dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
     })()`);
-    const shown = await eventually(() => thumbnails(ben.page), (images) => images.length === 1 && images[0]!.loaded);
+    const shown = await eventually(
+      () => thumbnails(ben.page),
+      (images) => images.length === 1 && images[0]!.loaded,
+    );
     expect(shown).toEqual([{ loaded: true, width: 40, alt: "image.png" }]);
     expect(await ana.page.locator("#text").inputValue()).toBe("");
   }, 60_000);
@@ -253,12 +283,22 @@ describe("sharing a file in the browser", () => {
   it("shows the room's refusal on the upload's entry, which Dismiss clears", async () => {
     const ana = await person("ana");
     await joinRoom(ana, server.url, "full-room", "Ana");
-    await ana.page.setInputFiles("#file-input", { name: "first.bin", mimeType: "application/octet-stream", buffer: binary(1_500_000) });
+    await ana.page.setInputFiles("#file-input", {
+      name: "first.bin",
+      mimeType: "application/octet-stream",
+      buffer: binary(1_500_000),
+    });
     await ana.page.locator("#messages a.file.card", { hasText: "first.bin" }).waitFor({ state: "visible" });
-    await ana.page.setInputFiles("#file-input", { name: "second.bin", mimeType: "application/octet-stream", buffer: binary(1_500_000) });
+    await ana.page.setInputFiles("#file-input", {
+      name: "second.bin",
+      mimeType: "application/octet-stream",
+      buffer: binary(1_500_000),
+    });
     const failed = ana.page.locator('li.upload[data-state="failed"]');
     await failed.waitFor({ state: "visible" });
-    expect(await failed.textContent()).toMatch(/second\.bin.*Not shared: This room's files take 1\.5 MB of its 2\.5 MB, so 1\.5 MB more do not fit/);
+    expect(await failed.textContent()).toMatch(
+      /second\.bin.*Not shared: This room's files take 1\.5 MB of its 2\.5 MB, so 1\.5 MB more do not fit/,
+    );
     await failed.getByRole("button", { name: "Dismiss" }).click();
     await failed.waitFor({ state: "detached" });
     expect(await ana.page.locator("#messages .file").count()).toBe(1);
@@ -267,23 +307,39 @@ describe("sharing a file in the browser", () => {
   it("says so where an image was when retention has deleted it", async () => {
     const { ana, ben } = await anaAndBen("retention");
     await ana.page.setInputFiles("#file-input", { name: "old.png", mimeType: "image/png", buffer: png(30, 20) });
-    await eventually(() => thumbnails(ben.page), (images) => images.length === 1 && images[0]!.loaded);
+    await eventually(
+      () => thumbnails(ben.page),
+      (images) => images.length === 1 && images[0]!.loaded,
+    );
     const url = await ben.page.locator("#messages a.file.image").getAttribute("href");
     // Six more messages: the room keeps six, so the file's message and the file go.
     for (let i = 1; i <= 6; i++) await say(ana.page, `newer ${i}`);
     await waitForInLog(ben.page, "newer 6");
-    const gone = await eventually(async () => (await ben.page.request.get(`${server.url}${url}`)).status(), (status) => status === 404);
+    const gone = await eventually(
+      async () => (await ben.page.request.get(`${server.url}${url}`)).status(),
+      (status) => status === 404,
+    );
     expect(gone).toBe(404);
     // Ben's page loads the image again (as a lazy image scrolled into view would).
-    await ben.page.evaluate(`(() => { const image = document.querySelector("#messages .file.image img"); image.src = image.src + "?again"; })()`);
-    await ben.page.locator("#messages .file.gone", { hasText: "old.png: no longer available" }).waitFor({ state: "visible" });
+    await ben.page.evaluate(
+      `(() => { const image = document.querySelector("#messages .file.image img"); image.src = image.src + "?again"; })()`,
+    );
+    await ben.page
+      .locator("#messages .file.gone", { hasText: "old.png: no longer available" })
+      .waitFor({ state: "visible" });
   }, 60_000);
 
   it("refuses a file over the room's limit before sending it, and says why", async () => {
     const { ana, ben } = await anaAndBen("too-big");
-    await ana.page.setInputFiles("#file-input", { name: "huge.bin", mimeType: "application/octet-stream", buffer: binary(MAX_FILE_BYTES + 1) });
+    await ana.page.setInputFiles("#file-input", {
+      name: "huge.bin",
+      mimeType: "application/octet-stream",
+      buffer: binary(MAX_FILE_BYTES + 1),
+    });
     await ana.page.locator("#notice").waitFor({ state: "visible" });
-    expect(await ana.page.locator("#notice").textContent()).toBe("huge.bin is 3,000,001 bytes; files are limited to 3,000,000 bytes.");
+    expect(await ana.page.locator("#notice").textContent()).toBe(
+      "huge.bin is 3,000,001 bytes; files are limited to 3,000,000 bytes.",
+    );
     expect(await uploadEntry(ana.page).count()).toBe(0);
     await say(ana.page, "after the refusal");
     await waitForInLog(ben.page, "after the refusal");
@@ -301,9 +357,15 @@ describe("sharing a file in the browser", () => {
     const [chooser] = await Promise.all([kai.page.waitForEvent("filechooser"), attach.click()]);
     expect(chooser.isMultiple()).toBe(true);
     await chooser.setFiles({ name: "IMG_0042.png", mimeType: "image/png", buffer: png(1200, 900) });
-    const shown = await eventually(() => thumbnails(kai.page), (images) => images.length === 1 && images[0]!.loaded, WAIT_MS);
+    const shown = await eventually(
+      () => thumbnails(kai.page),
+      (images) => images.length === 1 && images[0]!.loaded,
+      WAIT_MS,
+    );
     expect(shown[0]).toMatchObject({ loaded: true, width: 1200 });
-    const overflow = await kai.page.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+    const overflow = await kai.page.evaluate<number>(
+      "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+    );
     expect(overflow).toBe(0);
     const image = await kai.page.locator("#messages .file.image img").boundingBox();
     expect(image!.x + image!.width).toBeLessThanOrEqual(360);

@@ -13,7 +13,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startDevServer, type DevServer, type DevServerOptions } from "../e2e/wrangler-dev";
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from "playwright-core";
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Locator,
+  type Page,
+} from "playwright-core";
 
 /** How long any single wait in these tests may take, unless it says otherwise. */
 export const WAIT_MS = 10_000;
@@ -37,7 +44,9 @@ export function findChrome(): string {
   const fromEnv = process.env.CHROME_PATH;
   if (fromEnv !== undefined && fromEnv !== "") {
     if (existsSync(fromEnv)) return fromEnv;
-    throw new Error(`CHROME_PATH is "${fromEnv}", but there is no such file. Point it at a Chromium or Chrome executable.`);
+    throw new Error(
+      `CHROME_PATH is "${fromEnv}", but there is no such file. Point it at a Chromium or Chrome executable.`,
+    );
   }
   if (existsSync(DEFAULT_CHROME)) return DEFAULT_CHROME;
   throw new Error(
@@ -55,10 +64,13 @@ export async function launchChrome(): Promise<Browser> {
  * wrangler builds). Chromium is looked for first, so that a missing one fails
  * at once; if either fails to start, the other is stopped again.
  */
-export async function startServerAndBrowser(options: DevServerOptions = {}): Promise<{ server: DevServer; browser: Browser }> {
+export async function startServerAndBrowser(
+  options: DevServerOptions = {},
+): Promise<{ server: DevServer; browser: Browser }> {
   findChrome();
   const [server, browser] = await Promise.allSettled([startDevServer(options), launchChrome()]);
-  if (server.status === "fulfilled" && browser.status === "fulfilled") return { server: server.value, browser: browser.value };
+  if (server.status === "fulfilled" && browser.status === "fulfilled")
+    return { server: server.value, browser: browser.value };
   if (server.status === "fulfilled") await server.value.stop();
   if (browser.status === "fulfilled") await browser.value.close();
   throw server.status === "rejected" ? server.reason : (browser as PromiseRejectedResult).reason;
@@ -96,7 +108,11 @@ export const MOBILE: BrowserContextOptions = {
  * purpose: Chromium logs it as a console error, and the page's own
  * `securitypolicyviolation` event is turned into a second, precise entry.
  */
-export async function newPerson(browser: Browser, name: string, options: BrowserContextOptions = DESKTOP): Promise<Person> {
+export async function newPerson(
+  browser: Browser,
+  name: string,
+  options: BrowserContextOptions = DESKTOP,
+): Promise<Person> {
   const context = await browser.newContext(options);
   context.setDefaultTimeout(WAIT_MS);
   context.setDefaultNavigationTimeout(WAIT_MS);
@@ -123,7 +139,8 @@ export async function newPerson(browser: Browser, name: string, options: Browser
 export function problemsOf(people: Iterable<Person>, allowed?: RegExp): string[] {
   const found: string[] = [];
   for (const person of people) {
-    for (const problem of person.problems) if (allowed === undefined || !allowed.test(problem)) found.push(`${person.name}: ${problem}`);
+    for (const problem of person.problems)
+      if (allowed === undefined || !allowed.test(problem)) found.push(`${person.name}: ${problem}`);
     for (const dialog of person.dialogs) found.push(`${person.name}: dialog ${dialog}`);
   }
   return found;
@@ -217,7 +234,11 @@ export async function rosterNames(page: Page): Promise<string[]> {
  * Calls `read` until `done` holds for what it returns, at most `timeout` ms;
  * returns the last value read either way, for an assertion to judge.
  */
-export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeout = WAIT_MS): Promise<T> {
+export async function eventually<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeout = WAIT_MS,
+): Promise<T> {
   const deadline = Date.now() + timeout;
   let value = await read();
   while (!done(value) && Date.now() < deadline) {

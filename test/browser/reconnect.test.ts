@@ -43,7 +43,6 @@ afterAll(async () => {
   await stopServer(server);
 });
 
-
 /** The messages of `texts` in the order the page shows them. */
 async function shownOrder(person: Person, texts: string[]): Promise<string[]> {
   const entries = await logEntries(person.page);
@@ -52,7 +51,11 @@ async function shownOrder(person: Person, texts: string[]): Promise<string[]> {
 
 /** Waits until the page shows `text` and no longer as pending: the room has it. */
 async function waitUntilStored(person: Person, text: string, timeout = 15_000): Promise<void> {
-  const state = await eventually(() => deliveryState(person.page, text), (value) => value !== "absent" && value !== "pending", timeout);
+  const state = await eventually(
+    () => deliveryState(person.page, text),
+    (value) => value !== "absent" && value !== "pending",
+    timeout,
+  );
   expect(state, `"${text}" on ${person.name}'s page once the room has it`).not.toBe("absent");
   expect(state, `"${text}" on ${person.name}'s page once the room has it`).not.toBe("pending");
 }
@@ -72,7 +75,11 @@ describe("a server restart", () => {
     await server.stop();
     for (const person of [alice, bob]) await person.page.locator("#status[data-state=reconnecting]").waitFor();
     // The status says when the next try is, and offers one now.
-    const countdown = await eventually(() => statusLine(bob.page).textContent(), (text) => /Reconnecting in \d+\s*s/.test(text ?? ""), 5_000);
+    const countdown = await eventually(
+      () => statusLine(bob.page).textContent(),
+      (text) => /Reconnecting in \d+\s*s/.test(text ?? ""),
+      5_000,
+    );
     expect.soft(countdown, "Bob's status while the server is down").toMatch(/Reconnecting in \d+\s*s/);
     const retryNow = bob.page.getByRole("button", { name: "Retry now" });
     expect.soft(await retryNow.isVisible(), "a visible Retry now button while reconnecting").toBe(true);
@@ -82,8 +89,15 @@ describe("a server restart", () => {
     const bobDown = "Bob, written while the server was down";
     await say(alice.page, aliceDown);
     await say(bob.page, bobDown);
-    for (const [person, text] of [[alice, aliceDown], [bob, bobDown]] as const) {
-      const state = await eventually(() => deliveryState(person.page, text), (value) => value === "pending", 3_000);
+    for (const [person, text] of [
+      [alice, aliceDown],
+      [bob, bobDown],
+    ] as const) {
+      const state = await eventually(
+        () => deliveryState(person.page, text),
+        (value) => value === "pending",
+        3_000,
+      );
       expect.soft(state, `"${text}" on ${person.name}'s page while the server is down`).toBe("pending");
     }
 

@@ -33,7 +33,6 @@ const person = peoplePerTest(() => browser);
 
 type Scheme = "light" | "dark";
 
-
 /** A server with nothing in it yet, so that every room shot starts from the same empty room. */
 async function freshServer(): Promise<DevServer> {
   await stopServer(server);
@@ -49,8 +48,6 @@ afterAll(async () => {
   await browser?.close();
   await stopServer(server);
 });
-
-
 
 /** Ana, Kartik (on `kartikOn`) and Mei joined to the room, in that order. */
 async function anaKartikMei(base: string, scheme: Scheme, kartikOn: typeof DESKTOP) {
@@ -107,7 +104,10 @@ async function busyRoom(base: string, scheme: Scheme): Promise<{ ana: Person; ka
   // Typing goes on for about 4 s, long enough for a fresh notice to arrive
   // whatever the room's 2 s throttle swallowed, and for the shots.
   const typing = composer(mei.page).pressSequentially("Sure, the link is at the top right, one sec", { delay: 90 });
-  await Promise.all([ana.page.getByText("Mei is typing…").waitFor(), kartik.page.getByText("Mei is typing…").waitFor()]);
+  await Promise.all([
+    ana.page.getByText("Mei is typing…").waitFor(),
+    kartik.page.getByText("Mei is typing…").waitFor(),
+  ]);
   return { ana, kartik, typing };
 }
 
@@ -154,7 +154,11 @@ async function filesRoom(base: string, scheme: Scheme): Promise<Person> {
   const { ana, kartik, mei } = await anaKartikMei(base, scheme, DESKTOP);
   await say(kartik.page, "The view from the office roof this evening:");
   await waitForInLog(ana.page, "office roof");
-  await kartik.page.setInputFiles("#file-input", { name: "rooftop-sunset.png", mimeType: "image/png", buffer: await drawSunset(kartik.page) });
+  await kartik.page.setInputFiles("#file-input", {
+    name: "rooftop-sunset.png",
+    mimeType: "image/png",
+    buffer: await drawSunset(kartik.page),
+  });
   const photo = ana.page.locator("#messages .file.image img");
   await photo.waitFor();
   // A function, not a string: the page's CSP forbids eval, which a string
@@ -172,7 +176,11 @@ async function filesRoom(base: string, scheme: Scheme): Promise<Person> {
   await say(mei.page, "Wow. And here are the notes from today's planning, before I forget");
   await waitForInLog(ana.page, "planning, before");
   const notes = Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.alloc(184_320, 32)]);
-  await mei.page.setInputFiles("#file-input", { name: "planning-notes.pdf", mimeType: "application/pdf", buffer: notes });
+  await mei.page.setInputFiles("#file-input", {
+    name: "planning-notes.pdf",
+    mimeType: "application/pdf",
+    buffer: notes,
+  });
   await ana.page.locator("#messages .file.card").waitFor();
   await say(ana.page, "Thanks, got both 🙌");
   await waitForInLog(ana.page, "got both");

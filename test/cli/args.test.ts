@@ -5,7 +5,12 @@ import { parseCommand } from "../../src/shared/commands";
 
 describe("room URLs", () => {
   it("accepts the page and the socket URL, over http(s) and ws(s)", () => {
-    const lobby = { ok: true, room: "lobby", socketUrl: "ws://localhost:8787/api/rooms/lobby/websocket", httpBase: "http://localhost:8787" };
+    const lobby = {
+      ok: true,
+      room: "lobby",
+      socketUrl: "ws://localhost:8787/api/rooms/lobby/websocket",
+      httpBase: "http://localhost:8787",
+    };
     expect(parseRoomUrl("http://localhost:8787/r/lobby")).toEqual(lobby);
     expect(parseRoomUrl("http://localhost:8787/r/lobby/")).toEqual(lobby);
     expect(parseRoomUrl("ws://localhost:8787/api/rooms/lobby/websocket")).toEqual(lobby);
@@ -22,13 +27,22 @@ describe("room URLs", () => {
 
   it("refuses what is not a room URL, saying what is expected", () => {
     expect(parseRoomUrl("lobby")).toMatchObject({ ok: false, message: expect.stringContaining("is not a URL") });
-    expect(parseRoomUrl("ftp://h/r/lobby")).toMatchObject({ ok: false, message: expect.stringContaining("not an http(s) or ws(s) URL") });
-    expect(parseRoomUrl("http://h/rooms/lobby")).toMatchObject({ ok: false, message: expect.stringContaining("http://h/r/<room>") });
+    expect(parseRoomUrl("ftp://h/r/lobby")).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("not an http(s) or ws(s) URL"),
+    });
+    expect(parseRoomUrl("http://h/rooms/lobby")).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("http://h/r/<room>"),
+    });
   });
 
   it("checks the room name with the protocol's rule", () => {
     for (const bad of ["bad.room", "-lobby", "a".repeat(65), "%E2%84%AA", "%zz", "lob by"]) {
-      expect(parseRoomUrl(`http://h/r/${bad}`), bad).toMatchObject({ ok: false, message: expect.stringContaining("Invalid room name") });
+      expect(parseRoomUrl(`http://h/r/${bad}`), bad).toMatchObject({
+        ok: false,
+        message: expect.stringContaining("Invalid room name"),
+      });
     }
   });
 });
@@ -39,11 +53,20 @@ describe("arguments", () => {
   it("reads the URL, --nick in every spelling, and --json", () => {
     expect(parseArgs([url])).toMatchObject({ kind: "run", options: { room: "lobby", json: false, given: url } });
     expect(parseArgs([url]).kind === "run" && "nick" in (parseArgs([url]) as { options: object }).options).toBe(false);
-    for (const args of [[url, "--nick", "Kartik"], ["--nick=Kartik", url], ["-n", "Kartik", url], [url, "--nick", "  Kartik "]]) {
+    for (const args of [
+      [url, "--nick", "Kartik"],
+      ["--nick=Kartik", url],
+      ["-n", "Kartik", url],
+      [url, "--nick", "  Kartik "],
+    ]) {
       expect(parseArgs(args), args.join(" ")).toMatchObject({ kind: "run", options: { nick: "Kartik" } });
     }
     expect(parseArgs([url, "--json"])).toMatchObject({ kind: "run", options: { json: true } });
-    for (const args of [[url, "--download-dir", "got"], ["--download-dir=got", url], ["-d", "got", url]]) {
+    for (const args of [
+      [url, "--download-dir", "got"],
+      ["--download-dir=got", url],
+      ["-d", "got", url],
+    ]) {
       expect(parseArgs(args), args.join(" ")).toMatchObject({ kind: "run", options: { downloadDir: "got" } });
     }
     expect(parseArgs(["--", url])).toMatchObject({ kind: "run" });
@@ -53,13 +76,28 @@ describe("arguments", () => {
 
   it("refuses missing, unknown and extra arguments, and a bad nickname", () => {
     expect(parseArgs([])).toMatchObject({ kind: "error", message: expect.stringContaining("Which room?") });
-    expect(parseArgs([url, "--nick"])).toMatchObject({ kind: "error", message: expect.stringContaining("needs a nickname") });
-    expect(parseArgs([url, "--download-dir"])).toMatchObject({ kind: "error", message: expect.stringContaining("needs a folder") });
-    expect(parseArgs([url, "--download-dir="])).toMatchObject({ kind: "error", message: expect.stringContaining("needs a folder") });
+    expect(parseArgs([url, "--nick"])).toMatchObject({
+      kind: "error",
+      message: expect.stringContaining("needs a nickname"),
+    });
+    expect(parseArgs([url, "--download-dir"])).toMatchObject({
+      kind: "error",
+      message: expect.stringContaining("needs a folder"),
+    });
+    expect(parseArgs([url, "--download-dir="])).toMatchObject({
+      kind: "error",
+      message: expect.stringContaining("needs a folder"),
+    });
     expect(parseArgs([url, "--colour"])).toMatchObject({ kind: "error", message: 'Unknown option "--colour".' });
     expect(parseArgs([url, url])).toMatchObject({ kind: "error", message: expect.stringContaining("one room URL") });
-    expect(parseArgs([url, "--nick", "   "])).toMatchObject({ kind: "error", message: expect.stringContaining("Invalid nickname") });
-    expect(parseArgs([url, "--nick", "a\u202eb"])).toMatchObject({ kind: "error", message: expect.stringContaining("Invalid nickname") });
+    expect(parseArgs([url, "--nick", "   "])).toMatchObject({
+      kind: "error",
+      message: expect.stringContaining("Invalid nickname"),
+    });
+    expect(parseArgs([url, "--nick", "a\u202eb"])).toMatchObject({
+      kind: "error",
+      message: expect.stringContaining("Invalid nickname"),
+    });
   });
 });
 

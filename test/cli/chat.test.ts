@@ -38,7 +38,11 @@ async function watcher(room: string, nick = "Watcher"): Promise<ChatSocket> {
 }
 
 /** Frames until `count` messages came, within `ms`; the other frames are kept too. */
-async function messages(socket: ChatSocket, count: number, ms = 15_000): Promise<{ messages: MessageFrame[]; frames: ServerFrame[] }> {
+async function messages(
+  socket: ChatSocket,
+  count: number,
+  ms = 15_000,
+): Promise<{ messages: MessageFrame[]; frames: ServerFrame[] }> {
   const deadline = Date.now() + ms;
   const frames: ServerFrame[] = [];
   const found: MessageFrame[] = [];
@@ -92,7 +96,16 @@ describe("terminal client", () => {
     expect(await bo.exit()).toEqual({ code: 0, signal: null });
 
     const seenByBo = chatLines(bo.stdout);
-    expect(seenByBo).toEqual(expect.arrayContaining(["Ana: hello Bo", "Ana: second line", "* Bo waves", "* You are now Bob", "Bob: hi Ana", "* Ana left"]));
+    expect(seenByBo).toEqual(
+      expect.arrayContaining([
+        "Ana: hello Bo",
+        "Ana: second line",
+        "* Bo waves",
+        "* You are now Bob",
+        "Bob: hi Ana",
+        "* Ana left",
+      ]),
+    );
     expect(chatLines(ana.stdout)).toEqual(expect.arrayContaining(["* Bo waves", "* Bo is now Bob"]));
     // The blank line was not sent; the order is the room's.
     expect(seenByBo.filter((line) => line.startsWith("Ana:"))).toEqual(["Ana: hello Bo", "Ana: second line"]);
@@ -160,7 +173,10 @@ describe("terminal client", () => {
     client.end("/who", "beep");
     expect((await client.exit()).code).toBe(0);
 
-    const frames = client.stdout.trimEnd().split("\n").map((line) => JSON.parse(line) as ServerFrame);
+    const frames = client.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as ServerFrame);
     expect(frames.map((frame) => frame.type)).toEqual(["welcome", "message", "message"]);
     const [welcome, hi, beep] = frames as [Extract<ServerFrame, { type: "welcome" }>, MessageFrame, MessageFrame];
     expect(welcome).toMatchObject({ room, you: { nick: "Robot" }, history: [{ text: "before you came" }] });

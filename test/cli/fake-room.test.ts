@@ -12,7 +12,13 @@ import { CliProcess, chatLines } from "./run-cli";
 const ESC = "\x1b";
 /** What must never reach a terminal raw: C0 but tab and LF, DEL, C1, bidi controls. */
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-const limits: RoomLimits = { messageLength: 4000, nickLength: 32, typingIntervalMs: 2000, rateBurst: 10, ratePerSecond: 5 };
+const limits: RoomLimits = {
+  messageLength: 4000,
+  nickLength: 32,
+  typingIntervalMs: 2000,
+  rateBurst: 10,
+  ratePerSecond: 5,
+};
 const me: User = { id: "me000000000000aa", nick: "Kartik" };
 const ana: User = { id: "ana0000000000000", nick: "Ana" };
 
@@ -54,11 +60,14 @@ describe("terminal client against a hostile room", () => {
   for (const json of [false, true]) {
     it(`never prints the control characters a room sends${json ? " (--json)" : ""}`, async () => {
       const evil: User = { id: "evil000000000000", nick: `${ESC}[2J${ESC}]0;owned\x07Evil\u202e` };
-      const socket = await joined(json ? ["--json"] : [], welcome({
-        room: `fake${ESC}[31m`,
-        users: [me, evil],
-        history: [message(1, evil, `${ESC}]0;pwned\x07old news`)],
-      }));
+      const socket = await joined(
+        json ? ["--json"] : [],
+        welcome({
+          room: `fake${ESC}[31m`,
+          users: [me, evil],
+          history: [message(1, evil, `${ESC}]0;pwned\x07old news`)],
+        }),
+      );
       socket.send([
         message(2, evil, `${ESC}[2J${ESC}[Hcleared\u009b31m red\u0085 \u202egnp.exe`),
         { type: "joined", user: evil },
@@ -73,7 +82,10 @@ describe("terminal client against a hostile room", () => {
       expect(client!.stdout).not.toMatch(RAW_CONTROL);
       expect(client!.stderr).not.toMatch(RAW_CONTROL);
       if (json) {
-        const lines = client!.stdout.trimEnd().split("\n").map((line) => JSON.parse(line) as { type: string; text?: string });
+        const lines = client!.stdout
+          .trimEnd()
+          .split("\n")
+          .map((line) => JSON.parse(line) as { type: string; text?: string });
         expect(lines.map((line) => line.type)).toEqual(["welcome", "message", "joined", "renamed", "error", "message"]);
         expect(lines[1]!.text).toBe(`${ESC}[2J${ESC}[Hcleared\u009b31m red\u0085 \u202egnp.exe`); // escaped in JSON, intact once parsed
       } else {
@@ -134,7 +146,11 @@ describe("terminal client, reconnecting", () => {
     expect((await client!.exit()).code).toBe(0);
     expect(second.closeCode).toBe(1000);
 
-    expect(chatLines(client!.stdout).filter((line) => line.startsWith("Kartik:"))).toEqual(["Kartik: one", "Kartik: two", "Kartik: three"]);
+    expect(chatLines(client!.stdout).filter((line) => line.startsWith("Kartik:"))).toEqual([
+      "Kartik: one",
+      "Kartik: two",
+      "Kartik: three",
+    ]);
     expect(client!.stdout).toContain("Reconnected.");
     expect(client!.stderr).toMatch(/Connection lost\. Reconnecting in \d s…/);
   });

@@ -138,7 +138,9 @@ export class FakeRoom {
     this.url = url;
     server.on("upgrade", (request, socket: Socket) => {
       const accept = createHash("sha1").update(`${request.headers["sec-websocket-key"]}${GUID}`).digest("base64");
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
       const fake = new FakeSocket(socket);
       this.#all.push(fake);
       const waiter = this.#waiting.shift();

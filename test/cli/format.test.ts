@@ -8,7 +8,14 @@ import type { ClientFrame, MessageFrame, RoomLimits } from "../../src/shared/pro
 const ESC = "\x1b";
 const ana = { id: "aj4mv3xkq2c7dwbe", nick: "Ana" };
 const at = (hours: number, minutes: number, day = 24) => new Date(2025, 10, day, hours, minutes).getTime();
-const message = (text: string, extra: Partial<MessageFrame> = {}): MessageFrame => ({ type: "message", id: 1, ts: at(9, 5), from: ana, text, ...extra });
+const message = (text: string, extra: Partial<MessageFrame> = {}): MessageFrame => ({
+  type: "message",
+  id: 1,
+  ts: at(9, 5),
+  from: ana,
+  text,
+  ...extra,
+});
 
 describe("sanitising", () => {
   it("never lets a control character through, and shows each one", () => {
@@ -57,19 +64,32 @@ describe("lines", () => {
     const fancy = new Formatter(true, at(9, 0));
     const [line] = fancy.message(message("hello"));
     expect(line).toBe(`09:05 ${ESC}[${colourOf(ana.id)}mAna${ESC}[39m: hello`);
-    expect(fancy.message(message("old"), true)).toEqual([`${ESC}[2m09:05 ${ESC}[${colourOf(ana.id)}mAna${ESC}[39m: old${ESC}[22m`]);
+    expect(fancy.message(message("old"), true)).toEqual([
+      `${ESC}[2m09:05 ${ESC}[${colourOf(ana.id)}mAna${ESC}[39m: old${ESC}[22m`,
+    ]);
     // Colour codes only ever come from the formatter, never from a nickname.
     expect(fancy.name({ id: "x", nick: `${ESC}[0mX` })).not.toContain(`${ESC}[0m`);
   });
 
   it("says when the day changes", () => {
     const plain = new Formatter(false, at(9, 0, 25));
-    expect(plain.message(message("yesterday"))).toEqual([`-- ${new Date(at(9, 5)).toDateString()} --`, "09:05 Ana: yesterday"]);
+    expect(plain.message(message("yesterday"))).toEqual([
+      `-- ${new Date(at(9, 5)).toDateString()} --`,
+      "09:05 Ana: yesterday",
+    ]);
     expect(plain.message(message("same day"))).toEqual(["09:05 Ana: same day"]);
   });
 
   it("prints frames as JSON lines without the session token or raw control characters", () => {
-    const welcome = jsonLine({ type: "welcome", room: "r", you: ana, session: "secret", users: [ana], history: [], limits: {} as RoomLimits });
+    const welcome = jsonLine({
+      type: "welcome",
+      room: "r",
+      you: ana,
+      session: "secret",
+      users: [ana],
+      history: [],
+      limits: {} as RoomLimits,
+    });
     expect(JSON.parse(welcome)).not.toHaveProperty("session");
     expect(welcome).not.toContain("secret");
     const text = "a\u009bb\u2028c\u007fd\u202ee";
@@ -91,7 +111,13 @@ describe("lines", () => {
 });
 
 describe("outbox", () => {
-  const limits: RoomLimits = { messageLength: 4000, nickLength: 32, typingIntervalMs: 2000, rateBurst: 4, ratePerSecond: 5 };
+  const limits: RoomLimits = {
+    messageLength: 4000,
+    nickLength: 32,
+    typingIntervalMs: 2000,
+    rateBurst: 4,
+    ratePerSecond: 5,
+  };
   afterEach(() => vi.useRealTimers());
 
   function outbox() {
@@ -117,7 +143,15 @@ describe("outbox", () => {
     vi.advanceTimersByTime(250);
     expect(sent).toHaveLength(3);
     vi.advanceTimersByTime(1000);
-    expect(sent.map((frame) => (frame.type === "message" ? frame.text : frame.type))).toEqual(["m1", "m2", "m3", "m4", "m5", "m6", "nick"]);
+    expect(sent.map((frame) => (frame.type === "message" ? frame.text : frame.type))).toEqual([
+      "m1",
+      "m2",
+      "m3",
+      "m4",
+      "m5",
+      "m6",
+      "nick",
+    ]);
     expect(sent[5]).toMatchObject({ action: true });
     expect(new Set(sent.flatMap((frame) => (frame.type === "message" ? [frame.cid] : []))).size).toBe(6);
   });

@@ -51,7 +51,9 @@ export class CliProcess {
     while (!matches()) {
       const left = deadline - Date.now();
       if (left <= 0 || this.child.exitCode !== null) {
-        throw new Error(`${stream} never showed ${String(pattern)} within ${ms} ms.\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+        throw new Error(
+          `${stream} never showed ${String(pattern)} within ${ms} ms.\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 200));
@@ -85,4 +87,5 @@ export class CliProcess {
 }
 
 /** Message lines the client printed (its human format: "HH:MM Nick: text"). */
-export const chatLines = (output: string): string[] => output.split("\n").map((line) => line.replace(/^\d\d:\d\d /, ""));
+export const chatLines = (output: string): string[] =>
+  output.split("\n").map((line) => line.replace(/^\d\d:\d\d /, ""));

@@ -11,7 +11,13 @@
  * server itself sent, before the client's de-duplication.
  */
 import { ChatConnection, type Status } from "../../src/core/connection";
-import { parseServerMessage, type ClientFrame, type MessageFrame, type ServerFrame, type User } from "../../src/shared/protocol";
+import {
+  parseServerMessage,
+  type ClientFrame,
+  type MessageFrame,
+  type ServerFrame,
+  type User,
+} from "../../src/shared/protocol";
 import { Outbox } from "../../cli/outbox";
 
 /** One WebSocket message, in or out, on one socket (`socket` counts from 0 per client). */
@@ -91,15 +97,18 @@ export class Chatter {
     this.name = name;
     this.room = room;
     const url = `${baseUrl.replace(/^http/, "ws")}/api/rooms/${room}/websocket?${WIRE_KEY}=${encodeURIComponent(name)}`;
-    this.outbox = new Outbox((frame: ClientFrame) => {
-      const sent = this.connection.send(frame);
-      if (sent && frame.type === "message" && frame.cid !== undefined) {
-        this.writes.set(frame.cid, (this.writes.get(frame.cid) ?? 0) + 1);
-      }
-      return sent;
-    }, (item, reason) => {
-      throw new Error(`${name}: the room would refuse ${JSON.stringify(item)}: ${reason}`);
-    });
+    this.outbox = new Outbox(
+      (frame: ClientFrame) => {
+        const sent = this.connection.send(frame);
+        if (sent && frame.type === "message" && frame.cid !== undefined) {
+          this.writes.set(frame.cid, (this.writes.get(frame.cid) ?? 0) + 1);
+        }
+        return sent;
+      },
+      (item, reason) => {
+        throw new Error(`${name}: the room would refuse ${JSON.stringify(item)}: ${reason}`);
+      },
+    );
     this.connection = new ChatConnection(url, {
       frame: (frame) => this.#frame(frame),
       status: (status) => {
@@ -184,7 +193,8 @@ export class Chatter {
   #message(message: MessageFrame, via: Ack["via"]): void {
     this.seen.push(message);
     if (message.cid !== undefined && message.from.id === this.#me?.id) {
-      if (!this.acked.has(message.cid)) this.acked.set(message.cid, { cid: message.cid, id: message.id, via, at: Date.now() });
+      if (!this.acked.has(message.cid))
+        this.acked.set(message.cid, { cid: message.cid, id: message.id, via, at: Date.now() });
       this.outbox.confirmMessage(message.cid);
     }
   }

@@ -79,7 +79,8 @@ describe("wrangler dev", () => {
 
   it("limits room creation per client address, which wrangler dev reports like Cloudflare; IP_RATE_LIMITS=off lifts it", async () => {
     // Start well inside a one-minute window, so the count does not reset mid-test.
-    if (windowEnd(Date.now()) - Date.now() < 5000) await new Promise((resolve) => setTimeout(resolve, windowEnd(Date.now()) - Date.now() + 50));
+    if (windowEnd(Date.now()) - Date.now() < 5000)
+      await new Promise((resolve) => setTimeout(resolve, windowEnd(Date.now()) - Date.now() + 50));
     const create = (url: string) => fetch(`${url}/api/rooms`, { method: "POST" }).then((response) => response.status);
     const statuses = [];
     for (let i = 0; i < 21; i++) statuses.push(await create(server.url));
@@ -96,7 +97,8 @@ describe("wrangler dev", () => {
   }, 90_000);
 
   it("counts the addresses of one IPv6 /64 as one: 32 sockets in a room, 120 upgrades a minute", async () => {
-    if (windowEnd(Date.now()) - Date.now() < 10_000) await new Promise((resolve) => setTimeout(resolve, windowEnd(Date.now()) - Date.now() + 50));
+    if (windowEnd(Date.now()) - Date.now() < 10_000)
+      await new Promise((resolve) => setTimeout(resolve, windowEnd(Date.now()) - Date.now() + 50));
     const wsUrl = (room: string) => `${server.url.replace(/^http/, "ws")}/api/rooms/${room}/websocket`;
     /** Connects from `ip` and joins as `nick`: "joined", the error code, or the HTTP status. */
     const connect = (room: string, ip: string, nick: string, sockets: NodeWebSocket[]) =>
@@ -133,7 +135,10 @@ describe("wrangler dev", () => {
     // The rooms' databases only: Miniflare keeps stores of its own beside
     // them (traces, the rate limiter's) that change as they like.
     const roomsDir = join(stateDir, "v3", "do");
-    const files = () => !existsSync(roomsDir) ? 0 : readdirSync(roomsDir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).length;
+    const files = () =>
+      !existsSync(roomsDir)
+        ? 0
+        : readdirSync(roomsDir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).length;
     const before = files();
     for (let i = 0; i < 60; i++) {
       const answer = await fetch(`${server.url}/api/rooms/looked-up-${Date.now().toString(36)}-${i}`);
@@ -155,7 +160,11 @@ describe("wrangler dev", () => {
     };
     ws.send(JSON.stringify({ type: "join", nick: "Bytes" }));
     expect(await frame()).toMatchObject({ type: "welcome" });
-    const text = Buffer.concat([Buffer.from('{"type":"message","text":"a'), Buffer.from([0xff, 0xc0, 0xaf]), Buffer.from('b"}')]);
+    const text = Buffer.concat([
+      Buffer.from('{"type":"message","text":"a'),
+      Buffer.from([0xff, 0xc0, 0xaf]),
+      Buffer.from('b"}'),
+    ]);
     ws.send(text, { binary: false });
     expect(await frame()).toMatchObject({ type: "message", text: "a\ufffd\ufffd\ufffdb" });
     ws.send(Buffer.from('{"type":"message","text":"binary"}'), { binary: true });

@@ -58,7 +58,8 @@ function groupMembers(pgid: number): { pid: number; name: string }[] {
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readStat(Number(entry));
-    if (stat !== null && stat.pgrp === pgid && stat.state !== "Z") members.push({ pid: Number(entry), name: stat.name });
+    if (stat !== null && stat.pgrp === pgid && stat.state !== "Z")
+      members.push({ pid: Number(entry), name: stat.name });
   }
   return members;
 }
@@ -81,8 +82,17 @@ const running = (pid: number) => {
 };
 
 const TCP_STATES: Record<string, string> = {
-  "01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1", "05": "FIN_WAIT2", "06": "TIME_WAIT",
-  "07": "CLOSE", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING",
+  "01": "ESTABLISHED",
+  "02": "SYN_SENT",
+  "03": "SYN_RECV",
+  "04": "FIN_WAIT1",
+  "05": "FIN_WAIT2",
+  "06": "TIME_WAIT",
+  "07": "CLOSE",
+  "08": "CLOSE_WAIT",
+  "09": "LAST_ACK",
+  "0A": "LISTEN",
+  "0B": "CLOSING",
 };
 
 /** The IPv4 TCP sockets whose local port is `port` (Linux /proc; empty elsewhere).
@@ -191,15 +201,20 @@ describe("process death", () => {
       await sleep(100);
     }
     if (Date.now() - freeWait > 50) log(`port ${port} free ${Date.now() - freeWait} ms after the kill returned`);
-    if (members.length > 0) expect(members.map((member) => member.name).some((name) => name.includes("workerd"))).toBe(true);
+    if (members.length > 0)
+      expect(members.map((member) => member.name).some((name) => name.includes("workerd"))).toBe(true);
 
     // --- the restart on the same state and port ---------------------------
     const restartStarted = Date.now();
     server = await startDevServer({ stateDir, port });
     const restartedAt = Date.now();
-    log(`restarted (pid ${server.pid}) in ${restartedAt - restartStarted} ms, ${restartedAt - killedAt} ms after the kill`);
+    log(
+      `restarted (pid ${server.pid}) in ${restartedAt - restartStarted} ms, ${restartedAt - killedAt} ms after the kill`,
+    );
     for (const chatter of chatters) if (RETRY_NOW_ROOMS.has(chatter.room)) chatter.connection.retryNow();
-    await until("every client to rejoin", 20_000, () => chatters.every((chatter) => chatter.joined && chatter.welcomes >= 2));
+    await until("every client to rejoin", 20_000, () =>
+      chatters.every((chatter) => chatter.joined && chatter.welcomes >= 2),
+    );
     log(`every client back (room b on its own backoff)`);
 
     await sleep(1_500);
@@ -207,7 +222,9 @@ describe("process death", () => {
     const roomLast = (room: string) => Math.max(...chatters.filter((c) => c.room === room).map((c) => c.lastId));
     await until("every outbox to drain and every client to catch up", 10_000, () =>
       chatters.every((chatter) => chatter.outbox.size === 0 && chatter.lastId === roomLast(chatter.room)),
-    ).catch((error: Error) => log(`${error.message}: ${chatters.map((c) => `${c.name} outbox=${c.outbox.size} last=${c.lastId}`).join(", ")}`));
+    ).catch((error: Error) =>
+      log(`${error.message}: ${chatters.map((c) => `${c.name} outbox=${c.outbox.size} last=${c.lastId}`).join(", ")}`),
+    );
 
     // --- what the room kept, and what every client saw ---------------------
     const problems: string[] = [];
@@ -243,22 +260,34 @@ describe("process death", () => {
         for (const ack of chatter.acked.values()) {
           const rows = byCid.get(ack.cid) ?? [];
           const before = ackedAtKill.get(chatter.name)?.has(ack.cid) ? "confirmed before the kill" : "confirmed after";
-          if (rows.length === 0) problems.push(`room ${room}: ${chatter.name}'s ${ack.cid} (id ${ack.id}, ${before}) is missing from the history`);
+          if (rows.length === 0)
+            problems.push(
+              `room ${room}: ${chatter.name}'s ${ack.cid} (id ${ack.id}, ${before}) is missing from the history`,
+            );
           else if (rows[0]!.id !== ack.id || rows[0]!.from.id !== chatter.identities[0]?.id) {
-            problems.push(`room ${room}: ${chatter.name}'s ${ack.cid} was confirmed as id ${ack.id} but is stored as ${JSON.stringify(rows[0])}`);
+            problems.push(
+              `room ${room}: ${chatter.name}'s ${ack.cid} was confirmed as id ${ack.id} but is stored as ${JSON.stringify(rows[0])}`,
+            );
           }
         }
         // Everything written got confirmed in the end.
         for (const cid of chatter.writes.keys()) {
-          if (!chatter.acked.has(cid)) problems.push(`room ${room}: ${chatter.name}'s ${cid} was written ${chatter.writes.get(cid)} times and never confirmed`);
+          if (!chatter.acked.has(cid))
+            problems.push(
+              `room ${room}: ${chatter.name}'s ${cid} was written ${chatter.writes.get(cid)} times and never confirmed`,
+            );
         }
-        if (chatter.outbox.size > 0) problems.push(`room ${room}: ${chatter.name}'s outbox still holds ${chatter.outbox.size} messages`);
+        if (chatter.outbox.size > 0)
+          problems.push(`room ${room}: ${chatter.name}'s outbox still holds ${chatter.outbox.size} messages`);
 
         // What the client logic delivered: every id from the first to N, once.
         const seen = chatter.seen.map((message) => message.id);
-        const expected = seen.length === 0 ? [] : Array.from({ length: ids.length - seen[0]! + 1 }, (_, i) => seen[0]! + i);
+        const expected =
+          seen.length === 0 ? [] : Array.from({ length: ids.length - seen[0]! + 1 }, (_, i) => seen[0]! + i);
         if (JSON.stringify(seen) !== JSON.stringify(expected)) {
-          problems.push(`room ${room}: ${chatter.name} was delivered ${JSON.stringify(seen)}, expected ${seen[0]}..${ids.length}`);
+          problems.push(
+            `room ${room}: ${chatter.name} was delivered ${JSON.stringify(seen)}, expected ${seen[0]}..${ids.length}`,
+          );
         }
         // What the server sent down the sockets, before the client's de-duplication:
         // each resume starts right after its `since`, and nothing repeats.
@@ -266,19 +295,26 @@ describe("process death", () => {
         const wire = sockets.flatMap((socket) => socket.ids);
         for (const socket of sockets) {
           if (socket.since !== undefined && socket.ids.length > 0 && socket.ids[0] !== socket.since + 1) {
-            problems.push(`room ${room}: ${chatter.name} resumed with since ${socket.since} on socket ${socket.socket} and was sent ids from ${socket.ids[0]}`);
+            problems.push(
+              `room ${room}: ${chatter.name} resumed with since ${socket.since} on socket ${socket.socket} and was sent ids from ${socket.ids[0]}`,
+            );
           }
         }
-        const wireExpected = wire.length === 0 ? [] : Array.from({ length: ids.length - wire[0]! + 1 }, (_, i) => wire[0]! + i);
+        const wireExpected =
+          wire.length === 0 ? [] : Array.from({ length: ids.length - wire[0]! + 1 }, (_, i) => wire[0]! + i);
         if (JSON.stringify(wire) !== JSON.stringify(wireExpected)) {
-          problems.push(`room ${room}: the server sent ${chatter.name} ids ${JSON.stringify(wire)}, expected ${wire[0]}..${ids.length} once each`);
+          problems.push(
+            `room ${room}: the server sent ${chatter.name} ids ${JSON.stringify(wire)}, expected ${wire[0]}..${ids.length} once each`,
+          );
         }
 
         // The session survived: one identity throughout.
         const identities = new Set(chatter.identities.map((user) => `${user.id}/${user.nick}`));
-        if (identities.size !== 1) problems.push(`room ${room}: ${chatter.name} came back as someone else: ${[...identities].join(", ")}`);
+        if (identities.size !== 1)
+          problems.push(`room ${room}: ${chatter.name} came back as someone else: ${[...identities].join(", ")}`);
         if (chatter.welcomes < 2) problems.push(`room ${room}: ${chatter.name} never rejoined`);
-        for (const error of chatter.errors) problems.push(`room ${room}: ${chatter.name} got ${JSON.stringify(error).slice(0, 300)}`);
+        for (const error of chatter.errors)
+          problems.push(`room ${room}: ${chatter.name} got ${JSON.stringify(error).slice(0, 300)}`);
       }
 
       const inFlight = clients.flatMap((chatter) => inFlightAtKill.get(chatter.name) ?? []);
@@ -287,7 +323,9 @@ describe("process death", () => {
       const storedWithoutEcho = clients.flatMap((chatter) =>
         [...chatter.acked.values()].filter((ack) => ack.via === "history").map((ack) => `${ack.cid}=#${ack.id}`),
       );
-      const rewritten = clients.flatMap((chatter) => [...chatter.writes].filter(([, count]) => count > 1).map(([cid, count]) => `${cid}x${count}`));
+      const rewritten = clients.flatMap((chatter) =>
+        [...chatter.writes].filter(([, count]) => count > 1).map(([cid, count]) => `${cid}x${count}`),
+      );
       stats[room] = {
         clients: names.length,
         messages: ids.length,

@@ -12,7 +12,9 @@ export async function openRoom(server: Pick<DevServer, "url" | "output">, room: 
   const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/api/rooms/${room}/websocket`);
   await new Promise((resolve, reject) => {
     ws.addEventListener("open", resolve, { once: true });
-    ws.addEventListener("error", () => reject(new Error(`cannot connect to room ${room}:\n${server.output()}`)), { once: true });
+    ws.addEventListener("error", () => reject(new Error(`cannot connect to room ${room}:\n${server.output()}`)), {
+      once: true,
+    });
   });
   return new ChatSocket(ws as unknown as globalThis.WebSocket);
 }

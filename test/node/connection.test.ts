@@ -105,10 +105,20 @@ describe("ChatConnection", () => {
     second.open();
     expect(JSON.parse(second.sent[0]!)).toEqual({ type: "join", nick: "Kartik", since: 2, session: "s1" });
     // A welcome whose history overlaps what was seen, then a repeated message.
-    second.receive({ type: "welcome", room: "r", you: me, session: "s1", users: [me], history: [message(2), message(3)], limits });
+    second.receive({
+      type: "welcome",
+      room: "r",
+      you: me,
+      session: "s1",
+      users: [me],
+      history: [message(2), message(3)],
+      limits,
+    });
     second.receive(message(3));
     second.receive(message(4));
-    const ids = frames.flatMap((frame) => (frame.type === "message" ? [frame.id] : frame.type === "welcome" ? frame.history.map((m) => m.id) : []));
+    const ids = frames.flatMap((frame) =>
+      frame.type === "message" ? [frame.id] : frame.type === "welcome" ? frame.history.map((m) => m.id) : [],
+    );
     expect(ids).toEqual([1, 2, 3, 4]);
   });
 

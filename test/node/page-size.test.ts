@@ -18,7 +18,10 @@ it("keeps every page under 30 KB gzipped", () => {
   const outdir = mkdtempSync(join(tmpdir(), "edge-chat-pages-"));
   execFileSync(process.execPath, [join(root, "scripts/build-client.mjs"), "--outdir", outdir], { stdio: "pipe" });
   const css = gzipped(join(root, "public/style.css"));
-  for (const [html, script] of [["index.html", "home.js"], ["room.html", "room.js"]] as const) {
+  for (const [html, script] of [
+    ["index.html", "home.js"],
+    ["room.html", "room.js"],
+  ] as const) {
     const total = gzipped(join(root, "public", html)) + gzipped(join(outdir, script)) + css;
     expect(total, `${html} + ${script} + style.css`).toBeLessThan(BUDGET_BYTES);
     expect(total).toBeGreaterThan(1000); // the build really produced something

@@ -12,7 +12,18 @@ const limits = { messageLength: 4000, nickLength: 32 };
 
 /** JSON examples: ```json blocks, and whole-line frames in other blocks after "> ". */
 const examples = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => match[1]!.replace(/…/g, ""));
-const serverTypes = new Set(["welcome", "message", "joined", "left", "typing", "renamed", "history", "call", "signal", "error"]);
+const serverTypes = new Set([
+  "welcome",
+  "message",
+  "joined",
+  "left",
+  "typing",
+  "renamed",
+  "history",
+  "call",
+  "signal",
+  "error",
+]);
 
 describe("docs/protocol.md", () => {
   it("has an example of every frame type", () => {
@@ -25,7 +36,12 @@ describe("docs/protocol.md", () => {
     for (const text of examples) {
       const frame = JSON.parse(text) as Record<string, unknown>;
       const isServerFrame =
-        "id" in frame || "user" in frame || "messages" in frame || "from" in frame || frame.type === "welcome" || frame.type === "error";
+        "id" in frame ||
+        "user" in frame ||
+        "messages" in frame ||
+        "from" in frame ||
+        frame.type === "welcome" ||
+        frame.type === "error";
       if (isServerFrame) {
         expect(parseServerMessage(text), text).toHaveLength(1);
         expect(serverTypes.has(frame.type as string), text).toBe(true);
@@ -42,9 +58,16 @@ describe("docs/protocol.md", () => {
 
   it("lists every refusal of the files API, with its status", () => {
     // The codes as the Worker and the room write them: apiError("code", …) and { status, error: "code" }.
-    const sources = ["../../src/worker/file-routes.ts", "../../src/worker/room.ts", "../../src/worker/api.ts"].map((path) => readFileSync(new URL(path, import.meta.url), "utf8"));
-    const codes = new Set(sources.flatMap((source) => [...source.matchAll(/apiError\("(\w+)"|error: "(\w+)"/g)].map((m) => (m[1] ?? m[2])!)));
-    for (const code of ["file_too_large", "not_a_member", "room_storage_full", "upload_incomplete", "upload_timeout"]) expect(codes).toContain(code);
+    const sources = ["../../src/worker/file-routes.ts", "../../src/worker/room.ts", "../../src/worker/api.ts"].map(
+      (path) => readFileSync(new URL(path, import.meta.url), "utf8"),
+    );
+    const codes = new Set(
+      sources.flatMap((source) =>
+        [...source.matchAll(/apiError\("(\w+)"|error: "(\w+)"/g)].map((m) => (m[1] ?? m[2])!),
+      ),
+    );
+    for (const code of ["file_too_large", "not_a_member", "room_storage_full", "upload_incomplete", "upload_timeout"])
+      expect(codes).toContain(code);
     const files = doc.slice(doc.indexOf("## Files"), doc.indexOf("## Sessions"));
     for (const code of codes) {
       if (code === "file_not_found" || code === "bad_range" || code === "internal") continue; // downloads and failures, described in prose

@@ -14,13 +14,25 @@ const readme = read("README.md");
 const security = read("docs/security.md");
 
 /** The [[ratelimits]] tables: name, limit, period. */
-const rateLimits = [...toml.matchAll(/\[\[ratelimits\]\]\s*\nname = "(\w+)".*\nnamespace_id = "(\d+)"\s*\nsimple = \{ limit = (\d+), period = (\d+) \}/g)].map(
-  ([, name, namespace, limit, period]) => ({ name: name!, namespace: namespace!, limit: Number(limit), period: Number(period) }),
-);
+const rateLimits = [
+  ...toml.matchAll(
+    /\[\[ratelimits\]\]\s*\nname = "(\w+)".*\nnamespace_id = "(\d+)"\s*\nsimple = \{ limit = (\d+), period = (\d+) \}/g,
+  ),
+].map(([, name, namespace, limit, period]) => ({
+  name: name!,
+  namespace: namespace!,
+  limit: Number(limit),
+  period: Number(period),
+}));
 
 describe("wrangler.toml", () => {
   it("has the four per-IP limits, each in its own namespace, on the window the code assumes", () => {
-    expect(rateLimits.map((r) => r.name).sort()).toEqual(["MESSAGE_RATE_LIMIT", "ROOM_CREATE_RATE_LIMIT", "UPGRADE_RATE_LIMIT", "UPLOAD_RATE_LIMIT"]);
+    expect(rateLimits.map((r) => r.name).sort()).toEqual([
+      "MESSAGE_RATE_LIMIT",
+      "ROOM_CREATE_RATE_LIMIT",
+      "UPGRADE_RATE_LIMIT",
+      "UPLOAD_RATE_LIMIT",
+    ]);
     expect(new Set(rateLimits.map((r) => r.namespace)).size).toBe(4);
     for (const r of rateLimits) expect(r.period, r.name).toBe(IP_LIMIT_PERIOD_SECONDS);
   });

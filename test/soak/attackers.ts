@@ -113,70 +113,76 @@ async function attack(url: string, httpUrl: string, target: string, end: number,
   // 2. Floods from a socket that never joins: 3,000 typing and signal frames as fast as they go.
   if (ATTACKS.has("flood"))
     until(async () => {
-    const { ws, closed } = await openSocket(url);
-    for (let i = 0; i < FLOOD_FRAMES && ws.readyState === WebSocket.OPEN; i++) {
-      ws.send(i % 2 === 0 ? '{"type":"typing"}' : '{"type":"signal","to":"x","data":{}}');
-      attacks["flood frames sent"]++;
-    }
-    const code = await closed(15_000);
-    if (code === 1008) attacks["unjoined floods cut off (1008)"]++;
-    else problem("unjoined flood not cut off", `close ${code}`);
-    await sleep(Math.min(FLOOD_EVERY_S * 1000, Math.max(0, end - Date.now())));
-  });
+      const { ws, closed } = await openSocket(url);
+      for (let i = 0; i < FLOOD_FRAMES && ws.readyState === WebSocket.OPEN; i++) {
+        ws.send(i % 2 === 0 ? '{"type":"typing"}' : '{"type":"signal","to":"x","data":{}}');
+        attacks["flood frames sent"]++;
+      }
+      const code = await closed(15_000);
+      if (code === 1008) attacks["unjoined floods cut off (1008)"]++;
+      else problem("unjoined flood not cut off", `close ${code}`);
+      await sleep(Math.min(FLOOD_EVERY_S * 1000, Math.max(0, end - Date.now())));
+    });
   // 3. Impostors of someone present: look-alikes are taken, invisible names invalid.
   if (ATTACKS.has("impostor"))
     until(async () => {
-    const fakes = [`${target}\u3164`, `\u0440${target.slice(1)}`, target.toUpperCase(), `${target}\u2800`, `\u1d18${target.slice(1)}`];
-    const { ws } = await openSocket(url);
-    const answer = new Promise<{ type?: string; code?: string } | null>((resolve) => {
-      ws.on("message", (data) => {
-        const value: unknown = JSON.parse(data.toString());
-        resolve((Array.isArray(value) ? value[0] : value) ?? null);
+      const fakes = [
+        `${target}\u3164`,
+        `\u0440${target.slice(1)}`,
+        target.toUpperCase(),
+        `${target}\u2800`,
+        `\u1d18${target.slice(1)}`,
+      ];
+      const { ws } = await openSocket(url);
+      const answer = new Promise<{ type?: string; code?: string } | null>((resolve) => {
+        ws.on("message", (data) => {
+          const value: unknown = JSON.parse(data.toString());
+          resolve((Array.isArray(value) ? value[0] : value) ?? null);
+        });
+        setTimeout(() => resolve(null), 10_000);
       });
-      setTimeout(() => resolve(null), 10_000);
+      ws.send(JSON.stringify({ type: "join", nick: fakes[Math.floor(Math.random() * fakes.length)] }));
+      const frame = await answer;
+      if (frame?.type === "error" && (frame.code === "nick_taken" || frame.code === "nick_invalid"))
+        attacks["impostor joins refused"]++;
+      else problem("impostor not refused", JSON.stringify(frame).slice(0, 100));
+      ws.close();
+      await sleep(2000);
     });
-    ws.send(JSON.stringify({ type: "join", nick: fakes[Math.floor(Math.random() * fakes.length)] }));
-    const frame = await answer;
-    if (frame?.type === "error" && (frame.code === "nick_taken" || frame.code === "nick_invalid")) attacks["impostor joins refused"]++;
-    else problem("impostor not refused", JSON.stringify(frame).slice(0, 100));
-    ws.close();
-    await sleep(2000);
-  });
   // 4. Lookups of rooms that do not exist, one a second.
   if (ATTACKS.has("lookup"))
     until(async () => {
-    const answer = await fetch(`${httpUrl}/api/rooms/ghost-${index}-${Math.random().toString(36).slice(2)}`);
-    if (answer.status !== 200) problem("lookup failed", String(answer.status));
-    attacks["new rooms looked up"]++;
-    await sleep(1000);
-  });
+      const answer = await fetch(`${httpUrl}/api/rooms/ghost-${index}-${Math.random().toString(36).slice(2)}`);
+      if (answer.status !== 200) problem("lookup failed", String(answer.status));
+      attacks["new rooms looked up"]++;
+      await sleep(1000);
+    });
   // 5. A member posting the longest messages there are, every 5 s.
   if (ATTACKS.has("bomber"))
     until(async () => {
-    const { ws } = await openSocket(url);
-    ws.send(JSON.stringify({ type: "join", nick: `bomber-${index}-${Math.random().toString(36).slice(2, 6)}` }));
-    while (Date.now() < end && ws.readyState === WebSocket.OPEN) {
-      await sleep(5000);
-      ws.send(JSON.stringify({ type: "message", text: "😀".repeat(3990) }));
-      attacks["3,990-emoji messages posted"]++;
-    }
-    ws.close();
-  });
+      const { ws } = await openSocket(url);
+      ws.send(JSON.stringify({ type: "join", nick: `bomber-${index}-${Math.random().toString(36).slice(2, 6)}` }));
+      while (Date.now() < end && ws.readyState === WebSocket.OPEN) {
+        await sleep(5000);
+        ws.send(JSON.stringify({ type: "message", text: "😀".repeat(3990) }));
+        attacks["3,990-emoji messages posted"]++;
+      }
+      ws.close();
+    });
   // 6. A member who sends nothing but refused frames, and rejoins when cut off.
   if (ATTACKS.has("garbage"))
     until(async () => {
-    const { ws, closed } = await openSocket(url);
-    ws.send(JSON.stringify({ type: "join", nick: `garbage-${index}-${Math.random().toString(36).slice(2, 6)}` }));
-    await sleep(200);
-    for (let i = 0; i < 60 && ws.readyState === WebSocket.OPEN; i++) ws.send("{not json");
-    const code = await closed(15_000);
-    if (code === 1008) attacks["refused-frame members cut off (1008)"]++;
-    else problem("refused-frame member not cut off", `close ${code}`);
-    await sleep(5000);
-  });
+      const { ws, closed } = await openSocket(url);
+      ws.send(JSON.stringify({ type: "join", nick: `garbage-${index}-${Math.random().toString(36).slice(2, 6)}` }));
+      await sleep(200);
+      for (let i = 0; i < 60 && ws.readyState === WebSocket.OPEN; i++) ws.send("{not json");
+      const code = await closed(15_000);
+      if (code === 1008) attacks["refused-frame members cut off (1008)"]++;
+      else problem("refused-frame member not cut off", `close ${code}`);
+      await sleep(5000);
+    });
   await Promise.all(loops);
 }
-
 
 if (!isMainThread && parentPort !== null) {
   const plan = workerData as AttackPlan;

@@ -51,7 +51,8 @@ const phase = (what: string) => process.stderr.write(`soak: ${what}\n`);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!);
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 /** Everything that went wrong, by kind; the test expects it empty. */
 const problems = new Map<string, string[]>();
@@ -184,7 +185,8 @@ class Person {
 
   /** `live`: broadcast now, rather than caught up on by a resume (whose wait is the time away). */
   #message(id: number, from: string, cid: string | undefined, text: string, live: boolean): void {
-    if (id !== this.lastId + 1) problem(id <= this.lastId ? "duplicate or reordered message" : "gap", `${this.nick}: ${this.lastId} → ${id}`);
+    if (id !== this.lastId + 1)
+      problem(id <= this.lastId ? "duplicate or reordered message" : "gap", `${this.nick}: ${this.lastId} → ${id}`);
     this.lastId = Math.max(this.lastId, id);
     counts.deliveries++;
     const sentAt = Number(text.slice(0, text.indexOf(" ")));
@@ -250,12 +252,16 @@ describe("soak", () => {
   it(`${CONNECTIONS} connections in ${ROOMS} rooms for ${SECONDS} s${ATTACKERS ? ", with attackers in every room" : ""}: nothing lost, nothing twice, no errors`, async () => {
     const wsUrl = (room: string) => `${server.url.replace(/^http/, "ws")}/api/rooms/${room}/websocket`;
     const rooms = Array.from({ length: ROOMS }, (_, i) => `soak-${i}`);
-    const people = Array.from({ length: CONNECTIONS }, (_, i) => new Person(wsUrl(rooms[i % ROOMS]!), `p${i}`, i < ROOMS));
+    const people = Array.from(
+      { length: CONNECTIONS },
+      (_, i) => new Person(wsUrl(rooms[i % ROOMS]!), `p${i}`, i < ROOMS),
+    );
     const rssBefore = processGroupRssKib(server.pid);
 
     // Everyone joins, 50 at a time.
     const joinStarted = performance.now();
-    for (let i = 0; i < people.length; i += 50) await Promise.all(people.slice(i, i + 50).map((person) => person.connect()));
+    for (let i = 0; i < people.length; i += 50)
+      await Promise.all(people.slice(i, i + 50).map((person) => person.connect()));
     const joinSeconds = (performance.now() - joinStarted) / 1000;
     phase(`everyone joined in ${joinSeconds.toFixed(1)} s`);
     const rssJoined = processGroupRssKib(server.pid);
@@ -269,7 +275,14 @@ describe("soak", () => {
     const churning = new Set<Person>();
     // The attackers run in a thread of their own, as they would on machines
     // of their own: their loops must not hold up the honest people's clocks.
-    const attackers = ATTACKERS ? runAttackers({ rooms: rooms.map(wsUrl), httpUrl: server.url, targets: people.slice(0, ROOMS).map((p) => p.nick), end }) : null;
+    const attackers = ATTACKERS
+      ? runAttackers({
+          rooms: rooms.map(wsUrl),
+          httpUrl: server.url,
+          targets: people.slice(0, ROOMS).map((p) => p.nick),
+          end,
+        })
+      : null;
     while (Date.now() < end) {
       const now = Date.now();
       people.forEach((person, i) => {
@@ -303,21 +316,25 @@ describe("soak", () => {
     const chatSeconds = (Date.now() - started) / 1000;
     phase("chat over; waiting for the attackers to stop");
     const attacked = attackers === null ? null : await attackers;
-    for (const [kind, details] of Object.entries(attacked?.problems ?? {})) for (const detail of details) problem(kind, detail);
+    for (const [kind, details] of Object.entries(attacked?.problems ?? {}))
+      for (const detail of details) problem(kind, detail);
     phase("attackers stopped");
 
     // Let the last echoes arrive (bounded).
     const drainDeadline = Date.now() + 15_000;
-    while ((people.some((p) => p.pending.size > 0) || churning.size > 0) && Date.now() < drainDeadline) await sleep(100);
+    while ((people.some((p) => p.pending.size > 0) || churning.size > 0) && Date.now() < drainDeadline)
+      await sleep(100);
     await sleep(1000);
     const rssAfter = processGroupRssKib(server.pid);
 
     // Every person saw their room up to its last message.
     const lastIdOfRoom = new Map<string, number>();
-    for (const person of people) lastIdOfRoom.set(person.url, Math.max(lastIdOfRoom.get(person.url) ?? 0, person.lastId));
+    for (const person of people)
+      lastIdOfRoom.set(person.url, Math.max(lastIdOfRoom.get(person.url) ?? 0, person.lastId));
     for (const person of people) {
       if (person.pending.size > 0) problem("never echoed", `${person.nick}: ${[...person.pending.keys()].join(", ")}`);
-      if (person.lastId !== lastIdOfRoom.get(person.url)) problem("fell behind", `${person.nick}: ${person.lastId} of ${lastIdOfRoom.get(person.url)}`);
+      if (person.lastId !== lastIdOfRoom.get(person.url))
+        problem("fell behind", `${person.nick}: ${person.lastId} of ${lastIdOfRoom.get(person.url)}`);
     }
     phase("drained; reading every room's history back");
     // Every confirmed message is stored exactly once, ids 1..n without a gap.
@@ -328,7 +345,8 @@ describe("soak", () => {
       const cids = new Map<string, number>();
       for (const m of stored) if (m.cid !== undefined) cids.set(m.cid, (cids.get(m.cid) ?? 0) + 1);
       for (const person of people.filter((p) => p.url === wsUrl(room))) {
-        for (const cid of person.confirmed) if (cids.get(cid) !== 1) problem("not stored exactly once", `${cid}: ${cids.get(cid) ?? 0}`);
+        for (const cid of person.confirmed)
+          if (cids.get(cid) !== 1) problem("not stored exactly once", `${cid}: ${cids.get(cid) ?? 0}`);
       }
     }
     for (const person of people) person.close();
@@ -356,14 +374,21 @@ describe("soak", () => {
       "leave-and-resume cycles": counts.resumes,
       "messages delivered by resume": counts.resumedMessages,
       "live delivery latency p50 / p99 / max (ms)": `${percentile(latencies, 50)} / ${percentile(latencies, 99)} / ${latencies.at(-1)}`,
-      "server RSS before / joined / after (MiB)": [rssBefore, rssJoined, rssAfter].map((kb) => (kb / 1024).toFixed(0)).join(" / "),
+      "server RSS before / joined / after (MiB)": [rssBefore, rssJoined, rssAfter]
+        .map((kb) => (kb / 1024).toFixed(0))
+        .join(" / "),
       problems: counts.problems,
       ...(attacked?.counts ?? {}),
     };
-    console.log(`\nSoak results\n${Object.entries(figures).map(([k, v]) => `  ${k.padEnd(42)} ${v}`).join("\n")}\n`);
+    console.log(
+      `\nSoak results\n${Object.entries(figures)
+        .map(([k, v]) => `  ${k.padEnd(42)} ${v}`)
+        .join("\n")}\n`,
+    );
     expect(Object.fromEntries(problems)).toEqual({});
     expect(counts.echoed).toBe(counts.sent);
     expect(counts.sent).toBeGreaterThan(0);
-    if (attacked?.all) for (const [what, count] of Object.entries(attacked.counts)) expect(count, what).toBeGreaterThan(0);
+    if (attacked?.all)
+      for (const [what, count] of Object.entries(attacked.counts)) expect(count, what).toBeGreaterThan(0);
   });
 });

@@ -50,8 +50,26 @@ function startPane(args: string[], env: Record<string, string> = {}, width = WID
   const name = `pane${counter++}`;
   const assignments = Object.entries(env).map(([key, value]) => `${key}=${quote(value)}`);
   // NO_COLOR is removed unless asked for: colour must not depend on the CI's environment.
-  const command = ["env", "-u", "NO_COLOR", ...assignments, quote(process.execPath), quote(CLI), ...args.map(quote)].join(" ");
-  tmux("new-session", "-d", "-s", name, "-x", String(width), "-y", String(HEIGHT), `${command}; echo EXIT=$?; sleep 120`);
+  const command = [
+    "env",
+    "-u",
+    "NO_COLOR",
+    ...assignments,
+    quote(process.execPath),
+    quote(CLI),
+    ...args.map(quote),
+  ].join(" ");
+  tmux(
+    "new-session",
+    "-d",
+    "-s",
+    name,
+    "-x",
+    String(width),
+    "-y",
+    String(HEIGHT),
+    `${command}; echo EXIT=$?; sleep 120`,
+  );
   return name;
 }
 
@@ -63,12 +81,17 @@ function screen(pane: string, escapes = false): string[] {
 }
 
 /** Waits until the screen matches; returns its rows. */
-async function waitForScreen(pane: string, test: RegExp | ((rows: string[]) => boolean), ms = WAIT_MS): Promise<string[]> {
+async function waitForScreen(
+  pane: string,
+  test: RegExp | ((rows: string[]) => boolean),
+  ms = WAIT_MS,
+): Promise<string[]> {
   const deadline = Date.now() + ms;
   for (;;) {
     const rows = screen(pane);
     if (typeof test === "function" ? test(rows) : test.test(rows.join("\n"))) return rows;
-    if (Date.now() > deadline) throw new Error(`the screen never showed ${String(test)} within ${ms} ms:\n${rows.join("\n")}`);
+    if (Date.now() > deadline)
+      throw new Error(`the screen never showed ${String(test)} within ${ms} ms:\n${rows.join("\n")}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -184,7 +207,11 @@ describe("terminal client in a terminal", () => {
       ana.send({ type: "message", text });
       const rows = await waitForScreen(pane, new RegExp(`Ana: ${text}`));
       const bottom = rows.filter((row) => row !== "").slice(-3);
-      expect(bottom, rows.join("\n")).toEqual([expect.stringMatching(new RegExp(`^\\d\\d:\\d\\d Ana: ${text}$`)), `> ${pasted.slice(0, 38)}`, pasted.slice(38)]);
+      expect(bottom, rows.join("\n")).toEqual([
+        expect.stringMatching(new RegExp(`^\\d\\d:\\d\\d Ana: ${text}$`)),
+        `> ${pasted.slice(0, 38)}`,
+        pasted.slice(38),
+      ]);
       // No blank row left between the message and the prompt.
       expect(rows.slice(rows.findIndex((row) => row.endsWith(`Ana: ${text}`))).slice(0, 3)).not.toContain("");
     }
