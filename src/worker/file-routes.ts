@@ -5,8 +5,9 @@
  * room's Durable Object only says who may upload, keeps the quota and
  * announces the file (room.ts).
  */
+import type { HonoRequest } from "hono";
 import { Hono } from "hono/tiny";
-import { BAD_ROOM_MESSAGE, apiError, ipLimitRefusal, type App } from "./api";
+import { apiError, countAgainstIpLimit, refuse, type App } from "./api";
 import { configOf } from "./config";
 import {
   SNIFF_BYTES,
@@ -21,7 +22,6 @@ import {
 } from "../shared/files";
 import { clientIp } from "./ip-rate-limit";
 import { log, roomForLog } from "./log";
-import { parseRoomName } from "../shared/protocol";
 import { fileKey } from "./room";
 
 export const fileRoutes = new Hono<App>();
@@ -42,40 +42,10 @@ class IncompleteBody extends Error {
  * body comes first, so a refused upload is never read.
  */
 fileRoutes.post("/api/rooms/:room/files", async (c) => {
-  const room = parseRoomName(c.req.param("room"));
-  if (room === null) return c.json(apiError("bad_room", BAD_ROOM_MESSAGE), 400);
-  const config = configOf(c.env);
-
-  const rawName = c.req.query("name");
-  if (rawName === undefined || rawName.trim() === "") {
-    return c.json(apiError("bad_file_name", "Give the file's name in the query: ?name=photo.jpg"), 400);
-  }
-  const length = c.req.header("Content-Length");
-  if (length === undefined) {
-    return c.json(
-      apiError("length_required", "Send the file with a Content-Length header (a file body, not a stream)."),
-      411,
-    );
-  }
-  if (!/^\d{1,16}$/.test(length))
-    return c.json(apiError("bad_length", "Content-Length must be a number of bytes."), 400);
-  const size = Number(length);
-  if (size > config.maxFileBytes) {
-    return c.json(apiError("file_too_large", tooLargeMessage(cleanFileName(rawName), size, config.maxFileBytes)), 413);
-  }
-  const session = /^Bearer ([\x21-\x7e]{1,128})$/.exec(c.req.header("Authorization") ?? "")?.[1];
-  if (session === undefined) {
-    return c.json(
-      apiError(
-        "not_a_member",
-        "Only people in the room can share files: send your session token from welcome as Authorization: Bearer <token>.",
-      ),
-      403,
-    );
-  }
+  const room = c.var.room;
+  const { rawName, size, session } = checkUpload(c.req, configOf(c.env).maxFileBytes);
   // Counted after the cheap checks, so that a malformed request costs no quota.
-  const refusal = await ipLimitRefusal(c, clientIp(c.req.raw.headers), "UPLOAD_RATE_LIMIT", "uploads");
-  if (refusal !== null) return refusal;
+  await countAgainstIpLimit(c, clientIp(c.req.raw.headers), "UPLOAD_RATE_LIMIT", "uploads");
 
   const name = cleanFileName(rawName);
   const declared = cleanFileType(c.req.header("Content-Type"));
@@ -83,33 +53,55 @@ fileRoutes.post("/api/rooms/:room/files", async (c) => {
   const start = await stub.startUpload({ session, name, size, type: declared });
   if (!start.ok) {
     log("upload_refused", { room: roomForLog(room), error: start.error, size });
-    const headers: Record<string, string> =
-      start.retryAfterSeconds === undefined ? {} : { "Retry-After": String(start.retryAfterSeconds) };
-    return c.json(apiError(start.error, start.message), start.status, headers);
+    const retryAfter = start.retryAfterSeconds;
+    refuse(
+      start.status,
+      start.error,
+      start.message,
+      retryAfter === undefined ? {} : { "Retry-After": String(retryAfter) },
+    );
   }
   let type: string;
   try {
     type = await storeFile(c.env.FILES, fileKey(room, start.id), c.req.raw.body, size, declared, name);
   } catch (error) {
     await stub.abandonUpload(start.id);
-    if (error instanceof IncompleteBody) {
-      log("upload_refused", { room: roomForLog(room), error: "upload_incomplete", size });
-      return c.json(
-        apiError("upload_incomplete", `The upload ended before its ${size} bytes arrived; please send the file again.`),
-        400,
-      );
-    }
-    throw error;
+    if (!(error instanceof IncompleteBody)) throw error;
+    log("upload_refused", { room: roomForLog(room), error: "upload_incomplete", size });
+    refuse(400, "upload_incomplete", `The upload ended before its ${size} bytes arrived; please send the file again.`);
   }
   const finish = await stub.finishUpload(start.id, type);
   if (!finish.ok) {
     // Given up while its bytes were on their way (408), or not announced
     // (500): the object is stored, counted nowhere, and so deleted here.
     await c.env.FILES.delete(fileKey(room, start.id));
-    return c.json(apiError(finish.error, finish.message), finish.status);
+    refuse(finish.status, finish.error, finish.message);
   }
   return c.json({ file: finish.message.file, message: finish.message.id }, 201);
 });
+
+/** The checks of an upload that need no body and no room: its name, its
+ * declared size (within `maxBytes`) and the uploader's session token. */
+function checkUpload(request: HonoRequest, maxBytes: number): { rawName: string; size: number; session: string } {
+  const rawName = request.query("name");
+  if (rawName === undefined || rawName.trim() === "") {
+    refuse(400, "bad_file_name", "Give the file's name in the query: ?name=photo.jpg");
+  }
+  const length = request.header("Content-Length");
+  if (length === undefined) {
+    refuse(411, "length_required", "Send the file with a Content-Length header (a file body, not a stream).");
+  }
+  if (!/^\d{1,16}$/.test(length)) refuse(400, "bad_length", "Content-Length must be a number of bytes.");
+  const size = Number(length);
+  if (size > maxBytes) refuse(413, "file_too_large", tooLargeMessage(cleanFileName(rawName), size, maxBytes));
+  const session = /^Bearer ([\x21-\x7e]{1,128})$/.exec(request.header("Authorization") ?? "")?.[1];
+  if (session === undefined) {
+    const message =
+      "Only people in the room can share files: send your session token from welcome as Authorization: Bearer <token>.";
+    refuse(403, "not_a_member", message);
+  }
+  return { rawName, size, session };
+}
 
 /**
  * Streams `body` into R2 as `key`, checking that it holds exactly `size`
@@ -125,37 +117,66 @@ async function storeFile(
   name: string,
 ): Promise<string> {
   const reader = body?.getReader();
-  const head: Uint8Array[] = [];
-  let headBytes = 0;
-  try {
-    while (reader !== undefined && headBytes < SNIFF_BYTES && headBytes < size) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      head.push(value);
-      headBytes += value.byteLength;
-    }
-  } catch {
-    throw new IncompleteBody();
-  }
-  const first = new Uint8Array(Math.min(headBytes, SNIFF_BYTES));
-  let at = 0;
-  for (const chunk of head) {
-    if (at >= first.length) break;
-    first.set(chunk.subarray(0, first.length - at), at);
-    at += Math.min(chunk.byteLength, first.length - at);
-  }
-  const type = fileTypeOf(declared, first);
+  const head = reader === undefined ? { chunks: [], bytes: 0 } : await readAhead(reader, Math.min(SNIFF_BYTES, size));
+  const type = fileTypeOf(declared, firstBytes(head.chunks, Math.min(head.bytes, SNIFF_BYTES)));
   const options: R2PutOptions = {
     httpMetadata: { contentType: servedType(type), contentDisposition: contentDisposition(name, isInlineImage(type)) },
   };
   if (reader === undefined || size === 0) {
-    if (headBytes !== size) throw new IncompleteBody();
+    if (head.bytes !== size) throw new IncompleteBody();
     await bucket.put(key, new Uint8Array(0), options);
-    return type;
+  } else {
+    await putExactly(bucket, key, options, size, head.chunks, reader);
   }
+  return type;
+}
 
-  // R2 needs the length up front: a FixedLengthStream declares it and fails
-  // if the bytes that arrive are fewer (or more).
+/** Reads chunks until at least `bytes` have come or the body ends. */
+async function readAhead(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  bytes: number,
+): Promise<{ chunks: Uint8Array[]; bytes: number }> {
+  const chunks: Uint8Array[] = [];
+  let read = 0;
+  try {
+    while (read < bytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      read += value.byteLength;
+    }
+  } catch {
+    throw new IncompleteBody();
+  }
+  return { chunks, bytes: read };
+}
+
+/** The first `length` bytes of `chunks`, in one array. */
+function firstBytes(chunks: Uint8Array[], length: number): Uint8Array {
+  const first = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    if (at >= length) break;
+    first.set(chunk.subarray(0, length - at), at);
+    at += Math.min(chunk.byteLength, length - at);
+  }
+  return first;
+}
+
+/**
+ * Puts exactly `size` bytes into R2: the chunks already read, then the rest
+ * of the body. R2 needs the length up front: a FixedLengthStream declares it
+ * and fails if the bytes that arrive are fewer (or more). Throws
+ * IncompleteBody when the client is at fault, R2's error when R2 is.
+ */
+async function putExactly(
+  bucket: R2Bucket,
+  key: string,
+  options: R2PutOptions,
+  size: number,
+  head: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<void> {
   const { readable, writable } = new FixedLengthStream(size);
   const writer = writable.getWriter();
   let bodyFailed = false;
@@ -183,7 +204,7 @@ async function storeFile(
     throw error;
   });
   const results = await Promise.allSettled([pump, bucket.put(key, readable, options)]);
-  if (results.every((result) => result.status === "fulfilled")) return type;
+  if (results.every((result) => result.status === "fulfilled")) return;
   // Anything short of the promised bytes is the client's doing; else R2's.
   if (bodyFailed || results[0].status === "rejected" || written !== size) throw new IncompleteBody();
   throw (results[1] as PromiseRejectedResult).reason;
@@ -195,7 +216,7 @@ async function storeFile(
  * caches. Proven images are shown inline; everything else is an attachment.
  */
 fileRoutes.get("/api/rooms/:room/files/:id", async (c) => {
-  const room = parseRoomName(c.req.param("room"));
+  const room = c.var.room;
   const id = c.req.param("id");
   const notFound = () =>
     c.json(
@@ -205,7 +226,7 @@ fileRoutes.get("/api/rooms/:room/files/:id", async (c) => {
       ),
       404,
     );
-  if (room === null || !isFileId(id)) return notFound();
+  if (!isFileId(id)) return notFound();
 
   const requestHeaders = c.req.raw.headers;
   const range = parseRange(requestHeaders.get("Range"));

@@ -6,7 +6,7 @@
  */
 // The "tiny" preset: a handful of routes needs no faster router, and the bundle is smaller.
 import { Hono } from "hono/tiny";
-import { BAD_ROOM_MESSAGE, apiError, ipLimitRefusal, type App } from "./api";
+import { BAD_ROOM_MESSAGE, Refusal, apiError, countAgainstIpLimit, refuse, roomRoutes, type App } from "./api";
 import { ConfigError, configOf } from "./config";
 import { fileRoutes } from "./file-routes";
 import { newRoomId } from "./ids";
@@ -58,30 +58,26 @@ app.use("/api/*", async (c, next) => {
 app.get("/api/health", (c) => c.json({ ok: true }));
 
 app.post("/api/rooms", async (c) => {
-  const refusal = await ipLimitRefusal(c, clientIp(c.req.raw.headers), "ROOM_CREATE_RATE_LIMIT", "new rooms");
-  if (refusal !== null) return refusal;
+  await countAgainstIpLimit(c, clientIp(c.req.raw.headers), "ROOM_CREATE_RATE_LIMIT", "new rooms");
   const room = newRoomId();
   // Rooms are deleted after this many days without anyone joining (0: never).
   return c.json({ room, url: `/r/${room}`, expiresAfterIdleDays: configOf(c.env).roomExpiryDays }, 201);
 });
 
+// Every route of one room: the name is checked here, once.
+app.use("/api/rooms/:room/*", roomRoutes);
+
 // Answered here, never by the room: looking a room up must not create it (a
 // Durable Object that starts gets storage of its own), or a script could
 // fill the disk with rooms nobody uses.
-app.get("/api/rooms/:room", (c) => {
-  const room = parseRoomName(c.req.param("room"));
-  if (room === null) return c.json(apiError("bad_room", BAD_ROOM_MESSAGE), 400);
-  return c.json({ room, url: `/r/${room}` });
-});
+app.get("/api/rooms/:room", (c) => c.json({ room: c.var.room, url: `/r/${c.var.room}` }));
 
 // The upgrade route returns the object's response untouched: a 101 response
 // carries the socket, and its headers are immutable (so no header middleware
 // such as secureHeaders() or cors() may run on this route).
 app.get("/api/rooms/:room/websocket", async (c) => {
-  const room = parseRoomName(c.req.param("room"));
-  if (room === null) return c.json(apiError("bad_room", BAD_ROOM_MESSAGE), 400);
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
-    return c.json(apiError("upgrade_required", "This is a WebSocket endpoint: connect with a WebSocket client."), 426, {
+    refuse(426, "upgrade_required", "This is a WebSocket endpoint: connect with a WebSocket client.", {
       Upgrade: "websocket",
     });
   }
@@ -90,23 +86,20 @@ app.get("/api/rooms/:room/websocket", async (c) => {
   // (cross-site WebSocket hijacking). Programs send no Origin and are let in.
   const origin = c.req.header("Origin");
   if (origin !== undefined && origin !== new URL(c.req.url).origin && !configOf(c.env).allowedOrigins.has(origin)) {
-    return c.json(
-      apiError(
-        "forbidden_origin",
-        `Pages from ${origin} may not open this room; add the origin to ALLOWED_ORIGINS to allow it.`,
-      ),
+    refuse(
       403,
+      "forbidden_origin",
+      `Pages from ${origin} may not open this room; add the origin to ALLOWED_ORIGINS to allow it.`,
     );
   }
   // Counted after the cheap checks, so that a malformed request costs no quota.
   const ip = clientIp(c.req.raw.headers);
-  const refusal = await ipLimitRefusal(c, ip, "UPGRADE_RATE_LIMIT", "connections");
-  if (refusal !== null) return refusal;
+  await countAgainstIpLimit(c, ip, "UPGRADE_RATE_LIMIT", "connections");
   const headers = new Headers(c.req.raw.headers);
   // The room limits frames per address; a client cannot choose its own.
   if (ip === null) headers.delete(CLIENT_IP_HEADER);
   else headers.set(CLIENT_IP_HEADER, ip);
-  return c.env.ROOMS.getByName(room).fetch(new Request(c.req.raw, { headers }));
+  return c.env.ROOMS.getByName(c.var.room).fetch(new Request(c.req.raw, { headers }));
 });
 
 app.route("/", fileRoutes);
@@ -116,7 +109,7 @@ app.route("/", fileRoutes);
 app.get("/r/:room", (c) => {
   const raw = c.req.param("room");
   const room = parseRoomName(raw);
-  if (room === null) return c.json(apiError("bad_room", BAD_ROOM_MESSAGE), 400);
+  if (room === null) refuse(400, "bad_room", BAD_ROOM_MESSAGE);
   if (room !== raw) return c.redirect(`/r/${room}`, 301);
   return c.env.ASSETS.fetch(new Request(new URL("/room", c.req.url), { headers: c.req.raw.headers }));
 });
@@ -124,17 +117,14 @@ app.get("/r/:room", (c) => {
 app.notFound((c) => c.json(apiError("not_found", `Nothing at ${new URL(c.req.url).pathname}.`), 404));
 
 app.onError((error, c) => {
+  // A refusal: the client's doing, told in the one shape every API error has.
+  if (error instanceof Refusal) return c.json(apiError(error.code, error.message), error.status, error.headers);
   if (error instanceof ConfigError) {
     // The operator's mistake: the fix goes to the operator's log, never to
     // whoever happens to call (a configuration is nobody else's business).
     log("config_error", { error: error.message });
-    return c.json(
-      apiError(
-        "config_error",
-        "The server is misconfigured, so it cannot answer; its operator will find what to fix in the logs.",
-      ),
-      500,
-    );
+    const message = "The server is misconfigured, so it cannot answer; its operator will find what to fix in the logs.";
+    return c.json(apiError("config_error", message), 500);
   }
   log("internal_error", { path: pathForLog(new URL(c.req.url).pathname), error: String(error) });
   return c.json(apiError("internal", "Something went wrong on the server; please retry."), 500);

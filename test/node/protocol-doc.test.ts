@@ -57,13 +57,15 @@ describe("docs/protocol.md", () => {
   });
 
   it("lists every refusal of the files API, with its status", () => {
-    // The codes as the Worker and the room write them: apiError("code", …) and { status, error: "code" }.
+    // The codes as the Worker and the room write them: refuse(status, "code", …), apiError("code", …) and { status, error: "code" }.
     const sources = ["../../src/worker/file-routes.ts", "../../src/worker/room.ts", "../../src/worker/api.ts"].map(
       (path) => readFileSync(new URL(path, import.meta.url), "utf8"),
     );
     const codes = new Set(
       sources.flatMap((source) =>
-        [...source.matchAll(/apiError\("(\w+)"|error: "(\w+)"/g)].map((m) => (m[1] ?? m[2])!),
+        [...source.matchAll(/apiError\("(\w+)"|error: "(\w+)"|refuse\(\d+, "(\w+)"/g)].map(
+          (m) => (m[1] ?? m[2] ?? m[3])!,
+        ),
       ),
     );
     for (const code of ["file_too_large", "not_a_member", "room_storage_full", "upload_incomplete", "upload_timeout"])
