@@ -25,7 +25,7 @@ import { HELP } from "./commands";
 import { jsonLine, sanitizeLine, type Formatter } from "./format";
 import { formatFileSize } from "../src/shared/files";
 import { downloadFile, uploadFile } from "./files";
-import { Outbox, type Outgoing } from "./outbox";
+import { Outbox, type Outgoing } from "../src/core/outbox";
 import type { Terminal } from "./terminal";
 
 export const EXIT = {

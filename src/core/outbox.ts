@@ -1,7 +1,8 @@
 /**
- * Own messages and renames from the moment they are typed (or piped) until
- * the room confirms them, in order, paced under the room's rate limit with
- * the token bucket the server itself uses (src/shared/rate-limit.ts).
+ * The outbox of both clients, the page and the terminal: own messages and
+ * renames from the moment they are typed (or piped) until the room confirms
+ * them, in order, paced under the room's rate limit with the token bucket
+ * the server itself uses (src/shared/rate-limit.ts).
  *
  * Renames go through the same queue as messages so that "/nick Bo" followed
  * by "hello" reaches the room in that order. Confirmation: a message by the
@@ -12,15 +13,8 @@
  * again: the welcome's history (all messages since the last one seen) has
  * already confirmed those that got through, so nothing arrives twice.
  */
-import { nickKey, parseClientFrame, type ClientFrame, type FrameLimits, type RoomLimits } from "../src/shared/protocol";
-import {
-  clientPace,
-  fullBucket,
-  msUntilToken,
-  spendToken,
-  type Bucket,
-  type BucketLimits,
-} from "../src/shared/rate-limit";
+import { parseClientFrame, type ClientFrame, type FrameLimits, type RoomLimits } from "../shared/protocol";
+import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../shared/rate-limit";
 
 export type Outgoing =
   | { kind: "message"; cid: string; text: string; action: boolean; sent: boolean }
@@ -35,7 +29,11 @@ export class Outbox {
   /** The room's limits on what we write, from its welcome. */
   #limits: FrameLimits | null = null;
   readonly #items: Outgoing[] = [];
-  readonly #cidPrefix = crypto.randomUUID().slice(0, 8);
+  /** Random, so that two clients of one person never share a cid (from
+   * getRandomValues, which pages served over plain http have too). */
+  readonly #cidPrefix = Array.from(crypto.getRandomValues(new Uint8Array(4)), (byte) =>
+    byte.toString(16).padStart(2, "0"),
+  ).join("");
   #counter = 0;
   #pace: BucketLimits | null = null;
   #bucket: Bucket = { tokens: 0, at: 0 };
@@ -58,8 +56,15 @@ export class Outbox {
     return this.#items.length;
   }
 
-  message(text: string, action: boolean): void {
-    this.#items.push({ kind: "message", cid: `${this.#cidPrefix}-${++this.#counter}`, text, action, sent: false });
+  /** A cid no message of this outbox has had: for a view that shows the
+   * message before handing it over. */
+  newCid(): string {
+    return `${this.#cidPrefix}-${++this.#counter}`;
+  }
+
+  /** Queues a message (a retry keeps its first cid), and sends what it can. */
+  message(text: string, action: boolean, cid = this.newCid()): void {
+    this.#items.push({ kind: "message", cid, text, action, sent: false });
     this.pump();
   }
 
@@ -75,8 +80,10 @@ export class Outbox {
    */
   joined(limits: RoomLimits, nick: string): void {
     // A rename that went through while the confirmation was lost.
-    const key = nickKey(nick);
-    this.#remove((item) => item.kind === "nick" && item.sent && nickKey(item.nick) === key);
+    // The room keeps a name as it was asked for (both clients send it parsed),
+    // so the exact name tells; nickKey would weigh the page down with the
+    // confusables table for this one comparison.
+    this.#remove((item) => item.kind === "nick" && item.sent && item.nick === nick);
     for (const item of this.#items) item.sent = false;
     this.#pace = clientPace(limits);
     this.#limits = limits;
@@ -147,6 +154,13 @@ export class Outbox {
       item.sent = this.#send(frame);
       if (!item.sent) return;
     }
+  }
+
+  /** Takes a token for a frame sent outside the queue (a page of history),
+   * going into debt if need be, so that the queue's pace allows for it. */
+  spend(): void {
+    if (this.#pace === null) return;
+    spendToken(this.#bucket, this.#pace, Date.now());
   }
 
   /** Forgets everything not yet written (a pipe that stops at a refusal). */

@@ -11,14 +11,13 @@ import {
   type CallNoticeFrame,
   type ErrorFrame,
   type MessageFrame,
-  type SendFrame,
   type ServerFrame,
   type User,
   type WelcomeFrame,
 } from "../shared/protocol";
 import { parseCommand } from "../shared/commands";
-import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../shared/rate-limit";
 import { ChatConnection, type Status, type StatusDetail } from "../core/connection";
+import { Outbox } from "../core/outbox";
 import { byId, el, setFieldError } from "./dom";
 import { MessageLog, hue, outgoingItem, setDelivery, uploadFailed, uploadItem, uploadProgressText } from "./log";
 import { startUpload, tooLarge } from "./upload";
@@ -31,8 +30,6 @@ const TYPING_SHOWN_MS = 3_000;
 const NOTICE_SHOWN_MS = 6_000;
 /** The counter shows up past this share of the length limit. */
 const COUNTER_FROM = 0.8;
-/** The longest the outbox waits for a token before trying again. */
-const MAX_PACE_WAIT_MS = 30_000;
 
 const statusLine = byId("status", HTMLElement);
 const retryButton = byId("retry-now", HTMLButtonElement);
@@ -77,22 +74,26 @@ let noticeTimer: ReturnType<typeof setTimeout> | undefined;
 let countdown: ReturnType<typeof setInterval> | undefined;
 let quietTimer: ReturnType<typeof setTimeout> | undefined;
 
-/** An own message from the moment it is sent until the room echoes it back. */
-interface Outgoing {
-  cid: string;
+/** An own message on the page from the moment it is typed until the room
+ * echoes it back: its item in the list, and whether it failed (then it waits
+ * for Retry or Discard, out of the outbox). */
+interface Pending {
   text: string;
   action: boolean;
   item: HTMLLIElement;
-  /** Written to the current connection: it may have reached the room. */
-  sent: boolean;
   failed: boolean;
 }
 /** By cid, in sending order. Kept in memory only: a reload forgets it. */
-const outbox = new Map<string, Outgoing>();
-/** The outbox's pace (null: the room has no limit) and its token bucket. */
-let pace: BucketLimits | null = null;
-let bucket: Bucket = { tokens: 0, at: 0 };
-let pumpTimer: ReturnType<typeof setTimeout> | undefined;
+const pending = new Map<string, Pending>();
+
+/** The outbox both clients share (src/core): order, pacing, confirmations. */
+const outbox = new Outbox(
+  (frame) => connection?.joined === true && connection.send(frame),
+  (refused, reason) => {
+    if (refused.kind === "message") fail(refused.cid, `Not sent: ${reason}`);
+    else showNotice(reason);
+  },
+);
 
 const connection =
   room === null
@@ -133,7 +134,7 @@ const log = new MessageLog(
     me: () => me?.id,
     loadOlder(before) {
       if (connection?.joined !== true) return false;
-      takeToken(true);
+      outbox.spend();
       return connection.send({ type: "history", before });
     },
   },
@@ -169,6 +170,8 @@ function onStatus(status: Status, detail: StatusDetail = {}): void {
     quietTimer = setTimeout(() => statusLine.setAttribute("aria-live", "off"), 1500);
     countdown = setInterval(tick, 250);
   }
+  // Held until the next welcome, which says what got through.
+  if (status !== "online") outbox.disconnected();
   if (status !== "offline") return;
   if (detail.takenOver)
     showNotice("This chat was opened again somewhere else. Reload the page to continue here.", "error", false);
@@ -234,17 +237,14 @@ function onWelcome(frame: WelcomeFrame): void {
   log.reset();
 
   // What is left in the outbox did not come back in the history. Sent before
-  // the drop: lost on the way, so sent again, unless the history is cut short
-  // and cannot tell.
-  for (const outgoing of outbox.values()) {
-    if (outgoing.sent && frame.truncated) fail(outgoing, "Not confirmed: the connection dropped; it may have arrived.");
-    outgoing.sent = false;
+  // the drop: lost on the way, so sent again (joined()), unless the history
+  // is cut short and cannot tell.
+  if (frame.truncated) {
+    for (const unknown of outbox.takeUnconfirmed()) {
+      if (unknown.kind === "message") fail(unknown.cid, "Not confirmed: the connection dropped; it may have arrived.");
+    }
   }
-  // A little under the room's rate limit (welcome.limits), so that a flush
-  // after a reconnect is not refused.
-  pace = clientPace(frame.limits);
-  if (pace !== null) bucket = fullBucket(pace, Date.now());
-  pump();
+  outbox.joined(frame.limits, frame.you.nick);
 
   if (!joinView.hidden) {
     joinView.hidden = true;
@@ -260,10 +260,11 @@ function showMessages(messages: MessageFrame[]): void {
   let others = 0;
   for (const message of messages) {
     // Ours only if it is from us: someone else may send the same cid.
-    const outgoing = message.cid === undefined || message.from.id !== me?.id ? undefined : outbox.get(message.cid);
-    if (outgoing !== undefined) {
-      outgoing.item.remove();
-      outbox.delete(outgoing.cid);
+    const ours = message.cid === undefined || message.from.id !== me?.id ? undefined : pending.get(message.cid);
+    if (ours !== undefined && message.cid !== undefined) {
+      outbox.confirmMessage(message.cid);
+      ours.item.remove();
+      pending.delete(message.cid);
     }
     if (message.from.id !== me?.id) others++;
   }
@@ -281,6 +282,7 @@ function onCallNotice(frame: CallNoticeFrame): void {
 }
 
 function onRenamed(user: User, from: string): void {
+  if (user.id === me?.id) outbox.confirmRename();
   if (user.nick === from) return; // A rename to the same name, confirmed to us alone.
   members.set(user.id, user);
   renderRoster();
@@ -306,8 +308,8 @@ function onError(frame: ErrorFrame): void {
     nickInput.focus();
     return;
   }
-  const outgoing = frame.cid === undefined ? undefined : outbox.get(frame.cid);
-  if (outgoing !== undefined) return fail(outgoing, `Not sent: ${frame.message}`);
+  const refused = outbox.refused(frame.cid);
+  if (refused?.kind === "message") return fail(refused.cid, `Not sent: ${frame.message}`);
   // A history request refused for speed: the list may ask again.
   if (frame.code === "rate_limited") log.reset();
   // The call filled up while we were asking for the microphone.
@@ -320,64 +322,37 @@ function onError(frame: ErrorFrame): void {
 /** Shows an own message at once and sends it as soon as the room can take it. */
 function queue(text: string, action: boolean): void {
   if (me === null) return;
-  const cid = crypto.getRandomValues(new Uint32Array(2)).join("-");
+  const cid = outbox.newCid();
   const item = outgoingItem(cid, me, text, action);
-  outbox.set(cid, { cid, text, action, item, sent: false, failed: false });
+  pending.set(cid, { text, action, item, failed: false });
   log.addOutgoing(item);
-  pump();
+  outbox.message(text, action, cid);
 }
 
-/** Sends what waits in the outbox, in order, as fast as the token bucket allows. */
-function pump(): void {
-  clearTimeout(pumpTimer);
-  if (connection?.joined !== true) return;
-  for (const outgoing of outbox.values()) {
-    if (outgoing.sent || outgoing.failed) continue;
-    const wait = takeToken();
-    if (wait > 0) {
-      pumpTimer = setTimeout(pump, wait);
-      return;
-    }
-    const frame: SendFrame = { type: "message", text: outgoing.text, cid: outgoing.cid };
-    if (outgoing.action) frame.action = true;
-    outgoing.sent = connection.send(frame);
-    if (!outgoing.sent) return;
-  }
-}
-
-/** Takes a token for a frame: 0, or the milliseconds until one is there.
- * `always` takes it regardless (a frame that is sent anyway), going into debt. */
-function takeToken(always = false): number {
-  if (pace === null) return 0;
-  const now = Date.now();
-  const wait = always ? 0 : msUntilToken(bucket, pace, now);
-  if (wait === 0) spendToken(bucket, pace, now);
-  return Math.min(wait, MAX_PACE_WAIT_MS);
-}
-
-function fail(outgoing: Outgoing, why: string): void {
-  outgoing.failed = true;
-  outgoing.sent = false;
-  setDelivery(outgoing.item, "failed", why);
+function fail(cid: string, why: string): void {
+  const ours = pending.get(cid);
+  if (ours === undefined) return;
+  ours.failed = true;
+  setDelivery(ours.item, "failed", why);
 }
 
 // Retry and Discard, on failed messages.
 list.addEventListener("click", (event) => {
   const button = event.target instanceof Element ? event.target.closest<HTMLElement>("button[data-do]") : null;
   const cid = button?.closest<HTMLElement>("li[data-cid]")?.dataset.cid;
-  const outgoing = cid === undefined ? undefined : outbox.get(cid);
-  if (button === null || outgoing === undefined) return;
+  const ours = cid === undefined ? undefined : pending.get(cid);
+  if (button === null || cid === undefined || ours === undefined || !ours.failed) return;
   if (button.dataset.do === "retry") {
     // To the end of the queue, and of the list: messages show in sending order.
-    outbox.delete(outgoing.cid);
-    outbox.set(outgoing.cid, outgoing);
-    outgoing.failed = false;
-    setDelivery(outgoing.item, "pending");
-    log.addOutgoing(outgoing.item);
-    pump();
+    pending.delete(cid);
+    pending.set(cid, ours);
+    ours.failed = false;
+    setDelivery(ours.item, "pending");
+    log.addOutgoing(ours.item);
+    outbox.message(ours.text, ours.action, cid);
   } else {
-    outbox.delete(outgoing.cid);
-    outgoing.item.remove();
+    pending.delete(cid);
+    ours.item.remove();
   }
   textInput.focus();
 });
@@ -548,8 +523,8 @@ function sendComposed(): void {
     const nick = parseNick(command.nick, limits.nickLength);
     if (!nick.ok) return showNotice(nick.message);
     if (!connection.joined) return showNotice("Not connected right now: rename once the room is back.");
-    takeToken(true);
-    connection.send({ type: "nick", nick: nick.nick });
+    // In the outbox's order: a rename, then a message, reach the room so.
+    outbox.rename(nick.nick);
   } else {
     const length = codePointLength(command.text);
     if (length > limits.messageLength) {

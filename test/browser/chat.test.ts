@@ -88,6 +88,35 @@ describe("chatting in the browser", () => {
     expect(await deliveryState(bob.page, "Is this one mine?")).toBeNull();
   });
 
+  it("keeps a message the room would refuse, with the reason, Retry and Discard; a rename goes out in order", async () => {
+    const alice = await person("alice");
+    const bob = await person("bob");
+    await joinRoom(alice, server.url, "refused-own", "Alice");
+    await joinRoom(bob, server.url, "refused-own", "Bob");
+    // A right-to-left override: the outbox checks with the room's own parser and refuses it before sending.
+    const spoof = "gnp.exe\u202Eharmless";
+    await say(alice.page, spoof);
+    await expect.poll(() => deliveryState(alice.page, "harmless"), POLL).toBe("failed");
+    expect(await entryWith(alice.page, "harmless").textContent()).toContain("bidirectional overrides");
+    // Retry: the same item, still refused, and still one.
+    await entryWith(alice.page, "harmless").getByRole("button", { name: "Retry" }).click();
+    await expect.poll(() => deliveryState(alice.page, "harmless"), POLL).toBe("failed");
+    expect(await countInLog(alice.page, "harmless")).toBe(1);
+    await entryWith(alice.page, "harmless").getByRole("button", { name: "Discard" }).click();
+    await expect.poll(() => countInLog(alice.page, "harmless"), POLL).toBe(0);
+    // The next message goes out as usual; a rename and a message reach the others in that order.
+    await say(alice.page, "/nick Alicia");
+    await say(alice.page, "Same person, new name");
+    await waitForInLog(bob.page, "Same person, new name");
+    const entries = await logEntries(bob.page);
+    const renamed = entries.findIndex((entry) => entry.includes("Alice is now Alicia"));
+    const said = entries.findIndex((entry) => entry.includes("Same person, new name"));
+    expect(renamed, entries.join(" | ")).toBeGreaterThanOrEqual(0);
+    expect(renamed).toBeLessThan(said);
+    expect(await countInLog(bob.page, "harmless")).toBe(0);
+    expect(await entryWith(bob.page, "Same person, new name").textContent()).toContain("Alicia");
+  });
+
   it("shows joins, leaves, who is typing and the roster", async () => {
     const alice = await person("alice");
     await joinRoom(alice, server.url, "roster", "Alice");

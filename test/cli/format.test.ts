@@ -1,9 +1,8 @@
-/** What the terminal client prints, and its outbox, as pure functions. */
-import { afterEach, describe, expect, it, vi } from "vitest";
+/** What the terminal client prints, as pure functions. */
+import { describe, expect, it } from "vitest";
 import { Formatter, clock, colourOf, jsonLine, sanitize, sanitizeLine, useColour } from "../../cli/format";
-import { Outbox } from "../../cli/outbox";
 import { displayWidth, rowsOf } from "../../cli/terminal";
-import type { ClientFrame, MessageFrame, RoomLimits } from "../../src/shared/protocol";
+import type { MessageFrame, RoomLimits } from "../../src/shared/protocol";
 
 const ESC = "\x1b";
 const ana = { id: "aj4mv3xkq2c7dwbe", nick: "Ana" };
@@ -107,91 +106,5 @@ describe("lines", () => {
     expect(rowsOf("x".repeat(81), 80)).toBe(2);
     expect(rowsOf("", 80)).toBe(1);
     expect(rowsOf("abc", undefined)).toBe(1);
-  });
-});
-
-describe("outbox", () => {
-  const limits: RoomLimits = {
-    messageLength: 4000,
-    nickLength: 32,
-    typingIntervalMs: 2000,
-    rateBurst: 4,
-    ratePerSecond: 5,
-  };
-  afterEach(() => vi.useRealTimers());
-
-  function outbox() {
-    const sent: ClientFrame[] = [];
-    let online = true;
-    const refused: string[] = [];
-    const box = new Outbox(
-      (frame) => online && sent.push(frame) > 0,
-      (item, reason) => refused.push(`${item.kind === "message" ? item.text : item.nick}: ${reason}`),
-    );
-    return { box, sent, refused, setOnline: (value: boolean) => (online = value) };
-  }
-
-  it("holds everything until joined, then paces it under the room's limit, in order", () => {
-    vi.useFakeTimers();
-    const { box, sent } = outbox();
-    for (let i = 1; i <= 6; i++) box.message(`m${i}`, i === 6);
-    box.rename("Bo");
-    expect(sent).toEqual([]);
-    box.joined(limits, "Ana");
-    // A burst of 4 - 2, then 5 × 0.8 = 4 per second.
-    expect(sent.map((frame) => (frame.type === "message" ? frame.text : frame.type))).toEqual(["m1", "m2"]);
-    vi.advanceTimersByTime(250);
-    expect(sent).toHaveLength(3);
-    vi.advanceTimersByTime(1000);
-    expect(sent.map((frame) => (frame.type === "message" ? frame.text : frame.type))).toEqual([
-      "m1",
-      "m2",
-      "m3",
-      "m4",
-      "m5",
-      "m6",
-      "nick",
-    ]);
-    expect(sent[5]).toMatchObject({ action: true });
-    expect(new Set(sent.flatMap((frame) => (frame.type === "message" ? [frame.cid] : []))).size).toBe(6);
-  });
-
-  it("confirms by echo and by rename, and writes the rest again after a reconnect", () => {
-    const { box, sent } = outbox();
-    box.joined({ ...limits, rateBurst: 0 }, "Ana");
-    box.message("a", false);
-    box.message("b", false);
-    box.rename("Bo");
-    const [a, b] = sent as unknown as [{ cid: string }, { cid: string }];
-    expect(box.confirmMessage(a.cid)).toMatchObject({ text: "a" });
-    expect(box.size).toBe(2);
-    box.disconnected();
-    sent.length = 0;
-    // The rename got through before the drop: the welcome carries the new name.
-    box.joined({ ...limits, rateBurst: 0 }, "bo");
-    expect(sent).toEqual([{ type: "message", text: "b", cid: b.cid }]);
-    expect(box.refused(b.cid)).toMatchObject({ text: "b" });
-    expect(box.size).toBe(0);
-  });
-
-  it("matches a refusal without a cid to the rename in flight", () => {
-    const { box } = outbox();
-    box.joined({ ...limits, rateBurst: 0 }, "Ana");
-    box.rename("Bo");
-    expect(box.refused(undefined)).toMatchObject({ kind: "nick", nick: "Bo" });
-    expect(box.refused(undefined)).toBeUndefined();
-  });
-
-  it("refuses what the room would refuse before writing it, with the room's reason, and writes nothing after it in that pass", () => {
-    const { box, sent, refused } = outbox();
-    box.message("fine", false);
-    box.message("x".repeat(4001), false);
-    box.message("after", false);
-    box.joined({ ...limits, rateBurst: 0 }, "Ana");
-    expect(sent.map((f) => f.type === "message" && f.text)).toEqual(["fine"]);
-    expect(refused).toEqual([`${"x".repeat(4001)}: A message is at most 4000 characters.`]);
-    // Typed lines go on when asked: the next pass writes the rest.
-    box.pump();
-    expect(sent.map((f) => f.type === "message" && f.text)).toEqual(["fine", "after"]);
   });
 });

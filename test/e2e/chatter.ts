@@ -18,7 +18,7 @@ import {
   type ServerFrame,
   type User,
 } from "../../src/shared/protocol";
-import { Outbox } from "../../cli/outbox";
+import { Outbox } from "../../src/core/outbox";
 
 /** One WebSocket message, in or out, on one socket (`socket` counts from 0 per client). */
 export interface WireEvent {
