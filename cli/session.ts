@@ -26,6 +26,7 @@ import { jsonLine, sanitizeLine, type Formatter } from "./format";
 import { formatFileSize } from "../src/shared/files";
 import { downloadFile, uploadFile } from "./files";
 import { Outbox, type Outgoing } from "../src/core/outbox";
+import { Roster, TypingSender } from "../src/core/presence";
 import type { Terminal } from "./terminal";
 
 export const EXIT = {
@@ -57,7 +58,7 @@ export class ChatSession {
   readonly #connection: ChatConnection;
   readonly #outbox: Outbox;
   #me: User | null = null;
-  readonly #members = new Map<string, User>();
+  readonly #roster = new Roster();
   /** Who is in the room's call (by user id). */
   readonly #inCall = new Set<string>();
   #limits: RoomLimits | null = null;
@@ -71,7 +72,7 @@ export class ChatSession {
   /** Why a piped run will exit 1 once what is in flight is confirmed. */
   #failure: string | null = null;
   #leaving = false;
-  #typingSentAt = 0;
+  readonly #typingSender: TypingSender;
   /** Uploads and downloads under way: a piped run ends only after them. */
   #transfers = 0;
   /** In a pipe, the lines that came after a /send still uploading: they
@@ -91,6 +92,7 @@ export class ChatSession {
       frame: (frame) => this.#frame(frame),
       status: (status, detail) => this.#status(status, detail),
     });
+    this.#typingSender = new TypingSender((frame) => this.#connection.send(frame));
     this.#joinedOnce = new Promise((resolve) => (this.#markJoined = resolve));
     this.#outbox = new Outbox(
       (frame) => this.#connection.send(frame),
@@ -125,6 +127,7 @@ export class ChatSession {
 
   #frame(frame: ServerFrame): void {
     if (this.#options.json) this.#terminal.print([jsonLine(frame)]);
+    this.#roster.apply(frame);
     switch (frame.type) {
       case "welcome":
         this.#welcome(frame);
@@ -133,11 +136,9 @@ export class ChatSession {
         this.#message(frame, false);
         break;
       case "joined":
-        this.#members.set(frame.user.id, frame.user);
         this.#show(this.#format.notice(`${this.#format.name(frame.user)} joined`));
         break;
       case "left":
-        this.#members.delete(frame.user.id);
         this.#inCall.delete(frame.user.id);
         this.#show(this.#format.notice(`${this.#format.name(frame.user)} left`));
         break;
@@ -170,8 +171,6 @@ export class ChatSession {
     this.#retries = 0;
     this.#me = frame.you;
     this.#limits = frame.limits;
-    this.#members.clear();
-    for (const user of frame.users) this.#members.set(user.id, user);
     this.#inCall.clear();
     for (const member of frame.call?.members ?? []) this.#inCall.add(member.user.id);
     // Rejoining under the name the room gave us (a session that expired
@@ -189,7 +188,7 @@ export class ChatSession {
     this.#outbox.joined(frame.limits, frame.you.nick);
 
     if (first) {
-      const others = [...this.#members.values()].filter((user) => user.id !== frame.you.id);
+      const others = this.#roster.sorted().filter((user) => user.id !== frame.you.id);
       const here = others.length === 0 ? "Nobody else is here." : `Also here: ${this.#names(others)}.`;
       const help = this.#interactive ? " Type /help for commands." : "";
       this.#show(
@@ -288,7 +287,6 @@ export class ChatSession {
 
   #renamed(frame: RenamedFrame): void {
     const { user, from } = frame;
-    this.#members.set(user.id, user);
     if (user.id !== this.#me?.id) {
       this.#show(this.#format.notice(`${sanitizeLine(from)} is now ${this.#format.name(user)}`));
       return;
@@ -388,7 +386,7 @@ export class ChatSession {
   #handle(raw: string): void {
     const text = raw.trim();
     if (text === "") return;
-    this.#typingSentAt = 0;
+    this.#typingSender.lineSent();
     const command = parseCommand(text);
     switch (command.kind) {
       case "message":
@@ -426,14 +424,12 @@ export class ChatSession {
   /** Typing notices, at most as often as the room relays them; none for commands. */
   #typing(line: string): void {
     const interval = this.#limits?.typingIntervalMs;
-    if (interval === undefined || !this.#connection.joined || line.trim() === "" || line.startsWith("/")) return;
-    const now = Date.now();
-    if (now - this.#typingSentAt < interval) return;
-    if (this.#connection.send({ type: "typing" })) this.#typingSentAt = now;
+    if (interval === undefined || !this.#connection.joined) return;
+    this.#typingSender.typed(line, interval);
   }
 
   #who(): string {
-    const users = [...this.#members.values()].sort((a, b) => a.nick.localeCompare(b.nick));
+    const users = this.#roster.sorted();
     if (users.length === 0) return "Not in the room yet.";
     const names = users.map((user) => this.#format.name(user) + (user.id === this.#me?.id ? " (you)" : ""));
     return `${users.length} in #${this.#options.room}: ${names.join(", ")}`;

@@ -18,6 +18,7 @@ import {
 import { parseCommand } from "../shared/commands";
 import { ChatConnection, type Status, type StatusDetail } from "../core/connection";
 import { Outbox } from "../core/outbox";
+import { Roster, TypingSender, Typists } from "../core/presence";
 import { byId, el, setFieldError } from "./dom";
 import { MessageLog, hue, outgoingItem, setDelivery, uploadFailed, uploadItem, uploadProgressText } from "./log";
 import { startUpload, tooLarge } from "./upload";
@@ -25,8 +26,6 @@ import { Call } from "./call";
 import { CallView } from "./call-view";
 import { rememberRoom, saveDraft, saveNick, savedDraft, savedNick } from "./store";
 
-const TYPING_SEND_EVERY_MS = 2_000;
-const TYPING_SHOWN_MS = 3_000;
 const NOTICE_SHOWN_MS = 6_000;
 /** The counter shows up past this share of the length limit. */
 const COUNTER_FROM = 0.8;
@@ -66,9 +65,8 @@ function roomFromPath(path: string): string | null {
 
 let me: User | null = null;
 let limits: WelcomeFrame["limits"] | null = null;
-const members = new Map<string, User>();
-const typists = new Map<string, { nick: string; timer: ReturnType<typeof setTimeout> }>();
-let typingSentAt = 0;
+const roster = new Roster();
+const typists = new Typists(renderTyping);
 let unread = 0;
 let noticeTimer: ReturnType<typeof setTimeout> | undefined;
 let countdown: ReturnType<typeof setInterval> | undefined;
@@ -94,6 +92,8 @@ const outbox = new Outbox(
     else showNotice(reason);
   },
 );
+
+const typing = new TypingSender((frame) => connection?.joined === true && connection.send(frame));
 
 const connection =
   room === null
@@ -182,21 +182,18 @@ function onStatus(status: Status, detail: StatusDetail = {}): void {
 }
 
 function onFrame(frame: ServerFrame): void {
+  typists.apply(frame, frame.type === "welcome" ? frame.you.id : me?.id);
+  if (roster.apply(frame)) renderRoster();
   switch (frame.type) {
     case "welcome":
       return onWelcome(frame);
     case "message":
-      stopTyping(frame.from.id);
       return showMessages([frame]);
     case "history":
       return log.prepend(frame.before, frame.messages, frame.complete === true);
     case "joined":
-      members.set(frame.user.id, frame.user);
-      renderRoster();
       return log.notice(`${frame.user.nick} joined`);
     case "left":
-      members.delete(frame.user.id);
-      stopTyping(frame.user.id);
       call.onLeft(frame.user);
       renderRoster();
       return log.notice(`${frame.user.nick} left`);
@@ -208,7 +205,6 @@ function onFrame(frame: ServerFrame): void {
     case "signal":
       return void call.onSignal(frame);
     case "typing":
-      if (frame.user.id !== me?.id) startTyping(frame.user);
       return;
     case "error":
       return onError(frame);
@@ -222,11 +218,8 @@ function onWelcome(frame: WelcomeFrame): void {
   nickInput.maxLength = limits.nickLength;
   saveNick(me.nick);
   if (room !== null) rememberRoom(room);
-  members.clear();
-  for (const user of frame.users) members.set(user.id, user);
   call.welcome(frame.you, frame.call);
   renderRoster();
-  for (const typist of typists.keys()) stopTyping(typist);
 
   if (frame.truncated && !first) {
     log.restart();
@@ -284,10 +277,6 @@ function onCallNotice(frame: CallNoticeFrame): void {
 function onRenamed(user: User, from: string): void {
   if (user.id === me?.id) outbox.confirmRename();
   if (user.nick === from) return; // A rename to the same name, confirmed to us alone.
-  members.set(user.id, user);
-  renderRoster();
-  const typist = typists.get(user.id);
-  if (typist !== undefined) typist.nick = user.nick;
   if (user.id === me?.id) {
     me = user;
     saveNick(user.nick);
@@ -360,7 +349,7 @@ list.addEventListener("click", (event) => {
 // --- the roster and who is typing --------------------------------------------
 
 function renderRoster(): void {
-  const users = [...members.values()].sort((a, b) => a.nick.localeCompare(b.nick));
+  const users = roster.sorted();
   rosterCount.textContent = String(users.length);
   rosterList.replaceChildren(
     ...users.map((user) => {
@@ -378,30 +367,8 @@ function renderRoster(): void {
   );
 }
 
-function startTyping(user: User): void {
-  clearTimeout(typists.get(user.id)?.timer);
-  typists.set(user.id, { nick: user.nick, timer: setTimeout(() => stopTyping(user.id), TYPING_SHOWN_MS) });
-  renderTyping();
-}
-
-function stopTyping(id: string): void {
-  const typist = typists.get(id);
-  if (typist === undefined) return;
-  clearTimeout(typist.timer);
-  typists.delete(id);
-  renderTyping();
-}
-
 function renderTyping(): void {
-  const nicks = [...typists.values()].map((typist) => typist.nick);
-  typingLine.textContent =
-    nicks.length === 0
-      ? ""
-      : nicks.length === 1
-        ? `${nicks[0]} is typing…`
-        : nicks.length === 2
-          ? `${nicks[0]} and ${nicks[1]} are typing…`
-          : `${nicks.length} people are typing…`;
+  typingLine.textContent = typists.line;
 }
 
 // --- notices and the tab title -------------------------------------------------
@@ -478,9 +445,7 @@ textInput.addEventListener("keydown", (event) => {
 textInput.addEventListener("input", () => {
   updateCounter();
   if (room !== null) saveDraft(room, textInput.value);
-  const now = Date.now();
-  if (textInput.value.trim() === "" || now - typingSentAt < (limits?.typingIntervalMs ?? TYPING_SEND_EVERY_MS)) return;
-  if (connection?.send({ type: "typing" })) typingSentAt = now;
+  typing.typed(textInput.value, limits?.typingIntervalMs);
 });
 
 /** "N left" past 80 % of the limit; over it, "N too many" in red and no sending. */
@@ -514,7 +479,13 @@ function sendComposed(): void {
     case "unknown":
       return showNotice(`Unknown command /${command.name}. ${HELP}`, "info");
     case "who":
-      return showNotice(`Here: ${[...members.values()].map((user) => user.nick).join(", ")}.`, "info");
+      return showNotice(
+        `Here: ${roster
+          .sorted()
+          .map((user) => user.nick)
+          .join(", ")}.`,
+        "info",
+      );
     case "send":
       fileInput.click();
       return showNotice("Pick the file to share (you can also drop files on the chat, or paste an image).", "info");
@@ -536,7 +507,7 @@ function sendComposed(): void {
   textInput.value = "";
   if (room !== null) saveDraft(room, "");
   updateCounter();
-  typingSentAt = 0;
+  typing.lineSent();
 }
 
 // --- sharing files ---------------------------------------------------------------
