@@ -12,6 +12,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { parseConfig, type Config } from "./config";
+import { Calls, type RoomParts } from "./calls";
 import { Connections, sendNow, type SocketState } from "./connections";
 import { filePath, formatFileSize } from "../shared/files";
 import { newFileId, newSessionToken, newUserId } from "./ids";
@@ -24,7 +25,6 @@ import {
   cidOf,
   parseClientFrame,
   utf8Length,
-  type CallFrame,
   type ErrorCode,
   type FileInfo,
   type MessageFrame,
@@ -35,7 +35,6 @@ import {
   type ParsedClientFrame,
   type RoomLimits,
   type SendFrame,
-  type SignalFrame,
   type User,
   type WelcomeFrame,
 } from "../shared/protocol";
@@ -89,6 +88,8 @@ export class Room extends DurableObject<Env> {
    * that is only connected to writes nothing but its alarm. */
   #storage: RoomStorage | null = null;
   readonly #sockets: Connections;
+  /** The room's features in modules of their own, each handed what it needs of the room. */
+  readonly #calls: Calls;
   /** Frames per client address across all rooms; null when IP_RATE_LIMITS is off. */
   readonly #ipFrames: IpFrameLimit | null;
   #roomName: string;
@@ -138,6 +139,12 @@ export class Room extends DurableObject<Env> {
     this.#roomName = ctx.id.name ?? "";
     this.#logName = roomForLog(this.#roomName);
     this.#sockets = new Connections(ctx, () => this.#writeMessages());
+    const parts: RoomParts = {
+      config: this.#config,
+      sockets: this.#sockets,
+      refuse: (ws, code, message, cid) => this.#refuse(ws, code, message, cid),
+    };
+    this.#calls = new Calls(parts);
     this.#ipFrames = this.#config.ipRateLimits ? new IpFrameLimit(env.MESSAGE_RATE_LIMIT, () => this.#logName) : null;
     // Keep-alive pings are answered by the runtime without waking the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -380,61 +387,10 @@ export class Room extends DurableObject<Env> {
         this.#sockets.broadcast({ type: "typing", user }, ws);
         return;
       case "call":
-        return this.#callState(ws, state, user, frame);
+        return this.#calls.state(ws, state, user, frame);
       case "signal":
-        return this.#signal(ws, state, user, frame, message as string, now);
+        return this.#calls.signal(ws, state, user, frame, message as string, now);
     }
-  }
-
-  // -- Calls: media goes peer to peer; the room keeps who is in the call
-  // (in each socket's attachment) and relays signalling between them. -----
-
-  /** Joins the call, changes what one sends in it, or leaves it; everyone hears. */
-  #callState(ws: WebSocket, state: SocketState, user: User, frame: CallFrame): void {
-    const current = state.call ?? null;
-    if (frame.state === null && current === null) return; // not in the call: nothing to leave
-    if (frame.state !== null && current === null) {
-      const max = this.#config.maxCallParticipants;
-      if (this.#sockets.callMembers().length >= max) {
-        return this.#refuse(
-          ws,
-          "call_full",
-          `The call already has ${max} people, as many as a call here can take; try again when someone leaves.`,
-        );
-      }
-    }
-    state.call = frame.state;
-    this.#sockets.save(ws, state);
-    this.#sockets.broadcast({ type: "call", user, state: frame.state });
-  }
-
-  /** Relays WebRTC signalling to one other member of the call, stamped with the sender. */
-  #signal(ws: WebSocket, state: SocketState, user: User, frame: SignalFrame, raw: string, now: number): void {
-    const limits = { burst: this.#config.signalRateBurst, perSecond: this.#config.signalRatePerSecond };
-    state.signalBucket ??= fullBucket(limits, now);
-    const allowed = takeToken(state.signalBucket, limits, now);
-    this.#sockets.save(ws, state);
-    if (!allowed) {
-      return this.#refuse(
-        ws,
-        "rate_limited",
-        `Slow down: at most ${limits.burst} signals at once, then ${limits.perSecond} per second. That signal was dropped.`,
-      );
-    }
-    const max = this.#config.maxSignalBytes;
-    if (raw.length > max / 3 && utf8Length(raw) > max)
-      return this.#refuse(ws, "too_long", `Signals are limited to ${max} bytes.`);
-    if (!state.call) return this.#refuse(ws, "not_in_call", "Join the call before signalling to anyone in it.");
-    const target = this.#sockets.findByUserId(frame.to);
-    if (target === undefined || target === ws || !this.#sockets.state(target).call) {
-      return this.#refuse(
-        ws,
-        "not_in_call",
-        `There is no one with the id "${frame.to}" in the call (they may just have left).`,
-      );
-    }
-    // Never stored, never broadcast: the one recipient gets it, with the sender's id.
-    this.#sockets.send(target, { type: "signal", from: user.id, data: frame.data });
   }
 
   #message(ws: WebSocket, from: User, frame: SendFrame, now: number): void {
