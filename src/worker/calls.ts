@@ -4,18 +4,10 @@
  * who is in the call (in each socket's attachment, so it survives
  * hibernation) and relays signalling between them, never storing it.
  */
-import type { Config } from "./config";
-import type { Connections, SocketState } from "./connections";
+import type { SocketState } from "./connections";
+import type { RoomParts } from "./room-parts";
 import { fullBucket, takeToken } from "../shared/rate-limit";
-import { utf8Length, type CallFrame, type ErrorCode, type SignalFrame, type User } from "../shared/protocol";
-
-/** What a feature module needs of its room. */
-export interface RoomParts {
-  readonly config: Config;
-  readonly sockets: Connections;
-  /** Answers a frame with an error (counted against the socket's refusals). */
-  refuse(ws: WebSocket, code: ErrorCode, message: string, cid?: string): void;
-}
+import { utf8Length, type CallFrame, type SignalFrame, type User } from "../shared/protocol";
 
 export class Calls {
   readonly #room: RoomParts;

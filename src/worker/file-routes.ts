@@ -22,7 +22,7 @@ import {
 } from "../shared/files";
 import { clientIp } from "./ip-rate-limit";
 import { log, roomForLog } from "./log";
-import { fileKey } from "./room";
+import { fileKey } from "./room-files";
 
 export const fileRoutes = new Hono<App>();
 

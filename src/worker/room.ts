@@ -12,10 +12,11 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { parseConfig, type Config } from "./config";
-import { Calls, type RoomParts } from "./calls";
+import { Calls } from "./calls";
+import { RoomFiles, type UploadFinish, type UploadStart } from "./room-files";
+import type { RoomParts } from "./room-parts";
 import { Connections, sendNow, type SocketState } from "./connections";
-import { filePath, formatFileSize } from "../shared/files";
-import { newFileId, newSessionToken, newUserId } from "./ids";
+import { newSessionToken, newUserId } from "./ids";
 import {
   CLOSE_PING_TIMEOUT,
   CLOSE_POLICY_VIOLATION,
@@ -26,8 +27,6 @@ import {
   parseClientFrame,
   utf8Length,
   type ErrorCode,
-  type FileInfo,
-  type MessageFrame,
   type FrameLimits,
   type HistoryFrame,
   type JoinFrame,
@@ -42,20 +41,6 @@ import { CLIENT_IP_HEADER, IpFrameLimit } from "./ip-rate-limit";
 import { fullBucket, takeToken, type Bucket, type BucketLimits } from "../shared/rate-limit";
 import { log, roomForLog } from "./log";
 import { RoomStorage, UPLOAD_TIMEOUT_MS, WriteFailed, hashSessionToken } from "./storage";
-
-/** Answers to the Worker's upload calls: go on, or the HTTP refusal to send. */
-export type Refusal = {
-  ok: false;
-  status: 403 | 408 | 429 | 500 | 507;
-  error: string;
-  message: string;
-  retryAfterSeconds?: number;
-};
-export type UploadStart = { ok: true; id: string } | Refusal;
-export type UploadFinish = { ok: true; message: MessageFrame } | Refusal;
-
-/** Where a room's file lives in the FILES bucket. */
-export const fileKey = (room: string, id: string): string => `${room}/${id}`;
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -90,6 +75,7 @@ export class Room extends DurableObject<Env> {
   readonly #sockets: Connections;
   /** The room's features in modules of their own, each handed what it needs of the room. */
   readonly #calls: Calls;
+  readonly #files: RoomFiles;
   /** Frames per client address across all rooms; null when IP_RATE_LIMITS is off. */
   readonly #ipFrames: IpFrameLimit | null;
   #roomName: string;
@@ -115,8 +101,6 @@ export class Room extends DurableObject<Env> {
   #alarmQueue: Promise<void> = Promise.resolve();
   /** This turn's messages, queued for everyone but not yet stored. */
   #unwritten: { payload: string; sender: WebSocket | null; cid: string | undefined }[] = [];
-  /** Whether #sweepFiles is running. */
-  #sweeping = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -139,12 +123,27 @@ export class Room extends DurableObject<Env> {
     this.#roomName = ctx.id.name ?? "";
     this.#logName = roomForLog(this.#roomName);
     this.#sockets = new Connections(ctx, () => this.#writeMessages());
+    // What the feature modules get of the room (room-parts.ts). The store is
+    // a getter, opened on first use, and a getter cannot be an arrow.
+    const room = this;
     const parts: RoomParts = {
       config: this.#config,
       sockets: this.#sockets,
+      get store() {
+        return room.#store;
+      },
+      name: this.#roomName,
+      logName: this.#logName,
       refuse: (ws, code, message, cid) => this.#refuse(ws, code, message, cid),
+      armAlarm: (at) => this.#armAlarm(at),
+      publish: (message) => {
+        const payload = this.#sockets.broadcast(message);
+        this.#unwritten.push({ payload, sender: null, cid: undefined });
+        return this.#writeMessages();
+      },
     };
     this.#calls = new Calls(parts);
+    this.#files = new RoomFiles(parts, env.FILES);
     this.#ipFrames = this.#config.ipRateLimits ? new IpFrameLimit(env.MESSAGE_RATE_LIMIT, () => this.#logName) : null;
     // Keep-alive pings are answered by the runtime without waking the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -159,7 +158,7 @@ export class Room extends DurableObject<Env> {
         room: this.#roomName,
       });
       // Objects of files dropped before the room last stopped are deleted now.
-      if (this.#storage.doomedFiles(1).length > 0) void this.#sweepFiles();
+      if (this.#storage.doomedFiles(1).length > 0) void this.#files.sweep();
     }
     return this.#storage;
   }
@@ -412,7 +411,7 @@ export class Room extends DurableObject<Env> {
     const batch = this.#unwritten;
     this.#unwritten = [];
     try {
-      if (this.#store.write().filesDoomed) void this.#sweepFiles();
+      if (this.#store.write().filesDoomed) void this.#files.sweep();
       return true;
     } catch (error) {
       if (!(error instanceof WriteFailed)) throw error;
@@ -432,141 +431,21 @@ export class Room extends DurableObject<Env> {
     }
   }
 
-  // -- Files: the Worker streams the bytes to R2; the room decides who may
-  // upload, keeps the quota, and announces the file once it is stored. -----
+  // -- Files (room-files.ts): the Worker's calls during an upload. -------
 
-  /**
-   * Upload step 1: may the holder of this session token upload `size` bytes?
-   * Only a member joined to the room right now may, and only within the
-   * room's quota (uploads under way count with their full size).
-   */
+  /** Upload step 1: may the holder of this session token upload `size` bytes? */
   startUpload(request: { session: string; name: string; size: number; type: string }): UploadStart {
-    const hash = hashSessionToken(request.session);
-    const uploader = this.#sockets.findBySession(hash) ?? null;
-    const user = uploader?.user ?? null;
-    if (uploader === null || user === null) {
-      return {
-        ok: false,
-        status: 403,
-        error: "not_a_member",
-        message: "Only people in the room can share files: join it, then upload with the session token from welcome.",
-      };
-    }
-    const now = Date.now();
-    const address = uploader.ip;
-    const { bytes, doomed } = this.#store.filesBytes(now);
-    if (doomed) void this.#sweepFiles();
-    const quota = this.#config.roomFilesQuotaBytes;
-    if (bytes + request.size > quota) {
-      log("room_storage_full", { room: this.#logName, bytes, size: request.size, quota });
-      return {
-        ok: false,
-        status: 507,
-        error: "room_storage_full",
-        message:
-          `This room's files take ${formatFileSize(bytes)} of its ${formatFileSize(quota)}, so ${formatFileSize(request.size)} more ` +
-          "do not fit. Files are deleted with the oldest messages; try a smaller file, or later.",
-      };
-    }
-    const budget = this.#uploadBudgetRefusal(user, address, request.size, now);
-    if (budget !== null) return budget;
-    const id = newFileId();
-    this.#store.startUpload(
-      { id, name: request.name, size: request.size, type: request.type, from: user, address },
-      now,
-    );
-    // An upload that never finishes is given up by the alarm, not only when the next one starts.
-    this.#armAlarm(now + UPLOAD_TIMEOUT_MS);
-    return { ok: true, id };
+    return this.#files.start(request);
   }
 
-  /**
-   * UPLOAD_BYTES_PER_HOUR: one person, and one address, may share only so
-   * much per hour, so that nobody can fill the room's quota alone and leave
-   * everyone else unable to share anything.
-   */
-  #uploadBudgetRefusal(user: User, address: string | null, size: number, now: number): Refusal | null {
-    const budget = this.#config.uploadBytesPerHour;
-    const used = this.#store.uploadedSince(now - HOUR_MS, user.id, address);
-    const over = [used.user, used.address].find((usage) => usage.bytes + size > budget);
-    if (over === undefined) return null;
-    // When the oldest upload of the window leaves it (the soonest anything frees up).
-    const seconds = Math.max(1, Math.ceil(((over.oldest ?? now) + HOUR_MS - now) / 1000));
-    const who = over === used.user ? "You have" : "Your address has";
-    return {
-      ok: false,
-      status: 429,
-      error: "upload_budget_exceeded",
-      message:
-        `${who} shared ${formatFileSize(over.bytes)} here in the last hour, and each person may share ${formatFileSize(budget)} an hour, ` +
-        `so ${formatFileSize(size)} more do not fit. Try again in ${Math.ceil(seconds / 60)} min, or send a smaller file.`,
-      retryAfterSeconds: seconds,
-    };
-  }
-
-  /**
-   * Upload step 2: the object is stored; its message goes to everyone, and
-   * into the history, now. The uploader's current nick is used if they are
-   * still here, the one they uploaded with if not.
-   */
+  /** Upload step 2: the object is stored; its message goes to everyone. */
   finishUpload(id: string, type: string): UploadFinish {
-    const upload = this.#store.findUpload(id);
-    if (upload === null) {
-      return {
-        ok: false,
-        status: 408,
-        error: "upload_timeout",
-        message: "The upload took too long and was given up; please send the file again.",
-      };
-    }
-    this.#store.setUploadType(id, type);
-    const here = this.#sockets.findByUserId(upload.from.id);
-    const from = here === undefined ? upload.from : (this.#sockets.state(here).user ?? upload.from);
-    const file: FileInfo = { id, name: upload.name, size: upload.size, type, url: filePath(this.#roomName, id) };
-    const message = this.#store.appendFileMessage(from, file, Date.now());
-    const payload = this.#sockets.broadcast(message);
-    this.#unwritten.push({ payload, sender: null, cid: undefined });
-    if (!this.#writeMessages()) {
-      this.#abandon(id);
-      return {
-        ok: false,
-        status: 500,
-        error: "internal",
-        message: "Something went wrong on the server and the file was not shared; please retry.",
-      };
-    }
-    log("file_shared", { room: this.#logName, user: from.id, size: upload.size, type });
-    return { ok: true, message };
+    return this.#files.finish(id, type);
   }
 
   /** An upload that failed on its way to R2: its bytes no longer count. */
   abandonUpload(id: string): void {
-    if (this.#store.findUpload(id) !== null) this.#abandon(id);
-  }
-
-  #abandon(id: string): void {
-    this.#store.doomFile(id);
-    void this.#sweepFiles();
-  }
-
-  /** Deletes the objects of dropped files from R2, retrying from an alarm if R2 fails. */
-  async #sweepFiles(): Promise<void> {
-    if (this.#sweeping) return;
-    this.#sweeping = true;
-    try {
-      for (;;) {
-        const ids = this.#store.doomedFiles(1000); // R2 deletes at most 1,000 keys at once
-        if (ids.length === 0) break;
-        await this.env.FILES.delete(ids.map((id) => fileKey(this.#roomName, id)));
-        this.#store.forgetFiles(ids);
-        log("files_deleted", { room: this.#logName, files: ids.length });
-      }
-    } catch (error) {
-      log("internal_error", { room: this.#logName, error: `deleting files: ${String(error)}` });
-      this.#armAlarm(Date.now() + 60_000);
-    } finally {
-      this.#sweeping = false;
-    }
+    this.#files.abandon(id);
   }
 
   /**
@@ -580,7 +459,7 @@ export class Room extends DurableObject<Env> {
     this.#alarmAt = null;
     const nextJoinDeadline = this.#closeLateSockets(now);
     const uploads = this.#store.giveUpUploads(now - UPLOAD_TIMEOUT_MS);
-    await this.#sweepFiles();
+    await this.#files.sweep();
     const expiryMs = this.#expiryMs;
     const lastActive = this.#store.lastActive;
     const unused = lastActive === null || (expiryMs > 0 && now - lastActive >= expiryMs);
@@ -598,7 +477,7 @@ export class Room extends DurableObject<Env> {
    * storage, alarm included. The room then no longer exists. */
   async #expire(lastActive: number | null): Promise<void> {
     this.#store.doomAllFiles();
-    await this.#sweepFiles();
+    await this.#files.sweep();
     // Someone may have come in while R2 answered (a join is not held back by
     // the delete), and files that could not be deleted wait for the retry.
     if (this.#sockets.openCount > 0) return;

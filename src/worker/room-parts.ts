@@ -1,0 +1,26 @@
+/**
+ * What the room's feature modules (calls.ts, room-files.ts) are handed of
+ * the room: they change the room only through these.
+ */
+import type { Config } from "./config";
+import type { Connections } from "./connections";
+import type { RoomStorage } from "./storage";
+import type { ErrorCode, MessageFrame } from "../shared/protocol";
+
+export interface RoomParts {
+  readonly config: Config;
+  readonly sockets: Connections;
+  /** The room's storage, opened on first use (a room nobody joined writes nothing). */
+  readonly store: RoomStorage;
+  /** The room's name, and the name its logs use (hashed for private rooms). */
+  readonly name: string;
+  readonly logName: string;
+  /** Answers a frame with an error (counted against the socket's refusals). */
+  refuse(ws: WebSocket, code: ErrorCode, message: string, cid?: string): void;
+  /** Sets the room's one alarm for `at`, unless it is set sooner. */
+  armAlarm(at: number): void;
+  /** Sends a message the room made (not a client's frame) to everyone, stored
+   * first with the rest of the turn; false when the write failed and nobody
+   * got it. */
+  publish(message: MessageFrame): boolean;
+}
