@@ -58,8 +58,9 @@ describe("docs/protocol.md", () => {
 
   it("lists every refusal of the files API, with its status", () => {
     // The codes as the Worker and the room write them: refuse(status, "code", …), apiError("code", …) and { status, error: "code" }.
-    const sources = ["../../src/worker/file-routes.ts", "../../src/worker/room.ts", "../../src/worker/api.ts"].map(
-      (path) => readFileSync(new URL(path, import.meta.url), "utf8"),
+    // The files API's modules: the routes, the room's files module, and what every route shares.
+    const sources = ["file-routes.ts", "room-files.ts", "api.ts"].map((name) =>
+      readFileSync(new URL(`../../src/worker/${name}`, import.meta.url), "utf8"),
     );
     const codes = new Set(
       sources.flatMap((source) =>
