@@ -198,6 +198,27 @@ describe("messages", () => {
     expect("cid" in second).toBe(false);
   });
 
+  it("reach nobody when their write fails: the sender gets internal with its cid, and the id is given again", async () => {
+    const { room, alice, bob } = await aliceAndBob();
+    alice.send({ type: "message", text: "first" });
+    expect((await bob.expect("message")).id).toBe(1);
+    await alice.expect("message");
+    // A real SQLite failure, for this one text: the room's write of that turn fails.
+    await runInDurableObject(env.ROOMS.getByName(room), (_instance, ctx) => {
+      ctx.storage.sql.exec(
+        "CREATE TRIGGER refuse_boom BEFORE INSERT ON messages WHEN NEW.text = 'boom' BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+      );
+    });
+    bob.send({ type: "message", text: "boom", cid: "b-1" });
+    expect(await bob.expect("error")).toMatchObject({ code: "internal", cid: "b-1" });
+    bob.send({ type: "message", text: "after", cid: "b-2" });
+    // Alice's next message is the one after: the failed one never reached her.
+    expect(await alice.expect("message")).toMatchObject({ id: 2, text: "after" });
+    expect(await bob.expect("message")).toMatchObject({ id: 2, text: "after", cid: "b-2" });
+    const [, welcome] = await TestSocket.join(room, "Carol");
+    expect(welcome.history.map((m) => m.text)).toEqual(["first", "after"]);
+  });
+
   it("keep line breaks and tabs, normalise CRLF, and refuse other control characters", async () => {
     const room = freshRoom();
     const [alice] = await TestSocket.join(room, "Alice");

@@ -13,6 +13,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseConfig, type Config } from "./config";
 import { Calls } from "./calls";
+import { Chat } from "./chat";
 import { RoomFiles, type UploadFinish, type UploadStart } from "./room-files";
 import type { RoomParts } from "./room-parts";
 import { Connections, sendNow, type SocketState } from "./connections";
@@ -28,19 +29,17 @@ import {
   utf8Length,
   type ErrorCode,
   type FrameLimits,
-  type HistoryFrame,
   type JoinFrame,
   type NickFrame,
   type ParsedClientFrame,
   type RoomLimits,
-  type SendFrame,
   type User,
   type WelcomeFrame,
 } from "../shared/protocol";
 import { CLIENT_IP_HEADER, IpFrameLimit } from "./ip-rate-limit";
 import { fullBucket, takeToken, type Bucket, type BucketLimits } from "../shared/rate-limit";
 import { log, roomForLog } from "./log";
-import { RoomStorage, UPLOAD_TIMEOUT_MS, WriteFailed, hashSessionToken } from "./storage";
+import { RoomStorage, UPLOAD_TIMEOUT_MS, hashSessionToken } from "./storage";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -74,6 +73,7 @@ export class Room extends DurableObject<Env> {
   #storage: RoomStorage | null = null;
   readonly #sockets: Connections;
   /** The room's features in modules of their own, each handed what it needs of the room. */
+  readonly #chat: Chat;
   readonly #calls: Calls;
   readonly #files: RoomFiles;
   /** Frames per client address across all rooms; null when IP_RATE_LIMITS is off. */
@@ -100,7 +100,6 @@ export class Room extends DurableObject<Env> {
   #alarmAt: number | null | undefined = undefined;
   #alarmQueue: Promise<void> = Promise.resolve();
   /** This turn's messages, queued for everyone but not yet stored. */
-  #unwritten: { payload: string; sender: WebSocket | null; cid: string | undefined }[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -122,7 +121,8 @@ export class Room extends DurableObject<Env> {
     // The Worker reaches every room by getByName, so the object knows its name.
     this.#roomName = ctx.id.name ?? "";
     this.#logName = roomForLog(this.#roomName);
-    this.#sockets = new Connections(ctx, () => this.#writeMessages());
+    // The flush stores the turn's messages first (chat.ts: stored before seen).
+    this.#sockets = new Connections(ctx, () => this.#chat.write());
     // What the feature modules get of the room (room-parts.ts). The store is
     // a getter, opened on first use, and a getter cannot be an arrow.
     const room = this;
@@ -136,12 +136,9 @@ export class Room extends DurableObject<Env> {
       logName: this.#logName,
       refuse: (ws, code, message, cid) => this.#refuse(ws, code, message, cid),
       armAlarm: (at) => this.#armAlarm(at),
-      publish: (message) => {
-        const payload = this.#sockets.broadcast(message);
-        this.#unwritten.push({ payload, sender: null, cid: undefined });
-        return this.#writeMessages();
-      },
+      publish: (message) => this.#chat.publish(message),
     };
+    this.#chat = new Chat(parts, () => void this.#files.sweep());
     this.#calls = new Calls(parts);
     this.#files = new RoomFiles(parts, env.FILES);
     this.#ipFrames = this.#config.ipRateLimits ? new IpFrameLimit(env.MESSAGE_RATE_LIMIT, () => this.#logName) : null;
@@ -369,16 +366,11 @@ export class Room extends DurableObject<Env> {
     }
     switch (frame.type) {
       case "message":
-        return this.#message(ws, user, frame, now);
+        return this.#chat.say(ws, user, frame, now);
       case "nick":
         return this.#rename(ws, state, user, frame, now);
-      case "history": {
-        this.#writeMessages();
-        const { messages, complete } = this.#store.messagesBefore(frame.before, this.#config.historyPage);
-        const answer: HistoryFrame = { type: "history", before: frame.before, messages };
-        if (complete) answer.complete = true;
-        return this.#sockets.send(ws, answer);
-      }
+      case "history":
+        return this.#sockets.send(ws, this.#chat.page(frame.before));
       case "typing":
         if (now - state.typingAt < this.#config.typingIntervalMs) return;
         state.typingAt = now;
@@ -389,45 +381,6 @@ export class Room extends DurableObject<Env> {
         return this.#calls.state(ws, state, user, frame);
       case "signal":
         return this.#calls.signal(ws, state, user, frame, message as string, now);
-    }
-  }
-
-  #message(ws: WebSocket, from: User, frame: SendFrame, now: number): void {
-    // Queued for everyone now (which fixes who gets it, and in what order),
-    // stored with the rest of the turn's messages just before the flush.
-    const message = this.#store.appendMessage(from, frame, now);
-    const payload = this.#sockets.broadcast(message);
-    this.#unwritten.push({ payload, sender: ws, cid: frame.cid });
-  }
-
-  /**
-   * Stores the turn's messages in one transaction: before every flush, and
-   * before anything reads the history (a join, a scroll-back), so a reader
-   * never misses or doubles a queued message. If the write fails, no one
-   * gets those messages and each sender gets `internal` for theirs.
-   */
-  #writeMessages(): boolean {
-    if (this.#unwritten.length === 0) return true;
-    const batch = this.#unwritten;
-    this.#unwritten = [];
-    try {
-      if (this.#store.write().filesDoomed) void this.#files.sweep();
-      return true;
-    } catch (error) {
-      if (!(error instanceof WriteFailed)) throw error;
-      log("internal_error", { room: this.#logName, error: String(error.cause), messages: error.messages.length });
-      this.#sockets.retract(new Set(batch.map((m) => m.payload)));
-      for (const { sender, cid } of batch) {
-        // A file's uploader (sender null) hears it in the answer to the upload.
-        if (sender === null) continue;
-        this.#refuse(
-          sender,
-          "internal",
-          "Something went wrong on the server and your message was not sent; please retry.",
-          cid,
-        );
-      }
-      return false;
     }
   }
 
@@ -547,11 +500,7 @@ export class Room extends DurableObject<Env> {
     this.#sockets.join(ws, user, tokenHash);
     if (this.#expiryMs > 0) this.#armAlarm(now + this.#expiryMs);
 
-    this.#writeMessages();
-    const history =
-      frame.since === undefined
-        ? { messages: this.#store.recentMessages(this.#config.historyOnJoin), truncated: false }
-        : this.#store.messagesAfter(frame.since, this.#config.historyOnResume);
+    const history = this.#chat.historyOnJoin(frame.since);
     const welcome: WelcomeFrame = {
       type: "welcome",
       room: this.#roomName,
