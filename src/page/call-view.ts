@@ -72,7 +72,8 @@ export class CallView {
     camera.textContent = state?.video ? "Camera off" : "Camera on";
     camera.setAttribute("aria-pressed", String(state?.video === true));
     panel.hidden = !inCall;
-    summary.textContent = inCall ? `${participants.length} of ${this.#call.maxParticipants} in the call` : "";
+    const max = this.#call.maxParticipants;
+    summary.textContent = inCall ? `${participants.length}${max === null ? "" : ` of ${max}`} in the call` : "";
 
     const seen = new Set<string>();
     for (const participant of participants) {

@@ -70,14 +70,11 @@ export class Call {
   #microphone: MediaStreamTrack | null = null;
   #camera: MediaStreamTrack | null = null;
   readonly #localStream = new MediaStream();
-  maxParticipants = 6;
+  /** Most people in the call at once, as the room's welcome says (null before it). */
+  maxParticipants: number | null = null;
 
   constructor(events: CallEvents) {
     this.#events = events;
-  }
-
-  get inCall(): boolean {
-    return this.#state !== null;
   }
 
   get state(): CallState | null {
@@ -246,7 +243,7 @@ export class Call {
   async join(withCamera = false): Promise<void> {
     if (this.#state !== null) return;
     const others = [...this.#members.keys()].filter((id) => id !== this.#me?.id).length;
-    if (others >= this.maxParticipants) {
+    if (this.maxParticipants !== null && others >= this.maxParticipants) {
       return this.#events.problem(`The call is full: it already has ${this.maxParticipants} people.`);
     }
     try {
@@ -259,9 +256,8 @@ export class Call {
     for (const track of [this.#microphone, this.#camera]) if (track !== null) this.#localStream.addTrack(track);
     this.#state = { audio: this.#microphone !== null, video: this.#camera !== null };
     this.#confirmed = false;
-    if (!this.#events.send({ type: "call", state: this.#state })) {
-      // Not connected: the welcome after the reconnect sends it.
-    }
+    // Not connected, the send fails: the welcome after the reconnect sends it again.
+    this.#events.send({ type: "call", state: this.#state });
     this.#events.changed();
   }
 

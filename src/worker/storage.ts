@@ -187,10 +187,6 @@ export class RoomStorage {
     }
   }
 
-  get lastMessageId(): number {
-    return this.#lastId;
-  }
-
   /**
    * Gives a message the next id and holds it for the next write(): messages
    * that arrive together are stored together, in one transaction (one
