@@ -151,7 +151,11 @@ export class Call {
   onCallFrame(frame: CallNoticeFrame): void {
     const { user, state } = frame;
     if (user.id === this.#me?.id) {
-      if (state === null) return;
+      if (state === null) {
+        // Our leaving, confirmed: off the call's members (and the roster's badge).
+        this.#members.delete(user.id);
+        return this.#events.changed();
+      }
       if (!this.#confirmed && this.#state !== null) {
         this.#confirmed = true;
         // Everyone in the call before us gets an offer from us.
@@ -266,6 +270,7 @@ export class Call {
     if (this.#state === null) return;
     this.#state = null;
     this.#confirmed = false;
+    if (this.#me !== null) this.#members.delete(this.#me.id);
     this.#events.send({ type: "call", state: null });
     for (const id of [...this.#peers.keys()]) this.#closePeer(id);
     for (const track of [this.#microphone, this.#camera]) {

@@ -247,6 +247,10 @@ describe("calls in the browser", () => {
       expect((await tileNames(page)).sort()).toEqual(page === ana.page ? ["Ana (you)", "Ben"] : ["Ana", "Ben (you)"]);
     }
     expect(await cy.page.locator("#call-panel").isHidden()).toBe(true);
+    // Her own roster says so too: no call badge left on her name.
+    await expect
+      .poll(() => cy.page.locator("#roster-list li", { hasText: "Cy" }).locator(".in-call").count(), { timeout: 5000 })
+      .toBe(0);
     // Ben closes his tab: gone for Ana within seconds.
     await ben.page.close();
     const names = await eventually(
