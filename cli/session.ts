@@ -423,9 +423,8 @@ export class ChatSession {
 
   /** Typing notices, at most as often as the room relays them; none for commands. */
   #typing(line: string): void {
-    const interval = this.#limits?.typingIntervalMs;
-    if (interval === undefined || !this.#connection.joined) return;
-    this.#typingSender.typed(line, interval);
+    if (!this.#connection.joined) return;
+    this.#typingSender.typed(line, this.#limits?.typingIntervalMs);
   }
 
   #who(): string {

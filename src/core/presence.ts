@@ -42,9 +42,6 @@ export class Roster {
   }
 }
 
-/** How often typing notices go out when the room has not said (welcome.limits). */
-const DEFAULT_TYPING_INTERVAL_MS = 2_000;
-
 /** Our typing notices: one when a line starts and then at most one per the
  * room's interval, none for an empty line or a command. */
 export class TypingSender {
@@ -55,10 +52,11 @@ export class TypingSender {
     this.#send = send;
   }
 
-  /** The line being typed changed. */
-  typed(line: string, intervalMs = DEFAULT_TYPING_INTERVAL_MS, now = Date.now()): void {
+  /** The line being typed changed. `intervalMs` is the room's (welcome.limits):
+   * before a welcome there is none, and nothing to tell anyone. */
+  typed(line: string, intervalMs: number | undefined, now = Date.now()): void {
     const text = line.trim();
-    if (text === "" || text.startsWith("/") || now - this.#sentAt < intervalMs) return;
+    if (intervalMs === undefined || text === "" || text.startsWith("/") || now - this.#sentAt < intervalMs) return;
     if (this.#send({ type: "typing" })) this.#sentAt = now;
   }
 

@@ -50,6 +50,12 @@ describe("typing notices going out", () => {
     expect(sent).toHaveLength(3);
   });
 
+  it("says nothing before the room has given its interval (no welcome yet)", () => {
+    const sent: ClientFrame[] = [];
+    new TypingSender((frame) => sent.push(frame) > 0).typed("hello", undefined, 1_000);
+    expect(sent).toEqual([]);
+  });
+
   it("tries again on the next keystroke when the connection could not take the notice", () => {
     let online = false;
     const sent: ClientFrame[] = [];
