@@ -56,6 +56,7 @@ describe("schema migrations from an older database", () => {
         id: 8,
         action: true,
       });
+      store.write();
       expect(store.recentMessages(10).map((m) => m.action)).toEqual([undefined, true]);
     });
   });
@@ -73,6 +74,7 @@ describe("messages", () => {
       store.write();
       const restarted = new RoomStorage(storage, 100);
       expect(restarted.appendMessage(alice, say("three"), 1002).id).toBe(3);
+      restarted.write();
       expect(restarted.recentMessages(10)).toEqual([
         first,
         { type: "message", id: 2, ts: 1001, from: alice, text: "two" },
@@ -85,6 +87,7 @@ describe("messages", () => {
     await inFreshRoom((storage) => {
       const store = new RoomStorage(storage, 5);
       for (let i = 1; i <= 12; i++) store.appendMessage(alice, say(`m${i}`), i);
+      store.write();
       const ids = (history: { messages: { id: number }[] }) => history.messages.map((m) => m.id);
       expect(store.recentMessages(100).map((m) => m.id)).toEqual([8, 9, 10, 11, 12]);
       expect(store.recentMessages(2).map((m) => m.id)).toEqual([11, 12]);
@@ -125,6 +128,7 @@ describe("batched writes", () => {
       storage.sql.exec("ALTER TABLE messages_away RENAME TO messages");
       store.write(); // nothing held any more
       expect(store.appendMessage(alice, say("two again"), 4).id).toBe(2);
+      store.write();
       expect(store.recentMessages(10).map((m) => [m.id, m.text])).toEqual([
         [1, "one"],
         [2, "two again"],
@@ -138,6 +142,7 @@ describe("scroll-back", () => {
     await inFreshRoom((storage) => {
       const store = new RoomStorage(storage, 8);
       for (let i = 1; i <= 10; i++) store.appendMessage(alice, say(`m${i}`), i); // 3..10 kept
+      store.write();
       const ids = (page: { messages: { id: number }[] }) => page.messages.map((m) => m.id);
       const first = store.messagesBefore(9, 3);
       expect(ids(first)).toEqual([6, 7, 8]);

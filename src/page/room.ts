@@ -194,8 +194,7 @@ function onFrame(frame: ServerFrame): void {
     case "joined":
       return log.notice(`${frame.user.nick} joined`);
     case "left":
-      call.onLeft(frame.user);
-      renderRoster();
+      call.onLeft(frame.user); // the roster is drawn again when the call changes
       return log.notice(`${frame.user.nick} left`);
     case "renamed":
       call.onRenamed(frame.user);

@@ -481,7 +481,8 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
 // Reading server frames (the clients' side)
 // ---------------------------------------------------------------------------
 
-const SERVER_FRAME_TYPES = new Set<string>([
+/** Every frame type the server sends. */
+export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set<string>([
   "welcome",
   "message",
   "joined",

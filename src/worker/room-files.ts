@@ -12,15 +12,15 @@ import type { RoomParts } from "./room-parts";
 import { UPLOAD_TIMEOUT_MS, hashSessionToken } from "./storage";
 
 /** Answers to the Worker's upload calls: go on, or the HTTP refusal to send. */
-export type Refusal = {
+export type UploadRefusal = {
   ok: false;
   status: 403 | 408 | 429 | 500 | 507;
   error: string;
   message: string;
   retryAfterSeconds?: number;
 };
-export type UploadStart = { ok: true; id: string } | Refusal;
-export type UploadFinish = { ok: true; message: MessageFrame } | Refusal;
+export type UploadStart = { ok: true; id: string } | UploadRefusal;
+export type UploadFinish = { ok: true; message: MessageFrame } | UploadRefusal;
 
 /** Where a room's file lives in the FILES bucket. */
 export const fileKey = (room: string, id: string): string => `${room}/${id}`;
@@ -82,7 +82,7 @@ export class RoomFiles {
    * much per hour, so that nobody can fill the room's quota alone and leave
    * everyone else unable to share anything.
    */
-  #budgetRefusal(user: User, address: string | null, size: number, now: number): Refusal | null {
+  #budgetRefusal(user: User, address: string | null, size: number, now: number): UploadRefusal | null {
     const budget = this.#room.config.uploadBytesPerHour;
     const used = this.#room.store.uploadedSince(now - HOUR_MS, user.id, address);
     const over = [used.user, used.address].find((usage) => usage.bytes + size > budget);

@@ -265,10 +265,12 @@ export class RoomStorage {
     return { filesDoomed };
   }
 
+  // The reads below see what write() has stored: the room writes first
+  // (chat.ts), where a failed write can be taken back from everyone.
+
   /** The newest messages, oldest first: at most `limit`, and at most the
    * answer's bytes of JSON (but never none when there is one). */
   recentMessages(limit: number): MessageFrame[] {
-    this.write();
     if (limit === 0) return [];
     const rows = this.#sql.exec<MessageRow>(`${MESSAGES} ORDER BY m.id DESC LIMIT ?`, limit);
     return this.#within(rows).messages.reverse();
@@ -278,7 +280,6 @@ export class RoomStorage {
    * fit `limit` and the answer's bytes, with `truncated` set when more were missed
    * (or already deleted). */
   messagesAfter(since: number, limit: number): History {
-    this.write();
     const missed = Math.max(0, this.#lastId - since);
     const messages = this.recentMessages(Math.min(missed, limit));
     const firstSent = messages[0]?.id ?? this.#lastId + 1;
@@ -289,7 +290,6 @@ export class RoomStorage {
    * the answer's bytes, and whether they reach back to the oldest message the room
    * still has. */
   messagesBefore(before: number, limit: number): { messages: MessageFrame[]; complete: boolean } {
-    this.write();
     const rows = this.#sql.exec<MessageRow>(`${MESSAGES} WHERE m.id < ? ORDER BY m.id DESC LIMIT ?`, before, limit + 1);
     const { messages, more } = this.#within(rows, limit);
     return { messages: messages.reverse(), complete: !more };

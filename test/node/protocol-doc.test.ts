@@ -5,30 +5,18 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../src/worker/config";
-import { ERROR_CODES, parseClientFrame, parseServerMessage } from "../../src/shared/protocol";
+import { ERROR_CODES, SERVER_FRAME_TYPES, parseClientFrame, parseServerMessage } from "../../src/shared/protocol";
 
 const doc = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
 const limits = { messageLength: 4000, nickLength: 32 };
 
 /** JSON examples: ```json blocks, and whole-line frames in other blocks after "> ". */
 const examples = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => match[1]!.replace(/…/g, ""));
-const serverTypes = new Set([
-  "welcome",
-  "message",
-  "joined",
-  "left",
-  "typing",
-  "renamed",
-  "history",
-  "call",
-  "signal",
-  "error",
-]);
 
 describe("docs/protocol.md", () => {
   it("has an example of every frame type", () => {
     const types = examples.map((text) => (JSON.parse(text) as { type: string }).type);
-    for (const type of [...serverTypes, "join", "nick", "call", "signal"]) expect(types, type).toContain(type);
+    for (const type of [...SERVER_FRAME_TYPES, "join", "nick", "call", "signal"]) expect(types, type).toContain(type);
     expect(examples.length).toBeGreaterThanOrEqual(14);
   });
 
@@ -44,7 +32,7 @@ describe("docs/protocol.md", () => {
         frame.type === "error";
       if (isServerFrame) {
         expect(parseServerMessage(text), text).toHaveLength(1);
-        expect(serverTypes.has(frame.type as string), text).toBe(true);
+        expect(SERVER_FRAME_TYPES.has(frame.type as string), text).toBe(true);
       } else {
         const parsed = parseClientFrame(text, limits);
         expect(parsed.ok, text).toBe(true);
