@@ -3,30 +3,20 @@
  * screen, lines from the keyboard (or a pipe) to frames, and when to stop
  * with which exit code.
  *
- * The connection itself (joining, reconnecting with backoff, resuming with
- * `since` and `session`, dropping messages already seen, pings) is the
- * browser's: src/core/connection.ts.
+ * The room itself (joining, reconnecting and resuming, the outbox and its
+ * confirmations, the roster, the call's members) is the page's too: the
+ * client core's RoomSession (src/core/session.ts). This file is the screen.
  */
-import {
-  parseNick,
-  type CallNoticeFrame,
-  type ErrorFrame,
-  type MessageFrame,
-  type RenamedFrame,
-  type RoomLimits,
-  type ServerFrame,
-  type User,
-  type WelcomeFrame,
-} from "../src/shared/protocol";
-import { ChatConnection, type Status, type StatusDetail } from "../src/core/connection";
+import { parseNick, type ErrorFrame, type MessageFrame, type User } from "../src/shared/protocol";
+import type { Status, StatusDetail } from "../src/core/connection";
+import type { Outgoing } from "../src/core/outbox";
+import { RoomSession, type Notice, type Welcome } from "../src/core/session";
 import type { Options } from "./args";
 import { parseCommand } from "../src/shared/commands";
 import { HELP } from "./commands";
 import { jsonLine, sanitizeLine, type Formatter } from "./format";
 import { formatFileSize } from "../src/shared/files";
 import { downloadFile, uploadFile } from "./files";
-import { Outbox, type Outgoing } from "../src/core/outbox";
-import { Roster, TypingSender } from "../src/core/presence";
 import type { Terminal } from "./terminal";
 
 export const EXIT = {
@@ -55,16 +45,9 @@ export class ChatSession {
   readonly #terminal: Terminal;
   readonly #format: Formatter;
   readonly #interactive: boolean;
-  readonly #connection: ChatConnection;
-  readonly #outbox: Outbox;
-  #me: User | null = null;
-  readonly #roster = new Roster();
-  /** Who is in the room's call (by user id). */
-  readonly #inCall = new Set<string>();
-  #limits: RoomLimits | null = null;
+  readonly #room: RoomSession;
   /** A socket opened at least once (so "offline" is not "unreachable"). */
   #opened = false;
-  #welcomed = false;
   /** Retries since the connection was lost (0 while connected). */
   #retries = 0;
   /** Input is over (Ctrl-D, end of the pipe, /quit): leave once the outbox is empty. */
@@ -72,7 +55,6 @@ export class ChatSession {
   /** Why a piped run will exit 1 once what is in flight is confirmed. */
   #failure: string | null = null;
   #leaving = false;
-  readonly #typingSender: TypingSender;
   /** Uploads and downloads under way: a piped run ends only after them. */
   #transfers = 0;
   /** In a pipe, the lines that came after a /send still uploading: they
@@ -88,20 +70,27 @@ export class ChatSession {
     this.#terminal = setup.terminal;
     this.#format = setup.format;
     this.#interactive = setup.interactive;
-    this.#connection = new ChatConnection(setup.options.socketUrl, {
-      frame: (frame) => this.#frame(frame),
-      status: (status, detail) => this.#status(status, detail),
-    });
-    this.#typingSender = new TypingSender((frame) => this.#connection.send(frame));
-    this.#joinedOnce = new Promise((resolve) => (this.#markJoined = resolve));
-    this.#outbox = new Outbox(
-      (frame) => this.#connection.send(frame),
-      (item, reason) => {
-        this.#refusedOwn(item, reason);
-        // Typed lines after a refused one go on.
-        if (this.#interactive) queueMicrotask(() => this.#outbox.pump());
+    this.#room = new RoomSession(setup.options.socketUrl, {
+      frame: (frame) => {
+        if (this.#options.json) this.#terminal.print([jsonLine(frame)]);
+        // Once the room's frames are handled: maybe the last line was just confirmed.
+        queueMicrotask(() => this.#leaveIfDone());
       },
-    );
+      status: (status, detail) => this.#status(status, detail),
+      welcome: (welcome) => this.#welcome(welcome),
+      messages: (messages) => {
+        for (const message of messages) this.#message(message, false);
+      },
+      notice: (notice) => this.#notice(notice),
+      refused: (item, reason) => this.#refusedOwn(item, reason),
+      // About nothing we are waiting for: worth saying, not worth stopping for.
+      error: (frame) =>
+        this.#terminal.info(this.#format.notice(`Error from the room: ${sanitizeLine(frame.message)}`).join("\n")),
+      joinRefused: (frame) => void this.#joinRefused(frame.code, sanitizeLine(frame.message)),
+      // Typing notices and history pages: nothing to show in a line-based
+      // chat (--json still prints them).
+    });
+    this.#joinedOnce = new Promise((resolve) => (this.#markJoined = resolve));
   }
 
   /** Joins, chats, and resolves with the exit code. */
@@ -111,10 +100,11 @@ export class ChatSession {
       line: (line) => this.#line(line),
       end: () => this.#finish(),
       interrupt: () => void this.#leave(EXIT.ok),
-      typing: (line) => this.#typing(line),
+      // Typing notices, at most as often as the room relays them; none for commands.
+      typing: (line) => this.#room.typed(line),
     });
     const nick = this.#options.nick ?? (await this.#askNick());
-    if (nick !== null) this.#connection.join(nick);
+    if (nick !== null) this.#room.join(nick);
     return done;
   }
 
@@ -125,70 +115,30 @@ export class ChatSession {
 
   // --- from the room ------------------------------------------------------
 
-  #frame(frame: ServerFrame): void {
-    if (this.#options.json) this.#terminal.print([jsonLine(frame)]);
-    this.#roster.apply(frame);
-    switch (frame.type) {
-      case "welcome":
-        this.#welcome(frame);
-        break;
-      case "message":
-        this.#message(frame, false);
-        break;
-      case "joined":
-        this.#show(this.#format.notice(`${this.#format.name(frame.user)} joined`));
-        break;
-      case "left":
-        this.#inCall.delete(frame.user.id);
-        this.#show(this.#format.notice(`${this.#format.name(frame.user)} left`));
-        break;
-      case "renamed":
-        this.#renamed(frame);
-        break;
-      case "call":
-        this.#callNotice(frame);
-        break;
-      case "error":
-        this.#error(frame);
-        break;
-      // Typing notices and history pages: nothing to show in a line-based
-      // chat (--json still prints them).
-    }
-    this.#leaveIfDone();
-  }
-
   /** Once input is over and every line written is confirmed: exit 0, or 1 after a refusal. */
   #leaveIfDone(): void {
-    if (!this.#finishing || !this.#welcomed || this.#outbox.size > 0 || this.#transfers > 0 || this.#held !== null)
+    if (
+      !this.#finishing ||
+      this.#room.me === null ||
+      this.#room.unconfirmed > 0 ||
+      this.#transfers > 0 ||
+      this.#held !== null
+    )
       return;
     void (this.#failure === null ? this.#leave(EXIT.ok) : this.#leave(EXIT.failed, this.#failure));
   }
 
-  #welcome(frame: WelcomeFrame): void {
-    const first = !this.#welcomed;
-    this.#welcomed = true;
+  #welcome({ frame, first, history, lost }: Welcome): void {
     this.#markJoined();
     this.#retries = 0;
-    this.#me = frame.you;
-    this.#limits = frame.limits;
-    this.#inCall.clear();
-    for (const member of frame.call?.members ?? []) this.#inCall.add(member.user.id);
-    // Rejoining under the name the room gave us (a session that expired
-    // while away joins as a new identity with this name).
-    this.#connection.renamed(frame.you.nick);
-
     if (frame.truncated)
       this.#show(
         this.#format.notice("Some messages sent while you were away are not shown: too many to catch up on here."),
       );
-    // On the first join the history is the past (dimmed); on a resume it is
-    // what was missed, ours included, which confirms what got through.
-    for (const message of frame.history) this.#message(message, first);
-    const unknown = frame.truncated ? this.#outbox.takeUnconfirmed() : [];
-    this.#outbox.joined(frame.limits, frame.you.nick);
-
+    // On the first join the history is the past (dimmed); on a resume it is what was missed.
+    for (const message of history) this.#message(message, first);
     if (first) {
-      const others = this.#roster.sorted().filter((user) => user.id !== frame.you.id);
+      const others = this.#room.roster.sorted().filter((user) => user.id !== frame.you.id);
       const here = others.length === 0 ? "Nobody else is here." : `Also here: ${this.#names(others)}.`;
       const help = this.#interactive ? " Type /help for commands." : "";
       this.#show(
@@ -200,15 +150,15 @@ export class ChatSession {
     } else {
       this.#show(this.#format.notice("Reconnected."));
     }
-    for (const item of unknown)
+    for (const item of lost)
       this.#refusedOwn(item, "the connection dropped before the room confirmed it, and it may or may not have arrived");
   }
 
-  #message(message: MessageFrame, history: boolean): void {
-    if (message.cid !== undefined && message.from.id === this.#me?.id) this.#outbox.confirmMessage(message.cid);
-    this.#show(this.#format.message(message, history));
+  /** A message: the past dimmed; one with a file saved with --download. */
+  #message(message: MessageFrame, past: boolean): void {
+    this.#show(this.#format.message(message, past));
     const dir = this.#options.downloadDir;
-    if (message.file !== undefined && dir !== undefined && !history && message.from.id !== this.#me?.id) {
+    if (message.file !== undefined && dir !== undefined && !past && message.from.id !== this.#room.me?.id) {
       void this.#transfer(async () => {
         const name = sanitizeLine(message.file!.name);
         try {
@@ -242,7 +192,7 @@ export class ChatSession {
     if (!this.#interactive) this.#held = [];
     void this.#transfer(async () => {
       await this.#joinedOnce;
-      const session = this.#connection.session;
+      const session = this.#room.token;
       if (session === undefined || this.#leaving) return;
       let shown = -1;
       const result = await uploadFile(
@@ -250,7 +200,7 @@ export class ChatSession {
         this.#options.room,
         session,
         path,
-        this.#limits?.fileBytes,
+        this.#room.limits?.fileBytes,
         (sent, total) => {
           // A line at the start and at every quarter: enough to see it move.
           const quarter = total === 0 ? 4 : Math.floor((sent / total) * 4);
@@ -268,46 +218,31 @@ export class ChatSession {
           return this.#terminal.info(this.#format.notice(`Not shared: ${sanitizeLine(path)}: ${reason}`).join("\n"));
         // Like a refused line: nothing after it is sent, and the run exits 1.
         this.#failure ??= `edge-chat: not shared: ${sanitizeLine(path)}: ${reason}`;
-        this.#outbox.dropUnsent();
+        this.#room.dropUnsent();
         this.#finishing = true;
       }
       this.#release();
     });
   }
 
-  /** Calls happen in browsers; the terminal says who joins and leaves one. */
-  #callNotice(frame: CallNoticeFrame): void {
-    const was = this.#inCall.has(frame.user.id);
-    if (frame.state === null) this.#inCall.delete(frame.user.id);
-    else this.#inCall.add(frame.user.id);
-    const who = frame.user.id === this.#me?.id ? "You" : this.#format.name(frame.user);
-    if (!was && frame.state !== null) this.#show(this.#format.notice(`${who} joined the call`));
-    if (was && frame.state === null) this.#show(this.#format.notice(`${who} left the call`));
-  }
-
-  #renamed(frame: RenamedFrame): void {
-    const { user, from } = frame;
-    if (user.id !== this.#me?.id) {
-      this.#show(this.#format.notice(`${sanitizeLine(from)} is now ${this.#format.name(user)}`));
-      return;
+  /** Lines in the flow: who came, went, renamed, or joined or left the call
+   * (calls happen in browsers; the terminal says who comes and goes). */
+  #notice(notice: Notice): void {
+    const name = this.#format.name(notice.user);
+    switch (notice.kind) {
+      case "joined":
+        return this.#show(this.#format.notice(`${name} joined`));
+      case "left":
+        return this.#show(this.#format.notice(`${name} left`));
+      case "renamed":
+        return this.#show(
+          this.#format.notice(notice.you ? `You are now ${name}` : `${sanitizeLine(notice.from)} is now ${name}`),
+        );
+      case "call":
+        return this.#show(
+          this.#format.notice(`${notice.you ? "You" : name} ${notice.joined ? "joined" : "left"} the call`),
+        );
     }
-    this.#me = user;
-    this.#outbox.confirmRename();
-    this.#connection.renamed(user.nick);
-    // A rename to exactly the current name is confirmed to us alone: nothing changed.
-    if (user.nick !== from) this.#show(this.#format.notice(`You are now ${this.#format.name(user)}`));
-  }
-
-  #error(frame: ErrorFrame): void {
-    const reason = sanitizeLine(frame.message);
-    if (!this.#connection.joined) {
-      void this.#joinRefused(frame.code, reason);
-      return;
-    }
-    const item = this.#outbox.refused(frame.cid);
-    if (item !== undefined) this.#refusedOwn(item, reason);
-    // About nothing we are waiting for: worth saying, not worth stopping for.
-    else this.#terminal.info(this.#format.notice(`Error from the room: ${reason}`).join("\n"));
   }
 
   /** A refused join: ask for another name when a person is there, else stop. */
@@ -323,17 +258,19 @@ export class ChatSession {
     }
     this.#terminal.info(reason);
     const nick = await this.#askNick();
-    if (nick !== null) this.#connection.join(nick);
+    if (nick !== null) this.#room.join(nick);
   }
 
   /** One of ours was refused (or lost): said, and in a pipe the end of the run. */
   #refusedOwn(item: Outgoing, reason: string): void {
     const what = item.kind === "nick" ? `Rename to "${sanitizeLine(item.nick)}"` : `"${sanitizeLine(clip(item.text))}"`;
+    // A line has no Retry button: a failed message is said, and forgotten.
+    if (item.kind === "message") this.#room.discard(item.cid);
     if (this.#interactive) return this.#terminal.info(this.#format.notice(`Not sent: ${what}: ${reason}`).join("\n"));
     // A pipe stops at the first refusal: nothing after it is written, what is
     // already on its way is confirmed, then the run exits 1 with the reason.
     this.#failure ??= `edge-chat: not sent: ${what}: ${reason}`;
-    this.#outbox.dropUnsent();
+    this.#room.dropUnsent();
     this.#finishing = true;
     this.#leaveIfDone();
   }
@@ -344,7 +281,6 @@ export class ChatSession {
       this.#opened = true;
       return;
     }
-    this.#outbox.disconnected();
     if (status === "reconnecting" && detail.retryAt !== undefined) {
       const seconds = Math.max(1, Math.round((detail.retryAt - Date.now()) / 1000));
       const what = this.#retries++ === 0 ? "Connection lost. Reconnecting" : "Still no connection. Trying again";
@@ -386,20 +322,19 @@ export class ChatSession {
   #handle(raw: string): void {
     const text = raw.trim();
     if (text === "") return;
-    this.#typingSender.lineSent();
     const command = parseCommand(text);
     switch (command.kind) {
       case "message":
-        this.#outbox.message(command.text, command.action);
-        if (this.#interactive && this.#welcomed && !this.#connection.joined) {
+        this.#room.say(command.text, command.action);
+        if (this.#interactive && this.#room.me !== null && !this.#room.joined) {
           this.#terminal.info(this.#format.notice("Not connected: it goes out once the room is back.").join("\n"));
         }
         return;
       case "nick": {
-        const nick = parseNick(command.nick, this.#limits?.nickLength ?? NO_LIMIT);
-        if (nick.ok) this.#outbox.rename(nick.nick);
-        else if (this.#interactive) this.#terminal.info(nick.message);
-        else void this.#leave(EXIT.failed, `edge-chat: cannot rename: ${nick.message}`);
+        const problem = this.#room.rename(command.nick);
+        if (problem === null) return;
+        if (this.#interactive) this.#terminal.info(problem);
+        else void this.#leave(EXIT.failed, `edge-chat: cannot rename: ${problem}`);
         return;
       }
       case "who":
@@ -416,21 +351,15 @@ export class ChatSession {
         // A pipe may well carry lines that start with "/" (paths): they are
         // messages there. A person gets told about the typo instead.
         if (this.#interactive) this.#reply(`Unknown command /${sanitizeLine(command.name)}. Type /help for the list.`);
-        else this.#outbox.message(text, false);
+        else this.#room.say(text, false);
         return;
     }
   }
 
-  /** Typing notices, at most as often as the room relays them; none for commands. */
-  #typing(line: string): void {
-    if (!this.#connection.joined) return;
-    this.#typingSender.typed(line, this.#limits?.typingIntervalMs);
-  }
-
   #who(): string {
-    const users = this.#roster.sorted();
+    const users = this.#room.roster.sorted();
     if (users.length === 0) return "Not in the room yet.";
-    const names = users.map((user) => this.#format.name(user) + (user.id === this.#me?.id ? " (you)" : ""));
+    const names = users.map((user) => this.#format.name(user) + (user.id === this.#room.me?.id ? " (you)" : ""));
     return `${users.length} in #${this.#options.room}: ${names.join(", ")}`;
   }
 
@@ -449,7 +378,7 @@ export class ChatSession {
         void this.#leave(EXIT.ok);
         return null;
       }
-      const nick = parseNick(answer, this.#limits?.nickLength ?? NO_LIMIT);
+      const nick = parseNick(answer, this.#room.limits?.nickLength ?? NO_LIMIT);
       if (nick.ok) return nick.nick;
       this.#terminal.info(nick.message);
     }
@@ -463,11 +392,12 @@ export class ChatSession {
   #finish(): void {
     if (this.#finishing) return;
     this.#finishing = true;
-    if (!this.#welcomed) return; // #frame leaves after the welcome
-    if (this.#outbox.size === 0) {
+    if (this.#room.me === null) return; // #welcome leaves after the welcome
+    const unconfirmed = this.#room.unconfirmed;
+    if (unconfirmed === 0) {
       this.#leaveIfDone();
     } else if (this.#interactive) {
-      this.#terminal.info(`Sending ${this.#outbox.size} more… (Ctrl-C leaves now)`);
+      this.#terminal.info(`Sending ${unconfirmed} more… (Ctrl-C leaves now)`);
     }
   }
 
@@ -475,8 +405,8 @@ export class ChatSession {
   async #leave(code: number, message?: string): Promise<void> {
     if (this.#leaving) return;
     this.#leaving = true;
-    const unconfirmed = this.#outbox.size;
-    this.#outbox.stop();
+    const unconfirmed = this.#room.unconfirmed;
+    const closed = this.#room.close(1000, "bye");
     this.#terminal.close();
     if (message !== undefined) process.stderr.write(`${message}\n`);
     // A pipe succeeds only when every line was confirmed.
@@ -486,7 +416,7 @@ export class ChatSession {
         `edge-chat: left with ${unconfirmed} line${unconfirmed === 1 ? "" : "s"} not confirmed by the room.\n`,
       );
     }
-    await this.#connection.close(1000, "bye");
+    await closed;
     this.#resolve(code);
   }
 

@@ -7,7 +7,8 @@
  * Renames go through the same queue as messages so that "/nick Bo" followed
  * by "hello" reaches the room in that order. Confirmation: a message by the
  * echo carrying its cid; a rename by the `renamed` frame about us, or by the
- * welcome of a reconnect that already carries the new name.
+ * welcome of a reconnect that already carries the new name. A refusal of
+ * either carries the cid it refuses.
  *
  * After a reconnect, whatever was written but not confirmed is written
  * again: the welcome's history (all messages since the last one seen) has
@@ -18,7 +19,7 @@ import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type Buc
 
 export type Outgoing =
   | { kind: "message"; cid: string; text: string; action: boolean; sent: boolean }
-  | { kind: "nick"; nick: string; sent: boolean };
+  | { kind: "nick"; cid: string; nick: string; sent: boolean };
 
 /** The longest the queue waits for a token before looking again. */
 const MAX_WAIT_MS = 30_000;
@@ -69,7 +70,7 @@ export class Outbox {
   }
 
   rename(nick: string): void {
-    this.#items.push({ kind: "nick", nick, sent: false });
+    this.#items.push({ kind: "nick", cid: this.newCid(), nick, sent: false });
     this.pump();
   }
 
@@ -108,11 +109,11 @@ export class Outbox {
     return this.#remove((item) => item.kind === "nick" && item.sent);
   }
 
-  /** An error frame: the item it answers, taken out of the queue. A message's
-   * error carries its cid; a rename's has none (after a join, our renames are
-   * the only frames that can be refused without a cid). */
+  /** An error frame: the item it answers (by the cid the room echoes),
+   * taken out of the queue. An error without a cid is about something else
+   * (a page of history, the call), never about the queue. */
   refused(cid: string | undefined): Outgoing | undefined {
-    return cid === undefined ? this.confirmRename() : this.confirmMessage(cid);
+    return cid === undefined ? undefined : this.#remove((item) => item.cid === cid);
   }
 
   /** Everything written but unconfirmed, taken out (when the room cannot
@@ -141,7 +142,7 @@ export class Outbox {
       }
       const frame: ClientFrame =
         item.kind === "nick"
-          ? { type: "nick", nick: item.nick }
+          ? { type: "nick", nick: item.nick, cid: item.cid }
           : item.action
             ? { type: "message", text: item.text, cid: item.cid, action: true }
             : { type: "message", text: item.text, cid: item.cid };

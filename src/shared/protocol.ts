@@ -139,6 +139,9 @@ export interface TypingFrame {
 export interface NickFrame {
   type: "nick";
   nick: string;
+  /** Echoed in an error about this rename, so that a client can tell which
+   * of its frames was refused (as a message's cid is). */
+  cid?: string;
 }
 /** Asks for older history: the messages before `before`, newest last. */
 export interface HistoryRequestFrame {
@@ -349,10 +352,10 @@ export type ParsedClientFrame =
   | { ok: true; frame: ClientFrame }
   | { ok: false; code: ErrorCode; message: string; cid?: string };
 
-/** The `cid` of a parsed or refused message frame, to echo in an error about it. */
+/** The `cid` of a parsed or refused message or nick frame, to echo in an error about it. */
 export function cidOf(parsed: ParsedClientFrame): string | undefined {
   if (!parsed.ok) return parsed.cid;
-  return parsed.frame.type === "message" ? parsed.frame.cid : undefined;
+  return parsed.frame.type === "message" || parsed.frame.type === "nick" ? parsed.frame.cid : undefined;
 }
 
 function refuse(code: ErrorCode, message: string, cid?: string): ParsedClientFrame {
@@ -446,10 +449,16 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       return { ok: true, frame: { type: "history", before: before as number } };
     }
     case "nick": {
-      if (typeof value.nick !== "string") return refuse("bad_frame", '"nick" must be a string.');
+      const cid = value.cid;
+      if (cid !== undefined && (typeof cid !== "string" || cid.length > MAX_CID_LENGTH)) {
+        return refuse("bad_frame", `"cid" must be a string of at most ${MAX_CID_LENGTH} characters.`);
+      }
+      if (typeof value.nick !== "string") return refuse("bad_frame", '"nick" must be a string.', cid);
       const nick = parseNick(value.nick, limits.nickLength);
-      if (!nick.ok) return refuse("nick_invalid", nick.message);
-      return { ok: true, frame: { type: "nick", nick: nick.nick } };
+      if (!nick.ok) return refuse("nick_invalid", nick.message, cid);
+      const frame: NickFrame = { type: "nick", nick: nick.nick };
+      if (cid !== undefined) frame.cid = cid;
+      return { ok: true, frame };
     }
     case "call": {
       const state = value.state;

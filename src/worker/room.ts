@@ -529,7 +529,12 @@ export class Room extends DurableObject<Env> {
   #rename(ws: WebSocket, state: SocketState, user: User, frame: NickFrame, now: number): void {
     const holder = this.#sockets.findByNick(frame.nick);
     if (holder !== undefined && holder !== ws) {
-      return this.#refuse(ws, "nick_taken", `"${frame.nick}" is already in this room; pick another nickname.`);
+      return this.#refuse(
+        ws,
+        "nick_taken",
+        `"${frame.nick}" is already in this room; pick another nickname.`,
+        frame.cid,
+      );
     }
     if (frame.nick === user.nick) {
       // Nothing changes: confirm to the sender alone rather than tell everyone.

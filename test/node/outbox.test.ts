@@ -71,12 +71,17 @@ describe("outbox", () => {
     expect(box.size).toBe(0);
   });
 
-  it("matches a refusal without a cid to the rename in flight", () => {
-    const { box } = outbox();
+  it("matches a refusal to a rename by its cid, and never one without a cid", () => {
+    const { box, sent } = outbox();
     box.joined({ ...limits, rateBurst: 0 }, "Ana");
     box.rename("Bo");
-    expect(box.refused(undefined)).toMatchObject({ kind: "nick", nick: "Bo" });
+    const [rename] = sent as unknown as [{ type: string; cid: string }];
+    expect(rename).toMatchObject({ type: "nick", nick: "Bo" });
+    // A refused page of history or call frame carries no cid: not the rename's.
     expect(box.refused(undefined)).toBeUndefined();
+    expect(box.refused("someone-else")).toBeUndefined();
+    expect(box.refused(rename.cid)).toMatchObject({ kind: "nick", nick: "Bo" });
+    expect(box.size).toBe(0);
   });
 
   it("refuses what the room would refuse before writing it, with the room's reason, and writes nothing after it in that pass", () => {

@@ -1,0 +1,121 @@
+/**
+ * The conversation as data, as both clients hold it: the room's messages in
+ * id order (the newest MAX_KEPT of them, with older pages added on demand),
+ * and our own messages from the moment they are written until the room's
+ * echo confirms them, or they fail (then they wait for a retry or a discard).
+ * Views render it; the session (session.ts) keeps it up to date.
+ */
+import type { MessageFrame } from "../shared/protocol";
+
+/** One of ours on its way: `failed` says why it did not go (null: still going). */
+export interface OwnMessage {
+  cid: string;
+  text: string;
+  action: boolean;
+  failed: string | null;
+}
+
+/** The newest messages kept in memory; older ones can be asked for again. */
+export const MAX_KEPT = 1_000;
+
+export class MessageList {
+  /** Confirmed messages, oldest first, ids strictly increasing. */
+  readonly #messages: MessageFrame[] = [];
+  /** Ours not yet confirmed, by cid, in sending order. */
+  readonly #own = new Map<string, OwnMessage>();
+
+  /** The room's messages held, oldest first. */
+  get messages(): readonly MessageFrame[] {
+    return this.#messages;
+  }
+
+  /** Ours on their way or failed, in sending order. */
+  get own(): OwnMessage[] {
+    return [...this.#own.values()];
+  }
+
+  get oldestId(): number | undefined {
+    return this.#messages[0]?.id;
+  }
+
+  get newestId(): number | undefined {
+    return this.#messages.at(-1)?.id;
+  }
+
+  get(id: number): MessageFrame | undefined {
+    // Ids are increasing: a binary search, for a list of a thousand.
+    let low = 0;
+    let high = this.#messages.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const message = this.#messages[middle]!;
+      if (message.id === id) return message;
+      if (message.id < id) low = middle + 1;
+      else high = middle - 1;
+    }
+    return undefined;
+  }
+
+  /** Newer messages from the room, oldest first; those we already hold are
+   * skipped. An echo of one of ours (`me` sent it, with its cid) confirms it.
+   * Returns what was added. */
+  add(messages: readonly MessageFrame[], me: string | undefined): MessageFrame[] {
+    const newest = this.newestId ?? 0;
+    const added = messages.filter((message) => message.id > newest);
+    for (const message of added) {
+      this.#messages.push(message);
+      // Ours only if it is from us: someone else may send the same cid.
+      if (message.cid !== undefined && message.from.id === me) this.#own.delete(message.cid);
+    }
+    if (this.#messages.length > MAX_KEPT) this.#messages.splice(0, this.#messages.length - MAX_KEPT);
+    return added;
+  }
+
+  /** An older page (the answer to a history request): the messages before the
+   * oldest held. Returns what was added. */
+  prepend(messages: readonly MessageFrame[]): MessageFrame[] {
+    const oldest = this.oldestId ?? Number.POSITIVE_INFINITY;
+    const added = messages.filter((message) => message.id < oldest);
+    this.#messages.unshift(...added);
+    return added;
+  }
+
+  /** A resume that skipped messages: what is held no longer joins up with
+   * what comes next, so the list starts again (our own stay). */
+  restart(): void {
+    this.#messages.length = 0;
+  }
+
+  /** One of ours, just written. */
+  write(cid: string, text: string, action: boolean): OwnMessage {
+    const own: OwnMessage = { cid, text, action, failed: null };
+    this.#own.set(cid, own);
+    return own;
+  }
+
+  ownMessage(cid: string): OwnMessage | undefined {
+    return this.#own.get(cid);
+  }
+
+  /** One of ours did not go: it stays, marked, for a retry or a discard. */
+  fail(cid: string, why: string): OwnMessage | undefined {
+    const own = this.#own.get(cid);
+    if (own !== undefined) own.failed = why;
+    return own;
+  }
+
+  /** A failed one of ours, going again: to the end of the line. */
+  retry(cid: string): OwnMessage | undefined {
+    const own = this.#own.get(cid);
+    if (own?.failed == null) return undefined;
+    this.#own.delete(cid);
+    this.#own.set(cid, own);
+    own.failed = null;
+    return own;
+  }
+
+  /** Forgets a failed one of ours. */
+  discard(cid: string): boolean {
+    return this.#own.get(cid)?.failed != null && this.#own.delete(cid);
+  }
+}

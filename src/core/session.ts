@@ -1,0 +1,311 @@
+/**
+ * One person in one room, as both clients (the page and the terminal) hold
+ * it: the connection (connection.ts), who we are, the outbox and its
+ * confirmations (outbox.ts), the roster and who is typing (presence.ts), the
+ * call's members (call-members.ts) and the conversation (messages.ts).
+ *
+ * Frames from the room come in here and go out as events a view renders;
+ * what the user does comes in as calls and goes out as frames. The rules
+ * live here once: what confirms an own message or rename, what a refusal is
+ * about, what a resume whose history was cut short means for what was in
+ * flight, when typing notices go out. A view holds only its screen.
+ */
+import {
+  parseNick,
+  type CallNoticeFrame,
+  type ClientFrame,
+  type ErrorFrame,
+  type HistoryFrame,
+  type MessageFrame,
+  type RoomLimits,
+  type ServerFrame,
+  type SignalNoticeFrame,
+  type User,
+  type WelcomeFrame,
+} from "../shared/protocol";
+import { CallMembers } from "./call-members";
+import { ChatConnection, type Status, type StatusDetail } from "./connection";
+import { MessageList } from "./messages";
+import { Outbox, type Outgoing } from "./outbox";
+import { Roster, TypingSender, Typists } from "./presence";
+
+/** A line in the flow of the conversation that is not a message. */
+export type Notice =
+  | { kind: "joined" | "left"; user: User }
+  | { kind: "renamed"; user: User; from: string; you: boolean }
+  | { kind: "call"; user: User; joined: boolean; you: boolean };
+
+/** We are in: the first time, or back after a reconnect. */
+export interface Welcome {
+  frame: WelcomeFrame;
+  first: boolean;
+  /** The welcome's messages added to the list, oldest first: on the first
+   * welcome the past, before we came; on a resume what we missed while away
+   * (ours included). */
+  history: MessageFrame[];
+  /** Our messages and renames written before the drop that the room can no
+   * longer confirm (its history was cut short): they may or may not have
+   * arrived. Their messages are marked failed in the list. */
+  lost: Outgoing[];
+}
+
+/**
+ * What a view hears. Every handler is optional: a view renders what it
+ * shows. They are called after the session's own state has followed the
+ * frame (the roster, the outbox, the message list are already up to date).
+ */
+export interface SessionEvents {
+  /** Every frame from the room as it came (messages already seen left out). */
+  frame(frame: ServerFrame): void;
+  status(status: Status, detail: StatusDetail): void;
+  welcome(welcome: Welcome): void;
+  /** New messages as they are written, oldest first. */
+  messages(messages: MessageFrame[]): void;
+  /** A page of older messages, the answer to requestHistory. */
+  older(page: HistoryFrame): void;
+  notice(notice: Notice): void;
+  /** Who is here changed (the roster, a name, someone's call state). */
+  roster(): void;
+  /** Who is typing changed (`typists.line`). */
+  typing(): void;
+  /** The call's members changed (already applied to `callMembers`). */
+  call(frame: CallNoticeFrame): void;
+  signal(frame: SignalNoticeFrame): void;
+  /** One of ours was refused, by the room or (too long, say) before it was
+   * written. A message stays in the list, failed, for a retry or a discard. */
+  refused(item: Outgoing, reason: string): void;
+  /** A refusal about nothing in the outbox (a page of history, the call). */
+  error(frame: ErrorFrame): void;
+  /** The join was refused (a taken or invalid nickname, a full room): join again. */
+  joinRefused(frame: ErrorFrame): void;
+}
+
+/** Why a message of ours failed when a resume could not confirm it. */
+const LOST = "Not confirmed: the connection dropped; it may have arrived.";
+
+export class RoomSession {
+  readonly #on: Partial<SessionEvents>;
+  readonly #connection: ChatConnection;
+  readonly #outbox: Outbox;
+  readonly #typing: TypingSender;
+  readonly roster = new Roster();
+  readonly typists: Typists;
+  readonly callMembers = new CallMembers();
+  readonly messages = new MessageList();
+  #me: User | null = null;
+  #limits: RoomLimits | null = null;
+
+  constructor(socketUrl: string, events: Partial<SessionEvents>) {
+    this.#on = events;
+    this.#connection = new ChatConnection(socketUrl, {
+      frame: (frame) => this.#receive(frame),
+      status: (status, detail = {}) => this.#status(status, detail),
+    });
+    const send = (frame: ClientFrame): boolean => this.#connection.send(frame);
+    this.#outbox = new Outbox(send, (item, reason) => {
+      this.#refused(item, reason);
+      // What was written after it goes on (unless the view dropped it).
+      queueMicrotask(() => this.#outbox.pump());
+    });
+    this.#typing = new TypingSender(send);
+    this.typists = new Typists(() => this.#on.typing?.());
+  }
+
+  /** Ourselves, from the last welcome and renames since (null before the first). */
+  get me(): User | null {
+    return this.#me;
+  }
+
+  /** The room's limits from its welcome (null before the first). */
+  get limits(): RoomLimits | null {
+    return this.#limits;
+  }
+
+  /** True between a welcome and the next close. */
+  get joined(): boolean {
+    return this.#connection.joined;
+  }
+
+  /** The session token of the last welcome: it authorises uploads. */
+  get token(): string | undefined {
+    return this.#connection.session;
+  }
+
+  /** Messages and renames written and not yet confirmed. */
+  get unconfirmed(): number {
+    return this.#outbox.size;
+  }
+
+  // --- what the user does ---------------------------------------------------
+
+  /** Joins as `nick`: the first time, or again after a refused join. */
+  join(nick: string): void {
+    this.#connection.join(nick);
+  }
+
+  /** A message, shown at once (the list's own messages) and sent as soon as
+   * the room can take it. Returns its cid. */
+  say(text: string, action: boolean): string {
+    const cid = this.#outbox.newCid();
+    this.messages.write(cid, text, action);
+    this.#outbox.message(text, action, cid);
+    this.#typing.lineSent();
+    return cid;
+  }
+
+  /** A rename, in order with the messages around it. Returns why not, if not. */
+  rename(nick: string): string | null {
+    const parsed = parseNick(nick, this.#limits?.nickLength ?? Number.MAX_SAFE_INTEGER);
+    if (!parsed.ok) return parsed.message;
+    this.#outbox.rename(parsed.nick);
+    this.#typing.lineSent();
+    return null;
+  }
+
+  /** A failed message, sent again (to the end of the queue). */
+  retry(cid: string): boolean {
+    const own = this.messages.retry(cid);
+    if (own === undefined) return false;
+    this.#outbox.message(own.text, own.action, cid);
+    return true;
+  }
+
+  /** A failed message, forgotten. */
+  discard(cid: string): boolean {
+    return this.messages.discard(cid);
+  }
+
+  /** The line being typed changed: a typing notice, when one is due. */
+  typed(line: string): void {
+    if (this.#connection.joined) this.#typing.typed(line, this.#limits?.typingIntervalMs);
+  }
+
+  /** Asks for the messages before `before`; false when not connected. Paid
+   * for from the outbox's pace, so that what it sends next is not refused. */
+  requestHistory(before: number): boolean {
+    if (!this.#connection.joined) return false;
+    this.#outbox.spend();
+    return this.#connection.send({ type: "history", before });
+  }
+
+  /** A call or signal frame (the call's own traffic, outside the outbox). */
+  sendCall(frame: Extract<ClientFrame, { type: "call" | "signal" }>): boolean {
+    return this.#connection.send(frame);
+  }
+
+  /** Forgets what is queued and not yet written (a pipe that stops at a refusal). */
+  dropUnsent(): void {
+    this.#outbox.dropUnsent();
+  }
+
+  /** Skips the rest of a reconnect's backoff. */
+  retryNow(): void {
+    this.#connection.retryNow();
+  }
+
+  /** Leaves for good: the outbox stops, the socket closes properly. */
+  close(code = 1000, reason = "bye"): Promise<void> {
+    this.#outbox.stop();
+    return this.#connection.close(code, reason);
+  }
+
+  // --- from the room ------------------------------------------------------
+
+  #receive(frame: ServerFrame): void {
+    this.#on.frame?.(frame);
+    const me = frame.type === "welcome" ? frame.you.id : this.#me?.id;
+    this.typists.apply(frame, me);
+    const rosterChanged = this.roster.apply(frame);
+    const callChange = this.callMembers.apply(frame);
+    switch (frame.type) {
+      case "welcome":
+        this.#welcome(frame);
+        break;
+      case "message":
+        if (this.#add([frame]).length > 0) this.#on.messages?.([frame]);
+        break;
+      case "history":
+        this.messages.prepend(frame.messages);
+        this.#on.older?.(frame);
+        break;
+      case "joined":
+      case "left":
+        this.#on.notice?.({ kind: frame.type, user: frame.user });
+        break;
+      case "renamed":
+        this.#renamed(frame.user, frame.from);
+        break;
+      case "call":
+        this.#on.call?.(frame);
+        if (callChange !== null && callChange.kind !== "changed") {
+          const you = frame.user.id === me;
+          this.#on.notice?.({ kind: "call", user: frame.user, joined: callChange.kind === "joined", you });
+        }
+        break;
+      case "signal":
+        this.#on.signal?.(frame);
+        break;
+      case "error":
+        this.#error(frame);
+        break;
+    }
+    if (rosterChanged || frame.type === "call") this.#on.roster?.();
+  }
+
+  #welcome(frame: WelcomeFrame): void {
+    const first = this.#me === null;
+    this.#me = frame.you;
+    this.#limits = frame.limits;
+    // Rejoin under the name the room gave us (a session that expired while
+    // away comes back as a new identity with this name).
+    this.#connection.renamed(frame.you.nick);
+    if (frame.truncated && !first) this.messages.restart();
+    // The history confirms what of ours got through before a drop; what is
+    // left cannot be told when the history was cut short.
+    const history = this.#add(frame.history);
+    const lost = frame.truncated ? this.#outbox.takeUnconfirmed() : [];
+    for (const item of lost) if (item.kind === "message") this.messages.fail(item.cid, LOST);
+    // Everything else in the outbox goes (again) now.
+    this.#outbox.joined(frame.limits, frame.you.nick);
+    this.#on.welcome?.({ frame, first, history, lost });
+  }
+
+  /** Adds messages to the list; the echoes of ours confirm them. Returns what was new. */
+  #add(messages: readonly MessageFrame[]): MessageFrame[] {
+    const me = this.#me?.id;
+    const added = this.messages.add(messages, me);
+    for (const message of added) {
+      if (message.cid !== undefined && message.from.id === me) this.#outbox.confirmMessage(message.cid);
+    }
+    return added;
+  }
+
+  #renamed(user: User, from: string): void {
+    const you = user.id === this.#me?.id;
+    if (you) {
+      this.#me = user;
+      this.#outbox.confirmRename();
+      this.#connection.renamed(user.nick);
+    }
+    // A rename to exactly the current name is confirmed to the renamer alone: nothing changed.
+    if (user.nick !== from) this.#on.notice?.({ kind: "renamed", user, from, you });
+  }
+
+  #error(frame: ErrorFrame): void {
+    if (!this.#connection.joined) return this.#on.joinRefused?.(frame);
+    const item = this.#outbox.refused(frame.cid);
+    if (item === undefined) return this.#on.error?.(frame);
+    this.#refused(item, frame.message);
+  }
+
+  #refused(item: Outgoing, reason: string): void {
+    if (item.kind === "message") this.messages.fail(item.cid, `Not sent: ${reason}`);
+    this.#on.refused?.(item, reason);
+  }
+
+  #status(status: Status, detail: StatusDetail): void {
+    // Held until the next welcome, which says what got through.
+    if (status !== "online") this.#outbox.disconnected();
+    this.#on.status?.(status, detail);
+  }
+}
