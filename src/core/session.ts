@@ -25,7 +25,7 @@ import {
 } from "../shared/protocol";
 import { CallMembers } from "./call-members";
 import { ChatConnection, type Status, type StatusDetail } from "./connection";
-import { MessageList } from "./messages";
+import { MessageList, type OwnMessage } from "./messages";
 import { Outbox, type Outgoing } from "./outbox";
 import { Roster, TypingSender, Typists } from "./presence";
 
@@ -144,13 +144,13 @@ export class RoomSession {
   }
 
   /** A message, shown at once (the list's own messages) and sent as soon as
-   * the room can take it. Returns its cid. */
-  say(text: string, action: boolean): string {
-    const cid = this.#outbox.newCid();
-    this.messages.write(cid, text, action);
-    this.#outbox.message(text, action, cid);
+   * the room can take it. Returns it as the list holds it: already failed
+   * when it is refused before it goes (the `refused` event came first). */
+  say(text: string, action: boolean): OwnMessage {
+    const own = this.messages.write(this.#outbox.newCid(), text, action);
+    this.#outbox.message(text, action, own.cid);
     this.#typing.lineSent();
-    return cid;
+    return own;
   }
 
   /** A rename, in order with the messages around it. Returns why not, if not. */

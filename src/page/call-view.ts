@@ -63,7 +63,7 @@ export class CallView {
     const inCall = state !== null;
     const participants = this.#call.participants();
     const { panel, join, mute, camera, leave, summary } = this.#parts;
-    const others = this.#call.members().size;
+    const others = this.#call.others();
     join.hidden = inCall || !joined;
     join.textContent = others > 0 ? `Join call (${others})` : "Start a call";
     mute.hidden = camera.hidden = leave.hidden = !inCall;

@@ -1,7 +1,8 @@
 /**
  * The room's call, in the browser: a WebRTC mesh (one RTCPeerConnection per
  * other participant), with the room relaying signalling over the chat's
- * WebSocket (`signal` frames) and keeping who is in the call (`call` frames).
+ * WebSocket (`signal` frames) and keeping who is in the call (`call` frames,
+ * followed by the client core's CallMembers before they reach this file).
  *
  * Who offers: the later of two participants, in the room's order. When the
  * room confirms our own joining, everyone already in the call gets an offer
@@ -15,6 +16,7 @@
  * a renegotiation; without a track a sender sends nothing at all.
  */
 import type { CallInfo, CallNoticeFrame, CallState, IceServer, SignalNoticeFrame, User } from "../shared/protocol";
+import type { CallMembers } from "../core/call-members";
 
 /** Someone in the call, as the page shows them. */
 export interface Participant {
@@ -60,8 +62,8 @@ export class Call {
   readonly #events: CallEvents;
   #me: User | null = null;
   #iceServers: IceServer[] = [];
-  /** Everyone the room says is in the call, ourselves included, by user id. */
-  readonly #members = new Map<string, { user: User; state: CallState }>();
+  /** Everyone the room says is in the call, ourselves included (kept by the session). */
+  readonly #members: CallMembers;
   readonly #peers = new Map<string, Peer>();
   /** What we send, once we are in the call (or joining it). */
   #state: CallState | null = null;
@@ -73,7 +75,8 @@ export class Call {
   /** Most people in the call at once, as the room's welcome says (null before it). */
   maxParticipants: number | null = null;
 
-  constructor(events: CallEvents) {
+  constructor(members: CallMembers, events: CallEvents) {
+    this.#members = members;
     this.#events = events;
   }
 
@@ -109,7 +112,7 @@ export class Call {
     }
     // People who dropped off and may come back.
     for (const peer of this.#peers.values()) {
-      if (peer.away && !this.#members.has(peer.user.id)) {
+      if (peer.away && this.#members.get(peer.user.id) === undefined) {
         list.push({
           user: peer.user,
           state: peer.state,
@@ -123,9 +126,14 @@ export class Call {
     return list;
   }
 
-  /** Members of the call as the room knows them (for the roster), by user id. */
-  members(): ReadonlyMap<string, { user: User; state: CallState }> {
-    return this.#members;
+  /** How many others are in the call, as the room knows it. */
+  others(): number {
+    return this.#members.others(this.#me?.id);
+  }
+
+  /** What someone sends, for the roster: ours as we send it, theirs as the room says. */
+  stateOf(id: string): CallState | undefined {
+    return id === this.#me?.id ? (this.#state ?? undefined) : this.#members.get(id)?.state;
   }
 
   // --- from the room ------------------------------------------------------
@@ -135,8 +143,6 @@ export class Call {
     this.#me = me;
     this.#iceServers = call?.iceServers ?? [];
     this.maxParticipants = call?.maxParticipants ?? this.maxParticipants;
-    this.#members.clear();
-    for (const member of call?.members ?? []) this.#members.set(member.user.id, member);
     if (this.#state !== null) {
       // Back on a new socket: tell the room again what we send. Connections
       // that still carry media are kept; the room's confirmation makes us
@@ -147,29 +153,22 @@ export class Call {
     this.#events.changed();
   }
 
-  /** Someone joined the call, changed what they send, or left it. */
+  /** Someone joined the call, changed what they send, or left it (the
+   * members already say so). */
   onCallFrame(frame: CallNoticeFrame): void {
     const { user, state } = frame;
     if (user.id === this.#me?.id) {
-      if (state === null) {
-        // Our leaving, confirmed: off the call's members (and the roster's badge).
-        this.#members.delete(user.id);
-        return this.#events.changed();
-      }
-      if (!this.#confirmed && this.#state !== null) {
+      if (state !== null && !this.#confirmed && this.#state !== null) {
         this.#confirmed = true;
         // Everyone in the call before us gets an offer from us.
         for (const member of this.#members.values())
           if (member.user.id !== user.id) this.#peerFor(member.user, member.state, true);
       }
-      this.#members.set(user.id, { user, state });
       return this.#events.changed();
     }
     if (state === null) {
-      this.#members.delete(user.id);
       this.#closePeer(user.id);
     } else {
-      this.#members.set(user.id, { user, state });
       const peer = this.#peers.get(user.id);
       if (peer !== undefined) {
         peer.state = state;
@@ -216,7 +215,6 @@ export class Call {
 
   /** Someone's socket closed. If media still flows, wait a little for them to come back. */
   onLeft(user: User): void {
-    this.#members.delete(user.id);
     const peer = this.#peers.get(user.id);
     if (peer === undefined) return this.#events.changed();
     if (peer.pc.connectionState !== "connected") {
@@ -233,8 +231,6 @@ export class Call {
   }
 
   onRenamed(user: User): void {
-    const member = this.#members.get(user.id);
-    if (member !== undefined) member.user = user;
     const peer = this.#peers.get(user.id);
     if (peer !== undefined) peer.user = user;
     if (user.id === this.#me?.id) this.#me = user;
@@ -246,8 +242,7 @@ export class Call {
   /** Joins with the microphone on (and the camera, if asked). */
   async join(withCamera = false): Promise<void> {
     if (this.#state !== null) return;
-    const others = [...this.#members.keys()].filter((id) => id !== this.#me?.id).length;
-    if (this.maxParticipants !== null && others >= this.maxParticipants) {
+    if (this.maxParticipants !== null && this.others() >= this.maxParticipants) {
       return this.#events.problem(`The call is full: it already has ${this.maxParticipants} people.`);
     }
     try {
@@ -270,7 +265,6 @@ export class Call {
     if (this.#state === null) return;
     this.#state = null;
     this.#confirmed = false;
-    if (this.#me !== null) this.#members.delete(this.#me.id);
     this.#events.send({ type: "call", state: null });
     for (const id of [...this.#peers.keys()]) this.#closePeer(id);
     for (const track of [this.#microphone, this.#camera]) {

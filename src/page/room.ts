@@ -1,24 +1,15 @@
 /**
- * The room page: pick a nickname, then chat. The socket side lives in
- * connection.ts and the message list in log.ts; this file turns frames into
- * the page and the page into frames, and keeps the outbox: own messages shown
- * at once, sent in order when the room is reachable, confirmed by their echo.
+ * The room page: pick a nickname, then chat. The room itself (the
+ * connection, who we are, the outbox and its confirmations, the roster, the
+ * call's members, the messages as data) is the client core's RoomSession
+ * (src/core/session.ts), shared with the terminal client; the message list's
+ * screen is log.ts and the call's call.ts. This file renders the session's
+ * events and turns the page's input into its calls.
  */
-import {
-  codePointLength,
-  parseNick,
-  parseRoomName,
-  type CallNoticeFrame,
-  type ErrorFrame,
-  type MessageFrame,
-  type ServerFrame,
-  type User,
-  type WelcomeFrame,
-} from "../shared/protocol";
+import { codePointLength, parseNick, parseRoomName, type ErrorFrame, type MessageFrame } from "../shared/protocol";
 import { parseCommand } from "../shared/commands";
-import { ChatConnection, type Status, type StatusDetail } from "../core/connection";
-import { Outbox } from "../core/outbox";
-import { Roster, TypingSender, Typists } from "../core/presence";
+import type { Status, StatusDetail } from "../core/connection";
+import { RoomSession, type Notice, type Welcome } from "../core/session";
 import { byId, el, setFieldError } from "./dom";
 import { MessageLog, hue, outgoingItem, setDelivery, uploadFailed, uploadItem, uploadProgressText } from "./log";
 import { startUpload, tooLarge } from "./upload";
@@ -61,53 +52,50 @@ function roomFromPath(path: string): string | null {
   return segment === undefined ? null : parseRoomName(segment);
 }
 
-// --- state -------------------------------------------------------------------
+// --- the session and what shows it ---------------------------------------------
 
-let me: User | null = null;
-let limits: WelcomeFrame["limits"] | null = null;
-const roster = new Roster();
-const typists = new Typists(renderTyping);
 let unread = 0;
 let noticeTimer: ReturnType<typeof setTimeout> | undefined;
 let countdown: ReturnType<typeof setInterval> | undefined;
 let quietTimer: ReturnType<typeof setTimeout> | undefined;
+/** Our own messages on the page until the room echoes them, by cid (their
+ * data is the session's `messages.own`). */
+const ownItems = new Map<string, HTMLLIElement>();
 
-/** An own message on the page from the moment it is typed until the room
- * echoes it back: its item in the list, and whether it failed (then it waits
- * for Retry or Discard, out of the outbox). */
-interface Pending {
-  text: string;
-  action: boolean;
-  item: HTMLLIElement;
-  failed: boolean;
-}
-/** By cid, in sending order. Kept in memory only: a reload forgets it. */
-const pending = new Map<string, Pending>();
-
-/** The outbox both clients share (src/core): order, pacing, confirmations. */
-const outbox = new Outbox(
-  (frame) => connection?.joined === true && connection.send(frame),
-  (refused, reason) => {
-    if (refused.kind === "message") fail(refused.cid, `Not sent: ${reason}`);
-    else showNotice(reason);
+// Without a valid room name the page only says so: the session never joins.
+const session: RoomSession = new RoomSession(
+  `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/api/rooms/${room ?? ""}/websocket`,
+  {
+    status: onStatus,
+    welcome: onWelcome,
+    messages: showMessages,
+    older: (page) => log.prepend(page.before, page.messages, page.complete === true),
+    notice: onNotice,
+    roster: renderRoster,
+    typing: () => (typingLine.textContent = session.typists.line),
+    call: (frame) => call.onCallFrame(frame),
+    signal: (frame) => void call.onSignal(frame),
+    refused: (item, reason) => {
+      if (item.kind === "message") showDelivery(item.cid);
+      else showNotice(reason);
+    },
+    error: onError,
+    joinRefused: (frame) => {
+      // A taken or invalid nickname, a full room: ask again.
+      joinView.hidden = false;
+      chatView.hidden = true;
+      joinButton.disabled = false;
+      setFieldError(nickInput, nickError, frame.message);
+      nickInput.focus();
+    },
   },
 );
 
-const typing = new TypingSender((frame) => connection?.joined === true && connection.send(frame));
-
-const connection =
-  room === null
-    ? null
-    : new ChatConnection(
-        `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/api/rooms/${room}/websocket`,
-        { frame: onFrame, status: onStatus },
-      );
-
 // The room's call: signalling over the chat's socket, media peer to peer.
-const call = new Call({
-  send: (frame) => connection?.send(frame) ?? false,
+const call = new Call(session.callMembers, {
+  send: (frame) => session.sendCall(frame),
   changed: () => {
-    callView.render(connection?.joined === true);
+    callView.render(session.joined);
     renderRoster();
   },
   problem: (message) => showNotice(message),
@@ -131,16 +119,10 @@ const log = new MessageLog(
     jump: byId("jump-new", HTMLButtonElement),
   },
   {
-    me: () => me?.id,
-    loadOlder(before) {
-      if (connection?.joined !== true) return false;
-      outbox.spend();
-      return connection.send({ type: "history", before });
-    },
+    me: () => session.me?.id,
+    loadOlder: (before) => session.requestHistory(before),
   },
 );
-
-// --- connection --------------------------------------------------------------
 
 const STATUS_LABELS: Record<Status, string> = {
   connecting: "Connecting…",
@@ -149,7 +131,7 @@ const STATUS_LABELS: Record<Status, string> = {
   offline: "Offline",
 };
 
-function onStatus(status: Status, detail: StatusDetail = {}): void {
+function onStatus(status: Status, detail: StatusDetail): void {
   clearInterval(countdown);
   clearTimeout(quietTimer);
   statusLine.hidden = false;
@@ -157,7 +139,7 @@ function onStatus(status: Status, detail: StatusDetail = {}): void {
   statusLine.setAttribute("aria-live", "polite");
   const { retryAt } = detail;
   retryButton.hidden = retryAt === undefined;
-  callView.render(status === "online" && connection?.joined === true);
+  callView.render(status === "online" && session.joined);
   if (retryAt === undefined) {
     statusLine.textContent = STATUS_LABELS[status];
   } else {
@@ -170,8 +152,6 @@ function onStatus(status: Status, detail: StatusDetail = {}): void {
     quietTimer = setTimeout(() => statusLine.setAttribute("aria-live", "off"), 1500);
     countdown = setInterval(tick, 250);
   }
-  // Held until the next welcome, which says what got through.
-  if (status !== "online") outbox.disconnected();
   if (status !== "offline") return;
   if (detail.takenOver)
     showNotice("This chat was opened again somewhere else. Reload the page to continue here.", "error", false);
@@ -181,41 +161,9 @@ function onStatus(status: Status, detail: StatusDetail = {}): void {
   }
 }
 
-function onFrame(frame: ServerFrame): void {
-  typists.apply(frame, frame.type === "welcome" ? frame.you.id : me?.id);
-  if (roster.apply(frame)) renderRoster();
-  switch (frame.type) {
-    case "welcome":
-      return onWelcome(frame);
-    case "message":
-      return showMessages([frame]);
-    case "history":
-      return log.prepend(frame.before, frame.messages, frame.complete === true);
-    case "joined":
-      return log.notice(`${frame.user.nick} joined`);
-    case "left":
-      call.onLeft(frame.user); // the roster is drawn again when the call changes
-      return log.notice(`${frame.user.nick} left`);
-    case "renamed":
-      call.onRenamed(frame.user);
-      return onRenamed(frame.user, frame.from);
-    case "call":
-      return onCallNotice(frame);
-    case "signal":
-      return void call.onSignal(frame);
-    case "typing":
-      return;
-    case "error":
-      return onError(frame);
-  }
-}
-
-function onWelcome(frame: WelcomeFrame): void {
-  const first = me === null;
-  me = frame.you;
-  limits = frame.limits;
-  nickInput.maxLength = limits.nickLength;
-  saveNick(me.nick);
+function onWelcome({ frame, first, history, lost }: Welcome): void {
+  nickInput.maxLength = frame.limits.nickLength;
+  saveNick(frame.you.nick);
   if (room !== null) rememberRoom(room);
   call.welcome(frame.you, frame.call);
   renderRoster();
@@ -224,19 +172,10 @@ function onWelcome(frame: WelcomeFrame): void {
     log.restart();
     log.notice("You missed a lot while away: here are the newest messages; scroll up for the rest.");
   }
-  if (first) log.start(frame.history);
-  else showMessages(frame.history);
+  if (first) log.start(history);
+  else showMessages(history);
   log.reset();
-
-  // What is left in the outbox did not come back in the history. Sent before
-  // the drop: lost on the way, so sent again (joined()), unless the history
-  // is cut short and cannot tell.
-  if (frame.truncated) {
-    for (const unknown of outbox.takeUnconfirmed()) {
-      if (unknown.kind === "message") fail(unknown.cid, "Not confirmed: the connection dropped; it may have arrived.");
-    }
-  }
-  outbox.joined(frame.limits, frame.you.nick);
+  for (const item of lost) if (item.kind === "message") showDelivery(item.cid);
 
   if (!joinView.hidden) {
     joinView.hidden = true;
@@ -249,55 +188,40 @@ function onWelcome(frame: WelcomeFrame): void {
 
 /** Messages from the room, oldest first: each echo of our own replaces its pending item. */
 function showMessages(messages: MessageFrame[]): void {
+  const me = session.me?.id;
   let others = 0;
   for (const message of messages) {
-    // Ours only if it is from us: someone else may send the same cid.
-    const ours = message.cid === undefined || message.from.id !== me?.id ? undefined : pending.get(message.cid);
-    if (ours !== undefined && message.cid !== undefined) {
-      outbox.confirmMessage(message.cid);
-      ours.item.remove();
-      pending.delete(message.cid);
+    if (message.from.id !== me) others++;
+    else if (message.cid !== undefined) {
+      ownItems.get(message.cid)?.remove();
+      ownItems.delete(message.cid);
     }
-    if (message.from.id !== me?.id) others++;
   }
   log.add(messages);
   if (document.hidden && others > 0) countUnread(others);
 }
 
-/** Someone joined or left the call (or changed what they send): the call, and a line for the first two. */
-function onCallNotice(frame: CallNoticeFrame): void {
-  const before = call.members().get(frame.user.id);
-  call.onCallFrame(frame);
-  if (frame.user.id === me?.id) return;
-  if (before === undefined && frame.state !== null) log.notice(`${frame.user.nick} joined the call`);
-  if (before !== undefined && frame.state === null) log.notice(`${frame.user.nick} left the call`);
-}
-
-function onRenamed(user: User, from: string): void {
-  if (user.id === me?.id) outbox.confirmRename();
-  if (user.nick === from) return; // A rename to the same name, confirmed to us alone.
-  if (user.id === me?.id) {
-    me = user;
-    saveNick(user.nick);
-    connection?.renamed(user.nick);
-    log.notice(`You are now ${user.nick}`);
-  } else {
-    log.notice(`${from} is now ${user.nick}`);
+function onNotice(notice: Notice): void {
+  const { user } = notice;
+  switch (notice.kind) {
+    case "joined":
+      return log.notice(`${user.nick} joined`);
+    case "left":
+      call.onLeft(user); // the roster is drawn again when the call changes
+      return log.notice(`${user.nick} left`);
+    case "renamed":
+      call.onRenamed(user);
+      if (!notice.you) return log.notice(`${notice.from} is now ${user.nick}`);
+      saveNick(user.nick);
+      return log.notice(`You are now ${user.nick}`);
+    case "call":
+      // Our own joining and leaving show in the call panel.
+      if (!notice.you) log.notice(`${user.nick} ${notice.joined ? "joined" : "left"} the call`);
+      return;
   }
 }
 
 function onError(frame: ErrorFrame): void {
-  if (connection?.joined !== true) {
-    // A refused join (a taken or invalid nickname, a full room): ask again.
-    joinView.hidden = false;
-    chatView.hidden = true;
-    joinButton.disabled = false;
-    setFieldError(nickInput, nickError, frame.message);
-    nickInput.focus();
-    return;
-  }
-  const refused = outbox.refused(frame.cid);
-  if (refused?.kind === "message") return fail(refused.cid, `Not sent: ${frame.message}`);
   // A history request refused for speed: the list may ask again.
   if (frame.code === "rate_limited") log.reset();
   // The call filled up while we were asking for the microphone.
@@ -305,42 +229,44 @@ function onError(frame: ErrorFrame): void {
   showNotice(frame.message);
 }
 
-// --- the outbox ----------------------------------------------------------------
+// --- our own messages -----------------------------------------------------------
 
-/** Shows an own message at once and sends it as soon as the room can take it. */
-function queue(text: string, action: boolean): void {
+/** Shows an own message at once; the session sends it as soon as the room can take it. */
+function say(text: string, action: boolean): void {
+  const me = session.me;
   if (me === null) return;
-  const cid = outbox.newCid();
-  const item = outgoingItem(cid, me, text, action);
-  pending.set(cid, { text, action, item, failed: false });
+  const own = session.say(text, action);
+  const item = outgoingItem(own.cid, me, text, action);
+  ownItems.set(own.cid, item);
   log.addOutgoing(item);
-  outbox.message(text, action, cid);
+  showDelivery(own.cid);
 }
 
-function fail(cid: string, why: string): void {
-  const ours = pending.get(cid);
-  if (ours === undefined) return;
-  ours.failed = true;
-  setDelivery(ours.item, "failed", why);
+/** One of ours as the session holds it: on its way ("sending…"), or failed
+ * (why, in the session's words, then Retry and Discard). */
+function showDelivery(cid: string): void {
+  const own = session.messages.ownMessage(cid);
+  const item = ownItems.get(cid);
+  if (item === undefined || own === undefined) return;
+  if (own.failed === null) setDelivery(item, "pending");
+  else setDelivery(item, "failed", own.failed);
 }
 
 // Retry and Discard, on failed messages.
 list.addEventListener("click", (event) => {
   const button = event.target instanceof Element ? event.target.closest<HTMLElement>("button[data-do]") : null;
   const cid = button?.closest<HTMLElement>("li[data-cid]")?.dataset.cid;
-  const ours = cid === undefined ? undefined : pending.get(cid);
-  if (button === null || cid === undefined || ours === undefined || !ours.failed) return;
+  const item = cid === undefined ? undefined : ownItems.get(cid);
+  if (button === null || cid === undefined || item === undefined) return;
   if (button.dataset.do === "retry") {
-    // To the end of the queue, and of the list: messages show in sending order.
-    pending.delete(cid);
-    pending.set(cid, ours);
-    ours.failed = false;
-    setDelivery(ours.item, "pending");
-    log.addOutgoing(ours.item);
-    outbox.message(ours.text, ours.action, cid);
+    if (!session.retry(cid)) return;
+    // To the end of the list: messages show in sending order.
+    log.addOutgoing(item);
+    showDelivery(cid);
   } else {
-    pending.delete(cid);
-    ours.item.remove();
+    if (!session.discard(cid)) return;
+    ownItems.delete(cid);
+    item.remove();
   }
   textInput.focus();
 });
@@ -348,13 +274,14 @@ list.addEventListener("click", (event) => {
 // --- the roster and who is typing --------------------------------------------
 
 function renderRoster(): void {
-  const users = roster.sorted();
+  const users = session.roster.sorted();
+  const me = session.me?.id;
   rosterCount.textContent = String(users.length);
   rosterList.replaceChildren(
     ...users.map((user) => {
       const item = el("li", `hue-${hue(user.id)}`, user.nick);
-      if (user.id === me?.id) item.append(el("span", "you", " (you)"));
-      const inCall = call.members().get(user.id)?.state;
+      if (user.id === me) item.append(el("span", "you", " (you)"));
+      const inCall = call.stateOf(user.id);
       if (inCall !== undefined) {
         const badge = el("span", "in-call", ` ${inCall.audio ? "🎙" : "🔇"}${inCall.video ? " 📷" : ""}`);
         badge.title = `In the call${inCall.audio ? "" : ", muted"}${inCall.video ? ", camera on" : ""}`;
@@ -364,10 +291,6 @@ function renderRoster(): void {
       return item;
     }),
   );
-}
-
-function renderTyping(): void {
-  typingLine.textContent = typists.line;
 }
 
 // --- notices and the tab title -------------------------------------------------
@@ -415,7 +338,7 @@ document.addEventListener("keydown", (event) => {
 joinForm.addEventListener("submit", (event) => {
   event.preventDefault();
   // The room checks the length; here only what can be told without it.
-  const nick = parseNick(nickInput.value, limits?.nickLength ?? Number.MAX_SAFE_INTEGER);
+  const nick = parseNick(nickInput.value, session.limits?.nickLength ?? Number.MAX_SAFE_INTEGER);
   if (!nick.ok) {
     setFieldError(nickInput, nickError, nick.message);
     nickInput.focus();
@@ -423,7 +346,7 @@ joinForm.addEventListener("submit", (event) => {
   }
   setFieldError(nickInput, nickError, null);
   joinButton.disabled = true;
-  connection?.join(nick.nick);
+  session.join(nick.nick);
 });
 
 nickInput.addEventListener("input", () => setFieldError(nickInput, nickError, null));
@@ -444,12 +367,12 @@ textInput.addEventListener("keydown", (event) => {
 textInput.addEventListener("input", () => {
   updateCounter();
   if (room !== null) saveDraft(room, textInput.value);
-  typing.typed(textInput.value, limits?.typingIntervalMs);
+  session.typed(textInput.value);
 });
 
 /** "N left" past 80 % of the limit; over it, "N too many" in red and no sending. */
 function updateCounter(): void {
-  const max = limits?.messageLength;
+  const max = session.limits?.messageLength;
   const length = codePointLength(textInput.value.trim());
   const left = max === undefined ? 0 : max - length;
   const shown = max !== undefined && length > max * COUNTER_FROM;
@@ -467,7 +390,8 @@ const HELP =
 
 function sendComposed(): void {
   const text = textInput.value.trim();
-  if (text === "" || connection === null || limits === null) return;
+  const limits = session.limits;
+  if (text === "" || limits === null) return;
   const command = parseCommand(text);
   switch (command.kind) {
     case "help":
@@ -479,7 +403,7 @@ function sendComposed(): void {
       return showNotice(`Unknown command /${command.name}. ${HELP}`, "info");
     case "who":
       return showNotice(
-        `Here: ${roster
+        `Here: ${session.roster
           .sorted()
           .map((user) => user.nick)
           .join(", ")}.`,
@@ -490,23 +414,21 @@ function sendComposed(): void {
       return showNotice("Pick the file to share (you can also drop files on the chat, or paste an image).", "info");
   }
   if (command.kind === "nick") {
-    const nick = parseNick(command.nick, limits.nickLength);
-    if (!nick.ok) return showNotice(nick.message);
-    if (!connection.joined) return showNotice("Not connected right now: rename once the room is back.");
+    if (!session.joined) return showNotice("Not connected right now: rename once the room is back.");
     // In the outbox's order: a rename, then a message, reach the room so.
-    outbox.rename(nick.nick);
+    const problem = session.rename(command.nick);
+    if (problem !== null) return showNotice(problem);
   } else {
     const length = codePointLength(command.text);
     if (length > limits.messageLength) {
       return showNotice(`A message is at most ${limits.messageLength} characters (this one has ${length}).`);
     }
-    queue(command.text, command.action);
+    say(command.text, command.action);
   }
   hideNotice();
   textInput.value = "";
   if (room !== null) saveDraft(room, "");
   updateCounter();
-  typing.lineSent();
 }
 
 // --- sharing files ---------------------------------------------------------------
@@ -517,14 +439,15 @@ function shareFiles(files: Iterable<File>): void {
 }
 
 async function shareFile(file: File): Promise<void> {
-  const session = connection?.session;
-  if (room === null || me === null || session === undefined) return showNotice("Join the room to share files.");
-  if (connection?.joined !== true) return showNotice("Not connected right now: share the file once the room is back.");
-  const refusal = tooLarge(file, limits?.fileBytes);
+  const me = session.me;
+  const token = session.token;
+  if (room === null || me === null || token === undefined) return showNotice("Join the room to share files.");
+  if (!session.joined) return showNotice("Not connected right now: share the file once the room is back.");
+  const refusal = tooLarge(file, session.limits?.fileBytes);
   if (refusal !== null) return showNotice(refusal);
   const entry = uploadItem(me, file);
   log.addOutgoing(entry.item);
-  const upload = startUpload(room, session, file, (sent) => {
+  const upload = startUpload(room, token, file, (sent) => {
     entry.progress.value = sent;
     entry.percent.textContent = uploadProgressText(sent, file.size);
   });
@@ -592,14 +515,14 @@ copyButton.addEventListener("click", async () => {
   setTimeout(() => (copyButton.textContent = "Copy link"), 2_000);
 });
 
-retryButton.addEventListener("click", () => connection?.retryNow());
+retryButton.addEventListener("click", () => session.retryNow());
 // Closing the tab leaves the call at once, for everyone (not after a timeout).
 addEventListener("pagehide", () => call.leave());
 // Back on the network, or back on the tab: retry now rather than at the end
 // of the backoff. (The connection itself knows nothing of the browser.)
-addEventListener("online", () => connection?.retryNow());
+addEventListener("online", () => session.retryNow());
 document.addEventListener("visibilitychange", () => {
-  if (!document.hidden) connection?.retryNow();
+  if (!document.hidden) session.retryNow();
 });
 
 // --- start -------------------------------------------------------------------

@@ -1,0 +1,304 @@
+/**
+ * The client core's RoomSession (src/core/session.ts), which both clients
+ * render: in Node with a stub WebSocket, frame by frame. What confirms an own
+ * message or rename, what a refusal is about, what a resume cut short means
+ * for what was in flight, the call's members, and the message list as data.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { MAX_KEPT, MessageList } from "../../src/core/messages";
+import { RoomSession, type Notice, type SessionEvents, type Welcome } from "../../src/core/session";
+import type { MessageFrame, User } from "../../src/shared/protocol";
+import { StubSocket } from "./stub-socket";
+
+const limits = { messageLength: 20, nickLength: 32, typingIntervalMs: 2000, rateBurst: 0, ratePerSecond: 5 };
+const me: User = { id: "me", nick: "Kartik" };
+const ana: User = { id: "ana", nick: "Ana" };
+const message = (id: number, from: User = ana, cid?: string): MessageFrame => ({
+  type: "message",
+  id,
+  ts: id * 1000,
+  from,
+  text: `m${id}`,
+  ...(cid === undefined ? {} : { cid }),
+});
+
+/** Everything the session told its view, in order, as short strings. */
+let heard: string[];
+let welcomes: Welcome[];
+let notices: Notice[];
+
+function describeNotice(notice: Notice): string {
+  switch (notice.kind) {
+    case "joined":
+    case "left":
+      return `${notice.kind} ${notice.user.nick}`;
+    case "renamed":
+      return `renamed ${notice.from}→${notice.user.nick}${notice.you ? " (you)" : ""}`;
+    case "call":
+      return `call ${notice.joined ? "joined" : "left"} ${notice.user.nick}${notice.you ? " (you)" : ""}`;
+  }
+}
+
+function session(): { room: RoomSession; socket: () => StubSocket } {
+  const events: Partial<SessionEvents> = {
+    welcome: (welcome) => {
+      welcomes.push(welcome);
+      heard.push(`welcome ${welcome.first ? "first" : "again"} [${welcome.history.map((m) => m.id).join(",")}]`);
+    },
+    messages: (messages) => heard.push(`messages [${messages.map((m) => m.id).join(",")}]`),
+    older: (page) => heard.push(`older ${page.before}`),
+    notice: (notice) => {
+      notices.push(notice);
+      heard.push(describeNotice(notice));
+    },
+    refused: (item, reason) => heard.push(`refused ${item.kind === "message" ? item.text : item.nick}: ${reason}`),
+    error: (frame) => heard.push(`error ${frame.code}`),
+    joinRefused: (frame) => heard.push(`join refused ${frame.code}`),
+  };
+  const room = new RoomSession("ws://room.test/api/rooms/r/websocket", events);
+  return { room, socket: () => StubSocket.all.at(-1)! };
+}
+
+/** A session that has joined: the socket open, the welcome received. */
+function joined(history: MessageFrame[] = [], users: User[] = [me, ana]) {
+  const { room, socket } = session();
+  room.join("Kartik");
+  socket().open();
+  socket().receive({ type: "welcome", room: "r", you: me, session: "s1", users, history, limits });
+  return { room, socket };
+}
+
+/** Frames the client sent of one type. */
+const sentOf = (socket: StubSocket, type: string) => socket.frames.filter((frame) => frame.type === type);
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.stubGlobal("WebSocket", StubSocket);
+  StubSocket.all = [];
+  heard = [];
+  welcomes = [];
+  notices = [];
+});
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.useRealTimers();
+});
+
+describe("RoomSession", () => {
+  it("joins: who we are, the room's limits, the roster, and the past as the welcome's history", () => {
+    const { room } = joined([message(1), message(2)]);
+    expect(room.me).toEqual(me);
+    expect(room.limits).toEqual(limits);
+    expect(room.roster.sorted().map((user) => user.nick)).toEqual(["Ana", "Kartik"]);
+    expect(room.messages.messages.map((m) => m.id)).toEqual([1, 2]);
+    expect(heard).toEqual(["welcome first [1,2]"]);
+  });
+
+  it("shows an own message at once, sends it with a cid, and takes the echo as its confirmation", () => {
+    const { room, socket } = joined();
+    const own = room.say("hello", false);
+    expect(room.messages.own).toEqual([{ cid: own.cid, text: "hello", action: false, failed: null }]);
+    expect(sentOf(socket(), "message")).toEqual([{ type: "message", text: "hello", cid: own.cid }]);
+    expect(room.unconfirmed).toBe(1);
+    // Someone else's message with the same cid confirms nothing.
+    socket().receive(message(1, ana, own.cid));
+    expect(room.unconfirmed).toBe(1);
+    socket().receive({ ...message(2, me, own.cid), text: "hello" });
+    expect(room.unconfirmed).toBe(0);
+    expect(room.messages.own).toEqual([]);
+    expect(room.messages.messages.map((m) => m.id)).toEqual([1, 2]);
+    expect(heard.slice(1)).toEqual(["messages [1]", "messages [2]"]);
+  });
+
+  it("matches a refusal to the message or rename it names by cid, and leaves the rest alone", () => {
+    const { room, socket } = joined();
+    const own = room.say("first", false);
+    expect(room.rename("Bo")).toBeNull();
+    const [rename] = sentOf(socket(), "nick") as [{ cid: string }];
+    expect(rename).toMatchObject({ type: "nick", nick: "Bo" });
+    // A refused page of history carries no cid: about neither of them.
+    socket().receive({ type: "error", code: "rate_limited", message: "Slow down." });
+    expect(room.unconfirmed).toBe(2);
+    socket().receive({ type: "error", code: "nick_taken", message: '"Bo" is taken.', cid: rename.cid });
+    socket().receive({ type: "error", code: "too_long", message: "Too long.", cid: own.cid });
+    expect(heard.slice(1)).toEqual(["error rate_limited", 'refused Bo: "Bo" is taken.', "refused first: Too long."]);
+    expect(room.unconfirmed).toBe(0);
+    // The message stays in the list, failed, until it is retried or discarded.
+    expect(room.messages.own).toEqual([{ cid: own.cid, text: "first", action: false, failed: "Not sent: Too long." }]);
+    expect(room.retry(own.cid)).toBe(true);
+    expect(sentOf(socket(), "message")).toEqual([
+      { type: "message", text: "first", cid: own.cid },
+      { type: "message", text: "first", cid: own.cid },
+    ]);
+    expect(room.messages.own[0]!.failed).toBeNull();
+    // Only a failed message can be retried or discarded.
+    expect(room.retry(own.cid)).toBe(false);
+    expect(room.discard(own.cid)).toBe(false);
+    socket().receive({ type: "error", code: "too_long", message: "Too long.", cid: own.cid });
+    expect(room.discard(own.cid)).toBe(true);
+    expect(room.messages.own).toEqual([]);
+  });
+
+  it("refuses before sending what the room would refuse, and sends what follows", async () => {
+    const { room, socket } = joined();
+    const tooLong = room.say("x".repeat(21), false);
+    expect(tooLong.failed).toBe("Not sent: A message is at most 20 characters.");
+    room.say("short", false);
+    await Promise.resolve();
+    expect(sentOf(socket(), "message").map((frame) => frame.text)).toEqual(["short"]);
+    expect(room.rename("")).toMatch(/nickname/i);
+  });
+
+  it("renames: a notice about us, the new name for the next join; the same name is confirmed silently", () => {
+    const { room, socket } = joined();
+    room.rename("Bo");
+    const bo = { id: "me", nick: "Bo" };
+    socket().receive({ type: "renamed", user: bo, from: "Kartik" });
+    expect(room.me).toEqual(bo);
+    expect(room.unconfirmed).toBe(0);
+    room.rename("Bo");
+    socket().receive({ type: "renamed", user: bo, from: "Bo" });
+    expect(room.unconfirmed).toBe(0);
+    socket().receive({ type: "renamed", user: { id: "ana", nick: "Anna" }, from: "Ana" });
+    expect(heard.slice(1)).toEqual(["renamed Kartik→Bo (you)", "renamed Ana→Anna"]);
+    expect(room.roster.get("ana")?.nick).toBe("Anna");
+    // The next join is under the new name.
+    socket().end(1006);
+    vi.advanceTimersByTime(1000);
+    socket().open();
+    expect(socket().frames[0]).toMatchObject({ type: "join", nick: "Bo", since: 0, session: "s1" });
+  });
+
+  it("after a drop, sends again only what the resume's history did not confirm", () => {
+    const { room, socket } = joined([message(1)]);
+    const a = room.say("a", false);
+    const b = room.say("b", false);
+    socket().end(1006);
+    room.say("c", false); // written while away
+    vi.advanceTimersByTime(1000);
+    socket().open();
+    expect(socket().frames).toEqual([{ type: "join", nick: "Kartik", since: 1, session: "s1" }]);
+    socket().receive({
+      type: "welcome",
+      room: "r",
+      you: me,
+      session: "s1",
+      users: [me],
+      history: [{ ...message(2, me, a.cid), text: "a" }],
+      limits,
+    });
+    expect(sentOf(socket(), "message").map((frame) => frame.text)).toEqual(["b", "c"]);
+    expect(sentOf(socket(), "message")[0]).toMatchObject({ cid: b.cid });
+    expect(welcomes.at(-1)).toMatchObject({ first: false, lost: [] });
+    expect(heard.at(-1)).toBe("welcome again [2]");
+  });
+
+  it("after a resume cut short, marks what was in flight as lost and starts the list again", () => {
+    const { room, socket } = joined([message(1)]);
+    const lost = room.say("in flight", false);
+    socket().end(1006);
+    const waiting = room.say("written while away", false);
+    vi.advanceTimersByTime(1000);
+    socket().open();
+    socket().receive({
+      type: "welcome",
+      room: "r",
+      you: me,
+      session: "s1",
+      users: [me],
+      history: [message(40), message(41)],
+      truncated: true,
+      limits,
+    });
+    expect(welcomes.at(-1)!.lost).toMatchObject([{ kind: "message", cid: lost.cid }]);
+    expect(room.messages.ownMessage(lost.cid)?.failed).toMatch(/^Not confirmed/);
+    expect(room.messages.ownMessage(waiting.cid)?.failed).toBeNull();
+    expect(sentOf(socket(), "message").map((frame) => frame.text)).toEqual(["written while away"]);
+    // The list holds only what joins up with what comes next.
+    expect(room.messages.messages.map((m) => m.id)).toEqual([40, 41]);
+  });
+
+  it("keeps the call's members, and says who joins and leaves it (us included)", () => {
+    const { room, socket } = session();
+    room.join("Kartik");
+    socket().open();
+    socket().receive({
+      type: "welcome",
+      room: "r",
+      you: me,
+      session: "s1",
+      users: [me, ana],
+      history: [],
+      limits,
+      call: { members: [{ user: ana, state: { audio: true, video: false } }], maxParticipants: 4, iceServers: [] },
+    });
+    expect(room.callMembers.others("me")).toBe(1);
+    socket().receive({ type: "call", user: ana, state: { audio: false, video: false } }); // muted: no line
+    socket().receive({ type: "call", user: me, state: { audio: true, video: false } });
+    expect(room.callMembers.others("me")).toBe(1);
+    expect(room.callMembers.get("me")?.state).toEqual({ audio: true, video: false });
+    socket().receive({ type: "renamed", user: { id: "ana", nick: "Anna" }, from: "Ana" });
+    expect(room.callMembers.get("ana")?.user.nick).toBe("Anna");
+    socket().receive({ type: "call", user: me, state: null });
+    // Leaving the room leaves the call, without a line of its own.
+    socket().receive({ type: "left", user: { id: "ana", nick: "Anna" } });
+    expect(room.callMembers.get("ana")).toBeUndefined();
+    expect(heard.slice(1)).toEqual([
+      "call joined Kartik (you)",
+      "renamed Ana→Anna",
+      "call left Kartik (you)",
+      "left Anna",
+    ]);
+  });
+
+  it("hands a refused join to the view, and typing notices go out once per interval, only when joined", () => {
+    const { room, socket } = session();
+    room.join("Kartik");
+    socket().open();
+    room.typed("hel");
+    socket().receive({ type: "error", code: "nick_taken", message: "Taken." });
+    expect(heard).toEqual(["join refused nick_taken"]);
+    room.join("Kartik2");
+    socket().receive({ type: "welcome", room: "r", you: me, session: "s1", users: [me], history: [], limits });
+    room.typed("hel");
+    room.typed("hello");
+    room.typed("/nick"); // a command says nothing
+    vi.advanceTimersByTime(2000);
+    room.typed("hello again");
+    expect(sentOf(socket(), "typing")).toHaveLength(2);
+    // A sent line lets the next one say so at once.
+    room.say("hello again", false);
+    room.typed("n");
+    expect(sentOf(socket(), "typing")).toHaveLength(3);
+  });
+
+  it("asks for older pages and adds them before the oldest held", () => {
+    const { room, socket } = joined([message(5), message(6)]);
+    expect(room.requestHistory(5)).toBe(true);
+    expect(sentOf(socket(), "history")).toEqual([{ type: "history", before: 5 }]);
+    socket().receive({ type: "history", before: 5, messages: [message(3), message(4)] });
+    expect(room.messages.messages.map((m) => m.id)).toEqual([3, 4, 5, 6]);
+    expect(heard.at(-1)).toBe("older 5");
+    socket().end(1006);
+    expect(room.requestHistory(3)).toBe(false);
+  });
+});
+
+describe("MessageList", () => {
+  it("keeps the newest MAX_KEPT messages in id order, found by id", () => {
+    const list = new MessageList();
+    const all = Array.from({ length: MAX_KEPT + 10 }, (_, i) => message(i + 1));
+    expect(list.add(all.slice(0, 500), "me")).toHaveLength(500);
+    // What is already held is skipped.
+    expect(list.add(all.slice(490), "me")).toHaveLength(all.length - 500);
+    expect(list.messages).toHaveLength(MAX_KEPT);
+    expect(list.oldestId).toBe(11);
+    expect(list.newestId).toBe(MAX_KEPT + 10);
+    expect(list.get(11)?.id).toBe(11);
+    expect(list.get(500)?.text).toBe("m500");
+    expect(list.get(10)).toBeUndefined();
+    expect(list.prepend([message(9), message(10), message(11)])).toHaveLength(2);
+    expect(list.oldestId).toBe(9);
+  });
+});
