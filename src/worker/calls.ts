@@ -34,7 +34,7 @@ export class Calls {
   /** Relays WebRTC signalling to one other member of the call, stamped with the sender. */
   signal(ws: WebSocket, socket: SocketState, user: User, frame: SignalFrame, raw: string, now: number): void {
     const { config, sockets } = this.#room;
-    const limits = { burst: config.signalRateBurst, perSecond: config.signalRatePerSecond };
+    const limits = this.#room.rules.signalRate;
     socket.signalBucket ??= fullBucket(limits, now);
     const allowed = takeToken(socket.signalBucket, limits, now);
     sockets.save(ws, socket);

@@ -1,16 +1,21 @@
 /**
- * What the room's feature modules (calls.ts, room-files.ts) are handed of
- * the room: they change the room only through these.
+ * What the room's feature modules (chat.ts, presence.ts, calls.ts,
+ * room-files.ts) are handed of the room: they change the room only through
+ * these.
  */
 import type { Config } from "./config";
 import type { Connections } from "./connections";
+import type { RoomRules } from "./limits";
 import type { RoomStorage } from "./storage";
 import type { ErrorCode, MessageFrame } from "../shared/protocol";
 
 export interface RoomParts {
   readonly config: Config;
+  /** What the room derives from its config, computed once (limits.ts). */
+  readonly rules: RoomRules;
   readonly sockets: Connections;
-  /** The room's storage, opened on first use (a room nobody joined writes nothing). */
+  /** The room's storage, opened on first use (a room nobody joined writes
+   * nothing). A getter: read it only where it is used, never "just in case". */
   readonly store: RoomStorage;
   /** The room's name, and the name its logs use (hashed for private rooms). */
   readonly name: string;
