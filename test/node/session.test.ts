@@ -59,12 +59,24 @@ function session(): { room: RoomSession; socket: () => StubSocket } {
   return { room, socket: () => StubSocket.all.at(-1)! };
 }
 
+/** A welcome to us, with what a test says on top. */
+const welcome = (fields: object = {}) => ({
+  type: "welcome",
+  room: "r",
+  you: me,
+  session: "s1",
+  users: [me],
+  history: [],
+  limits,
+  ...fields,
+});
+
 /** A session that has joined: the socket open, the welcome received. */
 function joined(history: MessageFrame[] = [], users: User[] = [me, ana]) {
   const { room, socket } = session();
   room.join("Kartik");
   socket().open();
-  socket().receive({ type: "welcome", room: "r", you: me, session: "s1", users, history, limits });
+  socket().receive(welcome({ users, history }));
   return { room, socket };
 }
 
@@ -179,15 +191,7 @@ describe("RoomSession", () => {
     vi.advanceTimersByTime(1000);
     socket().open();
     expect(socket().frames).toEqual([{ type: "join", nick: "Kartik", since: 1, session: "s1" }]);
-    socket().receive({
-      type: "welcome",
-      room: "r",
-      you: me,
-      session: "s1",
-      users: [me],
-      history: [{ ...message(2, me, a.cid), text: "a" }],
-      limits,
-    });
+    socket().receive(welcome({ history: [{ ...message(2, me, a.cid), text: "a" }] }));
     expect(sentOf(socket(), "message").map((frame) => frame.text)).toEqual(["b", "c"]);
     expect(sentOf(socket(), "message")[0]).toMatchObject({ cid: b.cid });
     expect(welcomes.at(-1)).toMatchObject({ first: false, lost: [] });
@@ -201,16 +205,7 @@ describe("RoomSession", () => {
     const waiting = room.say("written while away", false);
     vi.advanceTimersByTime(1000);
     socket().open();
-    socket().receive({
-      type: "welcome",
-      room: "r",
-      you: me,
-      session: "s1",
-      users: [me],
-      history: [message(40), message(41)],
-      truncated: true,
-      limits,
-    });
+    socket().receive(welcome({ history: [message(40), message(41)], truncated: true }));
     expect(welcomes.at(-1)!.lost).toMatchObject([{ kind: "message", cid: lost.cid }]);
     expect(room.messages.ownMessage(lost.cid)?.failed).toMatch(/^Not confirmed/);
     expect(room.messages.ownMessage(waiting.cid)?.failed).toBeNull();
@@ -223,16 +218,12 @@ describe("RoomSession", () => {
     const { room, socket } = session();
     room.join("Kartik");
     socket().open();
-    socket().receive({
-      type: "welcome",
-      room: "r",
-      you: me,
-      session: "s1",
-      users: [me, ana],
-      history: [],
-      limits,
-      call: { members: [{ user: ana, state: { audio: true, video: false } }], maxParticipants: 4, iceServers: [] },
-    });
+    socket().receive(
+      welcome({
+        users: [me, ana],
+        call: { members: [{ user: ana, state: { audio: true, video: false } }], maxParticipants: 4, iceServers: [] },
+      }),
+    );
     expect(room.callMembers.others("me")).toBe(1);
     socket().receive({ type: "call", user: ana, state: { audio: false, video: false } }); // muted: no line
     socket().receive({ type: "call", user: me, state: { audio: true, video: false } });
@@ -260,7 +251,7 @@ describe("RoomSession", () => {
     socket().receive({ type: "error", code: "nick_taken", message: "Taken." });
     expect(heard).toEqual(["join refused nick_taken"]);
     room.join("Kartik2");
-    socket().receive({ type: "welcome", room: "r", you: me, session: "s1", users: [me], history: [], limits });
+    socket().receive(welcome());
     room.typed("hel");
     room.typed("hello");
     room.typed("/nick"); // a command says nothing
