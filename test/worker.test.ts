@@ -200,6 +200,13 @@ describe("room pages", () => {
     expect(await response.json()).toEqual({ error: "bad_room", message: expect.stringContaining("Room names are") });
   });
 
+  it("shows a browser the room page, with 400, for an invalid room name: it says so in words", async () => {
+    const response = await get("/r/bad.name", { headers: { Accept: "text/html,application/xhtml+xml,*/*;q=0.8" } });
+    expect(response.status).toBe(400);
+    expect(response.headers.get("Content-Type")).toContain("text/html");
+    expect(await response.text()).toContain('id="bad-room"');
+  });
+
   it("serves the room page for a valid name", async () => {
     const response = await get("/r/lobby");
     expect(response.status).toBe(200);

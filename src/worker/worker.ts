@@ -105,13 +105,21 @@ app.get("/api/rooms/:room/websocket", async (c) => {
 app.route("/", fileRoutes);
 
 // Room pages: one page for every room, after a check of the name. A name in
-// another case is sent to its canonical, lower-case URL so links agree.
-app.get("/r/:room", (c) => {
+// another case is sent to its canonical, lower-case URL so links agree. A
+// name that cannot be a room gets a 400: a browser gets the room page, which
+// says so in words and offers the way home; a program gets the JSON error.
+app.get("/r/:room", async (c) => {
   const raw = c.req.param("room");
   const room = parseRoomName(raw);
-  if (room === null) refuse(400, "bad_room", BAD_ROOM_MESSAGE);
+  const page = (): Promise<Response> =>
+    c.env.ASSETS.fetch(new Request(new URL("/room", c.req.url), { headers: c.req.raw.headers }));
+  if (room === null) {
+    if (!c.req.header("Accept")?.includes("text/html")) refuse(400, "bad_room", BAD_ROOM_MESSAGE);
+    const { body, headers } = await page();
+    return new Response(body, { status: 400, headers });
+  }
   if (room !== raw) return c.redirect(`/r/${room}`, 301);
-  return c.env.ASSETS.fetch(new Request(new URL("/room", c.req.url), { headers: c.req.raw.headers }));
+  return page();
 });
 
 app.notFound((c) => c.json(apiError("not_found", `Nothing at ${new URL(c.req.url).pathname}.`), 404));
