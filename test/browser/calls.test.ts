@@ -22,6 +22,7 @@ import {
   shoot,
   stopServer,
   waitForInLog,
+  accessibilityViolations,
   type Person,
 } from "./harness";
 
@@ -175,6 +176,7 @@ describe("calls in the browser", () => {
       (n) => n === 2,
     );
     expect(await ana.page.locator("#roster-list li").allTextContents()).toEqual(["Ana (you) 🎙 📷", "Ben 🎙 📷"]);
+    expect(await accessibilityViolations(ana.page), "WCAG 2.1 AA violations: in a video call").toEqual([]);
     // The chat goes on during the call.
     await say(ben.page, "can you hear me?");
     await waitForInLog(ana.page, "can you hear me?");
@@ -217,6 +219,7 @@ describe("calls in the browser", () => {
       (n) => n === 0,
     );
     expect(await ben.page.locator("#call-grid .tile:not(.local) .avatar").textContent()).toBe("A");
+    expect(await accessibilityViolations(ben.page), "WCAG 2.1 AA violations: an avatar tile").toEqual([]);
     await ana.page.getByRole("button", { name: "Camera on" }).click();
     await changes(ben.page, (leg) => leg.videoFramesIn, true);
   }, 60_000);

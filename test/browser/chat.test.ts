@@ -1,7 +1,7 @@
 /**
  * The app in a real browser, as people use it: Chromium pages against the
  * real `wrangler dev`, every person in a browser context of their own. What a
- * page shows is read from its DOM (the log is the role="log" list); after
+ * page shows is read from its DOM (the log is the list inside the role="log" region); after
  * every test no page may have logged an error, hit a CSP violation or opened
  * a dialog.
  */

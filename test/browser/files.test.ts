@@ -25,6 +25,7 @@ import {
   startServerAndBrowser,
   stopServer,
   waitForInLog,
+  accessibilityViolations,
 } from "./harness";
 
 const MAX_FILE_BYTES = 3_000_000;
@@ -150,6 +151,7 @@ describe("sharing a file in the browser", () => {
     );
     expect(seen).toBeGreaterThan(0.1);
     expect(seen).toBeLessThan(1);
+    expect(await accessibilityViolations(ana.page), "WCAG 2.1 AA violations: an upload under way").toEqual([]);
     expect(await ana.page.locator("li.upload .upload-percent").textContent()).toMatch(/^\d+% of 1\.3 MB$/);
 
     // Then the room's message replaces it, on both pages, as a decoded image.
@@ -299,6 +301,7 @@ describe("sharing a file in the browser", () => {
     expect(await failed.textContent()).toMatch(
       /second\.bin.*Not shared: This room's files take 1\.5 MB of its 2\.5 MB, so 1\.5 MB more do not fit/,
     );
+    expect(await accessibilityViolations(ana.page), "WCAG 2.1 AA violations: a refused upload").toEqual([]);
     await failed.getByRole("button", { name: "Dismiss" }).click();
     await failed.waitFor({ state: "detached" });
     expect(await ana.page.locator("#messages .file").count()).toBe(1);

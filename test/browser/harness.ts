@@ -11,6 +11,7 @@ import { afterEach, expect } from "vitest";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { startDevServer, type DevServer, type DevServerOptions } from "../e2e/wrangler-dev";
 import {
@@ -246,6 +247,31 @@ export async function eventually<T>(
     value = await read();
   }
   return value;
+}
+
+// --- accessibility ----------------------------------------------------------------
+
+/** axe-core's WCAG 2.0 and 2.1 rules at levels A and AA. */
+const WCAG_AA_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+let axeSource: string | undefined;
+
+/**
+ * Runs axe-core's WCAG 2.1 A and AA rules on the page as it is now (shown
+ * elements only, as axe does); returns one line per violation with the
+ * elements it found, or [] when the page passes. axe is evaluated through
+ * the DevTools protocol, which the page's CSP does not govern, so the
+ * page's own policy stays as strict as in production.
+ */
+export async function accessibilityViolations(page: Page): Promise<string[]> {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+  // (Strings: these files are typechecked without the DOM's types.)
+  if (!(await page.evaluate("typeof window.axe === 'object'"))) await page.evaluate(axeSource);
+  return page.evaluate(`(async () => {
+    const result = await window.axe.run(document, { runOnly: { type: "tag", values: ${JSON.stringify(WCAG_AA_TAGS)} } });
+    return result.violations.map((violation) =>
+      violation.id + ": " + violation.help + " — " +
+      violation.nodes.map((node) => node.target.join(" ") + (node.failureSummary ? " (" + node.failureSummary.replace(/\\s+/g, " ") + ")" : "")).join("; "));
+  })()`);
 }
 
 // --- screenshots ------------------------------------------------------------------
