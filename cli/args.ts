@@ -1,5 +1,5 @@
 /**
- * The command line: `edge-chat <room-url> [--nick NAME] [--json]`. Pure
+ * The command line: `edge-chat <room-url> [--nick NAME] [--owner-key KEY] [--json]`. Pure
  * functions (no I/O), so every refusal and its message is unit-tested.
  */
 import { parseNick, parseRoomName } from "../src/shared/protocol";
@@ -17,17 +17,21 @@ export interface Options {
   httpBase: string;
   /** Save every file shared in the room here (--download-dir). */
   downloadDir?: string;
+  /** The room's owner key (--owner-key, or an owner link's #owner=KEY): join as its owner. */
+  ownerKey?: string;
 }
 
 export type Parsed = { kind: "run"; options: Options } | { kind: "help" } | { kind: "error"; message: string };
 
-export const USAGE = `Usage: edge-chat <room-url> [--nick NAME] [--download-dir DIR] [--json]
+export const USAGE = `Usage: edge-chat <room-url> [--nick NAME] [--owner-key KEY] [--download-dir DIR] [--json]
 
 Chat in an edge-chat room from a terminal.
 
   <room-url>        the room's page, e.g. http://localhost:8787/r/lobby,
                     or its socket, ws://localhost:8787/api/rooms/lobby/websocket
   -n, --nick NAME   your nickname (asked for when missing, if stdin is a terminal)
+  --owner-key KEY   join as the room's owner (the key from creating or claiming
+                    it; an owner link, /r/<room>#owner=KEY, carries it too)
   -d, --download-dir DIR
                     save the files others share from now on to DIR (made if missing)
   --json            print every frame received as one JSON line
@@ -51,6 +55,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
   let nick: string | undefined;
   let json = false;
   let downloadDir: string | undefined;
+  let ownerKey: string | undefined;
   let optionsEnded = false; // after "--", everything is positional
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -67,6 +72,11 @@ export function parseArgs(argv: readonly string[]): Parsed {
         if (value === undefined || value === "")
           return { kind: "error", message: `${arg} needs a folder, e.g. --download-dir ~/Downloads.` };
         downloadDir = value;
+      } else if (arg === "--owner-key" || arg.startsWith("--owner-key=")) {
+        const value = arg.startsWith("--owner-key=") ? arg.slice("--owner-key=".length) : argv[++i];
+        if (value === undefined || value === "")
+          return { kind: "error", message: `${arg} needs the room's owner key (from creating or claiming it).` };
+        ownerKey = value;
       } else return { kind: "error", message: `Unknown option "${arg}".` };
     } else if (url === undefined) url = arg;
     else return { kind: "error", message: `Unexpected argument "${arg}": give one room URL.` };
@@ -83,6 +93,9 @@ export function parseArgs(argv: readonly string[]): Parsed {
     httpBase: target.httpBase,
   };
   if (downloadDir !== undefined) options.downloadDir = downloadDir;
+  // An owner link's key, unless --owner-key gives one.
+  ownerKey ??= target.ownerKey;
+  if (ownerKey !== undefined) options.ownerKey = ownerKey;
   if (nick !== undefined) {
     // Checked here, so that a bad --nick fails before any connection (the
     // room still checks the length, which only it knows).
@@ -93,7 +106,9 @@ export function parseArgs(argv: readonly string[]): Parsed {
   return { kind: "run", options };
 }
 
-export type RoomUrl = { ok: true; socketUrl: string; httpBase: string; room: string } | { ok: false; message: string };
+export type RoomUrl =
+  | { ok: true; socketUrl: string; httpBase: string; room: string; ownerKey?: string }
+  | { ok: false; message: string };
 
 /**
  * A room's page or socket URL → its socket URL. http(s) and ws(s) are both
@@ -132,10 +147,12 @@ export function parseRoomUrl(raw: string): RoomUrl {
       message: `Invalid room name "${decoded}": room names are 1–64 characters of a-z 0-9 - _, starting with a letter or digit.`,
     };
   }
+  const ownerKey = new URLSearchParams(url.hash.slice(1)).get("owner") ?? undefined;
   return {
     ok: true,
     socketUrl: `${secure ? "wss" : "ws"}://${url.host}/api/rooms/${room}/websocket`,
     httpBase: `${secure ? "https" : "http"}://${url.host}`,
     room,
+    ...(ownerKey === undefined || ownerKey === "" ? {} : { ownerKey }),
   };
 }

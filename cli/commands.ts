@@ -8,6 +8,7 @@ export const HELP = [
   '/me ACTION   send an action: /me waves shows as "* You waves"',
   "/send FILE   share a file with the room (a path; ~ is your home)",
   "/who         who is in the room",
+  "/mod NICK    (owner) make NICK a moderator; /unmod NICK makes them a member again",
   "/quit        leave (so do Ctrl-D and Ctrl-C)",
   "/help        this list",
   "A line starting with // sends a message starting with /.",

@@ -104,7 +104,7 @@ export class ChatSession {
       typing: (line) => this.#room.typed(line),
     });
     const nick = this.#options.nick ?? (await this.#askNick());
-    if (nick !== null) this.#room.join(nick);
+    if (nick !== null) this.#room.join(nick, this.#options.ownerKey);
     return done;
   }
 
@@ -242,12 +242,18 @@ export class ChatSession {
         return this.#show(
           this.#format.notice(`${notice.you ? "You" : name} ${notice.joined ? "joined" : "left"} the call`),
         );
+      case "role": {
+        const what = notice.user.role === "moderator" ? "a moderator" : "a member again";
+        const by = this.#format.name(notice.by);
+        return this.#show(this.#format.notice(notice.you ? `${by} made you ${what}` : `${by} made ${name} ${what}`));
+      }
     }
   }
 
   /** A refused join: ask for another name when a person is there, else stop. */
   async #joinRefused(code: ErrorFrame["code"], reason: string): Promise<void> {
     const nickProblem = code === "nick_taken" || code === "nick_invalid";
+    if (code === "bad_owner_key") return this.#leave(EXIT.usage, `edge-chat: ${reason} (--owner-key)`);
     if (!nickProblem) return this.#leave(EXIT.failed, `edge-chat: cannot join #${this.#options.room}: ${reason}`);
     if (!this.#interactive) {
       const flag = "choose another with --nick";
@@ -258,7 +264,7 @@ export class ChatSession {
     }
     this.#terminal.info(reason);
     const nick = await this.#askNick();
-    if (nick !== null) this.#room.join(nick);
+    if (nick !== null) this.#room.join(nick, this.#options.ownerKey);
   }
 
   /** One of ours was refused (or lost): said, and in a pipe the end of the run. */
@@ -337,6 +343,11 @@ export class ChatSession {
         else void this.#leave(EXIT.failed, `edge-chat: cannot rename: ${problem}`);
         return;
       }
+      case "role": {
+        const problem = this.#room.setRole(command.nick, command.role);
+        if (problem !== null) this.#reply(problem);
+        return;
+      }
       case "who":
         return this.#reply(this.#who());
       case "help":
@@ -359,7 +370,12 @@ export class ChatSession {
   #who(): string {
     const users = this.#room.roster.sorted();
     if (users.length === 0) return "Not in the room yet.";
-    const names = users.map((user) => this.#format.name(user) + (user.id === this.#room.me?.id ? " (you)" : ""));
+    const names = users.map(
+      (user) =>
+        this.#format.name(user) +
+        (user.role === undefined ? "" : ` (${user.role})`) +
+        (user.id === this.#room.me?.id ? " (you)" : ""),
+    );
     return `${users.length} in #${this.#options.room}: ${names.join(", ")}`;
   }
 

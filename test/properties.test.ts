@@ -713,6 +713,7 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
               typing: "(none)",
               call: "call",
               signal: "(none)",
+              role: "role",
             }[frame.type],
           );
           // Nicknames stay unique: nobody else here has the accepted one.
@@ -850,7 +851,7 @@ describe("the room's sender against a queue per socket (property)", () => {
               break;
             case "rename":
               if (model.member[step.socket])
-                sockets.rename(server(step.socket), { id: `u${step.socket}`, nick: `R${++next}` });
+                sockets.update(server(step.socket), { id: `u${step.socket}`, nick: `R${++next}` });
               break;
             case "send": {
               const frame: ServerFrame = { type: "error", code: "bad_frame", message: `direct ${++next}` };

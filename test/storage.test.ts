@@ -6,7 +6,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { SendFrame } from "../src/shared/protocol";
-import { RoomStorage, WriteFailed, SCHEMA_VERSION, UPLOAD_TIMEOUT_MS, hashSessionToken } from "../src/worker/storage";
+import { RoomStorage, WriteFailed, SCHEMA_VERSION, UPLOAD_TIMEOUT_MS, hashSecret } from "../src/worker/storage";
 import { freshRoom } from "./socket";
 
 const inFreshRoom = <R>(callback: (storage: DurableObjectStorage) => R | Promise<R>): Promise<R> =>
@@ -38,7 +38,7 @@ describe("schema migrations from an older database", () => {
       // A database at the current version, put back to the schema as
       // version 1 shipped it, with a message.
       new RoomStorage(storage, 100);
-      for (const table of ["messages", "sessions", "meta", "files", "schema_migrations"])
+      for (const table of ["messages", "sessions", "meta", "files", "roles", "schema_migrations"])
         storage.sql.exec(`DROP TABLE ${table}`);
       storage.sql.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
       storage.sql.exec("INSERT INTO schema_migrations VALUES (1, 0)");
@@ -160,10 +160,10 @@ describe("sessions", () => {
   it("are found by token hash until their time-to-live has passed since last use", async () => {
     await inFreshRoom((storage) => {
       const store = new RoomStorage(storage, 100);
-      const hash = hashSessionToken("secret-token");
+      const hash = hashSecret("secret-token");
       expect(hash).not.toContain("secret-token");
-      expect(hashSessionToken("secret-token")).toBe(hash);
-      expect(hashSessionToken("secret-tokem")).not.toBe(hash);
+      expect(hashSecret("secret-token")).toBe(hash);
+      expect(hashSecret("secret-tokem")).not.toBe(hash);
 
       store.saveSession(hash, alice, 1_000, 100);
       expect(store.findSession(hash, 1_050, 100)).toEqual(alice);
@@ -173,7 +173,7 @@ describe("sessions", () => {
       // Saving again updates the nick; saving another forgets the expired.
       store.saveSession(hash, { ...alice, nick: "Alicia" }, 1_100, 100);
       expect(store.findSession(hash, 1_100, 100)?.nick).toBe("Alicia");
-      store.saveSession(hashSessionToken("other"), alice, 1_500, 100);
+      store.saveSession(hashSecret("other"), alice, 1_500, 100);
       expect(storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n).toBe(1);
     });
   });

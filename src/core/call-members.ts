@@ -35,7 +35,8 @@ export class CallMembers {
         // Left the room: out of the call without a line of its own ("Ana left" says it).
         this.#members.delete(frame.user.id);
         return null;
-      case "renamed": {
+      case "renamed":
+      case "role": {
         const member = this.#members.get(frame.user.id);
         if (member !== undefined) member.user = frame.user;
         return null;

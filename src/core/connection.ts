@@ -51,6 +51,9 @@ export class ChatConnection {
   #ws: WebSocket | null = null;
   #nick = "";
   #session: string | undefined;
+  /** The room's owner key, sent with joins until a welcome: from then on
+   * the identity is the owner, and the session says so. */
+  #ownerKey: string | undefined;
   /** The id of the newest message seen; undefined until the first welcome. */
   #lastId: number | undefined;
   #joined = false;
@@ -82,10 +85,12 @@ export class ChatConnection {
     return this.#joined;
   }
 
-  /** Joins as `nick`: the first time, or again after a refused join. */
-  join(nick: string): void {
+  /** Joins as `nick` (as the owner, with `ownerKey`): the first time, or
+   * again after a refused join. */
+  join(nick: string, ownerKey?: string): void {
     if (this.#closing) return;
     this.#nick = nick;
+    this.#ownerKey = ownerKey;
     if (this.#ws === null) this.#open();
     else if (this.#ws.readyState === WebSocket.OPEN) this.#sendJoin();
     // Still connecting: the join goes out on open.
@@ -161,6 +166,7 @@ export class ChatConnection {
     const join: JoinFrame = { type: "join", nick: this.#nick };
     if (this.#lastId !== undefined) join.since = this.#lastId;
     if (this.#session !== undefined) join.session = this.#session;
+    if (this.#ownerKey !== undefined) join.ownerKey = this.#ownerKey;
     this.#ws?.send(JSON.stringify(join));
   }
 
@@ -177,6 +183,7 @@ export class ChatConnection {
         this.#joined = true;
         this.#retries = 0;
         this.#session = frame.session;
+        this.#ownerKey = undefined;
         const seen = this.#lastId;
         const history = seen === undefined ? frame.history : frame.history.filter((message) => message.id > seen);
         this.#lastId = Math.max(seen ?? 0, ...history.map((message) => message.id));

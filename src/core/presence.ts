@@ -19,6 +19,7 @@ export class Roster {
         return true;
       case "joined":
       case "renamed":
+      case "role":
         this.#members.set(frame.user.id, frame.user);
         return true;
       case "left":

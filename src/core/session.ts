@@ -33,6 +33,8 @@ import { Roster, TypingSender, Typists } from "./presence";
 export type Notice =
   | { kind: "joined" | "left"; user: User }
   | { kind: "renamed"; user: User; from: string; you: boolean }
+  /** `user` carries the new role (none: a member again); `you`: it is ours. */
+  | { kind: "role"; user: User; by: User; you: boolean }
   | { kind: "call"; user: User; joined: boolean; you: boolean };
 
 /** We are in: the first time, or back after a reconnect. */
@@ -138,9 +140,23 @@ export class RoomSession {
 
   // --- what the user does ---------------------------------------------------
 
-  /** Joins as `nick`: the first time, or again after a refused join. */
-  join(nick: string): void {
-    this.#connection.join(nick);
+  /** Joins as `nick` (as the owner, with the room's owner key): the first
+   * time, or again after a refused join. */
+  join(nick: string, ownerKey?: string): void {
+    this.#connection.join(nick, ownerKey);
+  }
+
+  /** The owner makes someone here a moderator, or a member again (by their
+   * nickname, as typed: case does not matter). Returns why not, if not; the
+   * room answers with a `role` notice or an error. */
+  setRole(nick: string, role: "moderator" | "member"): string | null {
+    const wanted = nick.trim().toLowerCase();
+    const user = this.roster.sorted().find((each) => each.nick.toLowerCase() === wanted);
+    if (user === undefined) return `Nobody called "${nick.trim()}" is in the room.`;
+    if (!this.#connection.joined) return "Not connected right now: try again once the room is back.";
+    this.#outbox.spend();
+    this.#connection.send({ type: "role", user: user.id, role });
+    return null;
   }
 
   /** A message, shown at once (the list's own messages) and sent as soon as
@@ -235,6 +251,12 @@ export class RoomSession {
       case "renamed":
         this.#renamed(frame.user, frame.from);
         break;
+      case "role": {
+        const you = frame.user.id === me;
+        if (you) this.#me = frame.user;
+        this.#on.notice?.({ kind: "role", user: frame.user, by: frame.by, you });
+        break;
+      }
       case "call":
         this.#on.call?.(frame);
         if (callChange !== null && callChange.kind !== "changed") {

@@ -1,7 +1,7 @@
 /** The landing page: join a room by name, create a private one, or go back to a recent one. */
 import { parseRoomName } from "../shared/protocol";
 import { byId, el, setFieldError } from "./dom";
-import { recentRooms } from "./store";
+import { recentRooms, saveOwnerKey } from "./store";
 
 const joinForm = byId("join-form", HTMLFormElement);
 const roomInput = byId("room", HTMLInputElement);
@@ -39,12 +39,16 @@ createButton.addEventListener("click", async () => {
     }
     if (!response.ok) throw new Error(`status ${response.status}`);
     const body: unknown = await response.json();
-    const url = typeof body === "object" && body !== null && "url" in body ? body.url : null;
+    const answer: Record<string, unknown> = typeof body === "object" && body !== null ? { ...body } : {};
+    const url = answer.url;
     // Only ever follow a link to a room page of this site.
     const target = typeof url === "string" ? new URL(url, location.href) : null;
     if (target === null || target.origin !== location.origin || !target.pathname.startsWith("/r/")) {
       throw new Error("unexpected answer");
     }
+    // The creator owns the room: the key stays on this device, for joining as its owner.
+    if (typeof answer.room === "string" && typeof answer.ownerKey === "string")
+      saveOwnerKey(answer.room, answer.ownerKey);
     location.assign(target.href);
   } catch {
     createError.textContent = "Could not create a room just now; please try again.";

@@ -15,7 +15,7 @@ import { MessageLog, hue, outgoingItem, setDelivery } from "./log";
 import { setUpSharing } from "./share";
 import { Call } from "./call";
 import { CallView } from "./call-view";
-import { rememberRoom, saveDraft, saveNick, savedDraft, savedNick } from "./store";
+import { rememberRoom, saveDraft, saveNick, saveOwnerKey, savedDraft, savedNick, savedOwnerKey } from "./store";
 
 const NOTICE_SHOWN_MS = 6_000;
 /** The counter shows up past this share of the length limit. */
@@ -40,6 +40,8 @@ const composer = byId("composer", HTMLFormElement);
 const textInput = byId("text", HTMLTextAreaElement);
 const sendButton = byId("send-button", HTMLButtonElement);
 const copyButton = byId("copy-link", HTMLButtonElement);
+const ownership = byId("ownership", HTMLParagraphElement);
+const copyOwnerLink = byId("copy-owner-link", HTMLButtonElement);
 const attachButton = byId("attach-button", HTMLButtonElement);
 const fileInput = byId("file-input", HTMLInputElement);
 const dropZone = byId("drop-zone", HTMLElement);
@@ -81,7 +83,9 @@ const session: RoomSession = new RoomSession(
     },
     error: onError,
     joinRefused: (frame) => {
-      // A taken or invalid nickname, a full room: ask again.
+      // A taken or invalid nickname, a full room, a wrong owner key: ask
+      // again (a wrong key is forgotten, so the next try joins as a member).
+      if (frame.code === "bad_owner_key" && room !== null) saveOwnerKey(room, "");
       joinView.hidden = false;
       chatView.hidden = true;
       joinButton.disabled = false;
@@ -218,6 +222,12 @@ function onNotice(notice: Notice): void {
       // Our own joining and leaving show in the call panel.
       if (!notice.you) log.notice(`${user.nick} ${notice.joined ? "joined" : "left"} the call`);
       return;
+    case "role": {
+      const what = user.role === "moderator" ? "a moderator" : "a member again";
+      return log.notice(
+        notice.you ? `${notice.by.nick} made you ${what}` : `${notice.by.nick} made ${user.nick} ${what}`,
+      );
+    }
   }
 }
 
@@ -274,12 +284,15 @@ list.addEventListener("click", (event) => {
 // --- the roster and who is typing --------------------------------------------
 
 function renderRoster(): void {
+  // The owner link, for the owner on the device that has the key.
+  ownership.hidden = session.me?.role !== "owner" || room === null || savedOwnerKey(room) === undefined;
   const users = session.roster.sorted();
   const me = session.me?.id;
   rosterCount.textContent = String(users.length);
   rosterList.replaceChildren(
     ...users.map((user) => {
       const item = el("li", `hue-${hue(user.id)}`, user.nick);
+      if (user.role !== undefined) item.append(el("span", "role", ` ${user.role}`));
       if (user.id === me) item.append(el("span", "you", " (you)"));
       const inCall = call.stateOf(user.id);
       if (inCall !== undefined) {
@@ -346,7 +359,7 @@ joinForm.addEventListener("submit", (event) => {
   }
   setFieldError(nickInput, nickError, null);
   joinButton.disabled = true;
-  session.join(nick.nick);
+  session.join(nick.nick, room === null ? undefined : savedOwnerKey(room));
 });
 
 nickInput.addEventListener("input", () => setFieldError(nickInput, nickError, null));
@@ -413,7 +426,10 @@ function sendComposed(): void {
       fileInput.click();
       return showNotice("Pick the file to share (you can also drop files on the chat, or paste an image).", "info");
   }
-  if (command.kind === "nick") {
+  if (command.kind === "role") {
+    const problem = session.setRole(command.nick, command.role);
+    if (problem !== null) return showNotice(problem);
+  } else if (command.kind === "nick") {
     if (!session.joined) return showNotice("Not connected right now: rename once the room is back.");
     // In the outbox's order: a rename, then a message, reach the room so.
     const problem = session.rename(command.nick);
@@ -455,6 +471,20 @@ copyButton.addEventListener("click", async () => {
   setTimeout(() => (copyButton.textContent = "Copy link"), 2_000);
 });
 
+// The owner link: the room's address with the key in the fragment, which
+// browsers never send to a server.
+copyOwnerLink.addEventListener("click", async () => {
+  const key = room === null ? undefined : savedOwnerKey(room);
+  if (key === undefined) return;
+  try {
+    await navigator.clipboard.writeText(`${location.origin}/r/${room}#owner=${key}`);
+    copyOwnerLink.textContent = "Copied!";
+  } catch {
+    copyOwnerLink.textContent = "Copy failed";
+  }
+  setTimeout(() => (copyOwnerLink.textContent = "Copy owner link"), 2_000);
+});
+
 retryButton.addEventListener("click", () => session.retryNow());
 // Closing the tab leaves the call at once, for everyone (not after a timeout).
 addEventListener("pagehide", () => call.leave());
@@ -472,6 +502,13 @@ if (room === null) {
   byId("bad-room", HTMLElement).hidden = false;
   copyButton.hidden = true;
 } else {
+  // An owner link (#owner=KEY): the key is kept on this device and taken out
+  // of the address bar, so that a copied address never carries it.
+  const ownerKey = new URLSearchParams(location.hash.slice(1)).get("owner");
+  if (ownerKey !== null && ownerKey !== "") {
+    saveOwnerKey(room, ownerKey);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
   byId("room-name", HTMLElement).textContent = `#${room}`;
   byId("join-title", HTMLElement).textContent = `Join #${room}`;
   nickInput.value = savedNick();

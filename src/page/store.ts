@@ -1,6 +1,6 @@
 /**
- * What the pages remember: in localStorage the last nickname and the rooms
- * visited recently; in sessionStorage (this tab only) the unsent text of each
+ * What the pages remember: in localStorage the last nickname, the rooms
+ * visited recently and the owner key of each room this browser owns; in sessionStorage (this tab only) the unsent text of each
  * room's composer. Storage may be unavailable (private modes, disabled
  * cookies) or hold anything, so every read is checked and every failure ignored.
  */
@@ -11,6 +11,7 @@ const RECENT_KEY = "edge-chat:recent-rooms";
 const MAX_RECENT = 8;
 
 const DRAFT_KEY = "edge-chat:draft:";
+const OWNER_KEY = "edge-chat:owner-key:";
 
 function read(key: string, storage: () => Storage = () => localStorage): string | null {
   try {
@@ -55,3 +56,7 @@ export function rememberRoom(room: string): void {
 export const savedDraft = (room: string): string => read(DRAFT_KEY + room, () => sessionStorage) ?? "";
 
 export const saveDraft = (room: string, text: string): void => write(DRAFT_KEY + room, text, () => sessionStorage);
+
+/** The owner key of `room`, kept on this device for the owner link ("" to forget it). */
+export const savedOwnerKey = (room: string): string | undefined => read(OWNER_KEY + room) || undefined;
+export const saveOwnerKey = (room: string, key: string): void => write(OWNER_KEY + room, key);

@@ -8,6 +8,8 @@
 export type Command =
   | { kind: "message"; text: string; action: boolean }
   | { kind: "nick"; nick: string }
+  /** The owner makes someone a moderator (`/mod nick`), or a member again (`/unmod nick`). */
+  | { kind: "role"; nick: string; role: "moderator" | "member" }
   | { kind: "who" }
   | { kind: "help" }
   | { kind: "quit" }
@@ -27,6 +29,11 @@ export function parseCommand(line: string): Command {
       return rest === "" ? { kind: "usage", text: "Usage: /me waves" } : { kind: "message", text: rest, action: true };
     case "nick":
       return rest === "" ? { kind: "usage", text: "Usage: /nick new-name" } : { kind: "nick", nick: rest };
+    case "mod":
+    case "unmod":
+      return rest === ""
+        ? { kind: "usage", text: `Usage: /${name.toLowerCase()} nickname` }
+        : { kind: "role", nick: rest, role: name.toLowerCase() === "mod" ? "moderator" : "member" };
     case "send":
       return rest === "" ? { kind: "usage", text: "Usage: /send path/to/file" } : { kind: "send", path: rest };
     case "who":

@@ -112,9 +112,14 @@ export { nickKey } from "./confusables";
 // Frames
 // ---------------------------------------------------------------------------
 
+/** Who may do what in a room: the owner appoints moderators; both moderate. */
+export type Role = "owner" | "moderator" | "member";
+
 export interface User {
   id: string;
   nick: string;
+  /** Present when not "member". It belongs to the identity (the session). */
+  role?: Exclude<Role, "member">;
 }
 
 // Client → server.
@@ -125,6 +130,8 @@ export interface JoinFrame {
   since?: number;
   /** The `session` token of an earlier `welcome`, to take that identity back. */
   session?: string;
+  /** The room's owner key (from creating or claiming it): this identity becomes the owner. */
+  ownerKey?: string;
 }
 export interface SendFrame {
   type: "message";
@@ -165,7 +172,14 @@ export interface SignalFrame {
   to: string;
   data: Record<string, unknown>;
 }
+/** The owner appoints a moderator, or makes one a member again. */
+export interface RoleFrame {
+  type: "role";
+  user: string;
+  role: "moderator" | "member";
+}
 export type ClientFrame =
+  | RoleFrame
   | JoinFrame
   | SendFrame
   | TypingFrame
@@ -251,6 +265,12 @@ export interface RenamedFrame {
   user: User;
   from: string;
 }
+/** Someone's role changed (`user` carries the new one), and who changed it. */
+export interface RoleNoticeFrame {
+  type: "role";
+  user: User;
+  by: User;
+}
 /** The answer to a history request, to the asker only. */
 export interface HistoryFrame {
   type: "history";
@@ -281,6 +301,7 @@ export interface ErrorFrame {
   cid?: string;
 }
 export type ServerFrame =
+  | RoleNoticeFrame
   | WelcomeFrame
   | MessageFrame
   | JoinedFrame
@@ -306,6 +327,9 @@ export const ERROR_CODES = [
   "too_many_errors",
   "not_in_call",
   "call_full",
+  "bad_owner_key",
+  "forbidden",
+  "not_found",
   "internal",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -347,6 +371,7 @@ export const MAX_CID_LENGTH = 64;
 /** User ids are 16 characters; `to` may not be longer than this. */
 export const MAX_USER_ID_LENGTH = 64;
 export const MAX_SESSION_LENGTH = 128;
+export const MAX_OWNER_KEY_LENGTH = 128;
 
 export type ParsedClientFrame =
   | { ok: true; frame: ClientFrame }
@@ -434,11 +459,16 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       if (session !== undefined && (typeof session !== "string" || session.length > MAX_SESSION_LENGTH)) {
         return refuse("bad_frame", `"session" must be a string of at most ${MAX_SESSION_LENGTH} characters.`);
       }
+      const ownerKey = value.ownerKey;
+      if (ownerKey !== undefined && (typeof ownerKey !== "string" || ownerKey.length > MAX_OWNER_KEY_LENGTH)) {
+        return refuse("bad_frame", `"ownerKey" must be a string of at most ${MAX_OWNER_KEY_LENGTH} characters.`);
+      }
       const nick = parseNick(value.nick, limits.nickLength);
       if (!nick.ok) return refuse("nick_invalid", nick.message);
       const frame: JoinFrame = { type: "join", nick: nick.nick };
       if (since !== undefined) frame.since = since as number;
       if (session !== undefined) frame.session = session;
+      if (ownerKey !== undefined) frame.ownerKey = ownerKey;
       return { ok: true, frame };
     }
     case "history": {
@@ -478,10 +508,19 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       if (!isRecord(value.data)) return refuse("bad_frame", '"data" must be a JSON object.');
       return { ok: true, frame: { type: "signal", to: value.to, data: value.data } };
     }
+    case "role": {
+      if (typeof value.user !== "string" || value.user.length === 0 || value.user.length > MAX_USER_ID_LENGTH) {
+        return refuse("bad_frame", '"user" must be the user id of someone in the room.');
+      }
+      if (value.role !== "moderator" && value.role !== "member") {
+        return refuse("bad_frame", '"role" must be "moderator" or "member".');
+      }
+      return { ok: true, frame: { type: "role", user: value.user, role: value.role } };
+    }
     default:
       return refuse(
         "bad_frame",
-        'Unknown frame "type": expected join, message, typing, nick, history, call or signal.',
+        'Unknown frame "type": expected join, message, typing, nick, history, call, signal or role.',
       );
   }
 }
@@ -501,6 +540,7 @@ export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set<string>([
   "history",
   "call",
   "signal",
+  "role",
   "error",
 ]);
 

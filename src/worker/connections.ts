@@ -147,7 +147,8 @@ export class Connections {
     this.#add(ws, user);
   }
 
-  rename(ws: WebSocket, user: User): void {
+  /** A member's user changed: a new nickname, a new role. */
+  update(ws: WebSocket, user: User): void {
     const state = this.state(ws);
     this.#remove(ws);
     state.user = user;

@@ -22,3 +22,5 @@ export const newUserId = (): string => randomId(16);
 export const newSessionToken = (): string => randomId(32);
 /** A shared file's id, the secret part of its URL: 26 characters, 130 bits. */
 export const newFileId = (): string => randomId(26);
+/** A room's owner key, the secret that makes an identity its owner: 32 characters, 160 bits. */
+export const newOwnerKey = (): string => randomId(32);

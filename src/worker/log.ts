@@ -22,7 +22,9 @@ export type LogEvent =
   | "file_shared"
   | "files_deleted"
   | "upload_refused"
-  | "room_storage_full";
+  | "room_storage_full"
+  | "room_claimed"
+  | "role";
 
 /**
  * How a room is named in logs. A private room's name (26 random characters,

@@ -10,8 +10,9 @@ import { sendNow, type SocketState } from "./connections";
 import { newSessionToken, newUserId } from "./ids";
 import type { SocketLimits } from "./limits";
 import { log } from "./log";
+import { withRole, type Moderation } from "./moderation";
 import type { RoomParts } from "./room-parts";
-import { hashSessionToken } from "./storage";
+import { hashSecret } from "./storage";
 import {
   CLOSE_PING_TIMEOUT,
   CLOSE_POLICY_VIOLATION,
@@ -37,6 +38,7 @@ export class Presence {
   readonly #room: RoomParts;
   readonly #chat: Chat;
   readonly #limits: SocketLimits;
+  readonly #moderation: Moderation;
   /** When the runtime last answered a ping of this socket (without waking the room). */
   readonly #lastPinged: (ws: WebSocket) => Date | null;
   /** When each socket last sent a frame (in memory: after a wake-up, the
@@ -44,10 +46,17 @@ export class Presence {
   readonly #lastFrameAt = new WeakMap<WebSocket, number>();
   #lastSweep = 0;
 
-  constructor(room: RoomParts, chat: Chat, limits: SocketLimits, lastPinged: (ws: WebSocket) => Date | null) {
+  constructor(
+    room: RoomParts,
+    chat: Chat,
+    limits: SocketLimits,
+    moderation: Moderation,
+    lastPinged: (ws: WebSocket) => Date | null,
+  ) {
     this.#room = room;
     this.#chat = chat;
     this.#limits = limits;
+    this.#moderation = moderation;
     this.#lastPinged = lastPinged;
   }
 
@@ -132,8 +141,7 @@ export class Presence {
       );
     }
     const ttlMs = rules.sessionTtlMs;
-    const claimed =
-      frame.session === undefined ? null : { token: frame.session, tokenHash: hashSessionToken(frame.session) };
+    const claimed = frame.session === undefined ? null : { token: frame.session, tokenHash: hashSecret(frame.session) };
     // A session is valid for SESSION_TTL_HOURS after its last use, and for as
     // long as a socket holds it: someone connected for days keeps who they are.
     const store = this.#room.store;
@@ -163,10 +171,20 @@ export class Presence {
         return this.#room.refuse(ws, "nick_taken", `"${frame.nick}" is already in this room; pick another nickname.`);
       }
       const token = newSessionToken();
-      identity = { user: { id: newUserId(), nick: frame.nick }, token, tokenHash: hashSessionToken(token) };
+      identity = { user: { id: newUserId(), nick: frame.nick }, token, tokenHash: hashSecret(token) };
     }
 
-    const { user, token, tokenHash } = identity;
+    // The owner key, if one came, is checked before anything changes.
+    const role = this.#moderation.roleOnJoin(identity.user.id, frame.ownerKey);
+    if (role === null) {
+      return this.#room.refuse(
+        ws,
+        "bad_owner_key",
+        "That is not this room's owner key: check the owner link, or join without it.",
+      );
+    }
+    const { token, tokenHash } = identity;
+    const user = withRole(identity.user, role);
     if (previous !== undefined) {
       log("take_over", { room: logName, user: user.id });
       // The call goes on over the new socket: nobody is told anything.
@@ -217,7 +235,7 @@ export class Presence {
       return sockets.send(ws, { type: "renamed", user, from: user.nick });
     }
     const renamed: User = { id: user.id, nick: frame.nick };
-    sockets.rename(ws, renamed);
+    sockets.update(ws, renamed);
     if (state.sessionHash !== null) store.saveSession(state.sessionHash, renamed, now, rules.sessionTtlMs);
     sockets.broadcast({ type: "renamed", user: renamed, from: user.nick });
   }

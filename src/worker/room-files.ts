@@ -9,7 +9,7 @@ import type { FileInfo, MessageFrame, User } from "../shared/protocol";
 import { newFileId } from "./ids";
 import { log } from "./log";
 import type { RoomParts } from "./room-parts";
-import { UPLOAD_TIMEOUT_MS, hashSessionToken } from "./storage";
+import { UPLOAD_TIMEOUT_MS, hashSecret } from "./storage";
 
 /** Answers to the Worker's upload calls: go on, or the HTTP refusal to send. */
 export type UploadRefusal = {
@@ -45,7 +45,7 @@ export class RoomFiles {
    */
   start(request: { session: string; name: string; size: number; type: string }): UploadStart {
     const { config, sockets, store } = this.#room;
-    const uploader = sockets.findBySession(hashSessionToken(request.session)) ?? null;
+    const uploader = sockets.findBySession(hashSecret(request.session)) ?? null;
     const user = uploader?.user ?? null;
     if (uploader === null || user === null) {
       const message =

@@ -22,6 +22,7 @@ import { DurableObject } from "cloudflare:workers";
 import { parseConfig, type Config } from "./config";
 import { Calls } from "./calls";
 import { Chat } from "./chat";
+import { Moderation } from "./moderation";
 import { Presence } from "./presence";
 import { RoomFiles, type UploadFinish, type UploadStart } from "./room-files";
 import type { RoomParts } from "./room-parts";
@@ -60,6 +61,7 @@ export class Room extends DurableObject<Env> {
   readonly #limits: SocketLimits;
   /** The room's features in modules of their own, each handed what it needs of the room. */
   readonly #presence: Presence;
+  readonly #moderation: Moderation;
   readonly #chat: Chat;
   readonly #calls: Calls;
   readonly #files: RoomFiles;
@@ -100,7 +102,10 @@ export class Room extends DurableObject<Env> {
       publish: (message) => this.#chat.publish(message),
     };
     this.#chat = new Chat(parts, () => void this.#files.sweep());
-    this.#presence = new Presence(parts, this.#chat, this.#limits, (ws) => ctx.getWebSocketAutoResponseTimestamp(ws));
+    this.#moderation = new Moderation(parts);
+    this.#presence = new Presence(parts, this.#chat, this.#limits, this.#moderation, (ws) =>
+      ctx.getWebSocketAutoResponseTimestamp(ws),
+    );
     this.#calls = new Calls(parts);
     this.#files = new RoomFiles(parts, env.FILES);
     // Keep-alive pings are answered by the runtime without waking the room.
@@ -234,7 +239,15 @@ export class Room extends DurableObject<Env> {
         return this.#calls.state(ws, state, user, frame);
       case "signal":
         return this.#calls.signal(ws, state, user, frame, message as string, now);
+      case "role":
+        return this.#moderation.setRole(ws, user, frame);
     }
+  }
+
+  /** Gives the room an owner (POST /api/rooms, or a claim): the owner key,
+   * shown once, or null when the room already has one (moderation.ts). */
+  claim(): string | null {
+    return this.#moderation.claim(Date.now());
   }
 
   // -- Files (room-files.ts): the Worker's calls during an upload. -------

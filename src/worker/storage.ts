@@ -1,7 +1,7 @@
 /**
  * A room's durable state in its Durable Object's SQLite database: the message
- * history, the sessions that let people re-claim their identity, and the
- * room's name. Every call is synchronous (SQLite lives in the object's own
+ * history, the sessions that let people re-claim their identity, files,
+ * the owner key's hash and the roles. Every call is synchronous (SQLite lives in the object's own
  * thread), which keeps the room's handlers free of awaits.
  *
  * Messages are written in batches (write()), and the room sends a message
@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { filePath } from "../shared/files";
-import { utf8Length, type FileInfo, type MessageFrame, type SendFrame, type User } from "../shared/protocol";
+import { utf8Length, type FileInfo, type MessageFrame, type Role, type SendFrame, type User } from "../shared/protocol";
 
 /**
  * Schema migrations, applied in order, each exactly once, in one transaction
@@ -57,6 +57,8 @@ const MIGRATIONS: readonly string[] = [
   // per address; and the uploads still under way, found by the alarm.
   `ALTER TABLE files ADD COLUMN address TEXT;
    CREATE INDEX files_by_created ON files (created);`,
+  // 5: roles that are not "member", by identity (the owner key's hash is in meta).
+  `CREATE TABLE roles (user_id TEXT PRIMARY KEY, role TEXT NOT NULL);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -99,8 +101,8 @@ export type Usage = {
 /** An upload that has not finished within this long is given up. */
 export const UPLOAD_TIMEOUT_MS = 3_600_000;
 
-/** Only a hash of a session token is stored: a leaked database re-claims no one. */
-export function hashSessionToken(token: string): string {
+/** Only a hash of a secret (a session token, the owner key) is stored: a leaked database re-claims no one. */
+export function hashSecret(token: string): string {
   return createHash("sha256").update(token).digest("base64url");
 }
 
@@ -354,6 +356,35 @@ export class RoomStorage {
       "INSERT INTO meta (key, value) VALUES ('active', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
       String(now),
     );
+  }
+
+  /** The hash of the room's owner key; null for a room nobody owns. */
+  get ownerKeyHash(): string | null {
+    const row = this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'owner_key'").toArray()[0];
+    return row?.value ?? null;
+  }
+
+  setOwnerKeyHash(hash: string): void {
+    this.#sql.exec(
+      "INSERT INTO meta (key, value) VALUES ('owner_key', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      hash,
+    );
+  }
+
+  /** An identity's role in the room ("member" unless it was given another). */
+  roleOf(userId: string): Role {
+    const row = this.#sql.exec<{ role: Role }>("SELECT role FROM roles WHERE user_id = ?", userId).toArray()[0];
+    return row?.role ?? "member";
+  }
+
+  setRole(userId: string, role: Role): void {
+    if (role === "member") this.#sql.exec("DELETE FROM roles WHERE user_id = ?", userId);
+    else
+      this.#sql.exec(
+        "INSERT INTO roles (user_id, role) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET role = excluded.role",
+        userId,
+        role,
+      );
   }
 
   /** Marks every file for deletion (the room is going): they leave the quota now. */

@@ -57,11 +57,16 @@ app.use("/api/*", async (c, next) => {
 
 app.get("/api/health", (c) => c.json({ ok: true }));
 
+// A private room, owned by whoever creates it: the owner key is in this
+// answer only (the room keeps its hash).
 app.post("/api/rooms", async (c) => {
   await countAgainstIpLimit(c, clientIp(c.req.raw.headers), "ROOM_CREATE_RATE_LIMIT", "new rooms");
   const room = newRoomId();
+  const ownerKey = await c.env.ROOMS.getByName(room).claim();
+  if (ownerKey === null) throw new Error("a new private room already had an owner");
   // Rooms are deleted after this many days without anyone joining (0: never).
-  return c.json({ room, url: `/r/${room}`, expiresAfterIdleDays: configOf(c.env).roomExpiryDays }, 201);
+  const expiresAfterIdleDays = configOf(c.env).roomExpiryDays;
+  return c.json({ room, url: `/r/${room}`, ownerKey, expiresAfterIdleDays }, 201);
 });
 
 // Every route of one room: the name is checked here, once.
@@ -71,6 +76,17 @@ app.use("/api/rooms/:room/*", roomRoutes);
 // Durable Object that starts gets storage of its own), or a script could
 // fill the disk with rooms nobody uses.
 app.get("/api/rooms/:room", (c) => c.json({ room: c.var.room, url: `/r/${c.var.room}` }));
+
+// A named room nobody owns yet, claimed: counted like creating a room, since
+// it gives the room storage of its own.
+app.post("/api/rooms/:room/claim", async (c) => {
+  await countAgainstIpLimit(c, clientIp(c.req.raw.headers), "ROOM_CREATE_RATE_LIMIT", "rooms created or claimed");
+  const ownerKey = await c.env.ROOMS.getByName(c.var.room).claim();
+  if (ownerKey === null) {
+    refuse(409, "already_claimed", `#${c.var.room} already has an owner; ask them to make you a moderator.`);
+  }
+  return c.json({ room: c.var.room, ownerKey }, 201);
+});
 
 // The upgrade route returns the object's response untouched: a 101 response
 // carries the socket, and its headers are immutable (so no header middleware

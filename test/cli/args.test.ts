@@ -69,6 +69,17 @@ describe("arguments", () => {
     ]) {
       expect(parseArgs(args), args.join(" ")).toMatchObject({ kind: "run", options: { downloadDir: "got" } });
     }
+    // The owner key: --owner-key, or an owner link's fragment (the flag wins).
+    for (const args of [
+      [url, "--owner-key", "k3y"],
+      ["--owner-key=k3y", url],
+      [`${url}#owner=k3y`],
+      [`${url}#owner=other`, "--owner-key", "k3y"],
+    ]) {
+      expect(parseArgs(args), args.join(" ")).toMatchObject({ kind: "run", options: { ownerKey: "k3y" } });
+    }
+    expect("ownerKey" in (parseArgs([`${url}#owner=`]) as { options: object }).options).toBe(false);
+    expect(parseArgs([url, "--owner-key"])).toMatchObject({ kind: "error", message: /owner key/ });
     expect(parseArgs(["--", url])).toMatchObject({ kind: "run" });
     expect(parseArgs(["--help"])).toEqual({ kind: "help" });
     expect(parseArgs([url, "-h"])).toEqual({ kind: "help" });
@@ -116,5 +127,8 @@ describe("commands", () => {
     expect(parseCommand("/me")).toMatchObject({ kind: "usage" });
     expect(parseCommand("/nick")).toMatchObject({ kind: "usage" });
     expect(parseCommand("/usr/bin")).toEqual({ kind: "unknown", name: "usr/bin" });
+    expect(parseCommand("/mod Ana B.")).toEqual({ kind: "role", nick: "Ana B.", role: "moderator" });
+    expect(parseCommand("/unmod Ana")).toEqual({ kind: "role", nick: "Ana", role: "member" });
+    expect(parseCommand("/mod")).toEqual({ kind: "usage", text: "Usage: /mod nickname" });
   });
 });

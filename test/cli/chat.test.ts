@@ -116,6 +116,33 @@ describe("terminal client", () => {
     }
   });
 
+  it("joins a private room as its owner with --owner-key (or its owner link) and appoints a moderator with /mod", async () => {
+    const created = await fetch(`${server.url}/api/rooms`, { method: "POST" });
+    expect(created.status).toBe(201);
+    const { room, ownerKey } = (await created.json()) as { room: string; ownerKey: string };
+    const olu = cli([pageUrl(room), "--nick", "Olu", "--owner-key", ownerKey]);
+    await olu.waitFor(`You joined #${room} as Olu.`);
+    const ana = cli([`${pageUrl(room)}#owner=${"x".repeat(32)}`, "--nick", "Ana"]);
+    // A wrong key (here from a forged owner link) is a bad argument: exit 2, saying why.
+    expect(await ana.exit()).toMatchObject({ code: 2 });
+    expect(ana.stderr).toContain("not this room's owner key");
+    const bo = cli([pageUrl(room), "--nick", "Bo"]);
+    await bo.waitFor(`You joined #${room} as Bo. Also here: Olu.`);
+    bo.write("/who");
+    await bo.waitFor(`2 in #${room}: Bo (you), Olu (owner)`);
+    bo.write("/mod Olu");
+    await bo.waitFor("* Error from the room: Only the room's owner appoints and removes moderators.", 10_000, "stderr");
+    // Presence may travel a little after other frames: Olu appoints Bo once Olu knows Bo is here.
+    await olu.waitFor("* Bo joined");
+    olu.write("/mod bo");
+    await bo.waitFor("* Olu made you a moderator");
+    await olu.waitFor("* Olu made Bo a moderator");
+    olu.write("/unmod Bo");
+    await bo.waitFor("* Olu made you a member again");
+    olu.write("/mod Nobody");
+    await olu.waitFor('Nobody called "Nobody" is in the room.');
+  });
+
   it("sends piped lines once each, in order, paced under the rate limit, and exits 0 once all are confirmed", async () => {
     const room = freshRoom();
     const watching = await watcher(room);

@@ -36,6 +36,8 @@ function describeNotice(notice: Notice): string {
       return `renamed ${notice.from}→${notice.user.nick}${notice.you ? " (you)" : ""}`;
     case "call":
       return `call ${notice.joined ? "joined" : "left"} ${notice.user.nick}${notice.you ? " (you)" : ""}`;
+    case "role":
+      return `role ${notice.user.nick}: ${notice.user.role ?? "member"} by ${notice.by.nick}${notice.you ? " (you)" : ""}`;
   }
 }
 
@@ -262,6 +264,31 @@ describe("RoomSession", () => {
     room.say("hello again", false);
     room.typed("n");
     expect(sentOf(socket(), "typing")).toHaveLength(3);
+  });
+
+  it("follows role changes (ours and others'), and finds whom to appoint by nickname", () => {
+    const { room, socket } = joined([], [me, ana]);
+    const olu = { id: "olu", nick: "Olu", role: "owner" as const };
+    socket().receive({ type: "joined", user: olu });
+    socket().receive({ type: "role", user: { ...me, role: "moderator" }, by: olu });
+    expect(room.me).toEqual({ ...me, role: "moderator" });
+    expect(room.roster.get("me")?.role).toBe("moderator");
+    expect(room.setRole("nobody", "moderator")).toMatch(/Nobody called "nobody"/);
+    expect(room.setRole("ANA", "moderator")).toBeNull();
+    expect(sentOf(socket(), "role")).toEqual([{ type: "role", user: "ana", role: "moderator" }]);
+    expect(heard.slice(1)).toEqual(["joined Olu", "role Kartik: moderator by Olu (you)"]);
+  });
+
+  it("joins with the owner key until a welcome, and not after", () => {
+    const { room, socket } = session();
+    room.join("Kartik", "the-key");
+    socket().open();
+    expect(socket().frames[0]).toEqual({ type: "join", nick: "Kartik", ownerKey: "the-key" });
+    socket().receive(welcome({ you: { ...me, role: "owner" } }));
+    socket().end(1006);
+    vi.advanceTimersByTime(1000);
+    socket().open();
+    expect(socket().frames[0]).toEqual({ type: "join", nick: "Kartik", since: 0, session: "s1" });
   });
 
   it("asks for older pages and adds them before the oldest held", () => {

@@ -1,0 +1,154 @@
+/**
+ * Owners and moderators (moderation.ts, issue 16), in the Workers runtime:
+ * the owner key from creating or claiming a room, stored only as its hash;
+ * joining with it; roles on user objects, kept by the identity across
+ * reconnects and the room's eviction; the owner appointing moderators; and
+ * every refusal on the way.
+ */
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { ErrorFrame } from "../src/shared/protocol";
+import { ORIGIN, TestSocket, freshRoom } from "./socket";
+
+const post = (path: string) => exports.default.fetch(`${ORIGIN}${path}`, { method: "POST" });
+
+/** A named room, claimed: its owner key. */
+async function claimed(room = freshRoom()): Promise<{ room: string; ownerKey: string }> {
+  const response = await post(`/api/rooms/${room}/claim`);
+  expect(response.status).toBe(201);
+  return response.json();
+}
+
+/** A room with its owner Olu (joined with the key) and Ana and Bo as members. */
+async function ownedRoom() {
+  const { room, ownerKey } = await claimed();
+  const [olu, oluWelcome] = await TestSocket.join(room, "Olu", { ownerKey });
+  const [ana, anaWelcome] = await TestSocket.join(room, "Ana");
+  const [bo, boWelcome] = await TestSocket.join(room, "Bo");
+  await olu.expect("joined");
+  await olu.expect("joined");
+  await ana.expect("joined");
+  return { room, ownerKey, olu, oluWelcome, ana, anaWelcome, bo, boWelcome };
+}
+
+describe("who owns a room", () => {
+  it("gives the creator of a private room its owner key, which makes them the owner", async () => {
+    const response = await post("/api/rooms");
+    expect(response.status).toBe(201);
+    const created = await response.json<{ room: string; url: string; ownerKey: string }>();
+    expect(created.ownerKey).toMatch(/^[a-z2-7]{32}$/); // 160 bits
+    const [owner, welcome] = await TestSocket.join(created.room, "Kartik", { ownerKey: created.ownerKey });
+    expect(welcome.you).toEqual({ id: welcome.you.id, nick: "Kartik", role: "owner" });
+    expect(welcome.users).toEqual([welcome.you]);
+    // Others see the role on every user object: the roster, joins, messages.
+    const [guest, guestWelcome] = await TestSocket.join(created.room, "Guest");
+    expect(guestWelcome.users).toContainEqual(welcome.you);
+    expect(guestWelcome.you.role).toBeUndefined();
+    expect((await owner.expect("joined")).user).toEqual(guestWelcome.you);
+    owner.send({ type: "message", text: "welcome, all" });
+    expect((await guest.expect("message")).from).toEqual(welcome.you);
+  });
+
+  it("keeps only the key's hash", async () => {
+    const { room, ownerKey } = await claimed();
+    const rows = await runInDurableObject(env.ROOMS.getByName(room), (_instance, ctx) =>
+      ctx.storage.sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta").toArray(),
+    );
+    expect(rows.map((row) => row.key)).toContain("owner_key");
+    expect(JSON.stringify(rows)).not.toContain(ownerKey);
+  });
+
+  it("lets a named room be claimed once: 409 already_claimed after that", async () => {
+    const { room, ownerKey } = await claimed();
+    const again = await post(`/api/rooms/${room}/claim`);
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ error: "already_claimed", message: expect.stringContaining(room) });
+    const [, welcome] = await TestSocket.join(room, "Owner", { ownerKey });
+    expect(welcome.you.role).toBe("owner");
+    const bad = await post("/api/rooms/not.a.room/claim");
+    expect(bad.status).toBe(400);
+  });
+
+  it("refuses a wrong owner key with bad_owner_key; the same socket then joins without it", async () => {
+    const { room } = await claimed();
+    const socket = await TestSocket.open(room);
+    socket.send({ type: "join", nick: "Mallory", ownerKey: "a".repeat(32) });
+    expect(await socket.expect("error")).toMatchObject({ code: "bad_owner_key" });
+    const welcome = await socket.joinAs("Mallory");
+    expect(welcome.you.role).toBeUndefined();
+    // A room nobody owns has no key to match.
+    const unowned = await TestSocket.open(freshRoom());
+    unowned.send({ type: "join", nick: "Mallory", ownerKey: "b".repeat(32) });
+    expect(await unowned.expect("error")).toMatchObject({ code: "bad_owner_key" });
+    // A key that is not a string, or too long, is a bad frame.
+    unowned.send({ type: "join", nick: "Mallory", ownerKey: "c".repeat(129) });
+    expect(await unowned.expect("error")).toMatchObject({ code: "bad_frame" });
+  });
+});
+
+describe("roles", () => {
+  it("lets the owner appoint a moderator and make them a member again; everyone is told", async () => {
+    const { olu, oluWelcome, ana, anaWelcome, bo } = await ownedRoom();
+    olu.send({ type: "role", user: anaWelcome.you.id, role: "moderator" });
+    const appointed = { ...anaWelcome.you, role: "moderator" };
+    for (const socket of [olu, ana, bo]) {
+      expect(await socket.expect("role")).toEqual({ type: "role", user: appointed, by: oluWelcome.you });
+    }
+    // The new role is on what Ana sends from now on.
+    ana.send({ type: "message", text: "hello as a moderator" });
+    expect((await bo.expect("message")).from).toEqual(appointed);
+    olu.send({ type: "role", user: anaWelcome.you.id, role: "member" });
+    expect((await bo.expect("role")).user).toEqual(anaWelcome.you);
+  });
+
+  it("keeps a role across a reconnect and the room's eviction", async () => {
+    const { room, olu, oluWelcome, ana, anaWelcome } = await ownedRoom();
+    olu.send({ type: "role", user: anaWelcome.you.id, role: "moderator" });
+    await ana.expect("role");
+    ana.close();
+    await ana.closeEvent();
+    await evictDurableObject(env.ROOMS.getByName(room), { webSockets: "close" });
+    const [, back] = await TestSocket.join(room, "Ana", { session: anaWelcome.session });
+    expect(back.you).toEqual({ ...anaWelcome.you, role: "moderator" });
+    // The owner too, with the session alone (no key).
+    const [, owner] = await TestSocket.join(room, "Olu", { session: oluWelcome.session });
+    expect(owner.you.role).toBe("owner");
+    expect(back.users).toContainEqual({ ...anaWelcome.you, role: "moderator" });
+  });
+
+  it("refuses role changes from anyone but the owner, on owners, and for people not here", async () => {
+    const { room, ownerKey, olu, oluWelcome, ana, anaWelcome, bo, boWelcome } = await ownedRoom();
+    const refusal = async (socket: TestSocket, frame: object): Promise<ErrorFrame> => {
+      socket.send(frame);
+      return socket.expect("error");
+    };
+    expect(await refusal(ana, { type: "role", user: boWelcome.you.id, role: "moderator" })).toMatchObject({
+      code: "forbidden",
+    });
+    // A moderator appoints no one either.
+    olu.send({ type: "role", user: anaWelcome.you.id, role: "moderator" });
+    for (const socket of [olu, ana, bo]) await socket.expect("role");
+    expect(await refusal(ana, { type: "role", user: boWelcome.you.id, role: "moderator" })).toMatchObject({
+      code: "forbidden",
+    });
+    expect(await refusal(olu, { type: "role", user: "nobody-here", role: "moderator" })).toMatchObject({
+      code: "not_found",
+    });
+    // A second owner (another identity with the key) and the first cannot change each other.
+    const [other, otherWelcome] = await TestSocket.join(room, "Olu2", { ownerKey });
+    expect(otherWelcome.you.role).toBe("owner");
+    await olu.expect("joined");
+    expect(await refusal(olu, { type: "role", user: otherWelcome.you.id, role: "member" })).toMatchObject({
+      code: "forbidden",
+    });
+    expect(await refusal(other, { type: "role", user: oluWelcome.you.id, role: "moderator" })).toMatchObject({
+      code: "forbidden",
+    });
+    // Bad frames.
+    expect(await refusal(olu, { type: "role", user: boWelcome.you.id, role: "owner" })).toMatchObject({
+      code: "bad_frame",
+    });
+    expect(await refusal(olu, { type: "role", role: "moderator" })).toMatchObject({ code: "bad_frame" });
+  });
+});
