@@ -291,7 +291,8 @@ function renderRoster(): void {
   rosterCount.textContent = String(users.length);
   rosterList.replaceChildren(
     ...users.map((user) => {
-      const item = el("li", `hue-${hue(user.id)}`, user.nick);
+      const item = el("li", `hue-${hue(user.id)}`);
+      item.append(el("span", "name", user.nick));
       if (user.role !== undefined) item.append(el("span", "role", ` ${user.role}`));
       if (user.id === me) item.append(el("span", "you", " (you)"));
       const inCall = call.stateOf(user.id);

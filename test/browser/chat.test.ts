@@ -27,6 +27,7 @@ import {
   stopServer,
   submitNick,
   waitForInLog,
+  accessibilityViolations,
   type Person,
 } from "./harness";
 
@@ -281,6 +282,53 @@ async function horizontalOverflow(person: Person): Promise<number> {
   );
   return Math.max(0, width);
 }
+
+describe("owning a room", () => {
+  it("makes the creator of a private room its owner, on other devices through the owner link, and lets them appoint a moderator", async () => {
+    const olu = await person("olu");
+    await olu.page.goto(`${server.url}/`);
+    await Promise.all([
+      olu.page.waitForURL(/\/r\/[a-z2-7]{26}$/),
+      olu.page.getByRole("button", { name: "Create a private room" }).click(),
+    ]);
+    const room = new URL(olu.page.url()).pathname.slice("/r/".length);
+    await submitNick(olu.page, "Olu");
+    await olu.page.locator("#chat-view").waitFor({ state: "visible" });
+    await olu.page.getByText("You own this room.").waitFor();
+    expect(await olu.page.locator("#roster-list li").allTextContents()).toEqual(["Olu owner (you)"]);
+    expect(await accessibilityViolations(olu.page), "WCAG 2.1 AA violations: the owner's page").toEqual([]);
+
+    // The owner link on another device: the key is kept there, and leaves the address bar.
+    const key = await olu.page.evaluate<string>(`localStorage.getItem("edge-chat:owner-key:${room}")`);
+    expect(key).toMatch(/^[a-z2-7]{32}$/);
+    const laptop = await person("laptop");
+    await laptop.page.goto(`${server.url}/r/${room}#owner=${key}`);
+    expect(laptop.page.url()).toBe(`${server.url}/r/${room}`);
+    await submitNick(laptop.page, "Olu on the laptop");
+    await laptop.page.getByText("You own this room.").waitFor();
+
+    // A forged owner link: said next to the name, forgotten, and the next try joins as a member.
+    const mallory = await person("mallory");
+    await mallory.page.goto(`${server.url}/r/${room}#owner=${"a".repeat(32)}`);
+    await submitNick(mallory.page, "Mallory");
+    await mallory.page.locator("#nick-error", { hasText: "not this room's owner key" }).waitFor();
+    await submitNick(mallory.page, "Mallory");
+    await mallory.page.locator("#chat-view").waitFor({ state: "visible" });
+    expect(await mallory.page.locator("#ownership").isHidden()).toBe(true);
+
+    // The owner appoints Mallory a moderator (by nickname, any case); everyone sees it.
+    await waitForInLog(olu.page, "Mallory joined");
+    await say(olu.page, "/mod mallory");
+    await waitForInLog(mallory.page, "Olu made you a moderator");
+    await waitForInLog(laptop.page, "Olu made Mallory a moderator");
+    await expect
+      .poll(() => mallory.page.locator("#roster-list li", { hasText: "Mallory" }).textContent(), POLL)
+      .toBe("Mallory moderator (you)");
+    // A moderator appoints no one: the room says so.
+    await say(mallory.page, "/mod Olu");
+    await mallory.page.locator("#notice", { hasText: "Only the room's owner" }).waitFor();
+  });
+});
 
 describe("the landing page", () => {
   it("joins a room by name, and creates a private room", async () => {
