@@ -32,6 +32,8 @@ export default defineConfig({
                 SIGNAL_RATE_BURST: "8",
                 SIGNAL_RATE_PER_SECOND: "2",
                 MAX_SIGNAL_BYTES: "4000",
+                // A kick's cool-down a test can wait out.
+                KICK_COOLDOWN_SECONDS: "1",
               },
               // Per-IP limits a test reaches in a few requests. Only requests
               // that carry CF-Connecting-IP are counted, so other tests are

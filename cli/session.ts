@@ -10,7 +10,7 @@
 import { parseNick, type ErrorFrame, type MessageFrame, type User } from "../src/shared/protocol";
 import type { Status, StatusDetail } from "../src/core/connection";
 import type { Outgoing } from "../src/core/outbox";
-import { RoomSession, type Notice, type Welcome } from "../src/core/session";
+import { RoomSession, untilText, type Notice, type Welcome } from "../src/core/session";
 import type { Options } from "./args";
 import { parseCommand } from "../src/shared/commands";
 import { HELP } from "./commands";
@@ -55,6 +55,8 @@ export class ChatSession {
   /** Why a piped run will exit 1 once what is in flight is confirmed. */
   #failure: string | null = null;
   #leaving = false;
+  /** Why the room removed us (its `kicked` frame), said when the socket closes. */
+  #removedBecause: string | null = null;
   /** Uploads and downloads under way: a piped run ends only after them. */
   #transfers = 0;
   /** In a pipe, the lines that came after a /send still uploading: they
@@ -87,6 +89,23 @@ export class ChatSession {
       error: (frame) =>
         this.#terminal.info(this.#format.notice(`Error from the room: ${sanitizeLine(frame.message)}`).join("\n")),
       joinRefused: (frame) => void this.#joinRefused(frame.code, sanitizeLine(frame.message)),
+      // Removed by a moderator: said, and the run ends (the room closes the socket, 4003).
+      kicked: ({ by, reason, until }) => {
+        const how = until === undefined ? "removed you from" : `banned you ${untilText(until)} from`;
+        const why = reason === undefined ? "" : `: ${sanitizeLine(reason)}`;
+        this.#removedBecause = `edge-chat: ${sanitizeLine(by.nick)} ${how} #${this.#options.room}${why}`;
+      },
+      bans: ({ bans }) =>
+        this.#reply(
+          bans.length === 0
+            ? "No bans in force."
+            : bans
+                .map(
+                  (ban) =>
+                    `${ban.id}  ${sanitizeLine(ban.user.nick)} ${untilText(ban.until)}, by ${sanitizeLine(ban.by.nick)}${ban.reason === undefined ? "" : `: ${sanitizeLine(ban.reason)}`}`,
+                )
+                .join("\n"),
+        ),
       // Typing notices and history pages: nothing to show in a line-based
       // chat (--json still prints them).
     });
@@ -232,8 +251,16 @@ export class ChatSession {
     switch (notice.kind) {
       case "joined":
         return this.#show(this.#format.notice(`${name} joined`));
-      case "left":
-        return this.#show(this.#format.notice(`${name} left`));
+      case "left": {
+        if (notice.kicked === undefined) return this.#show(this.#format.notice(`${name} left`));
+        const { by, reason, until } = notice.kicked;
+        const how = until === undefined ? `removed ${name}` : `banned ${name} ${untilText(until)}`;
+        return this.#show(
+          this.#format.notice(
+            `${this.#format.name(by)} ${how}${reason === undefined ? "" : `: ${sanitizeLine(reason)}`}`,
+          ),
+        );
+      }
       case "renamed":
         return this.#show(
           this.#format.notice(notice.you ? `You are now ${name}` : `${sanitizeLine(notice.from)} is now ${name}`),
@@ -292,8 +319,15 @@ export class ChatSession {
       const what = this.#retries++ === 0 ? "Connection lost. Reconnecting" : "Still no connection. Trying again";
       this.#terminal.info(this.#format.notice(`${what} in ${seconds} s…`).join("\n"));
     } else if (status === "offline") {
-      // The connection gives up only before the first welcome, or when the
-      // session was taken over by a newer connection.
+      // The connection gives up only before the first welcome, when the
+      // session was taken over by a newer connection, or when a moderator
+      // removed us.
+      if (detail.removed) {
+        return void this.#leave(
+          EXIT.failed,
+          this.#removedBecause ?? "edge-chat: a moderator removed you from the room.",
+        );
+      }
       const message = detail.takenOver
         ? "edge-chat: this chat was opened again somewhere else (the same session joined on another connection)."
         : this.#opened
@@ -345,6 +379,18 @@ export class ChatSession {
       }
       case "role": {
         const problem = this.#room.setRole(command.nick, command.role);
+        if (problem !== null) this.#reply(problem);
+        return;
+      }
+      case "kick":
+      case "ban": {
+        const problem = this.#room.remove(command.kind, command.words);
+        if (problem !== null) this.#reply(problem);
+        return;
+      }
+      case "bans":
+      case "unban": {
+        const problem = this.#room.bansRequest(command.kind === "unban" ? command.ban : undefined);
         if (problem !== null) this.#reply(problem);
         return;
       }

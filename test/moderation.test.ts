@@ -8,7 +8,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ErrorFrame } from "../src/shared/protocol";
+import { CLOSE_KICKED, type ErrorFrame } from "../src/shared/protocol";
 import { ORIGIN, TestSocket, freshRoom } from "./socket";
 
 const post = (path: string) => exports.default.fetch(`${ORIGIN}${path}`, { method: "POST" });
@@ -150,5 +150,135 @@ describe("roles", () => {
       code: "bad_frame",
     });
     expect(await refusal(olu, { type: "role", role: "moderator" })).toMatchObject({ code: "bad_frame" });
+  });
+});
+
+describe("removing people", () => {
+  /** A room with its owner and a moderator (Ana), and a troll who joins from `ip`. */
+  async function withTroll(ip: string) {
+    const room = await ownedRoom();
+    room.olu.send({ type: "role", user: room.anaWelcome.you.id, role: "moderator" });
+    for (const socket of [room.olu, room.ana, room.bo]) await socket.expect("role");
+    const troll = await TestSocket.open(room.room, { "CF-Connecting-IP": ip });
+    const trollWelcome = await troll.joinAs("Troll");
+    for (const socket of [room.olu, room.ana, room.bo]) await socket.expect("joined");
+    return { ...room, troll, trollWelcome };
+  }
+
+  it("kicks: the one removed is told and closed (4003), the others see why, and the cool-down holds identity and address", async () => {
+    const { room, olu, ana, anaWelcome, bo, troll, trollWelcome } = await withTroll("203.0.113.10");
+    ana.send({ type: "kick", user: trollWelcome.you.id, reason: "  spam  " });
+    const moderator = { ...anaWelcome.you, role: "moderator" };
+    expect(await troll.expect("kicked")).toEqual({ type: "kicked", by: moderator, reason: "spam" });
+    expect((await troll.closeEvent()).code).toBe(CLOSE_KICKED);
+    for (const socket of [olu, ana, bo]) {
+      expect(await socket.expect("left")).toEqual({
+        type: "left",
+        user: trollWelcome.you,
+        kicked: { by: moderator, reason: "spam" },
+      });
+    }
+    // Back at once: refused, under the old session or a new name from the same address.
+    const again = await TestSocket.open(room, { "CF-Connecting-IP": "203.0.113.10" });
+    again.send({ type: "join", nick: "Troll", session: trollWelcome.session });
+    expect(await again.expect("error")).toMatchObject({
+      code: "kicked",
+      message: /by Ana \(spam\); you can come back in 1 s/,
+    });
+    again.send({ type: "join", nick: "Innocent" });
+    expect(await again.expect("error")).toMatchObject({ code: "kicked" });
+    // After the cool-down (KICK_COOLDOWN_SECONDS is 1 in these tests), the same identity is back.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const back = await again.joinAs("Troll", { session: trollWelcome.session });
+    expect(back.you.id).toBe(trollWelcome.you.id);
+  });
+
+  it("bans: identity and address stay out until the ban ends or is lifted; moderators list and lift bans", async () => {
+    const { room, ownerKey, olu, oluWelcome, ana, bo, boWelcome, troll, trollWelcome } =
+      await withTroll("2001:db8:7:1::5");
+    olu.send({ type: "ban", user: trollWelcome.you.id, reason: "trolling" });
+    expect(await troll.expect("kicked")).toEqual({
+      type: "kicked",
+      by: oluWelcome.you,
+      reason: "trolling",
+      until: null,
+    });
+    expect((await troll.closeEvent()).code).toBe(CLOSE_KICKED);
+    expect((await bo.expect("left")).kicked).toEqual({ by: oluWelcome.you, reason: "trolling", until: null });
+    await olu.expect("left");
+    await ana.expect("left");
+    // Another address in the same IPv6 /64, a new name, no session: still out, long after a kick's cool-down.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const sameBlock = await TestSocket.open(room, { "CF-Connecting-IP": "2001:db8:7:1::99" });
+    sameBlock.send({ type: "join", nick: "NotTheTroll" });
+    expect(await sameBlock.expect("error")).toMatchObject({
+      code: "banned",
+      message: "You are banned from this room for good, by Olu (trolling).",
+    });
+    // The list, for moderators only; members are refused.
+    bo.send({ type: "bans" });
+    expect(await bo.expect("error")).toMatchObject({ code: "forbidden" });
+    ana.send({ type: "bans" });
+    const { bans } = await ana.expect("bans");
+    expect(bans).toEqual([
+      // (Who, as they were named then: id and nickname.)
+      {
+        id: expect.any(String),
+        user: trollWelcome.you,
+        by: { id: oluWelcome.you.id, nick: "Olu" },
+        reason: "trolling",
+        until: null,
+      },
+    ]);
+    bo.send({ type: "unban", ban: bans[0]!.id });
+    expect(await bo.expect("error")).toMatchObject({ code: "forbidden" });
+    ana.send({ type: "unban", ban: "no-such-ban" });
+    expect(await ana.expect("error")).toMatchObject({ code: "not_found" });
+    // A moderator or the owner from the banned address still gets in (to lift the ban, say).
+    const owner = await TestSocket.open(room, { "CF-Connecting-IP": "2001:db8:7:1::7" });
+    expect((await owner.joinAs("Olu again", { ownerKey })).you.role).toBe("owner");
+    for (const socket of [olu, ana, bo]) await socket.expect("joined");
+    ana.send({ type: "unban", ban: bans[0]!.id });
+    expect(await ana.expect("bans")).toEqual({ type: "bans", bans: [] });
+    const back = await sameBlock.joinAs("NotTheTroll");
+    expect(back.you.nick).toBe("NotTheTroll");
+    // A ban for some minutes says until when.
+    olu.send({ type: "ban", user: back.you.id, minutes: 90 });
+    const kicked = await sameBlock.expect("kicked");
+    expect(kicked.until).toBeGreaterThan(Date.now() + 89 * 60_000);
+    expect(kicked.until).toBeLessThanOrEqual(Date.now() + 90 * 60_000);
+    expect(boWelcome.you.role).toBeUndefined();
+  });
+
+  it("refuses removals by members, of equals and higher roles, of people not here, and bad frames", async () => {
+    const { olu, oluWelcome, ana, anaWelcome, bo, boWelcome } = await withTroll("198.51.100.20");
+    const refusal = async (socket: TestSocket, frame: object): Promise<ErrorFrame> => {
+      socket.send(frame);
+      return socket.expect("error");
+    };
+    expect(await refusal(bo, { type: "kick", user: anaWelcome.you.id })).toMatchObject({ code: "forbidden" });
+    expect(await refusal(bo, { type: "ban", user: oluWelcome.you.id })).toMatchObject({ code: "forbidden" });
+    // A moderator removes neither the owner nor another moderator.
+    expect(await refusal(ana, { type: "kick", user: oluWelcome.you.id })).toMatchObject({
+      code: "forbidden",
+      message: "Olu is an owner: you can only kick people below you.",
+    });
+    olu.send({ type: "role", user: boWelcome.you.id, role: "moderator" });
+    for (const socket of [olu, ana, bo]) await socket.expect("role");
+    expect(await refusal(ana, { type: "ban", user: boWelcome.you.id })).toMatchObject({ code: "forbidden" });
+    expect(await refusal(olu, { type: "kick", user: "nobody-here" })).toMatchObject({ code: "not_found" });
+    expect(await refusal(olu, { type: "kick", user: boWelcome.you.id, reason: "x".repeat(201) })).toMatchObject({
+      code: "too_long",
+    });
+    expect(await refusal(olu, { type: "kick", user: boWelcome.you.id, reason: "two\nlines" })).toMatchObject({
+      code: "bad_frame",
+    });
+    expect(await refusal(olu, { type: "ban", user: boWelcome.you.id, minutes: 0 })).toMatchObject({
+      code: "bad_frame",
+    });
+    expect(await refusal(olu, { type: "ban", user: boWelcome.you.id, minutes: 1.5 })).toMatchObject({
+      code: "bad_frame",
+    });
+    expect(await refusal(olu, { type: "unban" })).toMatchObject({ code: "bad_frame" });
   });
 });

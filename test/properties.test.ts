@@ -714,6 +714,10 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
               call: "call",
               signal: "(none)",
               role: "role",
+              kick: "left",
+              ban: "left",
+              bans: "bans",
+              unban: "bans",
             }[frame.type],
           );
           // Nicknames stay unique: nobody else here has the accepted one.

@@ -14,6 +14,7 @@
  * retryNow().
  */
 import {
+  CLOSE_KICKED,
   CLOSE_SESSION_TAKEN_OVER,
   PING,
   parseServerMessage,
@@ -39,6 +40,9 @@ export interface StatusDetail {
   /** Closed with 4001: the session was taken over elsewhere. Not retried,
    * or the two would take it from each other forever. */
   takenOver?: true;
+  /** Closed with 4003: a moderator removed us (the `kicked` frame said
+   * why). Not retried: the room would refuse us anyway. */
+  removed?: true;
 }
 
 const FIRST_RETRY_MS = 1_000;
@@ -222,6 +226,8 @@ export class ChatConnection {
     this.#joined = false;
     if (code === CLOSE_SESSION_TAKEN_OVER) {
       this.#on.status("offline", { takenOver: true });
+    } else if (code === CLOSE_KICKED) {
+      this.#on.status("offline", { removed: true });
     } else if (this.#lastId === undefined) {
       // Never got in: the page asks again rather than retrying forever.
       this.#on.status("offline");

@@ -12,11 +12,14 @@
  */
 import {
   parseNick,
+  type BansFrame,
   type CallNoticeFrame,
   type ClientFrame,
   type ErrorFrame,
   type HistoryFrame,
+  type KickedFrame,
   type MessageFrame,
+  type Removal,
   type RoomLimits,
   type ServerFrame,
   type SignalNoticeFrame,
@@ -31,7 +34,9 @@ import { Roster, TypingSender, Typists } from "./presence";
 
 /** A line in the flow of the conversation that is not a message. */
 export type Notice =
-  | { kind: "joined" | "left"; user: User }
+  | { kind: "joined"; user: User }
+  /** `kicked`: a moderator removed them (a kick, or a ban with `until`). */
+  | { kind: "left"; user: User; kicked?: Removal }
   | { kind: "renamed"; user: User; from: string; you: boolean }
   /** `user` carries the new role (none: a member again); `you`: it is ours. */
   | { kind: "role"; user: User; by: User; you: boolean }
@@ -73,6 +78,10 @@ export interface SessionEvents {
   /** The call's members changed (already applied to `callMembers`). */
   call(frame: CallNoticeFrame): void;
   signal(frame: SignalNoticeFrame): void;
+  /** A moderator removed us: the room closes the socket next (no reconnect). */
+  kicked(frame: KickedFrame): void;
+  /** The bans in force (the answer to `bans` or `unban`). */
+  bans(frame: BansFrame): void;
   /** One of ours was refused, by the room or (too long, say) before it was
    * written. A message stays in the list, failed, for a retry or a discard. */
   refused(item: Outgoing, reason: string): void;
@@ -153,10 +162,7 @@ export class RoomSession {
     const wanted = nick.trim().toLowerCase();
     const user = this.roster.sorted().find((each) => each.nick.toLowerCase() === wanted);
     if (user === undefined) return `Nobody called "${nick.trim()}" is in the room.`;
-    if (!this.#connection.joined) return "Not connected right now: try again once the room is back.";
-    this.#outbox.spend();
-    this.#connection.send({ type: "role", user: user.id, role });
-    return null;
+    return this.#sendModeration({ type: "role", user: user.id, role });
   }
 
   /** A message, shown at once (the list's own messages) and sent as soon as
@@ -176,6 +182,53 @@ export class RoomSession {
     this.#outbox.rename(parsed.nick);
     this.#typing.lineSent();
     return null;
+  }
+
+  /**
+   * A moderator removes someone: `words` is what follows `/kick` or `/ban`,
+   * a nickname (the longest one here that it starts with, any case), then
+   * for a ban an optional number of minutes, then an optional reason.
+   * Returns why not, if not; the room answers with `left` or an error.
+   */
+  remove(kind: "kick" | "ban", words: string): string | null {
+    const found = this.#findByNickPrefix(words);
+    if (found === null) return `Nobody here has the name that "${words.trim()}" starts with.`;
+    let rest = found.rest;
+    const frame: ClientFrame =
+      kind === "kick" ? { type: "kick", user: found.user.id } : { type: "ban", user: found.user.id };
+    const minutes = /^(\d+)(?:\s+|$)/.exec(rest);
+    if (frame.type === "ban" && minutes !== null) {
+      frame.minutes = Number(minutes[1]);
+      rest = rest.slice(minutes[0].length);
+    }
+    if (rest !== "") frame.reason = rest;
+    return this.#sendModeration(frame);
+  }
+
+  /** Asks for the bans in force (the `bans` event answers), or lifts one by its id. */
+  bansRequest(unban?: string): string | null {
+    return this.#sendModeration(unban === undefined ? { type: "bans" } : { type: "unban", ban: unban });
+  }
+
+  #sendModeration(frame: ClientFrame): string | null {
+    if (!this.#connection.joined) return "Not connected right now: try again once the room is back.";
+    this.#outbox.spend();
+    this.#connection.send(frame);
+    return null;
+  }
+
+  /** The person here whose nickname `words` starts with (the longest such
+   * nickname, ignoring case), and what follows it. */
+  #findByNickPrefix(words: string): { user: User; rest: string } | null {
+    const text = words.trim();
+    const lower = text.toLowerCase();
+    let best: User | null = null;
+    for (const user of this.roster.sorted()) {
+      const nick = user.nick.toLowerCase();
+      const fits = lower === nick || (lower.startsWith(nick) && /\s/.test(text.charAt(nick.length)));
+      if (fits && (best === null || user.nick.length > best.nick.length)) best = user;
+    }
+    return best === null ? null : { user: best, rest: text.slice(best.nick.length).trim() };
   }
 
   /** A failed message, sent again (to the end of the queue). */
@@ -245,8 +298,20 @@ export class RoomSession {
         this.#on.older?.(frame);
         break;
       case "joined":
+        this.#on.notice?.({ kind: "joined", user: frame.user });
+        break;
       case "left":
-        this.#on.notice?.({ kind: frame.type, user: frame.user });
+        this.#on.notice?.(
+          frame.kicked === undefined
+            ? { kind: "left", user: frame.user }
+            : { kind: "left", user: frame.user, kicked: frame.kicked },
+        );
+        break;
+      case "kicked":
+        this.#on.kicked?.(frame);
+        break;
+      case "bans":
+        this.#on.bans?.(frame);
         break;
       case "renamed":
         this.#renamed(frame.user, frame.from);
@@ -330,4 +395,11 @@ export class RoomSession {
     if (status !== "online") this.#outbox.disconnected();
     this.#on.status?.(status, detail);
   }
+}
+
+/** When a ban ends, as both clients say it: "until 2 Dec 2026, 11:50" in
+ * the reader's own time, or "for good". */
+export function untilText(until: number | null | undefined): string {
+  if (until == null) return "for good";
+  return `until ${new Date(until).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}`;
 }

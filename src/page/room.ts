@@ -9,7 +9,7 @@
 import { codePointLength, parseNick, parseRoomName, type ErrorFrame, type MessageFrame } from "../shared/protocol";
 import { parseCommand } from "../shared/commands";
 import type { Status, StatusDetail } from "../core/connection";
-import { RoomSession, type Notice, type Welcome } from "../core/session";
+import { RoomSession, untilText, type Notice, type Welcome } from "../core/session";
 import { byId, el, setFieldError } from "./dom";
 import { MessageLog, hue, outgoingItem, setDelivery } from "./log";
 import { setUpSharing } from "./share";
@@ -82,6 +82,19 @@ const session: RoomSession = new RoomSession(
       else showNotice(reason);
     },
     error: onError,
+    kicked: ({ by, reason, until }) => {
+      const how = until === undefined ? "removed you from this room" : `banned you from this room ${untilText(until)}`;
+      const next = until === undefined ? " You can come back in a minute: reload the page." : "";
+      showNotice(`${by.nick} ${how}${reason === undefined ? "." : `: ${reason}.`}${next}`, "error", false);
+    },
+    bans: ({ bans }) =>
+      showNotice(
+        bans.length === 0
+          ? "No bans in force."
+          : `Bans: ${bans.map((ban) => `${ban.user.nick} ${untilText(ban.until)} (/unban ${ban.id})`).join("; ")}.`,
+        "info",
+        false,
+      ),
     joinRefused: (frame) => {
       // A taken or invalid nickname, a full room, a wrong owner key: ask
       // again (a wrong key is forgotten, so the next try joins as a member).
@@ -210,9 +223,13 @@ function onNotice(notice: Notice): void {
   switch (notice.kind) {
     case "joined":
       return log.notice(`${user.nick} joined`);
-    case "left":
+    case "left": {
       call.onLeft(user); // the roster is drawn again when the call changes
-      return log.notice(`${user.nick} left`);
+      if (notice.kicked === undefined) return log.notice(`${user.nick} left`);
+      const { by, reason, until } = notice.kicked;
+      const how = until === undefined ? `removed ${user.nick}` : `banned ${user.nick} ${untilText(until)}`;
+      return log.notice(`${by.nick} ${how}${reason === undefined ? "" : `: ${reason}`}`);
+    }
     case "renamed":
       call.onRenamed(user);
       if (!notice.you) return log.notice(`${notice.from} is now ${user.nick}`);
@@ -427,8 +444,19 @@ function sendComposed(): void {
       fileInput.click();
       return showNotice("Pick the file to share (you can also drop files on the chat, or paste an image).", "info");
   }
-  if (command.kind === "role") {
-    const problem = session.setRole(command.nick, command.role);
+  if (
+    command.kind === "role" ||
+    command.kind === "kick" ||
+    command.kind === "ban" ||
+    command.kind === "bans" ||
+    command.kind === "unban"
+  ) {
+    const problem =
+      command.kind === "role"
+        ? session.setRole(command.nick, command.role)
+        : command.kind === "kick" || command.kind === "ban"
+          ? session.remove(command.kind, command.words)
+          : session.bansRequest(command.kind === "unban" ? command.ban : undefined);
     if (problem !== null) return showNotice(problem);
   } else if (command.kind === "nick") {
     if (!session.joined) return showNotice("Not connected right now: rename once the room is back.");

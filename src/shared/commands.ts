@@ -10,6 +10,12 @@ export type Command =
   | { kind: "nick"; nick: string }
   /** The owner makes someone a moderator (`/mod nick`), or a member again (`/unmod nick`). */
   | { kind: "role"; nick: string; role: "moderator" | "member" }
+  /** A moderator removes someone: "nick [reason]", or for a ban "nick [minutes] [reason]". */
+  | { kind: "kick"; words: string }
+  | { kind: "ban"; words: string }
+  /** A moderator lists the bans, or lifts one by its id. */
+  | { kind: "bans" }
+  | { kind: "unban"; ban: string }
   | { kind: "who" }
   | { kind: "help" }
   | { kind: "quit" }
@@ -34,6 +40,16 @@ export function parseCommand(line: string): Command {
       return rest === ""
         ? { kind: "usage", text: `Usage: /${name.toLowerCase()} nickname` }
         : { kind: "role", nick: rest, role: name.toLowerCase() === "mod" ? "moderator" : "member" };
+    case "kick":
+      return rest === "" ? { kind: "usage", text: "Usage: /kick nickname [reason]" } : { kind: "kick", words: rest };
+    case "ban":
+      return rest === ""
+        ? { kind: "usage", text: "Usage: /ban nickname [minutes] [reason] (no minutes: for good)" }
+        : { kind: "ban", words: rest };
+    case "bans":
+      return { kind: "bans" };
+    case "unban":
+      return rest === "" ? { kind: "usage", text: "Usage: /unban ban-id (from /bans)" } : { kind: "unban", ban: rest };
     case "send":
       return rest === "" ? { kind: "usage", text: "Usage: /send path/to/file" } : { kind: "send", path: rest };
     case "who":

@@ -178,7 +178,33 @@ export interface RoleFrame {
   user: string;
   role: "moderator" | "member";
 }
+/** A moderator removes someone: they may come back after a cool-down. */
+export interface KickFrame {
+  type: "kick";
+  user: string;
+  reason?: string;
+}
+/** A kick that also keeps that identity and its address out, for `minutes` (absent: for good). */
+export interface BanFrame {
+  type: "ban";
+  user: string;
+  minutes?: number;
+  reason?: string;
+}
+/** A moderator asks for the bans in force. */
+export interface BansRequestFrame {
+  type: "bans";
+}
+/** A moderator lifts a ban (by its id, from `bans`). */
+export interface UnbanFrame {
+  type: "unban";
+  ban: string;
+}
 export type ClientFrame =
+  | KickFrame
+  | BanFrame
+  | BansRequestFrame
+  | UnbanFrame
   | RoleFrame
   | JoinFrame
   | SendFrame
@@ -255,6 +281,33 @@ export interface JoinedFrame {
 export interface LeftFrame {
   type: "left";
   user: User;
+  /** Present when a moderator removed them (a kick or a ban). */
+  kicked?: Removal;
+}
+/** Who removed someone, why, and for a ban until when (null: for good). */
+export interface Removal {
+  by: User;
+  reason?: string;
+  /** Present for a ban only. */
+  until?: number | null;
+}
+/** To the one removed, just before the room closes their socket (4003). */
+export interface KickedFrame extends Removal {
+  type: "kicked";
+}
+/** A ban in force, as moderators see it. */
+export interface BanEntry {
+  id: string;
+  user: User;
+  by: User;
+  reason?: string;
+  /** Ms since the epoch; null: for good. */
+  until: number | null;
+}
+/** The bans in force, to the moderator who asked (or who lifted one). */
+export interface BansFrame {
+  type: "bans";
+  bans: BanEntry[];
 }
 export interface TypingNoticeFrame {
   type: "typing";
@@ -301,6 +354,8 @@ export interface ErrorFrame {
   cid?: string;
 }
 export type ServerFrame =
+  | KickedFrame
+  | BansFrame
   | RoleNoticeFrame
   | WelcomeFrame
   | MessageFrame
@@ -330,6 +385,8 @@ export const ERROR_CODES = [
   "bad_owner_key",
   "forbidden",
   "not_found",
+  "kicked",
+  "banned",
   "internal",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -341,6 +398,12 @@ export const CLOSE_SESSION_TAKEN_OVER = 4001;
 export const CLOSE_POLICY_VIOLATION = 1008;
 /** A client that pings went silent for longer than the room's ping timeout. */
 export const CLOSE_PING_TIMEOUT = 4002;
+/** A moderator removed this socket's user (a kick or a ban): do not reconnect. */
+export const CLOSE_KICKED = 4003;
+/** The longest reason a moderator may give, in characters. */
+export const MAX_REASON_LENGTH = 200;
+/** The longest ban with a length: ten years, in minutes. */
+export const MAX_BAN_MINUTES = 5_256_000;
 
 export const PING = "ping";
 export const PONG = "pong";
@@ -376,6 +439,20 @@ export const MAX_OWNER_KEY_LENGTH = 128;
 export type ParsedClientFrame =
   | { ok: true; frame: ClientFrame }
   | { ok: false; code: ErrorCode; message: string; cid?: string };
+
+/** A moderator's optional reason: trimmed, at most MAX_REASON_LENGTH
+ * characters of text; "" is none. A refusal when it is not that. */
+function parseReason(value: unknown): string | undefined | ParsedClientFrame {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") return refuse("bad_frame", '"reason" must be a string.');
+  const reason = value.trim();
+  if (reason === "") return undefined;
+  if (longerThan(reason, MAX_REASON_LENGTH))
+    return refuse("too_long", `A reason is at most ${MAX_REASON_LENGTH} characters.`);
+  if (!reason.isWellFormed() || TEXT_FORBIDDEN.test(reason) || reason.includes("\n"))
+    return refuse("bad_frame", "A reason is one line, without control characters or bidirectional overrides.");
+  return reason;
+}
 
 /** The `cid` of a parsed or refused message or nick frame, to echo in an error about it. */
 export function cidOf(parsed: ParsedClientFrame): string | undefined {
@@ -517,10 +594,44 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       }
       return { ok: true, frame: { type: "role", user: value.user, role: value.role } };
     }
+    case "kick":
+    case "ban": {
+      if (typeof value.user !== "string" || value.user.length === 0 || value.user.length > MAX_USER_ID_LENGTH) {
+        return refuse("bad_frame", '"user" must be the user id of someone in the room.');
+      }
+      const reason = parseReason(value.reason);
+      if (typeof reason === "object") return reason;
+      if (value.type === "kick") {
+        const frame: KickFrame = { type: "kick", user: value.user };
+        if (reason !== undefined) frame.reason = reason;
+        return { ok: true, frame };
+      }
+      const minutes = value.minutes;
+      if (minutes !== undefined && !(Number.isSafeInteger(minutes) && (minutes as number) >= 1)) {
+        return refuse("bad_frame", '"minutes" must be a whole number of minutes (at least 1), or absent for good.');
+      }
+      if (minutes !== undefined && (minutes as number) > MAX_BAN_MINUTES) {
+        return refuse(
+          "bad_frame",
+          `A ban with a length lasts at most ${MAX_BAN_MINUTES} minutes; leave "minutes" out for good.`,
+        );
+      }
+      const frame: BanFrame = { type: "ban", user: value.user };
+      if (minutes !== undefined) frame.minutes = minutes as number;
+      if (reason !== undefined) frame.reason = reason;
+      return { ok: true, frame };
+    }
+    case "bans":
+      return { ok: true, frame: { type: "bans" } };
+    case "unban":
+      if (typeof value.ban !== "string" || value.ban.length === 0 || value.ban.length > MAX_USER_ID_LENGTH) {
+        return refuse("bad_frame", '"ban" must be the id of a ban (from a bans frame).');
+      }
+      return { ok: true, frame: { type: "unban", ban: value.ban } };
     default:
       return refuse(
         "bad_frame",
-        'Unknown frame "type": expected join, message, typing, nick, history, call, signal or role.',
+        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, role, kick, ban, bans or unban.',
       );
   }
 }
@@ -541,6 +652,8 @@ export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set<string>([
   "call",
   "signal",
   "role",
+  "kicked",
+  "bans",
   "error",
 ]);
 

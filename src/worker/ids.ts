@@ -24,3 +24,5 @@ export const newSessionToken = (): string => randomId(32);
 export const newFileId = (): string => randomId(26);
 /** A room's owner key, the secret that makes an identity its owner: 32 characters, 160 bits. */
 export const newOwnerKey = (): string => randomId(32);
+/** A ban's id, to lift it by: 16 characters. */
+export const newBanId = (): string => randomId(16);

@@ -24,7 +24,10 @@ export type LogEvent =
   | "upload_refused"
   | "room_storage_full"
   | "room_claimed"
-  | "role";
+  | "role"
+  | "kick"
+  | "ban"
+  | "unban";
 
 /**
  * How a room is named in logs. A private room's name (26 random characters,

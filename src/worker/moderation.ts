@@ -3,13 +3,25 @@
  * here): the owner key, given once to whoever creates or claims the room
  * and stored only as a hash; the roles (owner > moderator > member), which
  * belong to an identity and so survive reconnects and the room's eviction;
- * and the owner's appointing and removing of moderators.
+ * the owner's appointing and removing of moderators; and removing people:
+ * kicks (back after KICK_COOLDOWN_SECONDS) and bans (until a time, or for
+ * good), each keeping out the identity and its address (IPv6 by /64).
  */
-import { newOwnerKey } from "./ids";
+import { newBanId, newOwnerKey } from "./ids";
 import { log } from "./log";
 import type { RoomParts } from "./room-parts";
-import { hashSecret } from "./storage";
-import type { Role, RoleFrame, User } from "../shared/protocol";
+import { hashSecret, type BanRow } from "./storage";
+import type {
+  BanEntry,
+  BanFrame,
+  BansFrame,
+  ErrorCode,
+  KickFrame,
+  Removal,
+  Role,
+  RoleFrame,
+  User,
+} from "../shared/protocol";
 
 /** How much each role may do: one acts only on those ranked below. */
 const RANK: Record<Role, number> = { member: 0, moderator: 1, owner: 2 };
@@ -21,11 +33,24 @@ export function withRole(user: User, role: Role): User {
 
 export const roleOf = (user: User): Role => user.role ?? "member";
 
+/** "until 2 Dec 2026, 11:50 UTC", or "for good". */
+function untilText(until: number | null): string {
+  if (until === null) return "for good";
+  const date = new Date(until);
+  const day = date.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  const time = date.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: "UTC" });
+  return `until ${day}, ${time} UTC`;
+}
+
 export class Moderation {
   readonly #room: RoomParts;
+  /** Takes someone out of the room: tells them, closes their socket (4003),
+   * tells everyone else (presence.ts). */
+  readonly #remove: (ws: WebSocket, removal: Removal) => void;
 
-  constructor(room: RoomParts) {
+  constructor(room: RoomParts, remove: (ws: WebSocket, removal: Removal) => void) {
     this.#room = room;
+    this.#remove = remove;
   }
 
   /** Gives the room an owner: the key, to be shown once, or null when the
@@ -53,6 +78,111 @@ export class Moderation {
       return "owner";
     }
     return store.roleOf(userId);
+  }
+
+  /** Why this identity or address may not come in now, if it may not. */
+  barred(userId: string, address: string | null, now: number): { code: ErrorCode; message: string } | null {
+    const ban = this.#room.store.barring(userId, address, now);
+    if (ban === null) return null;
+    const why = ban.reason === null ? "" : ` (${ban.reason})`;
+    if (ban.kind === "kick") {
+      const seconds = Math.max(1, Math.ceil(((ban.until ?? now) - now) / 1000));
+      return {
+        code: "kicked",
+        message: `You were removed from this room by ${ban.by.nick}${why}; you can come back in ${seconds} s.`,
+      };
+    }
+    return {
+      code: "banned",
+      message: `You are banned from this room ${untilText(ban.until)}, by ${ban.by.nick}${why}.`,
+    };
+  }
+
+  /** `kick` and `ban`: a moderator (or the owner) removes someone of a lower role. */
+  remove(ws: WebSocket, by: User, frame: KickFrame | BanFrame, now: number): void {
+    const { sockets, store, config, logName } = this.#room;
+    const target = this.#target(ws, by, frame.user, frame.type === "kick" ? "kick" : "ban");
+    if (target === null) return;
+    const { socket, user } = target;
+    const ban = frame.type === "ban";
+    const until = ban
+      ? frame.minutes === undefined
+        ? null
+        : now + frame.minutes * 60_000
+      : now + config.kickCooldownSeconds * 1000;
+    if (ban || config.kickCooldownSeconds > 0) {
+      const row: BanRow = {
+        id: newBanId(),
+        kind: ban ? "ban" : "kick",
+        user: { id: user.id, nick: user.nick },
+        address: sockets.state(socket).ip,
+        by: { id: by.id, nick: by.nick },
+        reason: frame.reason ?? null,
+        until,
+      };
+      store.addBan(row, now);
+    }
+    const removal: Removal = { by };
+    if (frame.reason !== undefined) removal.reason = frame.reason;
+    if (ban) removal.until = until;
+    log(ban ? "ban" : "kick", {
+      room: logName,
+      user: user.id,
+      by: by.id,
+      until: ban ? (until ?? "forever") : undefined,
+    });
+    this.#remove(socket, removal);
+  }
+
+  /** `bans`: the bans in force, to a moderator. */
+  bans(ws: WebSocket, by: User, now: number): void {
+    if (RANK[roleOf(by)] < RANK.moderator) {
+      return this.#room.refuse(ws, "forbidden", "Only moderators and the owner see the room's bans.");
+    }
+    this.#room.sockets.send(ws, this.#bansFrame(now));
+  }
+
+  /** `unban`: a moderator lifts a ban; they get the bans left. */
+  unban(ws: WebSocket, by: User, id: string, now: number): void {
+    const { store, sockets, logName } = this.#room;
+    if (RANK[roleOf(by)] < RANK.moderator) {
+      return this.#room.refuse(ws, "forbidden", "Only moderators and the owner lift bans.");
+    }
+    if (!store.removeBan(id, now)) {
+      return this.#room.refuse(ws, "not_found", `There is no ban "${id}" in force (it may have ended).`);
+    }
+    log("unban", { room: logName, ban: id, by: by.id });
+    sockets.send(ws, this.#bansFrame(now));
+  }
+
+  #bansFrame(now: number): BansFrame {
+    const bans = this.#room.store.bans(now).map((row) => {
+      const entry: BanEntry = { id: row.id, user: row.user, by: row.by, until: row.until };
+      if (row.reason !== null) entry.reason = row.reason;
+      return entry;
+    });
+    return { type: "bans", bans };
+  }
+
+  /** Someone in the room whom `by` may act on, or null (refused, said why). */
+  #target(ws: WebSocket, by: User, id: string, what: string): { socket: WebSocket; user: User } | null {
+    const { sockets } = this.#room;
+    if (RANK[roleOf(by)] < RANK.moderator) {
+      this.#room.refuse(ws, "forbidden", `Only moderators and the owner may ${what} people.`);
+      return null;
+    }
+    const socket = sockets.findByUserId(id);
+    const user = socket === undefined ? null : sockets.state(socket).user;
+    if (socket === undefined || user === null) {
+      this.#room.refuse(ws, "not_found", `There is no one with the id "${id}" in the room.`);
+      return null;
+    }
+    if (RANK[roleOf(user)] >= RANK[roleOf(by)]) {
+      const role = roleOf(user) === "owner" ? "an owner" : "a moderator";
+      this.#room.refuse(ws, "forbidden", `${user.nick} is ${role}: you can only ${what} people below you.`);
+      return null;
+    }
+    return { socket, user };
   }
 
   /** `{"type":"role"}`: the owner makes someone in the room a moderator, or a member again. */

@@ -20,6 +20,7 @@ import {
   type ErrorCode,
   type JoinFrame,
   type NickFrame,
+  type Removal,
   type User,
   type WelcomeFrame,
 } from "../shared/protocol";
@@ -183,6 +184,12 @@ export class Presence {
         "That is not this room's owner key: check the owner link, or join without it.",
       );
     }
+    // Someone kicked (for a while) or banned stays out, under any name. A
+    // moderator or the owner never does: behind one address with the one
+    // banned (an office, a carrier's NAT, everyone on localhost), they must
+    // still be able to come in and lift the ban.
+    const barred = role === "member" ? this.#moderation.barred(identity.user.id, state.ip, now) : null;
+    if (barred !== null) return this.#room.refuse(ws, barred.code, barred.message);
     const { token, tokenHash } = identity;
     const user = withRole(identity.user, role);
     if (previous !== undefined) {
@@ -277,8 +284,9 @@ export class Presence {
     }
   }
 
-  /** A socket is gone (closed, failed, or closed by the room): the others are told. */
-  leave(ws: WebSocket, code?: number): void {
+  /** A socket is gone (closed, failed, or closed by the room; `kicked`: by
+   * a moderator): the others are told. */
+  leave(ws: WebSocket, code?: number, kicked?: Removal): void {
     const { sockets, logName } = this.#room;
     const left = sockets.leave(ws);
     if (left === null) return;
@@ -289,6 +297,8 @@ export class Presence {
     const store = this.#room.store;
     store.touchSession(left.sessionHash, now);
     store.markActive(now);
-    sockets.broadcast({ type: "left", user: left.user });
+    sockets.broadcast(
+      kicked === undefined ? { type: "left", user: left.user } : { type: "left", user: left.user, kicked },
+    );
   }
 }

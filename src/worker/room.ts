@@ -29,6 +29,7 @@ import type { RoomParts } from "./room-parts";
 import { Connections } from "./connections";
 import { DAY_MS, SocketLimits, roomRules, type RoomRules } from "./limits";
 import {
+  CLOSE_KICKED,
   CLOSE_POLICY_VIOLATION,
   PING,
   PONG,
@@ -102,7 +103,12 @@ export class Room extends DurableObject<Env> {
       publish: (message) => this.#chat.publish(message),
     };
     this.#chat = new Chat(parts, () => void this.#files.sweep());
-    this.#moderation = new Moderation(parts);
+    this.#moderation = new Moderation(parts, (ws, removal) => {
+      // Told first, then closed: the close flushes what the socket is due.
+      this.#sockets.send(ws, { type: "kicked", ...removal });
+      this.#sockets.close(ws, CLOSE_KICKED, "removed by a moderator");
+      this.#presence.leave(ws, CLOSE_KICKED, removal);
+    });
     this.#presence = new Presence(parts, this.#chat, this.#limits, this.#moderation, (ws) =>
       ctx.getWebSocketAutoResponseTimestamp(ws),
     );
@@ -241,6 +247,13 @@ export class Room extends DurableObject<Env> {
         return this.#calls.signal(ws, state, user, frame, message as string, now);
       case "role":
         return this.#moderation.setRole(ws, user, frame);
+      case "kick":
+      case "ban":
+        return this.#moderation.remove(ws, user, frame, now);
+      case "bans":
+        return this.#moderation.bans(ws, user, now);
+      case "unban":
+        return this.#moderation.unban(ws, user, frame.ban, now);
     }
   }
 

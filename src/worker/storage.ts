@@ -59,7 +59,35 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX files_by_created ON files (created);`,
   // 5: roles that are not "member", by identity (the owner key's hash is in meta).
   `CREATE TABLE roles (user_id TEXT PRIMARY KEY, role TEXT NOT NULL);`,
+  // 6: who may not come in: bans, and the cool-down after a kick ("kick"
+  // rows, never listed), by identity and by address (IPv6 by /64).
+  `CREATE TABLE bans (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     nick TEXT NOT NULL,
+     address TEXT,
+     by_id TEXT NOT NULL,
+     by_nick TEXT NOT NULL,
+     reason TEXT,
+     created INTEGER NOT NULL,
+     until INTEGER
+   );
+   CREATE INDEX bans_by_user ON bans (user_id);
+   CREATE INDEX bans_by_address ON bans (address) WHERE address IS NOT NULL;`,
 ];
+
+/** A ban, or the cool-down after a kick. */
+export interface BanRow {
+  id: string;
+  kind: "kick" | "ban";
+  user: User;
+  address: string | null;
+  by: User;
+  reason: string | null;
+  /** Ms since the epoch; null: for good. */
+  until: number | null;
+}
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -387,6 +415,62 @@ export class RoomStorage {
       );
   }
 
+  /** Keeps someone out (and forgets the bans that have ended). */
+  addBan(ban: BanRow, now: number): void {
+    this.#sql.exec("DELETE FROM bans WHERE until IS NOT NULL AND until <= ?", now);
+    this.#sql.exec(
+      `INSERT INTO bans (id, kind, user_id, nick, address, by_id, by_nick, reason, created, until)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ban.id,
+      ban.kind,
+      ban.user.id,
+      ban.user.nick,
+      ban.address,
+      ban.by.id,
+      ban.by.nick,
+      ban.reason,
+      now,
+      ban.until,
+    );
+  }
+
+  /** What keeps this identity or address out now, if anything: a ban before
+   * a kick's cool-down, the longest first. */
+  barring(userId: string, address: string | null, now: number): BanRow | null {
+    const row = this.#sql
+      .exec<BanSqlRow>(
+        `SELECT * FROM bans WHERE (user_id = ? OR (address IS NOT NULL AND address = ?))
+           AND (until IS NULL OR until > ?)
+         ORDER BY kind = 'ban' DESC, until IS NULL DESC, until DESC LIMIT 1`,
+        userId,
+        address,
+        now,
+      )
+      .toArray()[0];
+    return row === undefined ? null : banOf(row);
+  }
+
+  /** The bans in force (kicks' cool-downs left out), newest first. */
+  bans(now: number): BanRow[] {
+    return this.#sql
+      .exec<BanSqlRow>(
+        "SELECT * FROM bans WHERE kind = 'ban' AND (until IS NULL OR until > ?) ORDER BY created DESC, id",
+        now,
+      )
+      .toArray()
+      .map(banOf);
+  }
+
+  /** Lifts a ban; false when there is no such ban in force. */
+  removeBan(id: string, now: number): boolean {
+    const found = this.#sql
+      .exec("SELECT id FROM bans WHERE id = ? AND kind = 'ban' AND (until IS NULL OR until > ?)", id, now)
+      .toArray().length;
+    if (found === 0) return false;
+    this.#sql.exec("DELETE FROM bans WHERE id = ?", id);
+    return true;
+  }
+
   /** Marks every file for deletion (the room is going): they leave the quota now. */
   doomAllFiles(): void {
     this.#sql.exec("UPDATE files SET doomed = 1 WHERE doomed IS NULL");
@@ -486,4 +570,28 @@ export class RoomStorage {
   forgetFiles(ids: readonly string[]): void {
     for (const id of ids) this.#sql.exec("DELETE FROM files WHERE id = ?", id);
   }
+}
+
+type BanSqlRow = {
+  id: string;
+  kind: "kick" | "ban";
+  user_id: string;
+  nick: string;
+  address: string | null;
+  by_id: string;
+  by_nick: string;
+  reason: string | null;
+  until: number | null;
+};
+
+function banOf(row: BanSqlRow): BanRow {
+  return {
+    id: row.id,
+    kind: row.kind,
+    user: { id: row.user_id, nick: row.nick },
+    address: row.address,
+    by: { id: row.by_id, nick: row.by_nick },
+    reason: row.reason,
+    until: row.until,
+  };
 }

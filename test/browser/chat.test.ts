@@ -327,6 +327,19 @@ describe("owning a room", () => {
     // A moderator appoints no one: the room says so.
     await say(mallory.page, "/mod Olu");
     await mallory.page.locator("#notice", { hasText: "Only the room's owner" }).waitFor();
+
+    // A ban from the composer: the one banned is told why and until when, and stays out.
+    const troll = await person("troll");
+    await joinRoom(troll, server.url, room, "Troll");
+    await waitForInLog(olu.page, "Troll joined");
+    await say(olu.page, "/ban troll 30 trolling");
+    await troll.page.locator("#notice", { hasText: /^Olu banned you from this room until .+: trolling\.$/ }).waitFor();
+    await troll.page.locator("#status[data-state=offline]").waitFor();
+    await waitForInLog(mallory.page, "Olu banned Troll until");
+    expect(await accessibilityViolations(troll.page), "WCAG 2.1 AA violations: banned").toEqual([]);
+    await troll.page.reload();
+    await submitNick(troll.page, "Not A Troll");
+    await troll.page.locator("#nick-error", { hasText: "You are banned from this room" }).waitFor();
   });
 });
 

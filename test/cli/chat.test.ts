@@ -141,6 +141,29 @@ describe("terminal client", () => {
     await bo.waitFor("* Olu made you a member again");
     olu.write("/mod Nobody");
     await olu.waitFor('Nobody called "Nobody" is in the room.');
+
+    // Bo, a moderator again, bans a troll; the troll's client says why and exits 1.
+    olu.write("/mod Bo");
+    await bo.waitFor("* Olu made you a moderator");
+    const troll = cli([pageUrl(room), "--nick", "Troll Face"]);
+    await troll.waitFor(`You joined #${room} as Troll Face.`);
+    await bo.waitFor("* Troll Face joined");
+    bo.write("/ban troll face 30 spamming links");
+    expect(await troll.exit()).toMatchObject({ code: 1 });
+    expect(troll.stderr).toMatch(/^edge-chat: Bo banned you until .+ from #\w+: spamming links$/m);
+    await olu.waitFor(/\* Bo banned Troll Face until .+: spamming links/);
+    bo.write("/bans");
+    await bo.waitFor(/^\w{16} {2}Troll Face until .+, by Bo: spamming links$/m);
+    const id = /^(\w{16}) {2}Troll Face/m.exec(bo.stdout)![1]!;
+    bo.write(`/unban ${id}`);
+    await bo.waitFor("No bans in force.");
+    // A kick: the troll is back, kicked, and out again.
+    const again = cli([pageUrl(room), "--nick", "Troll"]);
+    await again.waitFor(`You joined #${room} as Troll.`);
+    await olu.waitFor("* Troll joined");
+    olu.write("/kick Troll");
+    expect(await again.exit()).toMatchObject({ code: 1 });
+    expect(again.stderr).toContain(`edge-chat: Olu removed you from #${room}`);
   });
 
   it("sends piped lines once each, in order, paced under the rate limit, and exits 0 once all are confirmed", async () => {

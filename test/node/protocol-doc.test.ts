@@ -16,16 +16,20 @@ const examples = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => mat
 describe("docs/protocol.md", () => {
   it("has an example of every frame type", () => {
     const types = examples.map((text) => (JSON.parse(text) as { type: string }).type);
-    for (const type of [...SERVER_FRAME_TYPES, "join", "nick", "call", "signal"]) expect(types, type).toContain(type);
+    for (const type of [...SERVER_FRAME_TYPES, "join", "nick", "call", "signal", "role", "kick", "ban", "unban"])
+      expect(types, type).toContain(type);
     expect(examples.length).toBeGreaterThanOrEqual(14);
   });
 
   it("shows client frames that parse, and server frames the clients read", () => {
     for (const text of examples) {
       const frame = JSON.parse(text) as Record<string, unknown>;
+      // ("user" is an object in what the server sends, a user id in what clients send.)
       const isServerFrame =
         "id" in frame ||
-        "user" in frame ||
+        typeof frame.user === "object" ||
+        "by" in frame ||
+        "bans" in frame ||
         "messages" in frame ||
         "from" in frame ||
         frame.type === "welcome" ||

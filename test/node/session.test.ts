@@ -279,6 +279,46 @@ describe("RoomSession", () => {
     expect(heard.slice(1)).toEqual(["joined Olu", "role Kartik: moderator by Olu (you)"]);
   });
 
+  it("finds whom to remove by the start of what was typed, and says who was removed by whom", () => {
+    const anaB = { id: "anab", nick: "Ana B." };
+    const { room, socket } = joined([], [me, ana, anaB]);
+    expect(room.remove("kick", "ana b. spamming links")).toBeNull();
+    expect(room.remove("ban", "Ana 90 flooding")).toBeNull();
+    expect(room.remove("ban", "ana")).toBeNull();
+    expect(room.remove("kick", "Anab")).toMatch(/Nobody here/);
+    expect(room.bansRequest()).toBeNull();
+    expect(room.bansRequest("b1")).toBeNull();
+    expect(socket().frames.slice(1)).toEqual([
+      { type: "kick", user: "anab", reason: "spamming links" },
+      { type: "ban", user: "ana", minutes: 90, reason: "flooding" },
+      { type: "ban", user: "ana" },
+      { type: "bans" },
+      { type: "unban", ban: "b1" },
+    ]);
+    socket().receive({ type: "left", user: ana, kicked: { by: me, reason: "flooding", until: null } });
+    expect(notices.at(-1)).toEqual({ kind: "left", user: ana, kicked: { by: me, reason: "flooding", until: null } });
+    expect(room.roster.get("ana")).toBeUndefined();
+  });
+
+  it("stays away once a moderator removed us: the kicked frame, then 4003 and no reconnect", () => {
+    const statuses: string[] = [];
+    const kicked: unknown[] = [];
+    const room = new RoomSession("ws://room.test/api/rooms/r/websocket", {
+      status: (status, detail) => statuses.push(`${status}${detail.removed ? " (removed)" : ""}`),
+      kicked: (frame) => kicked.push(frame),
+    });
+    room.join("Kartik");
+    const socket = StubSocket.all.at(-1)!;
+    socket.open();
+    socket.receive(welcome());
+    socket.receive({ type: "kicked", by: ana, reason: "spam" });
+    socket.end(4003);
+    vi.advanceTimersByTime(60_000);
+    expect(kicked).toEqual([{ type: "kicked", by: ana, reason: "spam" }]);
+    expect(statuses).toEqual(["connecting", "online", "offline (removed)"]);
+    expect(StubSocket.all).toHaveLength(1);
+  });
+
   it("joins with the owner key until a welcome, and not after", () => {
     const { room, socket } = session();
     room.join("Kartik", "the-key");
