@@ -378,7 +378,7 @@ export class ChatSession {
         return;
       }
       case "role": {
-        const problem = this.#room.setRole(command.nick, command.role);
+        const problem = this.#room.setRoleByNick(command.nick, command.role);
         if (problem !== null) this.#reply(problem);
         return;
       }

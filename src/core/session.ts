@@ -155,16 +155,6 @@ export class RoomSession {
     this.#connection.join(nick, ownerKey);
   }
 
-  /** The owner makes someone here a moderator, or a member again (by their
-   * nickname, as typed: case does not matter). Returns why not, if not; the
-   * room answers with a `role` notice or an error. */
-  setRole(nick: string, role: "moderator" | "member"): string | null {
-    const wanted = nick.trim().toLowerCase();
-    const user = this.roster.sorted().find((each) => each.nick.toLowerCase() === wanted);
-    if (user === undefined) return `Nobody called "${nick.trim()}" is in the room.`;
-    return this.#sendModeration({ type: "role", user: user.id, role });
-  }
-
   /** A message, shown at once (the list's own messages) and sent as soon as
    * the room can take it. Returns it as the list holds it: already failed
    * when it is refused before it goes (the `refused` event came first). */
@@ -184,25 +174,50 @@ export class RoomSession {
     return null;
   }
 
+  /** The owner makes someone a moderator, or a member again (by user id).
+   * Returns why not, if not; the room answers with `role` or an error. */
+  setRole(user: string, role: "moderator" | "member"): string | null {
+    return this.#sendModeration({ type: "role", user, role });
+  }
+
+  /** A moderator removes someone (by user id); the room answers with `left` or an error. */
+  kick(user: string, reason?: string): string | null {
+    return this.#sendModeration(reason === undefined ? { type: "kick", user } : { type: "kick", user, reason });
+  }
+
+  /** A kick that keeps them out for `minutes` (undefined: for good). */
+  ban(user: string, minutes?: number, reason?: string): string | null {
+    const frame: ClientFrame = { type: "ban", user };
+    if (minutes !== undefined) frame.minutes = minutes;
+    if (reason !== undefined) frame.reason = reason;
+    return this.#sendModeration(frame);
+  }
+
+  /** `/mod NICK`, `/unmod NICK`: setRole by nickname (as typed: case does not matter). */
+  setRoleByNick(nick: string, role: "moderator" | "member"): string | null {
+    const wanted = nick.trim().toLowerCase();
+    const user = this.roster.sorted().find((each) => each.nick.toLowerCase() === wanted);
+    if (user === undefined) return `Nobody called "${nick.trim()}" is in the room.`;
+    return this.setRole(user.id, role);
+  }
+
   /**
-   * A moderator removes someone: `words` is what follows `/kick` or `/ban`,
-   * a nickname (the longest one here that it starts with, any case), then
-   * for a ban an optional number of minutes, then an optional reason.
-   * Returns why not, if not; the room answers with `left` or an error.
+   * `/kick` and `/ban`: `words` is a nickname (the longest one here that it
+   * starts with, any case), then for a ban an optional number of minutes,
+   * then an optional reason. Returns why not, if not.
    */
   remove(kind: "kick" | "ban", words: string): string | null {
     const found = this.#findByNickPrefix(words);
     if (found === null) return `Nobody here has the name that "${words.trim()}" starts with.`;
     let rest = found.rest;
-    const frame: ClientFrame =
-      kind === "kick" ? { type: "kick", user: found.user.id } : { type: "ban", user: found.user.id };
-    const minutes = /^(\d+)(?:\s+|$)/.exec(rest);
-    if (frame.type === "ban" && minutes !== null) {
-      frame.minutes = Number(minutes[1]);
-      rest = rest.slice(minutes[0].length);
+    let minutes: number | undefined;
+    const number = /^(\d+)(?:\s+|$)/.exec(rest);
+    if (kind === "ban" && number !== null) {
+      minutes = Number(number[1]);
+      rest = rest.slice(number[0].length);
     }
-    if (rest !== "") frame.reason = rest;
-    return this.#sendModeration(frame);
+    const reason = rest === "" ? undefined : rest;
+    return kind === "kick" ? this.kick(found.user.id, reason) : this.ban(found.user.id, minutes, reason);
   }
 
   /** Asks for the bans in force (the `bans` event answers), or lifts one by its id. */

@@ -12,6 +12,7 @@ import type { Status, StatusDetail } from "../core/connection";
 import { RoomSession, untilText, type Notice, type Welcome } from "../core/session";
 import { byId, el, setFieldError } from "./dom";
 import { MessageLog, hue, outgoingItem, setDelivery } from "./log";
+import { canModerate, setUpModeration } from "./moderate";
 import { setUpSharing } from "./share";
 import { Call } from "./call";
 import { CallView } from "./call-view";
@@ -33,6 +34,7 @@ const list = byId("messages", HTMLOListElement);
 const rosterBox = byId("roster", HTMLDetailsElement);
 const rosterCount = byId("roster-count", HTMLElement);
 const rosterList = byId("roster-list", HTMLUListElement);
+const rosterSummary = byId("roster-summary", HTMLElement);
 const typingLine = byId("typing", HTMLParagraphElement);
 const counter = byId("counter", HTMLParagraphElement);
 const notice = byId("notice", HTMLParagraphElement);
@@ -305,6 +307,10 @@ function renderRoster(): void {
   ownership.hidden = session.me?.role !== "owner" || room === null || savedOwnerKey(room) === undefined;
   const users = session.roster.sorted();
   const me = session.me?.id;
+  // Drawing the list again must not lose the keyboard's place in it.
+  const focused = rosterList.contains(document.activeElement)
+    ? (document.activeElement as HTMLElement).dataset.user
+    : undefined;
   rosterCount.textContent = String(users.length);
   rosterList.replaceChildren(
     ...users.map((user) => {
@@ -319,9 +325,22 @@ function renderRoster(): void {
         badge.setAttribute("aria-label", badge.title);
         item.append(badge);
       }
+      if (canModerate(session.me, user)) {
+        const button = el("button", "moderate ghost", "⋯");
+        button.type = "button";
+        button.dataset.user = user.id;
+        button.setAttribute("aria-label", `Moderate ${user.nick}`);
+        button.title = `Kick, ban${session.me?.role === "owner" ? " or appoint" : ""} ${user.nick}`;
+        button.addEventListener("click", () => moderation.open(user, button));
+        item.append(button);
+      }
       return item;
     }),
   );
+  if (focused !== undefined) {
+    const again = rosterList.querySelector<HTMLElement>(`[data-user="${CSS.escape(focused)}"]`);
+    (again ?? rosterSummary).focus();
+  }
 }
 
 // --- notices and the tab title -------------------------------------------------
@@ -453,7 +472,7 @@ function sendComposed(): void {
   ) {
     const problem =
       command.kind === "role"
-        ? session.setRole(command.nick, command.role)
+        ? session.setRoleByNick(command.nick, command.role)
         : command.kind === "kick" || command.kind === "ban"
           ? session.remove(command.kind, command.words)
           : session.bansRequest(command.kind === "unban" ? command.ban : undefined);
@@ -475,6 +494,9 @@ function sendComposed(): void {
   if (room !== null) saveDraft(room, "");
   updateCounter();
 }
+
+// The moderation dialog (moderate.ts), opened from the roster.
+const moderation = setUpModeration(session, showNotice);
 
 // --- sharing files (share.ts) ---------------------------------------------------
 

@@ -328,14 +328,29 @@ describe("owning a room", () => {
     await say(mallory.page, "/mod Olu");
     await mallory.page.locator("#notice", { hasText: "Only the room's owner" }).waitFor();
 
-    // A ban from the composer: the one banned is told why and until when, and stays out.
+    // A ban from the roster's dialog: the one banned is told why and until when, and stays out.
     const troll = await person("troll");
     await joinRoom(troll, server.url, room, "Troll");
-    await waitForInLog(olu.page, "Troll joined");
-    await say(olu.page, "/ban troll 30 trolling");
-    await troll.page.locator("#notice", { hasText: /^Olu banned you from this room until .+: trolling\.$/ }).waitFor();
+    await waitForInLog(mallory.page, "Troll joined");
+    // A moderator may act on members only: a button for Troll, none for the owners.
+    await mallory.page.getByRole("button", { name: "Moderate Troll" }).waitFor();
+    expect(await mallory.page.getByRole("button", { name: /^Moderate Olu/ }).count()).toBe(0);
+    await mallory.page.getByRole("button", { name: "Moderate Troll" }).click();
+    const dialog = mallory.page.getByRole("dialog", { name: "Troll" });
+    await dialog.waitFor();
+    expect(await dialog.getByRole("button", { name: "Make moderator" }).isHidden()).toBe(true);
+    await dialog.getByLabel(/^Reason/).fill("trolling");
+    expect(await accessibilityViolations(mallory.page), "WCAG 2.1 AA violations: the moderation dialog").toEqual([]);
+    await dialog.getByLabel("Ban for").selectOption({ label: "1 hour" });
+    await dialog.getByRole("button", { name: "Ban" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await troll.page
+      .locator("#notice", { hasText: /^Mallory banned you from this room until .+: trolling\.$/ })
+      .waitFor();
     await troll.page.locator("#status[data-state=offline]").waitFor();
-    await waitForInLog(mallory.page, "Olu banned Troll until");
+    await waitForInLog(olu.page, "Mallory banned Troll until");
+    // Focus is back on the roster after the dialog.
+    expect(await mallory.page.evaluate("document.activeElement?.closest('#roster') !== null")).toBe(true);
     expect(await accessibilityViolations(troll.page), "WCAG 2.1 AA violations: banned").toEqual([]);
     await troll.page.reload();
     await submitNick(troll.page, "Not A Troll");

@@ -273,8 +273,8 @@ describe("RoomSession", () => {
     socket().receive({ type: "role", user: { ...me, role: "moderator" }, by: olu });
     expect(room.me).toEqual({ ...me, role: "moderator" });
     expect(room.roster.get("me")?.role).toBe("moderator");
-    expect(room.setRole("nobody", "moderator")).toMatch(/Nobody called "nobody"/);
-    expect(room.setRole("ANA", "moderator")).toBeNull();
+    expect(room.setRoleByNick("nobody", "moderator")).toMatch(/Nobody called "nobody"/);
+    expect(room.setRoleByNick("ANA", "moderator")).toBeNull();
     expect(sentOf(socket(), "role")).toEqual([{ type: "role", user: "ana", role: "moderator" }]);
     expect(heard.slice(1)).toEqual(["joined Olu", "role Kartik: moderator by Olu (you)"]);
   });
