@@ -10,7 +10,7 @@
 import { parseNick, type ErrorFrame, type MessageFrame, type User } from "../src/shared/protocol";
 import type { Status, StatusDetail } from "../src/core/connection";
 import type { Outgoing } from "../src/core/outbox";
-import { RoomSession, untilText, type Notice, type Welcome } from "../src/core/session";
+import { RoomSession, settingsText, untilText, type Notice, type Welcome } from "../src/core/session";
 import type { Options } from "./args";
 import { parseCommand } from "../src/shared/commands";
 import { HELP } from "./commands";
@@ -95,6 +95,10 @@ export class ChatSession {
         const why = reason === undefined ? "" : `: ${sanitizeLine(reason)}`;
         this.#removedBecause = `edge-chat: ${sanitizeLine(by.nick)} ${how} #${this.#options.room}${why}`;
       },
+      settings: (changed, by) => {
+        for (const line of settingsText(this.#room.settings, changed, by.nick))
+          this.#show(this.#format.notice(sanitizeLine(line)));
+      },
       bans: ({ bans }) =>
         this.#reply(
           bans.length === 0
@@ -165,6 +169,7 @@ export class ChatSession {
           `You joined ${this.#format.bold(`#${sanitizeLine(frame.room)}`)} as ${this.#format.name(frame.you)}. ${here}${help}`,
         ),
       );
+      if (frame.settings?.topic) this.#show(this.#format.notice(`Topic: ${sanitizeLine(frame.settings.topic)}`));
       this.#terminal.showPrompt();
     } else {
       this.#show(this.#format.notice("Reconnected."));
@@ -387,6 +392,15 @@ export class ChatSession {
         const problem = this.#room.remove(command.kind, command.words);
         if (problem !== null) this.#reply(problem);
         return;
+      }
+      case "settings": {
+        const problem = this.#room.changeSettings(command.changes);
+        if (problem !== null) this.#reply(problem);
+        return;
+      }
+      case "topic": {
+        const topic = this.#room.settings.topic;
+        return this.#reply(topic === "" ? "No topic is set." : `Topic: ${sanitizeLine(topic)}`);
       }
       case "bans":
       case "unban": {

@@ -282,3 +282,86 @@ describe("removing people", () => {
     expect(await refusal(olu, { type: "unban" })).toMatchObject({ code: "bad_frame" });
   });
 });
+
+describe("room settings", () => {
+  it("lets moderators change any subset; everyone gets all of them, and so does every welcome", async () => {
+    const { room, olu, ana, anaWelcome, bo, oluWelcome } = await ownedRoom();
+    expect(oluWelcome.settings).toEqual({ topic: "", locked: false, slowModeSeconds: 0, files: true, calls: true });
+    ana.send({ type: "settings", topic: "anything" });
+    expect(await ana.expect("error")).toMatchObject({ code: "forbidden" });
+    olu.send({ type: "role", user: anaWelcome.you.id, role: "moderator" });
+    for (const socket of [olu, ana, bo]) await socket.expect("role");
+    ana.send({ type: "settings", topic: "  Release day  " });
+    const expected = { topic: "Release day", locked: false, slowModeSeconds: 0, files: true, calls: true };
+    for (const socket of [olu, ana, bo]) {
+      expect(await socket.expect("settings")).toEqual({
+        type: "settings",
+        settings: expected,
+        by: { ...anaWelcome.you, role: "moderator" },
+      });
+    }
+    const [, later] = await TestSocket.join(room, "Later");
+    expect(later.settings).toEqual(expected);
+    await olu.expect("joined");
+    // Refused: nothing to change, wrong types, too long, out of range.
+    for (const [frame, code] of [
+      [{ type: "settings" }, "bad_frame"],
+      [{ type: "settings", locked: "yes" }, "bad_frame"],
+      [{ type: "settings", topic: "x".repeat(201) }, "too_long"],
+      [{ type: "settings", slowModeSeconds: 3601 }, "bad_frame"],
+      [{ type: "settings", slowModeSeconds: -1 }, "bad_frame"],
+    ] as const) {
+      olu.send(frame);
+      expect(await olu.expect("error"), JSON.stringify(frame)).toMatchObject({ code });
+    }
+  });
+
+  it("keeps new identities out of a locked room; people with a session and the owner still come in", async () => {
+    const { room, ownerKey, olu, bo, boWelcome } = await ownedRoom();
+    olu.send({ type: "settings", locked: true });
+    await bo.expect("settings");
+    const stranger = await TestSocket.open(room);
+    stranger.send({ type: "join", nick: "Stranger" });
+    expect(await stranger.expect("error")).toMatchObject({ code: "locked", message: /locked/ });
+    bo.close();
+    await bo.closeEvent();
+    const [, back] = await TestSocket.join(room, "Bo", { session: boWelcome.session });
+    expect(back.you.id).toBe(boWelcome.you.id);
+    const [, owner] = await TestSocket.join(room, "Olu on a phone", { ownerKey });
+    expect(owner.you.role).toBe("owner");
+  });
+
+  it("slow mode: a member sends one message per interval (its cid in the refusal); moderators are exempt", async () => {
+    const { olu, ana, bo } = await ownedRoom();
+    olu.send({ type: "settings", slowModeSeconds: 3600 });
+    for (const socket of [olu, ana, bo]) await socket.expect("settings");
+    ana.send({ type: "message", text: "first", cid: "a1" });
+    expect((await bo.expect("message")).text).toBe("first");
+    await ana.expect("message");
+    ana.send({ type: "message", text: "second", cid: "a2" });
+    expect(await ana.expect("error")).toMatchObject({
+      code: "slow_mode",
+      cid: "a2",
+      message: /one message every 3600 s in this room\. Try again in \d+ s\./,
+    });
+    olu.send({ type: "message", text: "the owner is exempt" });
+    olu.send({ type: "message", text: "twice" });
+    expect((await bo.expect("message")).text).toBe("the owner is exempt");
+    expect((await bo.expect("message")).text).toBe("twice");
+  });
+
+  it("turns files and calls off: uploads refused with 403 files_disabled, joining the call with calls_disabled", async () => {
+    const { room, olu, ana, anaWelcome } = await ownedRoom();
+    olu.send({ type: "settings", files: false, calls: false });
+    await ana.expect("settings");
+    const upload = await exports.default.fetch(`${ORIGIN}/api/rooms/${room}/files?name=a.txt`, {
+      method: "POST",
+      body: "hello",
+      headers: { Authorization: `Bearer ${anaWelcome.session}`, "Content-Type": "text/plain" },
+    });
+    expect(upload.status).toBe(403);
+    expect(await upload.json()).toMatchObject({ error: "files_disabled" });
+    ana.send({ type: "call", state: { audio: true, video: false } });
+    expect(await ana.expect("error")).toMatchObject({ code: "calls_disabled" });
+  });
+});

@@ -718,6 +718,7 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
               ban: "left",
               bans: "bans",
               unban: "bans",
+              settings: "settings",
             }[frame.type],
           );
           // Nicknames stay unique: nobody else here has the accepted one.

@@ -11,6 +11,7 @@
  * flight, when typing notices go out. A view holds only its screen.
  */
 import {
+  DEFAULT_SETTINGS,
   parseNick,
   type BansFrame,
   type CallNoticeFrame,
@@ -21,6 +22,7 @@ import {
   type MessageFrame,
   type Removal,
   type RoomLimits,
+  type RoomSettings,
   type ServerFrame,
   type SignalNoticeFrame,
   type User,
@@ -82,6 +84,8 @@ export interface SessionEvents {
   kicked(frame: KickedFrame): void;
   /** The bans in force (the answer to `bans` or `unban`). */
   bans(frame: BansFrame): void;
+  /** The room's settings changed (`session.settings` has them); `by`: who changed them. */
+  settings(changed: (keyof RoomSettings)[], by: User): void;
   /** One of ours was refused, by the room or (too long, say) before it was
    * written. A message stays in the list, failed, for a retry or a discard. */
   refused(item: Outgoing, reason: string): void;
@@ -105,6 +109,7 @@ export class RoomSession {
   readonly messages = new MessageList();
   #me: User | null = null;
   #limits: RoomLimits | null = null;
+  #settings: RoomSettings = { ...DEFAULT_SETTINGS };
 
   constructor(socketUrl: string, events: Partial<SessionEvents>) {
     this.#on = events;
@@ -130,6 +135,11 @@ export class RoomSession {
   /** The room's limits from its welcome (null before the first). */
   get limits(): RoomLimits | null {
     return this.#limits;
+  }
+
+  /** The room's settings: topic, locked, slow mode, files, calls. */
+  get settings(): RoomSettings {
+    return this.#settings;
   }
 
   /** True between a welcome and the next close. */
@@ -218,6 +228,11 @@ export class RoomSession {
     }
     const reason = rest === "" ? undefined : rest;
     return kind === "kick" ? this.kick(found.user.id, reason) : this.ban(found.user.id, minutes, reason);
+  }
+
+  /** A moderator changes some of the room's settings. */
+  changeSettings(changes: Partial<RoomSettings>): string | null {
+    return this.#sendModeration({ type: "settings", ...changes });
   }
 
   /** Asks for the bans in force (the `bans` event answers), or lifts one by its id. */
@@ -328,6 +343,15 @@ export class RoomSession {
       case "bans":
         this.#on.bans?.(frame);
         break;
+      case "settings": {
+        const before = this.#settings;
+        this.#settings = { ...DEFAULT_SETTINGS, ...frame.settings };
+        const changed = (Object.keys(this.#settings) as (keyof RoomSettings)[]).filter(
+          (key) => this.#settings[key] !== before[key],
+        );
+        this.#on.settings?.(changed, frame.by);
+        break;
+      }
       case "renamed":
         this.#renamed(frame.user, frame.from);
         break;
@@ -358,6 +382,8 @@ export class RoomSession {
     const first = this.#me === null;
     this.#me = frame.you;
     this.#limits = frame.limits;
+    // (A room from before settings sends none: the defaults are what it does.)
+    this.#settings = { ...DEFAULT_SETTINGS, ...frame.settings };
     // Rejoin under the name the room gave us (a session that expired while
     // away comes back as a new identity with this name).
     this.#connection.renamed(frame.you.nick);
@@ -417,4 +443,21 @@ export class RoomSession {
 export function untilText(until: number | null | undefined): string {
   if (until == null) return "for good";
   return `until ${new Date(until).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}`;
+}
+
+/** A change of the room's settings in words, as both clients say it:
+ * "Ana set the topic: Release day", "Ana turned slow mode on (10 s)"… */
+export function settingsText(settings: RoomSettings, changed: (keyof RoomSettings)[], by: string): string[] {
+  const say: Record<keyof RoomSettings, () => string> = {
+    topic: () => (settings.topic === "" ? `${by} cleared the topic` : `${by} set the topic: ${settings.topic}`),
+    locked: () =>
+      settings.locked ? `${by} locked the room: only people who have been here can join` : `${by} unlocked the room`,
+    slowModeSeconds: () =>
+      settings.slowModeSeconds === 0
+        ? `${by} turned slow mode off`
+        : `${by} turned slow mode on: one message every ${settings.slowModeSeconds} s`,
+    files: () => `${by} turned sharing files ${settings.files ? "on" : "off"}`,
+    calls: () => `${by} turned calls ${settings.calls ? "on" : "off"}`,
+  };
+  return changed.map((key) => say[key]());
 }

@@ -9,7 +9,7 @@
 import { codePointLength, parseNick, parseRoomName, type ErrorFrame, type MessageFrame } from "../shared/protocol";
 import { parseCommand } from "../shared/commands";
 import type { Status, StatusDetail } from "../core/connection";
-import { RoomSession, untilText, type Notice, type Welcome } from "../core/session";
+import { RoomSession, settingsText, untilText, type Notice, type Welcome } from "../core/session";
 import { byId, el, setFieldError } from "./dom";
 import { MessageLog, hue, outgoingItem, setDelivery } from "./log";
 import { canModerate, setUpModeration } from "./moderate";
@@ -43,6 +43,7 @@ const textInput = byId("text", HTMLTextAreaElement);
 const sendButton = byId("send-button", HTMLButtonElement);
 const copyButton = byId("copy-link", HTMLButtonElement);
 const ownership = byId("ownership", HTMLParagraphElement);
+const topicLine = byId("topic", HTMLParagraphElement);
 const copyOwnerLink = byId("copy-owner-link", HTMLButtonElement);
 const attachButton = byId("attach-button", HTMLButtonElement);
 const fileInput = byId("file-input", HTMLInputElement);
@@ -88,6 +89,10 @@ const session: RoomSession = new RoomSession(
       const how = until === undefined ? "removed you from this room" : `banned you from this room ${untilText(until)}`;
       const next = until === undefined ? " You can come back in a minute: reload the page." : "";
       showNotice(`${by.nick} ${how}${reason === undefined ? "." : `: ${reason}.`}${next}`, "error", false);
+    },
+    settings: (changed, by) => {
+      for (const line of settingsText(session.settings, changed, by.nick)) log.notice(line);
+      renderTopic();
     },
     bans: ({ bans }) =>
       showNotice(
@@ -186,6 +191,7 @@ function onWelcome({ frame, first, history, lost }: Welcome): void {
   if (room !== null) rememberRoom(room);
   call.welcome(frame.you, frame.call);
   renderRoster();
+  renderTopic();
 
   if (frame.truncated && !first) {
     log.restart();
@@ -301,6 +307,12 @@ list.addEventListener("click", (event) => {
 });
 
 // --- the roster and who is typing --------------------------------------------
+
+/** The topic under the room's name ("" hides it). */
+function renderTopic(): void {
+  topicLine.textContent = session.settings.topic;
+  topicLine.hidden = session.settings.topic === "";
+}
 
 function renderRoster(): void {
   // The owner link, for the owner on the device that has the key.
@@ -459,25 +471,27 @@ function sendComposed(): void {
           .join(", ")}.`,
         "info",
       );
+    case "topic":
+      return showNotice(
+        session.settings.topic === "" ? "No topic is set." : `Topic: ${session.settings.topic}`,
+        "info",
+      );
+    // Moderation: the room answers with what changed (or a refusal, as a notice).
+    case "role":
+      return commandSent(session.setRoleByNick(command.nick, command.role));
+    case "kick":
+    case "ban":
+      return commandSent(session.remove(command.kind, command.words));
+    case "bans":
+    case "unban":
+      return commandSent(session.bansRequest(command.kind === "unban" ? command.ban : undefined));
+    case "settings":
+      return commandSent(session.changeSettings(command.changes));
     case "send":
       fileInput.click();
       return showNotice("Pick the file to share (you can also drop files on the chat, or paste an image).", "info");
   }
-  if (
-    command.kind === "role" ||
-    command.kind === "kick" ||
-    command.kind === "ban" ||
-    command.kind === "bans" ||
-    command.kind === "unban"
-  ) {
-    const problem =
-      command.kind === "role"
-        ? session.setRoleByNick(command.nick, command.role)
-        : command.kind === "kick" || command.kind === "ban"
-          ? session.remove(command.kind, command.words)
-          : session.bansRequest(command.kind === "unban" ? command.ban : undefined);
-    if (problem !== null) return showNotice(problem);
-  } else if (command.kind === "nick") {
+  if (command.kind === "nick") {
     if (!session.joined) return showNotice("Not connected right now: rename once the room is back.");
     // In the outbox's order: a rename, then a message, reach the room so.
     const problem = session.rename(command.nick);
@@ -489,6 +503,16 @@ function sendComposed(): void {
     }
     say(command.text, command.action);
   }
+  clearComposer();
+}
+
+/** A command went out (the composer empties), or could not (why, and the text stays). */
+function commandSent(problem: string | null): void {
+  if (problem === null) clearComposer();
+  else showNotice(problem);
+}
+
+function clearComposer(): void {
   hideNotice();
   textInput.value = "";
   if (room !== null) saveDraft(room, "");

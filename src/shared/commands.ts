@@ -4,6 +4,7 @@
  * both clients, so that `/me`, `/nick` and `//` mean the same everywhere; each
  * client decides how to answer `who`, `help`, `quit` and the rest.
  */
+import type { RoomSettings } from "./protocol";
 
 export type Command =
   | { kind: "message"; text: string; action: boolean }
@@ -15,6 +16,9 @@ export type Command =
   | { kind: "ban"; words: string }
   /** A moderator lists the bans, or lifts one by its id. */
   | { kind: "bans" }
+  /** A moderator changes the room's settings; `/topic` alone asks what the topic is. */
+  | { kind: "settings"; changes: Partial<RoomSettings> }
+  | { kind: "topic" }
   | { kind: "unban"; ban: string }
   | { kind: "who" }
   | { kind: "help" }
@@ -48,6 +52,24 @@ export function parseCommand(line: string): Command {
         : { kind: "ban", words: rest };
     case "bans":
       return { kind: "bans" };
+    case "topic":
+      if (rest === "") return { kind: "topic" };
+      return { kind: "settings", changes: { topic: rest === "-" ? "" : rest } };
+    case "lock":
+    case "unlock":
+      return { kind: "settings", changes: { locked: name.toLowerCase() === "lock" } };
+    case "slow": {
+      const seconds = /^\d+$/.test(rest) ? Number(rest) : Number.NaN;
+      return Number.isSafeInteger(seconds)
+        ? { kind: "settings", changes: { slowModeSeconds: seconds } }
+        : { kind: "usage", text: "Usage: /slow seconds (0 turns slow mode off)" };
+    }
+    case "files":
+    case "calls": {
+      const on = rest.toLowerCase();
+      if (on !== "on" && on !== "off") return { kind: "usage", text: `Usage: /${name.toLowerCase()} on|off` };
+      return { kind: "settings", changes: { [name.toLowerCase()]: on === "on" } };
+    }
     case "unban":
       return rest === "" ? { kind: "usage", text: "Usage: /unban ban-id (from /bans)" } : { kind: "unban", ban: rest };
     case "send":

@@ -191,6 +191,10 @@ export interface BanFrame {
   minutes?: number;
   reason?: string;
 }
+/** A moderator changes some of the room's settings (any subset, at least one). */
+export interface SettingsFrame extends Partial<RoomSettings> {
+  type: "settings";
+}
 /** A moderator asks for the bans in force. */
 export interface BansRequestFrame {
   type: "bans";
@@ -201,6 +205,7 @@ export interface UnbanFrame {
   ban: string;
 }
 export type ClientFrame =
+  | SettingsFrame
   | KickFrame
   | BanFrame
   | BansRequestFrame
@@ -273,6 +278,34 @@ export interface WelcomeFrame {
   limits: RoomLimits;
   /** Who is in the room's call, and how to connect to them (absent from rooms without calls). */
   call?: CallInfo;
+  /** The room's settings, all of them. */
+  settings: RoomSettings;
+}
+/** What moderators set for the whole room. */
+export interface RoomSettings {
+  /** Shown under the room's name; "" for none. At most MAX_TOPIC_LENGTH characters. */
+  topic: string;
+  /** Only identities that have been in the room (and moderators, the owner) may join. */
+  locked: boolean;
+  /** A member sends at most one message per this many seconds (0: off). */
+  slowModeSeconds: number;
+  /** Members may share files. */
+  files: boolean;
+  /** Members may join the call. */
+  calls: boolean;
+}
+export const DEFAULT_SETTINGS: Readonly<RoomSettings> = {
+  topic: "",
+  locked: false,
+  slowModeSeconds: 0,
+  files: true,
+  calls: true,
+};
+/** Everyone: the settings as they are now, and the moderator who changed them. */
+export interface SettingsNoticeFrame {
+  type: "settings";
+  settings: RoomSettings;
+  by: User;
 }
 export interface JoinedFrame {
   type: "joined";
@@ -354,6 +387,7 @@ export interface ErrorFrame {
   cid?: string;
 }
 export type ServerFrame =
+  | SettingsNoticeFrame
   | KickedFrame
   | BansFrame
   | RoleNoticeFrame
@@ -387,6 +421,9 @@ export const ERROR_CODES = [
   "not_found",
   "kicked",
   "banned",
+  "locked",
+  "slow_mode",
+  "calls_disabled",
   "internal",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -404,6 +441,8 @@ export const CLOSE_KICKED = 4003;
 export const MAX_REASON_LENGTH = 200;
 /** The longest ban with a length: ten years, in minutes. */
 export const MAX_BAN_MINUTES = 5_256_000;
+export const MAX_TOPIC_LENGTH = 200;
+export const MAX_SLOW_MODE_SECONDS = 3600;
 
 export const PING = "ping";
 export const PONG = "pong";
@@ -439,6 +478,37 @@ export const MAX_OWNER_KEY_LENGTH = 128;
 export type ParsedClientFrame =
   | { ok: true; frame: ClientFrame }
   | { ok: false; code: ErrorCode; message: string; cid?: string };
+
+/** A settings frame: the fields it has, each checked; at least one. */
+function parseSettings(value: Record<string, unknown>): ParsedClientFrame {
+  const frame: SettingsFrame = { type: "settings" };
+  if (value.topic !== undefined) {
+    if (typeof value.topic !== "string") return refuse("bad_frame", '"topic" must be a string.');
+    const topic = value.topic.trim();
+    if (longerThan(topic, MAX_TOPIC_LENGTH))
+      return refuse("too_long", `A topic is at most ${MAX_TOPIC_LENGTH} characters.`);
+    if (!topic.isWellFormed() || TEXT_FORBIDDEN.test(topic) || topic.includes("\n"))
+      return refuse("bad_frame", "A topic is one line, without control characters or bidirectional overrides.");
+    frame.topic = topic;
+  }
+  for (const key of ["locked", "files", "calls"] as const) {
+    if (value[key] === undefined) continue;
+    if (typeof value[key] !== "boolean") return refuse("bad_frame", `"${key}" must be true or false.`);
+    frame[key] = value[key];
+  }
+  const slow = value.slowModeSeconds;
+  if (slow !== undefined) {
+    if (!(Number.isSafeInteger(slow) && (slow as number) >= 0 && (slow as number) <= MAX_SLOW_MODE_SECONDS))
+      return refuse("bad_frame", `"slowModeSeconds" must be a whole number from 0 to ${MAX_SLOW_MODE_SECONDS}.`);
+    frame.slowModeSeconds = slow as number;
+  }
+  if (Object.keys(frame).length === 1)
+    return refuse(
+      "bad_frame",
+      "A settings frame changes at least one of topic, locked, slowModeSeconds, files, calls.",
+    );
+  return { ok: true, frame };
+}
 
 /** A moderator's optional reason: trimmed, at most MAX_REASON_LENGTH
  * characters of text; "" is none. A refusal when it is not that. */
@@ -623,6 +693,8 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
     }
     case "bans":
       return { ok: true, frame: { type: "bans" } };
+    case "settings":
+      return parseSettings(value);
     case "unban":
       if (typeof value.ban !== "string" || value.ban.length === 0 || value.ban.length > MAX_USER_ID_LENGTH) {
         return refuse("bad_frame", '"ban" must be the id of a ban (from a bans frame).');
@@ -631,7 +703,7 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
     default:
       return refuse(
         "bad_frame",
-        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, role, kick, ban, bans or unban.',
+        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, role, kick, ban, bans, unban or settings.',
       );
   }
 }
@@ -654,6 +726,7 @@ export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set<string>([
   "role",
   "kicked",
   "bans",
+  "settings",
   "error",
 ]);
 

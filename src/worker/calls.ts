@@ -21,6 +21,8 @@ export class Calls {
     const { config, sockets } = this.#room;
     const current = socket.call ?? null;
     if (frame.state === null && current === null) return; // not in the call: nothing to leave
+    const off = current === null ? this.#room.featureOff("calls") : null;
+    if (off !== null) return this.#room.refuse(ws, "calls_disabled", off);
     if (frame.state !== null && current === null && sockets.callMembers().length >= config.maxCallParticipants) {
       const max = config.maxCallParticipants;
       const message = `The call already has ${max} people, as many as a call here can take; try again when someone leaves.`;

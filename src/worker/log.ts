@@ -27,7 +27,8 @@ export type LogEvent =
   | "role"
   | "kick"
   | "ban"
-  | "unban";
+  | "unban"
+  | "settings";
 
 /**
  * How a room is named in logs. A private room's name (26 random characters,

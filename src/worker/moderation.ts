@@ -20,6 +20,8 @@ import type {
   Removal,
   Role,
   RoleFrame,
+  RoomSettings,
+  SettingsFrame,
   User,
 } from "../shared/protocol";
 
@@ -44,6 +46,11 @@ function untilText(until: number | null): string {
 
 export class Moderation {
   readonly #room: RoomParts;
+  /** The room's settings, read once per object start (the message path checks slow mode). */
+  #settings: RoomSettings | null = null;
+  /** When each member (by user id) last had a message accepted, for slow mode. In
+   * memory: a room that restarts forgets it, and its members get one message early. */
+  readonly #lastMessageAt = new Map<string, number>();
   /** Takes someone out of the room: tells them, closes their socket (4003),
    * tells everyone else (presence.ts). */
   readonly #remove: (ws: WebSocket, removal: Removal) => void;
@@ -78,6 +85,52 @@ export class Moderation {
       return "owner";
     }
     return store.roleOf(userId);
+  }
+
+  get settings(): RoomSettings {
+    this.#settings ??= this.#room.store.settings;
+    return this.#settings;
+  }
+
+  /** `settings`: a moderator changes some of the room's settings; everyone hears all of them. */
+  changeSettings(ws: WebSocket, by: User, frame: SettingsFrame): void {
+    if (RANK[roleOf(by)] < RANK.moderator) {
+      return this.#room.refuse(ws, "forbidden", "Only moderators and the owner change the room's settings.");
+    }
+    const { type: _, ...changes } = frame;
+    const settings: RoomSettings = { ...this.settings, ...changes };
+    this.#room.store.saveSettings(settings);
+    this.#settings = settings;
+    log("settings", { room: this.#room.logName, by: by.id, changed: Object.keys(changes).join(",") });
+    this.#room.sockets.broadcast({ type: "settings", settings, by });
+  }
+
+  /** A locked room lets in only identities that have been in it (`known`), and staff. */
+  lockedOut(role: Role, known: boolean): string | null {
+    if (!this.settings.locked || known || role !== "member") return null;
+    return "This room is locked: only people who have been in it before can join. Ask a moderator to unlock it.";
+  }
+
+  /** Slow mode: why this member may not send a message now, or null (and
+   * the message counts from now). Moderators and the owner are exempt. */
+  slowMode(user: User, now: number): string | null {
+    const seconds = this.settings.slowModeSeconds;
+    if (seconds === 0 || roleOf(user) !== "member") return null;
+    const last = this.#lastMessageAt.get(user.id);
+    if (last !== undefined && now - last < seconds * 1000) {
+      const wait = Math.ceil((last + seconds * 1000 - now) / 1000);
+      return `Slow mode: one message every ${seconds} s in this room. Try again in ${wait} s.`;
+    }
+    this.#lastMessageAt.set(user.id, now);
+    return null;
+  }
+
+  /** Why not, when the room's settings keep files or calls off. */
+  offRefusal(feature: "files" | "calls"): string | null {
+    if (this.settings[feature]) return null;
+    return feature === "files"
+      ? "Sharing files is turned off in this room by its moderators."
+      : "Calls are turned off in this room by its moderators.";
   }
 
   /** Why this identity or address may not come in now, if it may not. */

@@ -190,6 +190,9 @@ export class Presence {
     // still be able to come in and lift the ban.
     const barred = role === "member" ? this.#moderation.barred(identity.user.id, state.ip, now) : null;
     if (barred !== null) return this.#room.refuse(ws, barred.code, barred.message);
+    // A locked room lets in only identities it knows (a valid session).
+    const locked = this.#moderation.lockedOut(role, saved !== null);
+    if (locked !== null) return this.#room.refuse(ws, "locked", locked);
     const { token, tokenHash } = identity;
     const user = withRole(identity.user, role);
     if (previous !== undefined) {
@@ -223,6 +226,7 @@ export class Presence {
         maxParticipants: config.maxCallParticipants,
         iceServers: [...config.iceServers],
       },
+      settings: this.#moderation.settings,
     };
     if (history.truncated) welcome.truncated = true;
     sockets.send(ws, welcome);

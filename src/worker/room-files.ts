@@ -52,6 +52,8 @@ export class RoomFiles {
         "Only people in the room can share files: join it, then upload with the session token from welcome.";
       return { ok: false, status: 403, error: "not_a_member", message };
     }
+    const off = this.#room.featureOff("files");
+    if (off !== null) return { ok: false, status: 403, error: "files_disabled", message: off };
     const now = Date.now();
     const address = uploader.ip;
     const { bytes, doomed } = store.filesBytes(now);

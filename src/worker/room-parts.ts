@@ -22,6 +22,8 @@ export interface RoomParts {
   readonly logName: string;
   /** Answers a frame with an error (counted against the socket's refusals). */
   refuse(ws: WebSocket, code: ErrorCode, message: string, cid?: string): void;
+  /** Why not, when the room's settings turn sharing files or the call off (moderation.ts). */
+  featureOff(feature: "files" | "calls"): string | null;
   /** Sets the room's one alarm for `at`, unless it is set sooner. */
   armAlarm(at: number): void;
   /** Sends a message the room made (not a client's frame) to everyone, stored

@@ -100,6 +100,7 @@ export class Room extends DurableObject<Env> {
       logName: this.#logName,
       refuse: (ws, code, message, cid) => this.#refuse(ws, code, message, cid),
       armAlarm: (at) => this.#armAlarm(at),
+      featureOff: (feature) => this.#moderation.offRefusal(feature),
       publish: (message) => this.#chat.publish(message),
     };
     this.#chat = new Chat(parts, () => void this.#files.sweep());
@@ -233,8 +234,11 @@ export class Room extends DurableObject<Env> {
       );
     }
     switch (frame.type) {
-      case "message":
+      case "message": {
+        const slow = this.#moderation.slowMode(user, now);
+        if (slow !== null) return this.#refuse(ws, "slow_mode", slow, frame.cid);
         return this.#chat.say(ws, user, frame, now);
+      }
       case "history":
         return this.#sockets.send(ws, this.#chat.page(frame.before));
       case "nick":
@@ -252,6 +256,8 @@ export class Room extends DurableObject<Env> {
         return this.#moderation.remove(ws, user, frame, now);
       case "bans":
         return this.#moderation.bans(ws, user, now);
+      case "settings":
+        return this.#moderation.changeSettings(ws, user, frame);
       case "unban":
         return this.#moderation.unban(ws, user, frame.ban, now);
     }

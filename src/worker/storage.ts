@@ -11,7 +11,16 @@
  */
 import { createHash } from "node:crypto";
 import { filePath } from "../shared/files";
-import { utf8Length, type FileInfo, type MessageFrame, type Role, type SendFrame, type User } from "../shared/protocol";
+import {
+  DEFAULT_SETTINGS,
+  utf8Length,
+  type FileInfo,
+  type MessageFrame,
+  type Role,
+  type RoomSettings,
+  type SendFrame,
+  type User,
+} from "../shared/protocol";
 
 /**
  * Schema migrations, applied in order, each exactly once, in one transaction
@@ -396,6 +405,19 @@ export class RoomStorage {
     this.#sql.exec(
       "INSERT INTO meta (key, value) VALUES ('owner_key', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
       hash,
+    );
+  }
+
+  /** The room's settings (the defaults for what was never set). */
+  get settings(): RoomSettings {
+    const row = this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'settings'").toArray()[0];
+    return row === undefined ? { ...DEFAULT_SETTINGS } : { ...DEFAULT_SETTINGS, ...(JSON.parse(row.value) as object) };
+  }
+
+  saveSettings(settings: RoomSettings): void {
+    this.#sql.exec(
+      "INSERT INTO meta (key, value) VALUES ('settings', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      JSON.stringify(settings),
     );
   }
 

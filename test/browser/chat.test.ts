@@ -324,6 +324,10 @@ describe("owning a room", () => {
     await expect
       .poll(() => mallory.page.locator("#roster-list li", { hasText: "Mallory" }).textContent(), POLL)
       .toBe("Mallory moderator (you)");
+    // A topic, under the room's name for everyone.
+    await say(olu.page, "/topic Release day: keep it on topic");
+    await mallory.page.locator("#topic", { hasText: "Release day: keep it on topic" }).waitFor();
+    await waitForInLog(laptop.page, "Olu set the topic: Release day: keep it on topic");
     // A moderator appoints no one: the room says so.
     await say(mallory.page, "/mod Olu");
     await mallory.page.locator("#notice", { hasText: "Only the room's owner" }).waitFor();

@@ -157,6 +157,18 @@ describe("terminal client", () => {
     const id = /^(\w{16}) {2}Troll Face/m.exec(bo.stdout)![1]!;
     bo.write(`/unban ${id}`);
     await bo.waitFor("No bans in force.");
+    // Settings: a topic, a lock, slow mode; each said to everyone.
+    bo.write("/topic Release day", "/lock", "/slow 3600");
+    await olu.waitFor("* Bo set the topic: Release day");
+    await olu.waitFor("* Bo locked the room: only people who have been here can join");
+    await olu.waitFor("* Bo turned slow mode on: one message every 3600 s");
+    olu.write("/topic");
+    await olu.waitFor("Topic: Release day");
+    const stranger = cli([pageUrl(room), "--nick", "Stranger"]);
+    expect(await stranger.exit()).toMatchObject({ code: 1 });
+    expect(stranger.stderr).toContain("This room is locked");
+    bo.write("/unlock");
+    await olu.waitFor("* Bo unlocked the room");
     // A kick: the troll is back, kicked, and out again.
     const again = cli([pageUrl(room), "--nick", "Troll"]);
     await again.waitFor(`You joined #${room} as Troll.`);
@@ -164,6 +176,7 @@ describe("terminal client", () => {
     olu.write("/kick Troll");
     expect(await again.exit()).toMatchObject({ code: 1 });
     expect(again.stderr).toContain(`edge-chat: Olu removed you from #${room}`);
+
   });
 
   it("sends piped lines once each, in order, paced under the rate limit, and exits 0 once all are confirmed", async () => {

@@ -5,7 +5,13 @@
  * close code the client sends when it leaves.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { MessageFrame, RoomLimits, User, WelcomeFrame } from "../../src/shared/protocol";
+import {
+  DEFAULT_SETTINGS,
+  type MessageFrame,
+  type RoomLimits,
+  type User,
+  type WelcomeFrame,
+} from "../../src/shared/protocol";
 import { FakeRoom, type FakeSocket } from "./fake-room";
 import { CliProcess, chatLines } from "./run-cli";
 
@@ -26,7 +32,17 @@ let room: FakeRoom;
 let client: CliProcess | undefined;
 
 function welcome(extra: Partial<WelcomeFrame> = {}): WelcomeFrame {
-  return { type: "welcome", room: "fake", you: me, session: "s1", users: [me, ana], history: [], limits, ...extra };
+  return {
+    type: "welcome",
+    room: "fake",
+    you: me,
+    session: "s1",
+    users: [me, ana],
+    history: [],
+    limits,
+    settings: { ...DEFAULT_SETTINGS },
+    ...extra,
+  } as WelcomeFrame;
 }
 const message = (id: number, from: User, text: string, extra: Partial<MessageFrame> = {}): MessageFrame => ({
   type: "message",

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { Formatter, clock, colourOf, jsonLine, sanitize, sanitizeLine, useColour } from "../../cli/format";
 import { displayWidth, rowsOf } from "../../cli/terminal";
-import type { MessageFrame, RoomLimits } from "../../src/shared/protocol";
+import { DEFAULT_SETTINGS, type MessageFrame, type RoomLimits } from "../../src/shared/protocol";
 
 const ESC = "\x1b";
 const ana = { id: "aj4mv3xkq2c7dwbe", nick: "Ana" };
@@ -88,6 +88,7 @@ describe("lines", () => {
       users: [ana],
       history: [],
       limits: {} as RoomLimits,
+      settings: { ...DEFAULT_SETTINGS },
     });
     expect(JSON.parse(welcome)).not.toHaveProperty("session");
     expect(welcome).not.toContain("secret");

@@ -6,8 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MAX_KEPT, MessageList } from "../../src/core/messages";
-import { RoomSession, type Notice, type SessionEvents, type Welcome } from "../../src/core/session";
-import type { MessageFrame, User } from "../../src/shared/protocol";
+import { RoomSession, settingsText, type Notice, type SessionEvents, type Welcome } from "../../src/core/session";
+import { DEFAULT_SETTINGS, type MessageFrame, type User } from "../../src/shared/protocol";
 import { StubSocket } from "./stub-socket";
 
 const limits = { messageLength: 20, nickLength: 32, typingIntervalMs: 2000, rateBurst: 0, ratePerSecond: 5 };
@@ -56,6 +56,7 @@ function session(): { room: RoomSession; socket: () => StubSocket } {
     refused: (item, reason) => heard.push(`refused ${item.kind === "message" ? item.text : item.nick}: ${reason}`),
     error: (frame) => heard.push(`error ${frame.code}`),
     joinRefused: (frame) => heard.push(`join refused ${frame.code}`),
+    settings: (changed, by) => heard.push(`settings ${changed.join(",")} by ${by.nick}`),
   };
   const room = new RoomSession("ws://room.test/api/rooms/r/websocket", events);
   return { room, socket: () => StubSocket.all.at(-1)! };
@@ -317,6 +318,27 @@ describe("RoomSession", () => {
     expect(kicked).toEqual([{ type: "kicked", by: ana, reason: "spam" }]);
     expect(statuses).toEqual(["connecting", "online", "offline (removed)"]);
     expect(StubSocket.all).toHaveLength(1);
+  });
+
+  it("keeps the room's settings from the welcome and every change, and says what changed", () => {
+    const { room, socket } = joined();
+    expect(room.settings).toEqual(DEFAULT_SETTINGS);
+    expect(room.changeSettings({ topic: "Release day", slowModeSeconds: 10 })).toBeNull();
+    expect(sentOf(socket(), "settings")).toEqual([{ type: "settings", topic: "Release day", slowModeSeconds: 10 }]);
+    const settings = { ...DEFAULT_SETTINGS, topic: "Release day", slowModeSeconds: 10 };
+    socket().receive({ type: "settings", settings, by: ana });
+    expect(room.settings).toEqual(settings);
+    expect(heard.at(-1)).toBe("settings topic,slowModeSeconds by Ana");
+    expect(settingsText(room.settings, ["topic", "slowModeSeconds"], "Ana")).toEqual([
+      "Ana set the topic: Release day",
+      "Ana turned slow mode on: one message every 10 s",
+    ]);
+    // A welcome after a reconnect brings them as they are now.
+    socket().end(1006);
+    vi.advanceTimersByTime(1000);
+    socket().open();
+    socket().receive(welcome({ settings: { ...DEFAULT_SETTINGS, locked: true } }));
+    expect(room.settings).toEqual({ ...DEFAULT_SETTINGS, locked: true });
   });
 
   it("joins with the owner key until a welcome, and not after", () => {
