@@ -176,7 +176,6 @@ describe("terminal client", () => {
     olu.write("/kick Troll");
     expect(await again.exit()).toMatchObject({ code: 1 });
     expect(again.stderr).toContain(`edge-chat: Olu removed you from #${room}`);
-
   });
 
   it("sends piped lines once each, in order, paced under the rate limit, and exits 0 once all are confirmed", async () => {
