@@ -10,7 +10,7 @@
 import { parseNick, type ErrorFrame, type MessageFrame, type User } from "../src/shared/protocol";
 import type { Status, StatusDetail } from "../src/core/connection";
 import type { Outgoing } from "../src/core/outbox";
-import { RoomSession, settingsText, untilText, type Notice, type Welcome } from "../src/core/session";
+import { RoomSession, modlogText, settingsText, untilText, type Notice, type Welcome } from "../src/core/session";
 import type { Options } from "./args";
 import { parseCommand } from "../src/shared/commands";
 import { HELP } from "./commands";
@@ -99,6 +99,12 @@ export class ChatSession {
         for (const line of settingsText(this.#room.settings, changed, by.nick))
           this.#show(this.#format.notice(sanitizeLine(line)));
       },
+      modlog: ({ entries }) =>
+        this.#reply(
+          entries.length === 0
+            ? "Nothing in the moderation log."
+            : entries.map((entry) => sanitizeLine(modlogText(entry))).join("\n"),
+        ),
       bans: ({ bans }) =>
         this.#reply(
           bans.length === 0
@@ -401,6 +407,11 @@ export class ChatSession {
       case "topic": {
         const topic = this.#room.settings.topic;
         return this.#reply(topic === "" ? "No topic is set." : `Topic: ${sanitizeLine(topic)}`);
+      }
+      case "modlog": {
+        const problem = this.#room.modlogRequest();
+        if (problem !== null) this.#reply(problem);
+        return;
       }
       case "bans":
       case "unban": {

@@ -365,3 +365,37 @@ describe("room settings", () => {
     expect(await ana.expect("error")).toMatchObject({ code: "calls_disabled" });
   });
 });
+
+describe("the moderation log", () => {
+  it("keeps who did what to whom, when and why, newest first, for moderators only", async () => {
+    const { olu, oluWelcome, ana, anaWelcome, bo, boWelcome } = await ownedRoom();
+    const before = Date.now();
+    olu.send({ type: "role", user: anaWelcome.you.id, role: "moderator" });
+    for (const socket of [olu, ana, bo]) await socket.expect("role");
+    ana.send({ type: "settings", topic: "Quiet, please" });
+    for (const socket of [olu, ana, bo]) await socket.expect("settings");
+    ana.send({ type: "kick", user: boWelcome.you.id, reason: "noise" });
+    await bo.expect("kicked");
+    await olu.expect("left");
+    await ana.expect("left");
+    olu.send({ type: "modlog" });
+    const { entries } = await olu.expect("modlog");
+    const anaThen = { id: anaWelcome.you.id, nick: "Ana" };
+    expect(entries).toEqual([
+      { at: expect.any(Number), action: "kick", by: anaThen, target: boWelcome.you, reason: "noise" },
+      { at: expect.any(Number), action: "settings", by: anaThen, detail: '{"topic":"Quiet, please"}' },
+      {
+        at: expect.any(Number),
+        action: "role",
+        by: { id: oluWelcome.you.id, nick: "Olu" },
+        target: anaWelcome.you,
+        detail: "moderator",
+      },
+    ]);
+    for (const entry of entries) expect(entry.at).toBeGreaterThanOrEqual(before);
+    // A member reads none of it.
+    const [member] = await TestSocket.join(freshRoom(), "Member");
+    member.send({ type: "modlog" });
+    expect(await member.expect("error")).toMatchObject({ code: "forbidden" });
+  });
+});

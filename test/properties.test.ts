@@ -719,6 +719,7 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
               bans: "bans",
               unban: "bans",
               settings: "settings",
+              modlog: "modlog",
             }[frame.type],
           );
           // Nicknames stay unique: nobody else here has the accepted one.

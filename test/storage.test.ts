@@ -38,7 +38,7 @@ describe("schema migrations from an older database", () => {
       // A database at the current version, put back to the schema as
       // version 1 shipped it, with a message.
       new RoomStorage(storage, 100);
-      for (const table of ["messages", "sessions", "meta", "files", "roles", "bans", "schema_migrations"])
+      for (const table of ["messages", "sessions", "meta", "files", "roles", "bans", "modlog", "schema_migrations"])
         storage.sql.exec(`DROP TABLE ${table}`);
       storage.sql.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
       storage.sql.exec("INSERT INTO schema_migrations VALUES (1, 0)");

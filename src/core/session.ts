@@ -19,6 +19,8 @@ import {
   type ErrorFrame,
   type HistoryFrame,
   type KickedFrame,
+  type ModlogEntry,
+  type ModlogFrame,
   type MessageFrame,
   type Removal,
   type RoomLimits,
@@ -84,6 +86,8 @@ export interface SessionEvents {
   kicked(frame: KickedFrame): void;
   /** The bans in force (the answer to `bans` or `unban`). */
   bans(frame: BansFrame): void;
+  /** The moderation log (the answer to `modlog`). */
+  modlog(frame: ModlogFrame): void;
   /** The room's settings changed (`session.settings` has them); `by`: who changed them. */
   settings(changed: (keyof RoomSettings)[], by: User): void;
   /** One of ours was refused, by the room or (too long, say) before it was
@@ -235,6 +239,11 @@ export class RoomSession {
     return this.#sendModeration({ type: "settings", ...changes });
   }
 
+  /** Asks for the moderation log (the `modlog` event answers). */
+  modlogRequest(): string | null {
+    return this.#sendModeration({ type: "modlog" });
+  }
+
   /** Asks for the bans in force (the `bans` event answers), or lifts one by its id. */
   bansRequest(unban?: string): string | null {
     return this.#sendModeration(unban === undefined ? { type: "bans" } : { type: "unban", ban: unban });
@@ -342,6 +351,9 @@ export class RoomSession {
         break;
       case "bans":
         this.#on.bans?.(frame);
+        break;
+      case "modlog":
+        this.#on.modlog?.(frame);
         break;
       case "settings": {
         const before = this.#settings;
@@ -460,4 +472,18 @@ export function settingsText(settings: RoomSettings, changed: (keyof RoomSetting
     calls: () => `${by} turned calls ${settings.calls ? "on" : "off"}`,
   };
   return changed.map((key) => say[key]());
+}
+
+/** One line of the moderation log in words: "11:50 Ana kicked Bo: spam". */
+export function modlogText(entry: ModlogEntry): string {
+  const at = new Date(entry.at).toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+  const whom = entry.target === undefined ? "" : ` ${entry.target.nick}`;
+  const what: Record<ModlogEntry["action"], string> = {
+    role: `made${whom} ${entry.detail === "moderator" ? "a moderator" : "a member"}`,
+    kick: `kicked${whom}`,
+    ban: `banned${whom} ${entry.detail ?? ""}`.trimEnd(),
+    unban: `lifted ban ${entry.detail ?? ""}`.trimEnd(),
+    settings: `changed the settings: ${entry.detail ?? ""}`,
+  };
+  return `${at} ${entry.by.nick} ${what[entry.action]}${entry.reason === undefined ? "" : `: ${entry.reason}`}`;
 }

@@ -9,7 +9,7 @@
 import { codePointLength, parseNick, parseRoomName, type ErrorFrame, type MessageFrame } from "../shared/protocol";
 import { parseCommand } from "../shared/commands";
 import type { Status, StatusDetail } from "../core/connection";
-import { RoomSession, settingsText, untilText, type Notice, type Welcome } from "../core/session";
+import { RoomSession, modlogText, settingsText, untilText, type Notice, type Welcome } from "../core/session";
 import { byId, el, setFieldError } from "./dom";
 import { MessageLog, hue, outgoingItem, setDelivery } from "./log";
 import { canModerate, setUpModeration } from "./moderate";
@@ -94,6 +94,18 @@ const session: RoomSession = new RoomSession(
       for (const line of settingsText(session.settings, changed, by.nick)) log.notice(line);
       renderTopic();
     },
+    // The last few actions (the whole log comes with a settings panel).
+    modlog: ({ entries }) =>
+      showNotice(
+        entries.length === 0
+          ? "Nothing in the moderation log."
+          : `Latest: ${entries
+              .slice(0, 5)
+              .map((entry) => modlogText(entry))
+              .join("; ")}.`,
+        "info",
+        false,
+      ),
     bans: ({ bans }) =>
       showNotice(
         bans.length === 0
@@ -482,6 +494,8 @@ function sendComposed(): void {
     case "kick":
     case "ban":
       return commandSent(session.remove(command.kind, command.words));
+    case "modlog":
+      return commandSent(session.modlogRequest());
     case "bans":
     case "unban":
       return commandSent(session.bansRequest(command.kind === "unban" ? command.ban : undefined));

@@ -16,6 +16,7 @@ export type Command =
   | { kind: "ban"; words: string }
   /** A moderator lists the bans, or lifts one by its id. */
   | { kind: "bans" }
+  | { kind: "modlog" }
   /** A moderator changes the room's settings; `/topic` alone asks what the topic is. */
   | { kind: "settings"; changes: Partial<RoomSettings> }
   | { kind: "topic" }
@@ -52,6 +53,8 @@ export function parseCommand(line: string): Command {
         : { kind: "ban", words: rest };
     case "bans":
       return { kind: "bans" };
+    case "modlog":
+      return { kind: "modlog" };
     case "topic":
       if (rest === "") return { kind: "topic" };
       return { kind: "settings", changes: { topic: rest === "-" ? "" : rest } };

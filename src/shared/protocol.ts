@@ -195,6 +195,10 @@ export interface BanFrame {
 export interface SettingsFrame extends Partial<RoomSettings> {
   type: "settings";
 }
+/** A moderator asks for the moderation log. */
+export interface ModlogRequestFrame {
+  type: "modlog";
+}
 /** A moderator asks for the bans in force. */
 export interface BansRequestFrame {
   type: "bans";
@@ -205,6 +209,7 @@ export interface UnbanFrame {
   ban: string;
 }
 export type ClientFrame =
+  | ModlogRequestFrame
   | SettingsFrame
   | KickFrame
   | BanFrame
@@ -337,6 +342,25 @@ export interface BanEntry {
   /** Ms since the epoch; null: for good. */
   until: number | null;
 }
+/** One moderation action, as the log keeps it. */
+export interface ModlogEntry {
+  /** Ms since the epoch. */
+  at: number;
+  action: "role" | "kick" | "ban" | "unban" | "settings";
+  /** Who did it (id and nickname then). */
+  by: User;
+  /** Whom it was about, when anyone. */
+  target?: User;
+  reason?: string;
+  /** What else says what happened: the new role, a ban's end, the settings changed. */
+  detail?: string;
+}
+/** The last MODLOG_ENTRIES actions, newest first, to the moderator who asked. */
+export interface ModlogFrame {
+  type: "modlog";
+  entries: ModlogEntry[];
+}
+export const MODLOG_ENTRIES = 300;
 /** The bans in force, to the moderator who asked (or who lifted one). */
 export interface BansFrame {
   type: "bans";
@@ -387,6 +411,7 @@ export interface ErrorFrame {
   cid?: string;
 }
 export type ServerFrame =
+  | ModlogFrame
   | SettingsNoticeFrame
   | KickedFrame
   | BansFrame
@@ -695,6 +720,8 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       return { ok: true, frame: { type: "bans" } };
     case "settings":
       return parseSettings(value);
+    case "modlog":
+      return { ok: true, frame: { type: "modlog" } };
     case "unban":
       if (typeof value.ban !== "string" || value.ban.length === 0 || value.ban.length > MAX_USER_ID_LENGTH) {
         return refuse("bad_frame", '"ban" must be the id of a ban (from a bans frame).');
@@ -703,7 +730,7 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
     default:
       return refuse(
         "bad_frame",
-        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, role, kick, ban, bans, unban or settings.',
+        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, role, kick, ban, bans, unban, settings or modlog.',
       );
   }
 }
@@ -727,6 +754,7 @@ export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set<string>([
   "kicked",
   "bans",
   "settings",
+  "modlog",
   "error",
 ]);
 

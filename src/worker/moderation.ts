@@ -17,6 +17,7 @@ import type {
   BansFrame,
   ErrorCode,
   KickFrame,
+  ModlogEntry,
   Removal,
   Role,
   RoleFrame,
@@ -101,7 +102,9 @@ export class Moderation {
     const settings: RoomSettings = { ...this.settings, ...changes };
     this.#room.store.saveSettings(settings);
     this.#settings = settings;
-    log("settings", { room: this.#room.logName, by: by.id, changed: Object.keys(changes).join(",") });
+    const changed = Object.keys(changes).join(",");
+    log("settings", { room: this.#room.logName, by: by.id, changed });
+    this.#record({ at: Date.now(), action: "settings", by, detail: JSON.stringify(changes) });
     this.#room.sockets.broadcast({ type: "settings", settings, by });
   }
 
@@ -184,7 +187,27 @@ export class Moderation {
       by: by.id,
       until: ban ? (until ?? "forever") : undefined,
     });
+    const entry: ModlogEntry = { at: now, action: ban ? "ban" : "kick", by, target: user };
+    if (frame.reason !== undefined) entry.reason = frame.reason;
+    if (ban) entry.detail = until === null ? "for good" : `until ${new Date(until).toISOString()}`;
+    this.#record(entry);
     this.#remove(socket, removal);
+  }
+
+  /** `modlog`: the last actions, newest first, to a moderator. */
+  modlog(ws: WebSocket, by: User): void {
+    if (RANK[roleOf(by)] < RANK.moderator) {
+      return this.#room.refuse(ws, "forbidden", "Only moderators and the owner read the moderation log.");
+    }
+    this.#room.sockets.send(ws, { type: "modlog", entries: this.#room.store.moderationLog() });
+  }
+
+  /** One line in the moderation log (who and whom by id and nickname, no role). */
+  #record(entry: ModlogEntry): void {
+    const plain = (user: User): User => ({ id: user.id, nick: user.nick });
+    const kept: ModlogEntry = { ...entry, by: plain(entry.by) };
+    if (entry.target !== undefined) kept.target = plain(entry.target);
+    this.#room.store.logModeration(kept);
   }
 
   /** `bans`: the bans in force, to a moderator. */
@@ -205,6 +228,7 @@ export class Moderation {
       return this.#room.refuse(ws, "not_found", `There is no ban "${id}" in force (it may have ended).`);
     }
     log("unban", { room: logName, ban: id, by: by.id });
+    this.#record({ at: now, action: "unban", by, detail: id });
     sockets.send(ws, this.#bansFrame(now));
   }
 
@@ -260,6 +284,7 @@ export class Moderation {
     store.setRole(user.id, frame.role);
     sockets.update(target, changed);
     log("role", { room: logName, user: user.id, role: frame.role, by: by.id });
+    this.#record({ at: Date.now(), action: "role", by, target: user, detail: frame.role });
     sockets.broadcast({ type: "role", user: changed, by });
   }
 }

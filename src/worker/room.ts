@@ -258,6 +258,8 @@ export class Room extends DurableObject<Env> {
         return this.#moderation.bans(ws, user, now);
       case "settings":
         return this.#moderation.changeSettings(ws, user, frame);
+      case "modlog":
+        return this.#moderation.modlog(ws, user);
       case "unban":
         return this.#moderation.unban(ws, user, frame.ban, now);
     }

@@ -13,9 +13,11 @@ import { createHash } from "node:crypto";
 import { filePath } from "../shared/files";
 import {
   DEFAULT_SETTINGS,
+  MODLOG_ENTRIES,
   utf8Length,
   type FileInfo,
   type MessageFrame,
+  type ModlogEntry,
   type Role,
   type RoomSettings,
   type SendFrame,
@@ -84,6 +86,18 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX bans_by_user ON bans (user_id);
    CREATE INDEX bans_by_address ON bans (address) WHERE address IS NOT NULL;`,
+  // 7: the moderation log: who did what to whom, when and why.
+  `CREATE TABLE modlog (
+     id INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     action TEXT NOT NULL,
+     by_id TEXT NOT NULL,
+     by_nick TEXT NOT NULL,
+     target_id TEXT,
+     target_nick TEXT,
+     reason TEXT,
+     detail TEXT
+   );`,
 ];
 
 /** A ban, or the cool-down after a kick. */
@@ -491,6 +505,47 @@ export class RoomStorage {
     if (found === 0) return false;
     this.#sql.exec("DELETE FROM bans WHERE id = ?", id);
     return true;
+  }
+
+  /** Records a moderation action, keeping the newest MODLOG_ENTRIES. */
+  logModeration(entry: ModlogEntry): void {
+    this.#sql.exec(
+      `INSERT INTO modlog (at, action, by_id, by_nick, target_id, target_nick, reason, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      entry.at,
+      entry.action,
+      entry.by.id,
+      entry.by.nick,
+      entry.target?.id ?? null,
+      entry.target?.nick ?? null,
+      entry.reason ?? null,
+      entry.detail ?? null,
+    );
+    this.#sql.exec("DELETE FROM modlog WHERE id <= (SELECT max(id) FROM modlog) - ?", MODLOG_ENTRIES);
+  }
+
+  /** The moderation log, newest first. */
+  moderationLog(): ModlogEntry[] {
+    type Row = {
+      at: number;
+      action: ModlogEntry["action"];
+      by_id: string;
+      by_nick: string;
+      target_id: string | null;
+      target_nick: string | null;
+      reason: string | null;
+      detail: string | null;
+    };
+    return this.#sql
+      .exec<Row>("SELECT * FROM modlog ORDER BY id DESC LIMIT ?", MODLOG_ENTRIES)
+      .toArray()
+      .map((row) => {
+        const entry: ModlogEntry = { at: row.at, action: row.action, by: { id: row.by_id, nick: row.by_nick } };
+        if (row.target_id !== null) entry.target = { id: row.target_id, nick: row.target_nick ?? "" };
+        if (row.reason !== null) entry.reason = row.reason;
+        if (row.detail !== null) entry.detail = row.detail;
+        return entry;
+      });
   }
 
   /** Marks every file for deletion (the room is going): they leave the quota now. */
