@@ -37,7 +37,8 @@ Chat in an edge-chat room from a terminal.
   --json            print every frame received as one JSON line
   -h, --help        show this help
 
-In the room: /nick NAME, /me ACTION, /send FILE, /who, /help, /quit (or Ctrl-D);
+In the room: /nick NAME, /me ACTION, /send FILE, /who, /topic, /help (moderating
+too: /kick, /ban, /lock…), /quit (or Ctrl-D);
 Ctrl-C leaves at once.
 Piped input: every non-empty line is one message; exits once all are confirmed.
 

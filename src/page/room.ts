@@ -460,7 +460,7 @@ function updateCounter(): void {
 }
 
 const HELP =
-  "Commands: /nick new-name renames you, /me waves sends an action, /send shares a file. Start with // to send a message beginning with /.";
+  "Commands: /nick new-name renames you, /me waves sends an action, /send shares a file, /topic shows the topic. Start with // to send a message beginning with /. Moderators: /kick, /ban, /bans, /unban, /topic text, /lock, /unlock, /slow seconds, /files on|off, /calls on|off, /modlog; the owner: /mod, /unmod.";
 
 function sendComposed(): void {
   const text = textInput.value.trim();
