@@ -481,9 +481,21 @@ export function modlogText(entry: ModlogEntry): string {
   const what: Record<ModlogEntry["action"], string> = {
     role: `made${whom} ${entry.detail === "moderator" ? "a moderator" : "a member"}`,
     kick: `kicked${whom}`,
-    ban: `banned${whom} ${entry.detail ?? ""}`.trimEnd(),
+    ban: `banned${whom} ${entry.detail?.startsWith("until ") ? untilText(Date.parse(entry.detail.slice(6))) : (entry.detail ?? "")}`.trimEnd(),
     unban: `lifted ban ${entry.detail ?? ""}`.trimEnd(),
-    settings: `changed the settings: ${entry.detail ?? ""}`,
+    settings: `changed the settings: ${settingsDetail(entry.detail)}`,
   };
   return `${at} ${entry.by.nick} ${what[entry.action]}${entry.reason === undefined ? "" : `: ${entry.reason}`}`;
+}
+
+/** A settings change as the log keeps it (JSON) in words: "topic: Release day, locked: yes". */
+function settingsDetail(detail: string | undefined): string {
+  try {
+    const changes = JSON.parse(detail ?? "{}") as Record<string, unknown>;
+    return Object.entries(changes)
+      .map(([key, value]) => `${key}: ${value === true ? "yes" : value === false ? "no" : String(value)}`)
+      .join(", ");
+  } catch {
+    return detail ?? "";
+  }
 }

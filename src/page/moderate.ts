@@ -5,9 +5,9 @@
  * Make moderator / Make member for the owner. The room has the last word:
  * its refusals come back as notices like any other.
  */
-import type { RoomSession } from "../core/session";
-import type { User } from "../shared/protocol";
-import { byId } from "./dom";
+import { modlogText, untilText, type RoomSession } from "../core/session";
+import type { BansFrame, ModlogFrame, RoomSettings, User } from "../shared/protocol";
+import { byId, el } from "./dom";
 
 const RANK = { member: 0, moderator: 1, owner: 2 } as const;
 
@@ -71,6 +71,108 @@ export function setUpModeration(
       role.textContent = user.role === "moderator" ? "Make a member again" : "Make moderator";
       dialog.showModal();
       reason.focus();
+    },
+  };
+}
+
+/**
+ * The room's settings, for moderators and the owner: topic, lock, slow
+ * mode, files and calls (Save sends what changed), the bans in force with
+ * Unban, and the moderation log. Bans and the log are asked for when the
+ * dialog opens; the room's answers are drawn here while it is open.
+ */
+export function setUpSettings(
+  session: RoomSession,
+  showNotice: (text: string) => void,
+): { open(opener: HTMLElement): void; bans(frame: BansFrame): boolean; modlog(frame: ModlogFrame): boolean } {
+  const dialog = byId("settings-dialog", HTMLDialogElement);
+  const form = byId("settings-form", HTMLFormElement);
+  const topic = byId("settings-topic", HTMLInputElement);
+  const locked = byId("settings-locked", HTMLInputElement);
+  const slow = byId("settings-slow", HTMLSelectElement);
+  const files = byId("settings-files", HTMLInputElement);
+  const calls = byId("settings-calls", HTMLInputElement);
+  const bansList = byId("settings-bans", HTMLUListElement);
+  const logList = byId("settings-modlog", HTMLUListElement);
+  let opener: HTMLElement | null = null;
+  dialog.addEventListener("close", () => opener?.focus());
+  byId("settings-close", HTMLButtonElement).addEventListener("click", () => dialog.close());
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const now = session.settings;
+    const wanted: RoomSettings = {
+      topic: topic.value.trim(),
+      locked: locked.checked,
+      slowModeSeconds: Number(slow.value),
+      files: files.checked,
+      calls: calls.checked,
+    };
+    const changes: Partial<RoomSettings> = {};
+    for (const key of Object.keys(wanted) as (keyof RoomSettings)[]) {
+      if (wanted[key] !== now[key]) Object.assign(changes, { [key]: wanted[key] });
+    }
+    if (Object.keys(changes).length > 0) {
+      const problem = session.changeSettings(changes);
+      if (problem !== null) return showNotice(problem);
+    }
+    dialog.close();
+  });
+
+  bansList.addEventListener("click", (event) => {
+    const id =
+      event.target instanceof HTMLElement ? event.target.closest<HTMLElement>("[data-ban]")?.dataset.ban : undefined;
+    if (id === undefined) return;
+    const problem = session.bansRequest(id);
+    if (problem !== null) showNotice(problem);
+  });
+
+  return {
+    open(from) {
+      opener = from;
+      const now = session.settings;
+      topic.value = now.topic;
+      locked.checked = now.locked;
+      // A value set elsewhere (the terminal's /slow 45) gets an option of its own.
+      if (![...slow.options].some((option) => option.value === String(now.slowModeSeconds))) {
+        slow.append(new Option(`${now.slowModeSeconds} s`, String(now.slowModeSeconds)));
+      }
+      slow.value = String(now.slowModeSeconds);
+      files.checked = now.files;
+      calls.checked = now.calls;
+      bansList.replaceChildren(el("li", "hint", "Loading…"));
+      logList.replaceChildren(el("li", "hint", "Loading…"));
+      session.bansRequest();
+      session.modlogRequest();
+      dialog.showModal();
+      topic.focus();
+    },
+    bans({ bans }) {
+      if (!dialog.open) return false;
+      bansList.replaceChildren(
+        ...(bans.length === 0
+          ? [el("li", "hint", "No bans in force.")]
+          : bans.map((ban) => {
+              const item = el("li", undefined, `${ban.user.nick} ${untilText(ban.until)}, by ${ban.by.nick}`);
+              if (ban.reason !== undefined) item.append(`: ${ban.reason}`);
+              const unban = el("button", "ghost", "Unban");
+              unban.type = "button";
+              unban.dataset.ban = ban.id;
+              unban.setAttribute("aria-label", `Unban ${ban.user.nick}`);
+              item.append(" ", unban);
+              return item;
+            })),
+      );
+      return true;
+    },
+    modlog({ entries }) {
+      if (!dialog.open) return false;
+      logList.replaceChildren(
+        ...(entries.length === 0
+          ? [el("li", "hint", "Nothing yet.")]
+          : entries.map((entry) => el("li", undefined, modlogText(entry)))),
+      );
+      return true;
     },
   };
 }

@@ -12,7 +12,7 @@ import type { Status, StatusDetail } from "../core/connection";
 import { RoomSession, modlogText, settingsText, untilText, type Notice, type Welcome } from "../core/session";
 import { byId, el, setFieldError } from "./dom";
 import { MessageLog, hue, outgoingItem, setDelivery } from "./log";
-import { canModerate, setUpModeration } from "./moderate";
+import { canModerate, setUpModeration, setUpSettings } from "./moderate";
 import { setUpSharing } from "./share";
 import { Call } from "./call";
 import { CallView } from "./call-view";
@@ -44,6 +44,7 @@ const sendButton = byId("send-button", HTMLButtonElement);
 const copyButton = byId("copy-link", HTMLButtonElement);
 const ownership = byId("ownership", HTMLParagraphElement);
 const topicLine = byId("topic", HTMLParagraphElement);
+const staff = byId("staff", HTMLParagraphElement);
 const copyOwnerLink = byId("copy-owner-link", HTMLButtonElement);
 const attachButton = byId("attach-button", HTMLButtonElement);
 const fileInput = byId("file-input", HTMLInputElement);
@@ -95,25 +96,21 @@ const session: RoomSession = new RoomSession(
       renderTopic();
     },
     // The last few actions (the whole log comes with a settings panel).
-    modlog: ({ entries }) =>
+    // Drawn in the settings dialog while it is open; else a notice.
+    modlog: (frame) => {
+      if (settingsPanel.modlog(frame)) return;
+      const latest = frame.entries.slice(0, 5).map((entry) => modlogText(entry));
       showNotice(
-        entries.length === 0
-          ? "Nothing in the moderation log."
-          : `Latest: ${entries
-              .slice(0, 5)
-              .map((entry) => modlogText(entry))
-              .join("; ")}.`,
+        latest.length === 0 ? "Nothing in the moderation log." : `Latest: ${latest.join("; ")}.`,
         "info",
         false,
-      ),
-    bans: ({ bans }) =>
-      showNotice(
-        bans.length === 0
-          ? "No bans in force."
-          : `Bans: ${bans.map((ban) => `${ban.user.nick} ${untilText(ban.until)} (/unban ${ban.id})`).join("; ")}.`,
-        "info",
-        false,
-      ),
+      );
+    },
+    bans: (frame) => {
+      if (settingsPanel.bans(frame)) return;
+      const bans = frame.bans.map((ban) => `${ban.user.nick} ${untilText(ban.until)} (/unban ${ban.id})`);
+      showNotice(bans.length === 0 ? "No bans in force." : `Bans: ${bans.join("; ")}.`, "info", false);
+    },
     joinRefused: (frame) => {
       // A taken or invalid nickname, a full room, a wrong owner key: ask
       // again (a wrong key is forgotten, so the next try joins as a member).
@@ -329,6 +326,7 @@ function renderTopic(): void {
 function renderRoster(): void {
   // The owner link, for the owner on the device that has the key.
   ownership.hidden = session.me?.role !== "owner" || room === null || savedOwnerKey(room) === undefined;
+  staff.hidden = session.me?.role === undefined;
   const users = session.roster.sorted();
   const me = session.me?.id;
   // Drawing the list again must not lose the keyboard's place in it.
@@ -535,6 +533,9 @@ function clearComposer(): void {
 
 // The moderation dialog (moderate.ts), opened from the roster.
 const moderation = setUpModeration(session, showNotice);
+const settingsPanel = setUpSettings(session, showNotice);
+const openSettings = byId("open-settings", HTMLButtonElement);
+openSettings.addEventListener("click", () => settingsPanel.open(openSettings));
 
 // --- sharing files (share.ts) ---------------------------------------------------
 

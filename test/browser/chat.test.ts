@@ -359,6 +359,23 @@ describe("owning a room", () => {
     await troll.page.reload();
     await submitNick(troll.page, "Not A Troll");
     await troll.page.locator("#nick-error", { hasText: "You are banned from this room" }).waitFor();
+
+    // The settings dialog: lock and slow mode saved for everyone; the ban listed, and lifted.
+    await olu.page.getByRole("button", { name: "Room settings" }).click();
+    const settings = olu.page.getByRole("dialog", { name: "Room settings" });
+    await settings.getByRole("button", { name: "Unban Troll" }).waitFor();
+    await settings.getByText(/Mallory banned Troll until .+: trolling/).waitFor();
+    expect(await accessibilityViolations(olu.page), "WCAG 2.1 AA violations: room settings").toEqual([]);
+    await settings.getByRole("checkbox", { name: /Locked/ }).check();
+    await settings.getByRole("combobox", { name: /Slow mode/ }).selectOption({ label: "One message per 10 s" });
+    await settings.getByRole("button", { name: "Unban Troll" }).click();
+    await settings.getByText("No bans in force.").waitFor();
+    await settings.getByRole("button", { name: "Save" }).click();
+    await settings.waitFor({ state: "hidden" });
+    await waitForInLog(mallory.page, "Olu locked the room: only people who have been here can join");
+    await waitForInLog(mallory.page, "Olu turned slow mode on: one message every 10 s");
+    // Members see no settings button.
+    expect(await troll.page.getByRole("button", { name: "Room settings" }).count()).toBe(0);
   });
 });
 
