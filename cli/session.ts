@@ -307,7 +307,12 @@ export class ChatSession {
 
   /** One of ours was refused (or lost): said, and in a pipe the end of the run. */
   #refusedOwn(item: Outgoing, reason: string): void {
-    const what = item.kind === "nick" ? `Rename to "${sanitizeLine(item.nick)}"` : `"${sanitizeLine(clip(item.text))}"`;
+    const what =
+      item.kind === "nick"
+        ? `Rename to "${sanitizeLine(item.nick)}"`
+        : item.kind === "command"
+          ? `/${item.frame.type}`
+          : `"${sanitizeLine(clip(item.text))}"`;
     // A line has no Retry button: a failed message is said, and forgotten.
     if (item.kind === "message") this.#room.discard(item.cid);
     if (this.#interactive) return this.#terminal.info(this.#format.notice(`Not sent: ${what}: ${reason}`).join("\n"));

@@ -19,7 +19,10 @@ import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type Buc
 
 export type Outgoing =
   | { kind: "message"; cid: string; text: string; action: boolean; sent: boolean }
-  | { kind: "nick"; cid: string; nick: string; sent: boolean };
+  | { kind: "nick"; cid: string; nick: string; sent: boolean }
+  /** A moderator's frame (kick, settings…): in order with the rest, and done
+   * once written (the room's answer is a notice to everyone, or an error). */
+  | { kind: "command"; cid: string; frame: ClientFrame; sent: boolean };
 
 /** The longest the queue waits for a token before looking again. */
 const MAX_WAIT_MS = 30_000;
@@ -66,6 +69,12 @@ export class Outbox {
   /** Queues a message (a retry keeps its first cid), and sends what it can. */
   message(text: string, action: boolean, cid = this.newCid()): void {
     this.#items.push({ kind: "message", cid, text, action, sent: false });
+    this.pump();
+  }
+
+  /** Queues a frame that needs no confirmation, in order with messages and renames. */
+  command(frame: ClientFrame): void {
+    this.#items.push({ kind: "command", cid: this.newCid(), frame, sent: false });
     this.pump();
   }
 
@@ -129,7 +138,8 @@ export class Outbox {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (!this.#open) return;
-    for (const item of this.#items) {
+    for (let index = 0; index < this.#items.length; index++) {
+      const item = this.#items[index]!;
       if (item.sent) continue;
       if (this.#pace !== null) {
         const now = Date.now();
@@ -141,11 +151,13 @@ export class Outbox {
         spendToken(this.#bucket, this.#pace, now);
       }
       const frame: ClientFrame =
-        item.kind === "nick"
-          ? { type: "nick", nick: item.nick, cid: item.cid }
-          : item.action
-            ? { type: "message", text: item.text, cid: item.cid, action: true }
-            : { type: "message", text: item.text, cid: item.cid };
+        item.kind === "command"
+          ? item.frame
+          : item.kind === "nick"
+            ? { type: "nick", nick: item.nick, cid: item.cid }
+            : item.action
+              ? { type: "message", text: item.text, cid: item.cid, action: true }
+              : { type: "message", text: item.text, cid: item.cid };
       const parsed = this.#limits === null ? null : parseClientFrame(JSON.stringify(frame), this.#limits);
       if (parsed !== null && !parsed.ok) {
         this.#remove((other) => other === item);
@@ -154,6 +166,8 @@ export class Outbox {
       }
       item.sent = this.#send(frame);
       if (!item.sent) return;
+      // Written is done, for a command: nothing will confirm it.
+      if (item.kind === "command") this.#items.splice(index--, 1);
     }
   }
 

@@ -249,10 +249,10 @@ export class RoomSession {
     return this.#sendModeration(unban === undefined ? { type: "bans" } : { type: "unban", ban: unban });
   }
 
+  /** A moderator's frame goes through the outbox: in order with what was
+   * written before it, paced with it, and held while the room is away. */
   #sendModeration(frame: ClientFrame): string | null {
-    if (!this.#connection.joined) return "Not connected right now: try again once the room is back.";
-    this.#outbox.spend();
-    this.#connection.send(frame);
+    this.#outbox.command(frame);
     return null;
   }
 

@@ -23,7 +23,10 @@ describe("outbox", () => {
     const refused: string[] = [];
     const box = new Outbox(
       (frame) => online && sent.push(frame) > 0,
-      (item, reason) => refused.push(`${item.kind === "message" ? item.text : item.nick}: ${reason}`),
+      (item, reason) =>
+        refused.push(
+          `${item.kind === "message" ? item.text : item.kind === "nick" ? item.nick : `/${item.frame.type}`}: ${reason}`,
+        ),
     );
     return { box, sent, refused, setOnline: (value: boolean) => (online = value) };
   }

@@ -53,7 +53,10 @@ function session(): { room: RoomSession; socket: () => StubSocket } {
       notices.push(notice);
       heard.push(describeNotice(notice));
     },
-    refused: (item, reason) => heard.push(`refused ${item.kind === "message" ? item.text : item.nick}: ${reason}`),
+    refused: (item, reason) =>
+      heard.push(
+        `refused ${item.kind === "message" ? item.text : item.kind === "nick" ? item.nick : `/${item.frame.type}`}: ${reason}`,
+      ),
     error: (frame) => heard.push(`error ${frame.code}`),
     joinRefused: (frame) => heard.push(`join refused ${frame.code}`),
     settings: (changed, by) => heard.push(`settings ${changed.join(",")} by ${by.nick}`),
@@ -299,6 +302,28 @@ describe("RoomSession", () => {
     socket().receive({ type: "left", user: ana, kicked: { by: me, reason: "flooding", until: null } });
     expect(notices.at(-1)).toEqual({ kind: "left", user: ana, kicked: { by: me, reason: "flooding", until: null } });
     expect(room.roster.get("ana")).toBeUndefined();
+  });
+
+  it("queues moderators' commands in order with messages, and sends them once the room is there", () => {
+    const { room, socket } = session();
+    room.join("Kartik");
+    // Piped lines come before the welcome: a message, a topic, a message.
+    room.say("first", false);
+    expect(room.changeSettings({ topic: "Demo day" })).toBeNull();
+    room.say("second", false);
+    socket().open();
+    expect(socket().frames.map((frame) => frame.type)).toEqual(["join"]);
+    socket().receive(welcome());
+    expect(socket().frames.slice(1)).toMatchObject([
+      { type: "message", text: "first" },
+      { type: "settings", topic: "Demo day" },
+      { type: "message", text: "second" },
+    ]);
+    // Written is done for a command: only the messages wait for their echoes.
+    expect(room.unconfirmed).toBe(2);
+    // One the room would refuse is refused before it goes.
+    room.changeSettings({ topic: "x".repeat(201) });
+    expect(heard.at(-1)).toBe("refused /settings: A topic is at most 200 characters.");
   });
 
   it("stays away once a moderator removed us: the kicked frame, then 4003 and no reconnect", () => {
