@@ -361,6 +361,23 @@ export class ChatSession {
     else this.#handle(raw);
   }
 
+  /** Runs a command that names someone once the roster is known; until
+   * then the lines after it wait too, so that the room sees them in order. */
+  #withRoster(command: () => string | null): void {
+    const run = (): void => {
+      const problem = command();
+      if (problem !== null) this.#reply(problem);
+    };
+    if (this.#room.me !== null) return run();
+    this.#held ??= [];
+    void this.#joinedOnce.then(() => {
+      if (this.#leaving) return;
+      run();
+      this.#release();
+      this.#leaveIfDone();
+    });
+  }
+
   /** The lines held while a piped /send uploaded, now in order (up to the next /send). */
   #release(): void {
     const held = this.#held ?? [];
@@ -393,17 +410,13 @@ export class ChatSession {
         else void this.#leave(EXIT.failed, `edge-chat: cannot rename: ${problem}`);
         return;
       }
-      case "role": {
-        const problem = this.#room.setRoleByNick(command.nick, command.role);
-        if (problem !== null) this.#reply(problem);
-        return;
-      }
+      // These name people: they wait for the room's roster (a pipe's lines
+      // come before the welcome), and so does every line after them.
+      case "role":
+        return this.#withRoster(() => this.#room.setRoleByNick(command.nick, command.role));
       case "kick":
-      case "ban": {
-        const problem = this.#room.remove(command.kind, command.words);
-        if (problem !== null) this.#reply(problem);
-        return;
-      }
+      case "ban":
+        return this.#withRoster(() => this.#room.remove(command.kind, command.words));
       case "settings": {
         const problem = this.#room.changeSettings(command.changes);
         if (problem !== null) this.#reply(problem);

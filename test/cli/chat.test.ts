@@ -181,6 +181,25 @@ describe("terminal client", () => {
     expect(again.stderr).toContain(`edge-chat: Olu removed you from #${room}`);
   });
 
+  it("pipes an owner's commands: held until the room is there, in order with the messages", async () => {
+    const created = await fetch(`${server.url}/api/rooms`, { method: "POST" });
+    const { room, ownerKey } = (await created.json()) as { room: string; ownerKey: string };
+    const guest = cli([pageUrl(room), "--nick", "Guest"]);
+    await guest.waitFor(`You joined #${room} as Guest.`);
+    const owner = cli([`${pageUrl(room)}#owner=${ownerKey}`, "--nick", "Owner"]);
+    owner.end("hello, I own this", "/topic Demo day", "/mod guest", "bye");
+    expect(await owner.exit()).toMatchObject({ code: 0 });
+    await guest.waitFor("Owner: bye");
+    const lines = chatLines(guest.stdout);
+    const order = [
+      "Owner: hello, I own this",
+      "* Owner set the topic: Demo day",
+      "* Owner made you a moderator",
+      "Owner: bye",
+    ];
+    expect(lines.filter((line) => order.includes(line))).toEqual(order);
+  });
+
   it("sends piped lines once each, in order, paced under the rate limit, and exits 0 once all are confirmed", async () => {
     const room = freshRoom();
     const watching = await watcher(room);
