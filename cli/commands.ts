@@ -13,6 +13,7 @@ export const HELP = [
   "/ban NICK [MINUTES] [REASON]   (moderators) remove NICK and keep them out (no minutes: for good)",
   "/bans, /unban ID               (moderators) the bans in force; lift one",
   "/modlog                        (moderators) who did what, newest first",
+  "/newkey                        (owner) replace the owner key; old links stop working",
   "/topic [TEXT]                  the topic; (moderators) set it, /topic - clears it",
   "/lock, /unlock                 (moderators) only people who have been here can join",
   "/slow SECONDS                  (moderators) one message per SECONDS for members; 0 is off",

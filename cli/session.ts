@@ -99,6 +99,10 @@ export class ChatSession {
         for (const line of settingsText(this.#room.settings, changed, by.nick))
           this.#show(this.#format.notice(sanitizeLine(line)));
       },
+      rotated: (key) =>
+        this.#reply(
+          `New owner key: ${key}\nOwner link: ${this.#options.httpBase}/r/${this.#options.room}#owner=${key}\nThe old key no longer works; other owners are members now.`,
+        ),
       modlog: ({ entries }) =>
         this.#reply(
           entries.length === 0
@@ -425,6 +429,11 @@ export class ChatSession {
       case "topic": {
         const topic = this.#room.settings.topic;
         return this.#reply(topic === "" ? "No topic is set." : `Topic: ${sanitizeLine(topic)}`);
+      }
+      case "newkey": {
+        const problem = this.#room.rotateOwnerKey();
+        if (problem !== null) this.#reply(problem);
+        return;
       }
       case "modlog": {
         const problem = this.#room.modlogRequest();

@@ -399,3 +399,30 @@ describe("the moderation log", () => {
     expect(await member.expect("error")).toMatchObject({ code: "forbidden" });
   });
 });
+
+describe("replacing the owner key", () => {
+  it("gives the owner a new key: the old one stops working, other owners become members, everyone is told", async () => {
+    const { room, ownerKey, olu, oluWelcome, ana, bo } = await ownedRoom();
+    const [laptop, laptopWelcome] = await TestSocket.join(room, "Olu on a laptop", { ownerKey });
+    for (const socket of [olu, ana, bo]) await socket.expect("joined");
+    ana.send({ type: "rotate" });
+    expect(await ana.expect("error")).toMatchObject({ code: "forbidden" });
+    olu.send({ type: "rotate" });
+    const { ownerKey: newKey } = await olu.expect("rotated");
+    expect(newKey).toMatch(/^[a-z2-7]{32}$/);
+    expect(newKey).not.toBe(ownerKey);
+    const demoted = { id: laptopWelcome.you.id, nick: "Olu on a laptop" };
+    for (const socket of [olu, ana, bo, laptop]) {
+      expect(await socket.expect("role")).toEqual({ type: "role", user: demoted, by: oluWelcome.you });
+    }
+    // Only the asker hears the key.
+    await ana.expectSilence();
+    const old = await TestSocket.open(room);
+    old.send({ type: "join", nick: "Mallory", ownerKey });
+    expect(await old.expect("error")).toMatchObject({ code: "bad_owner_key" });
+    expect((await old.joinAs("Olu again", { ownerKey: newKey })).you.role).toBe("owner");
+    olu.send({ type: "modlog" });
+    await olu.expect("joined");
+    expect((await olu.expect("modlog")).entries[0]).toMatchObject({ action: "rotate", by: { nick: "Olu" } });
+  });
+});

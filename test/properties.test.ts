@@ -720,6 +720,7 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
               unban: "bans",
               settings: "settings",
               modlog: "modlog",
+              rotate: "rotated",
             }[frame.type],
           );
           // Nicknames stay unique: nobody else here has the accepted one.

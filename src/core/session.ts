@@ -88,6 +88,8 @@ export interface SessionEvents {
   bans(frame: BansFrame): void;
   /** The moderation log (the answer to `modlog`). */
   modlog(frame: ModlogFrame): void;
+  /** The new owner key, after we replaced it (shown this once). */
+  rotated(ownerKey: string): void;
   /** The room's settings changed (`session.settings` has them); `by`: who changed them. */
   settings(changed: (keyof RoomSettings)[], by: User): void;
   /** One of ours was refused, by the room or (too long, say) before it was
@@ -239,6 +241,11 @@ export class RoomSession {
     return this.#sendModeration({ type: "settings", ...changes });
   }
 
+  /** The owner replaces the owner key (the `rotated` event brings the new one). */
+  rotateOwnerKey(): string | null {
+    return this.#sendModeration({ type: "rotate" });
+  }
+
   /** Asks for the moderation log (the `modlog` event answers). */
   modlogRequest(): string | null {
     return this.#sendModeration({ type: "modlog" });
@@ -354,6 +361,9 @@ export class RoomSession {
         break;
       case "modlog":
         this.#on.modlog?.(frame);
+        break;
+      case "rotated":
+        this.#on.rotated?.(frame.ownerKey);
         break;
       case "settings": {
         const before = this.#settings;
@@ -484,6 +494,7 @@ export function modlogText(entry: ModlogEntry): string {
     ban: `banned${whom} ${entry.detail?.startsWith("until ") ? untilText(Date.parse(entry.detail.slice(6))) : (entry.detail ?? "")}`.trimEnd(),
     unban: `lifted ban ${entry.detail ?? ""}`.trimEnd(),
     settings: `changed the settings: ${settingsDetail(entry.detail)}`,
+    rotate: "replaced the owner key",
   };
   return `${at} ${entry.by.nick} ${what[entry.action]}${entry.reason === undefined ? "" : `: ${entry.reason}`}`;
 }

@@ -96,6 +96,12 @@ const session: RoomSession = new RoomSession(
       renderTopic();
     },
     // The last few actions (the whole log comes with a settings panel).
+    // A new owner key: kept on this device for the owner link.
+    rotated: (key) => {
+      if (room !== null) saveOwnerKey(room, key);
+      renderRoster();
+      showNotice("The owner key is new: copy the owner link again. Old owner links no longer work.", "info", false);
+    },
     // Drawn in the settings dialog while it is open; else a notice.
     modlog: (frame) => {
       if (settingsPanel.modlog(frame)) return;
@@ -494,6 +500,8 @@ function sendComposed(): void {
       return commandSent(session.remove(command.kind, command.words));
     case "modlog":
       return commandSent(session.modlogRequest());
+    case "newkey":
+      return commandSent(session.rotateOwnerKey());
     case "bans":
     case "unban":
       return commandSent(session.bansRequest(command.kind === "unban" ? command.ban : undefined));
@@ -573,6 +581,12 @@ copyOwnerLink.addEventListener("click", async () => {
     copyOwnerLink.textContent = "Copy failed";
   }
   setTimeout(() => (copyOwnerLink.textContent = "Copy owner link"), 2_000);
+});
+
+// A leaked owner link is made useless by a new key (other owners become members).
+byId("new-owner-key", HTMLButtonElement).addEventListener("click", () => {
+  const problem = session.rotateOwnerKey();
+  if (problem !== null) showNotice(problem);
 });
 
 retryButton.addEventListener("click", () => session.retryNow());

@@ -17,6 +17,8 @@ export type Command =
   /** A moderator lists the bans, or lifts one by its id. */
   | { kind: "bans" }
   | { kind: "modlog" }
+  /** The owner replaces the owner key. */
+  | { kind: "newkey" }
   /** A moderator changes the room's settings; `/topic` alone asks what the topic is. */
   | { kind: "settings"; changes: Partial<RoomSettings> }
   | { kind: "topic" }
@@ -55,6 +57,8 @@ export function parseCommand(line: string): Command {
       return { kind: "bans" };
     case "modlog":
       return { kind: "modlog" };
+    case "newkey":
+      return { kind: "newkey" };
     case "topic":
       if (rest === "") return { kind: "topic" };
       return { kind: "settings", changes: { topic: rest === "-" ? "" : rest } };

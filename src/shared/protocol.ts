@@ -195,6 +195,16 @@ export interface BanFrame {
 export interface SettingsFrame extends Partial<RoomSettings> {
   type: "settings";
 }
+/** The owner replaces the owner key: the old one makes no one an owner any
+ * more, and every other owner identity becomes a member. */
+export interface RotateFrame {
+  type: "rotate";
+}
+/** To the owner who rotated: the new key (shown this once). */
+export interface RotatedFrame {
+  type: "rotated";
+  ownerKey: string;
+}
 /** A moderator asks for the moderation log. */
 export interface ModlogRequestFrame {
   type: "modlog";
@@ -209,6 +219,7 @@ export interface UnbanFrame {
   ban: string;
 }
 export type ClientFrame =
+  | RotateFrame
   | ModlogRequestFrame
   | SettingsFrame
   | KickFrame
@@ -346,7 +357,7 @@ export interface BanEntry {
 export interface ModlogEntry {
   /** Ms since the epoch. */
   at: number;
-  action: "role" | "kick" | "ban" | "unban" | "settings";
+  action: "role" | "kick" | "ban" | "unban" | "settings" | "rotate";
   /** Who did it (id and nickname then). */
   by: User;
   /** Whom it was about, when anyone. */
@@ -411,6 +422,7 @@ export interface ErrorFrame {
   cid?: string;
 }
 export type ServerFrame =
+  | RotatedFrame
   | ModlogFrame
   | SettingsNoticeFrame
   | KickedFrame
@@ -722,6 +734,8 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       return parseSettings(value);
     case "modlog":
       return { ok: true, frame: { type: "modlog" } };
+    case "rotate":
+      return { ok: true, frame: { type: "rotate" } };
     case "unban":
       if (typeof value.ban !== "string" || value.ban.length === 0 || value.ban.length > MAX_USER_ID_LENGTH) {
         return refuse("bad_frame", '"ban" must be the id of a ban (from a bans frame).');
@@ -730,7 +744,7 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
     default:
       return refuse(
         "bad_frame",
-        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, role, kick, ban, bans, unban, settings or modlog.',
+        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, role, kick, ban, bans, unban, settings, modlog or rotate.',
       );
   }
 }
@@ -755,6 +769,7 @@ export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set<string>([
   "bans",
   "settings",
   "modlog",
+  "rotated",
   "error",
 ]);
 

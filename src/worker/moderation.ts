@@ -194,6 +194,32 @@ export class Moderation {
     this.#remove(socket, removal);
   }
 
+  /**
+   * `rotate`: the owner replaces the owner key (a link leaked, a device was
+   * lost). The old key makes no one an owner any more, and every other
+   * identity that became owner with it is a member from now on (everyone is
+   * told, as for any role change). The new key goes to the asker alone.
+   */
+  rotate(ws: WebSocket, by: User, now: number): void {
+    const { store, sockets, logName } = this.#room;
+    if (roleOf(by) !== "owner") return this.#room.refuse(ws, "forbidden", "Only the room's owner replaces its key.");
+    const key = newOwnerKey();
+    store.setOwnerKeyHash(hashSecret(key));
+    sockets.send(ws, { type: "rotated", ownerKey: key });
+    for (const id of store.owners()) {
+      if (id === by.id) continue;
+      store.setRole(id, "member");
+      const socket = sockets.findByUserId(id);
+      const user = socket === undefined ? null : sockets.state(socket).user;
+      if (socket === undefined || user === null) continue;
+      const changed = withRole(user, "member");
+      sockets.update(socket, changed);
+      sockets.broadcast({ type: "role", user: changed, by });
+    }
+    log("role", { room: logName, by: by.id, role: "owner key rotated" });
+    this.#record({ at: now, action: "rotate", by });
+  }
+
   /** `modlog`: the last actions, newest first, to a moderator. */
   modlog(ws: WebSocket, by: User): void {
     if (RANK[roleOf(by)] < RANK.moderator) {

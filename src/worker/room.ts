@@ -260,6 +260,8 @@ export class Room extends DurableObject<Env> {
         return this.#moderation.changeSettings(ws, user, frame);
       case "modlog":
         return this.#moderation.modlog(ws, user);
+      case "rotate":
+        return this.#moderation.rotate(ws, user, now);
       case "unban":
         return this.#moderation.unban(ws, user, frame.ban, now);
     }

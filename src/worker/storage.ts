@@ -435,6 +435,14 @@ export class RoomStorage {
     );
   }
 
+  /** Every identity with the owner role. */
+  owners(): string[] {
+    return this.#sql
+      .exec<{ user_id: string }>("SELECT user_id FROM roles WHERE role = 'owner'")
+      .toArray()
+      .map((row) => row.user_id);
+  }
+
   /** An identity's role in the room ("member" unless it was given another). */
   roleOf(userId: string): Role {
     const row = this.#sql.exec<{ role: Role }>("SELECT role FROM roles WHERE user_id = ?", userId).toArray()[0];

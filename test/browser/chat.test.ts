@@ -376,6 +376,15 @@ describe("owning a room", () => {
     await waitForInLog(mallory.page, "Olu turned slow mode on: one message every 10 s");
     // Members see no settings button.
     expect(await troll.page.getByRole("button", { name: "Room settings" }).count()).toBe(0);
+
+    // A new owner key: the other owner identity (the laptop) is a member again, and the link changes.
+    await olu.page.getByRole("button", { name: "New owner key" }).click();
+    await olu.page.locator("#notice", { hasText: "The owner key is new" }).waitFor();
+    await waitForInLog(laptop.page, "Olu made you a member again");
+    const newKey = await olu.page.evaluate<string>(`localStorage.getItem("edge-chat:owner-key:${room}")`);
+    expect(newKey).toMatch(/^[a-z2-7]{32}$/);
+    expect(newKey).not.toBe(key);
+    expect(await laptop.page.locator("#ownership").isHidden()).toBe(true);
   });
 });
 

@@ -187,8 +187,11 @@ describe("terminal client", () => {
     const guest = cli([pageUrl(room), "--nick", "Guest"]);
     await guest.waitFor(`You joined #${room} as Guest.`);
     const owner = cli([`${pageUrl(room)}#owner=${ownerKey}`, "--nick", "Owner"]);
-    owner.end("hello, I own this", "/topic Demo day", "/mod guest", "bye");
+    owner.end("hello, I own this", "/topic Demo day", "/mod guest", "/newkey", "bye");
     expect(await owner.exit()).toMatchObject({ code: 0 });
+    const key = /^New owner key: ([a-z2-7]{32})$/m.exec(owner.stdout)?.[1];
+    expect(key, owner.stdout).toBeDefined();
+    expect(owner.stdout).toContain(`Owner link: ${server.url}/r/${room}#owner=${key}`);
     await guest.waitFor("Owner: bye");
     const lines = chatLines(guest.stdout);
     const order = [

@@ -16,7 +16,18 @@ const examples = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => mat
 describe("docs/protocol.md", () => {
   it("has an example of every frame type", () => {
     const types = examples.map((text) => (JSON.parse(text) as { type: string }).type);
-    for (const type of [...SERVER_FRAME_TYPES, "join", "nick", "call", "signal", "role", "kick", "ban", "unban"])
+    for (const type of [
+      ...SERVER_FRAME_TYPES,
+      "join",
+      "nick",
+      "call",
+      "signal",
+      "role",
+      "kick",
+      "ban",
+      "unban",
+      "rotate",
+    ])
       expect(types, type).toContain(type);
     expect(examples.length).toBeGreaterThanOrEqual(14);
   });
@@ -33,6 +44,7 @@ describe("docs/protocol.md", () => {
         "messages" in frame ||
         "from" in frame ||
         frame.type === "welcome" ||
+        frame.type === "rotated" ||
         frame.type === "error";
       if (isServerFrame) {
         expect(parseServerMessage(text), text).toHaveLength(1);
