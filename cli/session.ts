@@ -10,7 +10,16 @@
 import { parseNick, type ErrorFrame, type MessageFrame, type User } from "../src/shared/protocol";
 import type { Status, StatusDetail } from "../src/core/connection";
 import type { Outgoing } from "../src/core/outbox";
-import { RoomSession, modlogText, settingsText, untilText, type Notice, type Welcome } from "../src/core/session";
+import {
+  RoomSession,
+  modlogText,
+  removalText,
+  roleText,
+  settingsText,
+  untilText,
+  type Notice,
+  type Welcome,
+} from "../src/core/session";
 import type { Options } from "./args";
 import { parseCommand } from "../src/shared/commands";
 import { HELP } from "./commands";
@@ -268,13 +277,9 @@ export class ChatSession {
         return this.#show(this.#format.notice(`${name} joined`));
       case "left": {
         if (notice.kicked === undefined) return this.#show(this.#format.notice(`${name} left`));
-        const { by, reason, until } = notice.kicked;
-        const how = until === undefined ? `removed ${name}` : `banned ${name} ${untilText(until)}`;
-        return this.#show(
-          this.#format.notice(
-            `${this.#format.name(by)} ${how}${reason === undefined ? "" : `: ${sanitizeLine(reason)}`}`,
-          ),
-        );
+        const { by, reason } = notice.kicked;
+        const why = reason === undefined ? undefined : sanitizeLine(reason);
+        return this.#show(this.#format.notice(removalText(this.#format.name(by), name, notice.kicked, why)));
       }
       case "renamed":
         return this.#show(
@@ -284,11 +289,10 @@ export class ChatSession {
         return this.#show(
           this.#format.notice(`${notice.you ? "You" : name} ${notice.joined ? "joined" : "left"} the call`),
         );
-      case "role": {
-        const what = notice.user.role === "moderator" ? "a moderator" : "a member again";
-        const by = this.#format.name(notice.by);
-        return this.#show(this.#format.notice(notice.you ? `${by} made you ${what}` : `${by} made ${name} ${what}`));
-      }
+      case "role":
+        return this.#show(
+          this.#format.notice(roleText(this.#format.name(notice.by), notice.you ? null : name, notice.user.role)),
+        );
     }
   }
 
@@ -421,31 +425,19 @@ export class ChatSession {
       case "kick":
       case "ban":
         return this.#withRoster(() => this.#room.remove(command.kind, command.words));
-      case "settings": {
-        const problem = this.#room.changeSettings(command.changes);
-        if (problem !== null) this.#reply(problem);
-        return;
-      }
+      case "settings":
+        return this.#room.changeSettings(command.changes);
       case "topic": {
         const topic = this.#room.settings.topic;
         return this.#reply(topic === "" ? "No topic is set." : `Topic: ${sanitizeLine(topic)}`);
       }
-      case "newkey": {
-        const problem = this.#room.rotateOwnerKey();
-        if (problem !== null) this.#reply(problem);
-        return;
-      }
-      case "modlog": {
-        const problem = this.#room.modlogRequest();
-        if (problem !== null) this.#reply(problem);
-        return;
-      }
+      case "newkey":
+        return this.#room.rotateOwnerKey();
+      case "modlog":
+        return this.#room.modlogRequest();
       case "bans":
-      case "unban": {
-        const problem = this.#room.bansRequest(command.kind === "unban" ? command.ban : undefined);
-        if (problem !== null) this.#reply(problem);
-        return;
-      }
+      case "unban":
+        return this.#room.bansRequest(command.kind === "unban" ? command.ban : undefined);
       case "who":
         return this.#reply(this.#who());
       case "help":

@@ -190,23 +190,27 @@ export class RoomSession {
     return null;
   }
 
-  /** The owner makes someone a moderator, or a member again (by user id).
-   * Returns why not, if not; the room answers with `role` or an error. */
-  setRole(user: string, role: "moderator" | "member"): string | null {
-    return this.#sendModeration({ type: "role", user, role });
+  // Moderation goes through the outbox: in order with what was written
+  // before it, paced with it, held while the room is away, and checked with
+  // the room's own parser (a refusal is a `refused` event). The room answers
+  // with a notice to everyone, or an error.
+
+  /** The owner makes someone a moderator, or a member again (by user id). */
+  setRole(user: string, role: "moderator" | "member"): void {
+    this.#outbox.command({ type: "role", user, role });
   }
 
-  /** A moderator removes someone (by user id); the room answers with `left` or an error. */
-  kick(user: string, reason?: string): string | null {
-    return this.#sendModeration(reason === undefined ? { type: "kick", user } : { type: "kick", user, reason });
+  /** A moderator removes someone (by user id). */
+  kick(user: string, reason?: string): void {
+    this.#outbox.command(reason === undefined ? { type: "kick", user } : { type: "kick", user, reason });
   }
 
   /** A kick that keeps them out for `minutes` (undefined: for good). */
-  ban(user: string, minutes?: number, reason?: string): string | null {
+  ban(user: string, minutes?: number, reason?: string): void {
     const frame: ClientFrame = { type: "ban", user };
     if (minutes !== undefined) frame.minutes = minutes;
     if (reason !== undefined) frame.reason = reason;
-    return this.#sendModeration(frame);
+    this.#outbox.command(frame);
   }
 
   /** `/mod NICK`, `/unmod NICK`: setRole by nickname (as typed: case does not matter). */
@@ -214,7 +218,8 @@ export class RoomSession {
     const wanted = nick.trim().toLowerCase();
     const user = this.roster.sorted().find((each) => each.nick.toLowerCase() === wanted);
     if (user === undefined) return `Nobody called "${nick.trim()}" is in the room.`;
-    return this.setRole(user.id, role);
+    this.setRole(user.id, role);
+    return null;
   }
 
   /**
@@ -233,34 +238,29 @@ export class RoomSession {
       rest = rest.slice(number[0].length);
     }
     const reason = rest === "" ? undefined : rest;
-    return kind === "kick" ? this.kick(found.user.id, reason) : this.ban(found.user.id, minutes, reason);
+    if (kind === "kick") this.kick(found.user.id, reason);
+    else this.ban(found.user.id, minutes, reason);
+    return null;
   }
 
   /** A moderator changes some of the room's settings. */
-  changeSettings(changes: Partial<RoomSettings>): string | null {
-    return this.#sendModeration({ type: "settings", ...changes });
+  changeSettings(changes: Partial<RoomSettings>): void {
+    this.#outbox.command({ type: "settings", ...changes });
   }
 
   /** The owner replaces the owner key (the `rotated` event brings the new one). */
-  rotateOwnerKey(): string | null {
-    return this.#sendModeration({ type: "rotate" });
+  rotateOwnerKey(): void {
+    this.#outbox.command({ type: "rotate" });
   }
 
   /** Asks for the moderation log (the `modlog` event answers). */
-  modlogRequest(): string | null {
-    return this.#sendModeration({ type: "modlog" });
+  modlogRequest(): void {
+    this.#outbox.command({ type: "modlog" });
   }
 
   /** Asks for the bans in force (the `bans` event answers), or lifts one by its id. */
-  bansRequest(unban?: string): string | null {
-    return this.#sendModeration(unban === undefined ? { type: "bans" } : { type: "unban", ban: unban });
-  }
-
-  /** A moderator's frame goes through the outbox: in order with what was
-   * written before it, paced with it, and held while the room is away. */
-  #sendModeration(frame: ClientFrame): string | null {
-    this.#outbox.command(frame);
-    return null;
+  bansRequest(unban?: string): void {
+    this.#outbox.command(unban === undefined ? { type: "bans" } : { type: "unban", ban: unban });
   }
 
   /** The person here whose nickname `words` starts with (the longest such
@@ -458,6 +458,21 @@ export class RoomSession {
     if (status !== "online") this.#outbox.disconnected();
     this.#on.status?.(status, detail);
   }
+}
+
+/** A role change in words, as both clients say it: "Olu made you a
+ * moderator", "Olu made Ana a member again". Names come as the view shows
+ * them; `who` is null for ourselves. */
+export function roleText(by: string, who: string | null, role: User["role"]): string {
+  return `${by} made ${who ?? "you"} ${role === "moderator" ? "a moderator" : "a member again"}`;
+}
+
+/** Someone a moderator removed, as both clients say it: "Olu removed
+ * Troll: spam", "Olu banned Troll until 2 Dec 2026, 12:00". `reason` comes
+ * as the view shows it. */
+export function removalText(by: string, who: string, { until }: Removal, reason: string | undefined): string {
+  const how = until === undefined ? `removed ${who}` : `banned ${who} ${untilText(until)}`;
+  return `${by} ${how}${reason === undefined ? "" : `: ${reason}`}`;
 }
 
 /** When a ban ends, as both clients say it: "until 2 Dec 2026, 11:50" in

@@ -6,15 +6,12 @@
  * its refusals come back as notices like any other.
  */
 import { modlogText, untilText, type RoomSession } from "../core/session";
-import type { BansFrame, ModlogFrame, RoomSettings, User } from "../shared/protocol";
+import { isStaff, outranks, type BansFrame, type ModlogFrame, type RoomSettings, type User } from "../shared/protocol";
 import { byId, el } from "./dom";
-
-const RANK = { member: 0, moderator: 1, owner: 2 } as const;
 
 /** May `me` act on `user` (a lower role)? */
 export function canModerate(me: User | null, user: User): boolean {
-  if (me === null || me.id === user.id) return false;
-  return RANK[me.role ?? "member"] >= RANK.moderator && RANK[me.role ?? "member"] > RANK[user.role ?? "member"];
+  return me !== null && me.id !== user.id && isStaff(me) && outranks(me, user);
 }
 
 export function setUpModeration(
@@ -40,22 +37,20 @@ export function setUpModeration(
   // gone (the person left meanwhile), to the roster.
   dialog.addEventListener("close", () => (opener?.isConnected ? opener : byId("roster-summary", HTMLElement)).focus());
 
-  /** What the room is asked: said when it cannot be asked now; the dialog closes. */
-  const act = (problem: string | null): void => {
-    if (problem !== null) showNotice(problem);
-    close();
-  };
+  // The room answers with a notice to everyone (or a refusal, shown as a notice).
   const why = (): string | undefined => reason.value.trim() || undefined;
 
-  kick.addEventListener("click", () => target !== null && act(session.kick(target.id, why())));
+  kick.addEventListener("click", () => {
+    if (target !== null) session.kick(target.id, why());
+    close();
+  });
   ban.addEventListener("click", () => {
-    if (target === null) return;
-    const minutes = length.value === "" ? undefined : Number(length.value);
-    act(session.ban(target.id, minutes, why()));
+    if (target !== null) session.ban(target.id, length.value === "" ? undefined : Number(length.value), why());
+    close();
   });
   role.addEventListener("click", () => {
-    if (target === null) return;
-    act(session.setRole(target.id, target.role === "moderator" ? "member" : "moderator"));
+    if (target !== null) session.setRole(target.id, target.role === "moderator" ? "member" : "moderator");
+    close();
   });
   cancel.addEventListener("click", close);
 
@@ -112,19 +107,14 @@ export function setUpSettings(
     for (const key of Object.keys(wanted) as (keyof RoomSettings)[]) {
       if (wanted[key] !== now[key]) Object.assign(changes, { [key]: wanted[key] });
     }
-    if (Object.keys(changes).length > 0) {
-      const problem = session.changeSettings(changes);
-      if (problem !== null) return showNotice(problem);
-    }
+    if (Object.keys(changes).length > 0) session.changeSettings(changes);
     dialog.close();
   });
 
   bansList.addEventListener("click", (event) => {
     const id =
       event.target instanceof HTMLElement ? event.target.closest<HTMLElement>("[data-ban]")?.dataset.ban : undefined;
-    if (id === undefined) return;
-    const problem = session.bansRequest(id);
-    if (problem !== null) showNotice(problem);
+    if (id !== undefined) session.bansRequest(id);
   });
 
   return {

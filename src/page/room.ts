@@ -9,7 +9,16 @@
 import { codePointLength, parseNick, parseRoomName, type ErrorFrame, type MessageFrame } from "../shared/protocol";
 import { parseCommand } from "../shared/commands";
 import type { Status, StatusDetail } from "../core/connection";
-import { RoomSession, modlogText, settingsText, untilText, type Notice, type Welcome } from "../core/session";
+import {
+  RoomSession,
+  modlogText,
+  removalText,
+  roleText,
+  settingsText,
+  untilText,
+  type Notice,
+  type Welcome,
+} from "../core/session";
 import { byId, el, setFieldError } from "./dom";
 import { MessageLog, hue, outgoingItem, setDelivery } from "./log";
 import { canModerate, setUpModeration, setUpSettings } from "./moderate";
@@ -249,9 +258,7 @@ function onNotice(notice: Notice): void {
     case "left": {
       call.onLeft(user); // the roster is drawn again when the call changes
       if (notice.kicked === undefined) return log.notice(`${user.nick} left`);
-      const { by, reason, until } = notice.kicked;
-      const how = until === undefined ? `removed ${user.nick}` : `banned ${user.nick} ${untilText(until)}`;
-      return log.notice(`${by.nick} ${how}${reason === undefined ? "" : `: ${reason}`}`);
+      return log.notice(removalText(notice.kicked.by.nick, user.nick, notice.kicked, notice.kicked.reason));
     }
     case "renamed":
       call.onRenamed(user);
@@ -262,12 +269,8 @@ function onNotice(notice: Notice): void {
       // Our own joining and leaving show in the call panel.
       if (!notice.you) log.notice(`${user.nick} ${notice.joined ? "joined" : "left"} the call`);
       return;
-    case "role": {
-      const what = user.role === "moderator" ? "a moderator" : "a member again";
-      return log.notice(
-        notice.you ? `${notice.by.nick} made you ${what}` : `${notice.by.nick} made ${user.nick} ${what}`,
-      );
-    }
+    case "role":
+      return log.notice(roleText(notice.by.nick, notice.you ? null : user.nick, user.role));
   }
 }
 
@@ -499,14 +502,18 @@ function sendComposed(): void {
     case "ban":
       return commandSent(session.remove(command.kind, command.words));
     case "modlog":
-      return commandSent(session.modlogRequest());
+      session.modlogRequest();
+      return clearComposer();
     case "newkey":
-      return commandSent(session.rotateOwnerKey());
+      session.rotateOwnerKey();
+      return clearComposer();
     case "bans":
     case "unban":
-      return commandSent(session.bansRequest(command.kind === "unban" ? command.ban : undefined));
+      session.bansRequest(command.kind === "unban" ? command.ban : undefined);
+      return clearComposer();
     case "settings":
-      return commandSent(session.changeSettings(command.changes));
+      session.changeSettings(command.changes);
+      return clearComposer();
     case "send":
       fileInput.click();
       return showNotice("Pick the file to share (you can also drop files on the chat, or paste an image).", "info");
@@ -584,10 +591,7 @@ copyOwnerLink.addEventListener("click", async () => {
 });
 
 // A leaked owner link is made useless by a new key (other owners become members).
-byId("new-owner-key", HTMLButtonElement).addEventListener("click", () => {
-  const problem = session.rotateOwnerKey();
-  if (problem !== null) showNotice(problem);
-});
+byId("new-owner-key", HTMLButtonElement).addEventListener("click", () => session.rotateOwnerKey());
 
 retryButton.addEventListener("click", () => session.retryNow());
 // Closing the tab leaves the call at once, for everyone (not after a timeout).

@@ -122,6 +122,14 @@ export interface User {
   role?: Exclude<Role, "member">;
 }
 
+/** How much each role may do: one acts only on those ranked below. */
+export const ROLE_RANK: Readonly<Record<Role, number>> = { member: 0, moderator: 1, owner: 2 };
+export const roleOf = (user: User): Role => user.role ?? "member";
+/** Moderators and the owner: they kick, ban, change settings, read bans and the log. */
+export const isStaff = (user: User): boolean => ROLE_RANK[roleOf(user)] >= ROLE_RANK.moderator;
+/** `by` ranks above `user` (nobody acts on an equal or higher role). */
+export const outranks = (by: User, user: User): boolean => ROLE_RANK[roleOf(by)] > ROLE_RANK[roleOf(user)];
+
 // Client → server.
 export interface JoinFrame {
   type: "join";

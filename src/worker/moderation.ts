@@ -11,30 +11,28 @@ import { newBanId, newOwnerKey } from "./ids";
 import { log } from "./log";
 import type { RoomParts } from "./room-parts";
 import { hashSecret, type BanRow } from "./storage";
-import type {
-  BanEntry,
-  BanFrame,
-  BansFrame,
-  ErrorCode,
-  KickFrame,
-  ModlogEntry,
-  Removal,
-  Role,
-  RoleFrame,
-  RoomSettings,
-  SettingsFrame,
-  User,
+import {
+  isStaff,
+  outranks,
+  roleOf,
+  type BanEntry,
+  type BanFrame,
+  type BansFrame,
+  type ErrorCode,
+  type KickFrame,
+  type ModlogEntry,
+  type Removal,
+  type Role,
+  type RoleFrame,
+  type RoomSettings,
+  type SettingsFrame,
+  type User,
 } from "../shared/protocol";
-
-/** How much each role may do: one acts only on those ranked below. */
-const RANK: Record<Role, number> = { member: 0, moderator: 1, owner: 2 };
 
 /** A user object as frames carry it: `role` only when it is not "member". */
 export function withRole(user: User, role: Role): User {
   return role === "member" ? { id: user.id, nick: user.nick } : { id: user.id, nick: user.nick, role };
 }
-
-export const roleOf = (user: User): Role => user.role ?? "member";
 
 /** "until 2 Dec 2026, 11:50 UTC", or "for good". */
 function untilText(until: number | null): string {
@@ -95,7 +93,7 @@ export class Moderation {
 
   /** `settings`: a moderator changes some of the room's settings; everyone hears all of them. */
   changeSettings(ws: WebSocket, by: User, frame: SettingsFrame): void {
-    if (RANK[roleOf(by)] < RANK.moderator) {
+    if (!isStaff(by)) {
       return this.#room.refuse(ws, "forbidden", "Only moderators and the owner change the room's settings.");
     }
     const { type: _, ...changes } = frame;
@@ -222,7 +220,7 @@ export class Moderation {
 
   /** `modlog`: the last actions, newest first, to a moderator. */
   modlog(ws: WebSocket, by: User): void {
-    if (RANK[roleOf(by)] < RANK.moderator) {
+    if (!isStaff(by)) {
       return this.#room.refuse(ws, "forbidden", "Only moderators and the owner read the moderation log.");
     }
     this.#room.sockets.send(ws, { type: "modlog", entries: this.#room.store.moderationLog() });
@@ -238,7 +236,7 @@ export class Moderation {
 
   /** `bans`: the bans in force, to a moderator. */
   bans(ws: WebSocket, by: User, now: number): void {
-    if (RANK[roleOf(by)] < RANK.moderator) {
+    if (!isStaff(by)) {
       return this.#room.refuse(ws, "forbidden", "Only moderators and the owner see the room's bans.");
     }
     this.#room.sockets.send(ws, this.#bansFrame(now));
@@ -247,7 +245,7 @@ export class Moderation {
   /** `unban`: a moderator lifts a ban; they get the bans left. */
   unban(ws: WebSocket, by: User, id: string, now: number): void {
     const { store, sockets, logName } = this.#room;
-    if (RANK[roleOf(by)] < RANK.moderator) {
+    if (!isStaff(by)) {
       return this.#room.refuse(ws, "forbidden", "Only moderators and the owner lift bans.");
     }
     if (!store.removeBan(id, now)) {
@@ -270,7 +268,7 @@ export class Moderation {
   /** Someone in the room whom `by` may act on, or null (refused, said why). */
   #target(ws: WebSocket, by: User, id: string, what: string): { socket: WebSocket; user: User } | null {
     const { sockets } = this.#room;
-    if (RANK[roleOf(by)] < RANK.moderator) {
+    if (!isStaff(by)) {
       this.#room.refuse(ws, "forbidden", `Only moderators and the owner may ${what} people.`);
       return null;
     }
@@ -280,7 +278,7 @@ export class Moderation {
       this.#room.refuse(ws, "not_found", `There is no one with the id "${id}" in the room.`);
       return null;
     }
-    if (RANK[roleOf(user)] >= RANK[roleOf(by)]) {
+    if (!outranks(by, user)) {
       const role = roleOf(user) === "owner" ? "an owner" : "a moderator";
       this.#room.refuse(ws, "forbidden", `${user.nick} is ${role}: you can only ${what} people below you.`);
       return null;
@@ -299,7 +297,7 @@ export class Moderation {
     if (target === undefined || user === null) {
       return this.#room.refuse(ws, "not_found", `There is no one with the id "${frame.user}" in the room.`);
     }
-    if (RANK[roleOf(user)] >= RANK[roleOf(by)]) {
+    if (!outranks(by, user)) {
       return this.#room.refuse(
         ws,
         "forbidden",
