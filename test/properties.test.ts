@@ -663,6 +663,9 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
         k.socket.ws.send(raw);
         const answer = await until(k, isAnswer(k));
         const parsed = typeof raw === "string" ? parseClientFrame(raw, roomFrameLimits) : null;
+        // Who else here has this nickname (nicknames are unique, compared by their key).
+        const holder = (nick: string) =>
+          clients.find((o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey(nick));
         if (cmd.do === "oversize") {
           expect(answer, where).toMatchObject({ type: "error", code: "too_long" });
           expect((await k.socket.closeEvent()).code, where).toBe(1009);
@@ -674,27 +677,17 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
             if (parsed === null) expect(answer.code, where).toBe("bad_frame");
             else if (!parsed.ok) expect(answer.code, where).toBe(parsed.code);
             else if (parsed.frame.type === "join") {
-              const holder = clients.find(
-                (o) =>
-                  o !== k &&
-                  !o.closed &&
-                  o.me !== null &&
-                  nickKey(o.me.nick) === nickKey((parsed.frame as { nick: string }).nick),
-              );
               expect(answer.code, where).toBe(
-                k.me !== null ? "already_joined" : holder !== undefined ? "nick_taken" : "(no refusal)",
+                k.me !== null
+                  ? "already_joined"
+                  : holder(parsed.frame.nick) !== undefined
+                    ? "nick_taken"
+                    : "(no refusal)",
               );
             } else if (k.me === null) expect(answer.code, where).toBe("not_joined");
-            else if (parsed.frame.type === "nick") {
-              const holder = clients.find(
-                (o) =>
-                  o !== k &&
-                  !o.closed &&
-                  o.me !== null &&
-                  nickKey(o.me.nick) === nickKey((parsed.frame as { nick: string }).nick),
-              );
-              expect(holder, `${where}: nick_taken, but nobody has it`).toBeDefined();
-            } else if (parsed.frame.type === "signal")
+            else if (parsed.frame.type === "nick")
+              expect(holder(parsed.frame.nick), `${where}: nick_taken, but nobody has it`).toBeDefined();
+            else if (parsed.frame.type === "signal")
               expect(answer.code, where).toBe("not_in_call"); // nobody here is in a call
             else throw new Error(`${where}: refused a valid frame: ${JSON.stringify(answer)}`);
           }
@@ -724,8 +717,6 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
             }[frame.type],
           );
           // Nicknames stay unique: nobody else here has the accepted one.
-          const holder = (nick: string) =>
-            clients.find((o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey(nick));
           if (frame.type === "join" || frame.type === "nick")
             expect(holder(frame.nick)?.me, `${where}: name already taken`).toBeUndefined();
           if (answer.type === "welcome" && frame.type === "join") {
