@@ -516,6 +516,30 @@ describe("the hourly upload budget per person and per address", () => {
   });
 });
 
+describe("deleting a file's message", () => {
+  it("deletes its object from R2: the download is gone, and so is the file from every history", async () => {
+    const { room, alice, aliceWelcome, bob } = await aliceAndBob(freshRoom("files"));
+    const answer = await shared(
+      await upload({ room, session: aliceWelcome.session, name: "oops.txt", type: "text/plain", body: "private" }),
+    );
+    await bob.expect("message");
+    await alice.expect("message");
+    expect(await storedKeys(room)).toHaveLength(1);
+    alice.send({ type: "delete", id: answer.message });
+    expect(await bob.expect("deleted")).toMatchObject({ target: answer.message });
+    // The object goes as soon as R2 answers: bounded polling, generous on a busy machine.
+    for (let attempt = 0; attempt < 200 && (await storedKeys(room)).length > 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(await storedKeys(room)).toEqual([]);
+    expect((await download(answer.file.url)).status).toBe(404);
+    const [, welcome] = await TestSocket.join(room, "Later");
+    expect(welcome.history).toEqual([
+      { type: "message", id: answer.message, ts: expect.any(Number), from: aliceWelcome.you, text: "", deleted: true },
+    ]);
+  });
+});
+
 describe("retention", () => {
   it("deletes a file's object, and frees its bytes, when its message is deleted", async () => {
     const { room, aliceWelcome, bob } = await aliceAndBob(freshRoom("files"));

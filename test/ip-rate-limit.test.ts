@@ -8,7 +8,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { IP_LIMIT_PERIOD_SECONDS, secondsUntilNextWindow, windowEnd } from "../src/worker/ip-rate-limit";
-import { ORIGIN, TestSocket, freshRoom, upgrade } from "./socket";
+import { ORIGIN, TestSocket, freshRoom, texts, upgrade } from "./socket";
 
 let addresses = 0;
 /** An address of its own for each test (TEST-NET-3), so counts never carry over. */
@@ -152,7 +152,7 @@ describe("frames per address, across rooms", () => {
     neighbour.send({ type: "message", text: "still here", cid: "n" });
     for (const socket of [neighbour, first, second])
       expect(await answerTo(socket, "n")).toMatchObject({ text: "still here" });
-    const history = (await (await TestSocket.open(roomA)).joinAs("Reader")).history.map((m) => m.text);
+    const history = texts((await (await TestSocket.open(roomA)).joinAs("Reader")).history);
     const sent = (name: string, count: number) => Array.from({ length: count }, (_, i) => `${name}${i}`);
     expect(history).toEqual([...sent("a", 5), ...sent("b", b.sent), "still here"]);
   });

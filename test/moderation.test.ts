@@ -8,7 +8,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CLOSE_KICKED, type ErrorFrame } from "../src/shared/protocol";
+import { CLOSE_KICKED, type ErrorFrame, type ServerFrame } from "../src/shared/protocol";
 import { ORIGIN, TestSocket, freshRoom } from "./socket";
 
 const post = (path: string) => exports.default.fetch(`${ORIGIN}${path}`, { method: "POST" });
@@ -424,5 +424,200 @@ describe("replacing the owner key", () => {
     olu.send({ type: "modlog" });
     await olu.expect("joined");
     expect((await olu.expect("modlog")).entries[0]).toMatchObject({ action: "rotate", by: { nick: "Olu" } });
+  });
+});
+
+describe("deleting messages", () => {
+  /** A socket's next frame of `type`, skipping presence and typing on the way. */
+  async function next<T extends ServerFrame["type"]>(socket: TestSocket, type: T) {
+    for (;;) {
+      const frame = await socket.next();
+      if (frame.type === type) return frame as Extract<ServerFrame, { type: T }>;
+      if (frame.type !== "joined" && frame.type !== "left" && frame.type !== "typing")
+        throw new Error(`expected ${type}, got ${JSON.stringify(frame)}`);
+    }
+  }
+
+  it("lets anyone delete their own: everyone now, a resumer and a newcomer get the tombstone, never the text", async () => {
+    const { room, olu, ana, anaWelcome, bo, boWelcome } = await ownedRoom();
+    // Bo goes away before anything is said, and comes back after the deletion.
+    bo.close();
+    await bo.closeEvent();
+    await next(olu, "left");
+    ana.send({ type: "message", text: "my secret", cid: "s" });
+    ana.send({ type: "message", text: "never mind" });
+    for (const socket of [olu, ana]) expect((await next(socket, "message")).id).toBe(1);
+    for (const socket of [olu, ana]) expect((await next(socket, "message")).id).toBe(2);
+    ana.send({ type: "delete", id: 1 });
+    for (const socket of [olu, ana]) {
+      expect(await next(socket, "deleted")).toEqual({
+        type: "deleted",
+        id: 3, // the next entry of the room's log
+        ts: expect.any(Number),
+        target: 1,
+        by: anaWelcome.you,
+      });
+    }
+    const tombstone = {
+      type: "message",
+      id: 1,
+      ts: expect.any(Number),
+      from: anaWelcome.you,
+      text: "",
+      cid: "s",
+      deleted: true,
+    };
+    // The resumer gets the log after what it saw: the tombstone, the rest, the deletion.
+    const [, back] = await TestSocket.join(room, "Bo", { session: boWelcome.session, since: 0 });
+    expect(back.truncated).toBeUndefined();
+    expect(back.history).toEqual([
+      tombstone,
+      expect.objectContaining({ id: 2, text: "never mind" }),
+      expect.objectContaining({ type: "deleted", id: 3, target: 1 }),
+    ]);
+    // One who saw message 1 before the deletion gets just what came after.
+    const [, saw] = await TestSocket.join(room, "Cy", { since: 2 });
+    expect(saw.history.map((entry) => [entry.type, entry.id])).toEqual([["deleted", 3]]);
+    // A newcomer sees the messages as they are: a tombstone in its place.
+    const [reader, fresh] = await TestSocket.join(room, "Dee");
+    expect(fresh.history).toEqual([tombstone, expect.objectContaining({ id: 2, text: "never mind" })]);
+    reader.send({ type: "history", before: 3 });
+    expect((await next(reader, "history")).messages[0]).toEqual(tombstone);
+    for (const welcome of [back, saw, fresh]) expect(JSON.stringify(welcome)).not.toContain("my secret");
+    // The log goes on after the deletion, gapless.
+    olu.send({ type: "message", text: "next" });
+    expect((await next(ana, "message")).id).toBe(4);
+  });
+
+  it("keeps deletions and the log's ids across the room's eviction", async () => {
+    const { room, olu, ana } = await ownedRoom();
+    ana.send({ type: "message", text: "gone soon" });
+    await next(olu, "message");
+    ana.send({ type: "delete", id: 1 });
+    expect((await next(olu, "deleted")).id).toBe(2);
+    await evictDurableObject(env.ROOMS.getByName(room), { webSockets: "close" });
+    const [writer, welcome] = await TestSocket.join(room, "Writer");
+    expect(welcome.history).toEqual([expect.objectContaining({ id: 1, text: "", deleted: true })]);
+    writer.send({ type: "message", text: "after" });
+    expect((await next(writer, "message")).id).toBe(3); // not 2: the deletion holds it
+    const [, resumed] = await TestSocket.join(room, "Late", { since: 0 });
+    expect(resumed.history.map((entry) => entry.type)).toEqual(["message", "deleted", "message"]);
+  });
+
+  it("lets moderators delete anyone's below them, and refuses everything else with a code", async () => {
+    const { room, olu, oluWelcome, ana, anaWelcome, bo, boWelcome } = await ownedRoom();
+    const refusal = async (socket: TestSocket, frame: object): Promise<ErrorFrame> => {
+      socket.send(frame);
+      return next(socket, "error");
+    };
+    for (const [socket, text] of [
+      [olu, "owner's"],
+      [ana, "ana's"],
+      [bo, "bo's"],
+    ] as const) {
+      socket.send({ type: "message", text });
+      for (const each of [olu, ana, bo]) await next(each, "message");
+    }
+    // 1 is Olu's, 2 Ana's, 3 Bo's. A member deletes only their own.
+    expect(await refusal(bo, { type: "delete", id: 2 })).toMatchObject({ code: "forbidden" });
+    olu.send({ type: "role", user: anaWelcome.you.id, role: "moderator" });
+    for (const socket of [olu, ana, bo]) await next(socket, "role");
+    // A moderator deletes a member's message, not the owner's.
+    expect(await refusal(ana, { type: "delete", id: 1 })).toMatchObject({
+      code: "forbidden",
+      message: expect.stringContaining("Olu"),
+    });
+    ana.send({ type: "delete", id: 3 });
+    for (const socket of [olu, ana, bo])
+      expect(await next(socket, "deleted")).toMatchObject({
+        id: 4,
+        target: 3,
+        by: { ...anaWelcome.you, role: "moderator" },
+      });
+    // Nor another moderator's.
+    olu.send({ type: "role", user: boWelcome.you.id, role: "moderator" });
+    for (const socket of [olu, ana, bo]) await next(socket, "role");
+    bo.send({ type: "message", text: "mod bo" });
+    for (const socket of [olu, ana, bo]) expect((await next(socket, "message")).id).toBe(5);
+    expect(await refusal(ana, { type: "delete", id: 5 })).toMatchObject({ code: "forbidden" });
+    // The owner deletes anyone's.
+    olu.send({ type: "delete", id: 5 });
+    for (const socket of [olu, ana, bo]) expect(await next(socket, "deleted")).toMatchObject({ id: 6, target: 5 });
+    // Not there, already deleted, or not a message: not_found.
+    expect(await refusal(olu, { type: "delete", id: 3 })).toMatchObject({ code: "not_found" });
+    expect(await refusal(olu, { type: "delete", id: 4 })).toMatchObject({ code: "not_found" });
+    expect(await refusal(olu, { type: "delete", id: 999 })).toMatchObject({ code: "not_found" });
+    // Bad frames (from a newcomer: each socket has a burst of 10 frames).
+    const [eve] = await TestSocket.join(room, "Eve");
+    expect(await refusal(eve, { type: "delete", id: "2" })).toMatchObject({ code: "bad_frame" });
+    expect(await refusal(eve, { type: "delete", id: 0 })).toMatchObject({ code: "bad_frame" });
+    expect(await refusal(eve, { type: "delete" })).toMatchObject({ code: "bad_frame" });
+    // Moderators' deletions of others' messages are in the log; one's own are not.
+    ana.send({ type: "delete", id: 2 });
+    await next(olu, "deleted");
+    olu.send({ type: "modlog" });
+    const { entries } = await next(olu, "modlog");
+    expect(entries.filter((entry) => entry.action === "delete")).toEqual([
+      {
+        at: expect.any(Number),
+        action: "delete",
+        by: { id: oluWelcome.you.id, nick: "Olu" },
+        target: { id: boWelcome.you.id, nick: "Bo" },
+        detail: "5",
+      },
+      {
+        at: expect.any(Number),
+        action: "delete",
+        by: { id: anaWelcome.you.id, nick: "Ana" },
+        target: { id: boWelcome.you.id, nick: "Bo" },
+        detail: "3",
+      },
+    ]);
+  });
+
+  it("clear: the owner alone empties the history; resumers get the cleared entry, whole; newcomers nothing", async () => {
+    const { room, olu, oluWelcome, ana, anaWelcome, bo } = await ownedRoom();
+    ana.send({ type: "message", text: "one" });
+    for (const socket of [olu, ana, bo]) await next(socket, "message");
+    const upload = await exports.default.fetch(`${ORIGIN}/api/rooms/${room}/files?name=a.txt`, {
+      method: "POST",
+      body: "hello",
+      headers: { Authorization: `Bearer ${anaWelcome.session}`, "Content-Type": "text/plain" },
+    });
+    expect(upload.status).toBe(201);
+    for (const socket of [olu, ana, bo]) await next(socket, "message");
+    const objects = async () => (await env.FILES.list({ prefix: `${room}/` })).objects.length;
+    expect(await objects()).toBe(1);
+    ana.send({ type: "delete", id: 1 });
+    for (const socket of [olu, ana, bo]) await next(socket, "deleted");
+    olu.send({ type: "role", user: anaWelcome.you.id, role: "moderator" });
+    for (const socket of [olu, ana, bo]) await next(socket, "role");
+    ana.send({ type: "clear" });
+    expect(await next(ana, "error")).toMatchObject({ code: "forbidden" });
+    olu.send({ type: "clear" });
+    for (const socket of [olu, ana, bo])
+      expect(await next(socket, "cleared")).toEqual({
+        type: "cleared",
+        id: 4,
+        ts: expect.any(Number),
+        by: oluWelcome.you,
+      });
+    const [reader, fresh] = await TestSocket.join(room, "New");
+    expect(fresh.history).toEqual([]);
+    // Every file goes with it (bounded polling, generous on a busy machine).
+    for (let attempt = 0; attempt < 200 && (await objects()) > 0; attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(await objects()).toBe(0);
+    reader.send({ type: "history", before: 4 });
+    expect(await next(reader, "history")).toEqual({ type: "history", before: 4, messages: [], complete: true });
+    // A resume from before the clear is whole: it starts at the clear.
+    const [, resumed] = await TestSocket.join(room, "Back", { since: 1 });
+    expect(resumed.truncated).toBeUndefined();
+    expect(resumed.history).toEqual([expect.objectContaining({ type: "cleared", id: 4 })]);
+    olu.send({ type: "message", text: "fresh start" });
+    expect((await next(ana, "message")).id).toBe(5);
+    await next(olu, "message");
+    olu.send({ type: "modlog" });
+    expect((await next(olu, "modlog")).entries[0]).toMatchObject({ action: "clear", by: { nick: "Olu" } });
   });
 });

@@ -29,6 +29,7 @@ import {
   parseClientFrame,
   type ClientFrame,
   type FrameLimits,
+  type LogEntry,
   type MessageFrame,
   type ServerFrame,
   type User,
@@ -447,7 +448,7 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
   const expectedRoster = () =>
     sorted(clients.filter((k) => k.me !== null && !k.closed).map((k) => [k.me!.id, k.me!.nick]));
 
-  const checkHistory = (history: MessageFrame[], firstId: number, lastId: number, where: string) => {
+  const checkHistory = (history: LogEntry[], firstId: number, lastId: number, where: string) => {
     expect(
       history.map((m) => m.id),
       where,
@@ -714,6 +715,8 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
               settings: "settings",
               modlog: "modlog",
               rotate: "rotated",
+              delete: "deleted",
+              clear: "cleared",
             }[frame.type],
           );
           // Nicknames stay unique: nobody else here has the accepted one.

@@ -4,7 +4,7 @@
  * network).
  */
 import { exports } from "cloudflare:workers";
-import type { WelcomeFrame } from "../src/shared/protocol";
+import type { LogEntry, WelcomeFrame } from "../src/shared/protocol";
 import { ChatSocket } from "./chat-socket";
 
 export const ORIGIN = "http://chat.test";
@@ -46,3 +46,8 @@ export async function aliceAndBob(room = freshRoom()) {
   await alice.expect("joined");
   return { room, alice, aliceWelcome, bob, bobWelcome };
 }
+
+/** What a history shows, in order: each message's text ("" for a file or a
+ * tombstone), or the type of any other log entry ("deleted", "cleared"). */
+export const texts = (history: readonly LogEntry[]): string[] =>
+  history.map((entry) => (entry.type === "message" ? entry.text : entry.type));

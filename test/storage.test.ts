@@ -5,7 +5,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { SendFrame } from "../src/shared/protocol";
+import type { LogEntry, SendFrame } from "../src/shared/protocol";
 import { RoomStorage, WriteFailed, SCHEMA_VERSION, UPLOAD_TIMEOUT_MS, hashSecret } from "../src/worker/storage";
 import { freshRoom } from "./socket";
 
@@ -38,7 +38,17 @@ describe("schema migrations from an older database", () => {
       // A database at the current version, put back to the schema as
       // version 1 shipped it, with a message.
       new RoomStorage(storage, 100);
-      for (const table of ["messages", "sessions", "meta", "files", "roles", "bans", "modlog", "schema_migrations"])
+      for (const table of [
+        "messages",
+        "sessions",
+        "meta",
+        "files",
+        "roles",
+        "bans",
+        "modlog",
+        "events",
+        "schema_migrations",
+      ])
         storage.sql.exec(`DROP TABLE ${table}`);
       storage.sql.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
       storage.sql.exec("INSERT INTO schema_migrations VALUES (1, 0)");
@@ -88,22 +98,68 @@ describe("messages", () => {
       const store = new RoomStorage(storage, 5);
       for (let i = 1; i <= 12; i++) store.appendMessage(alice, say(`m${i}`), i);
       store.write();
-      const ids = (history: { messages: { id: number }[] }) => history.messages.map((m) => m.id);
+      const ids = (history: { entries: { id: number }[] }) => history.entries.map((m) => m.id);
       expect(store.recentMessages(100).map((m) => m.id)).toEqual([8, 9, 10, 11, 12]);
       expect(store.recentMessages(2).map((m) => m.id)).toEqual([11, 12]);
       expect(store.recentMessages(0)).toEqual([]);
 
-      const afterDeleted = store.messagesAfter(3, 100); // 4..7 are gone
+      const afterDeleted = store.entriesAfter(3, 100); // 4..7 are gone
       expect(ids(afterDeleted)).toEqual([8, 9, 10, 11, 12]);
       expect(afterDeleted.truncated).toBe(true);
-      const justKept = store.messagesAfter(7, 100);
+      const justKept = store.entriesAfter(7, 100);
       expect(ids(justKept)).toEqual([8, 9, 10, 11, 12]);
       expect(justKept.truncated).toBe(false);
-      const overLimit = store.messagesAfter(8, 2);
+      const overLimit = store.entriesAfter(8, 2);
       expect(ids(overLimit)).toEqual([11, 12]);
       expect(overLimit.truncated).toBe(true);
-      expect(store.messagesAfter(12, 100)).toEqual({ messages: [], truncated: false });
-      expect(store.messagesAfter(99, 100)).toEqual({ messages: [], truncated: false });
+      expect(store.entriesAfter(12, 100)).toEqual({ entries: [], truncated: false });
+      expect(store.entriesAfter(99, 100)).toEqual({ entries: [], truncated: false });
+    });
+  });
+});
+
+describe("the log: deletions and clears", () => {
+  it("interleave with messages by id; a resume is cut by its limit, and whole from a clear", async () => {
+    await inFreshRoom((storage) => {
+      const store = new RoomStorage(storage, 100);
+      for (let i = 1; i <= 3; i++) store.appendMessage(alice, say(`m${i}`), i);
+      store.appendDeletion(2, alice, 4);
+      store.appendMessage(alice, say("m5"), 5);
+      store.write();
+      const kinds = (entries: LogEntry[]) => entries.map((entry) => `${entry.type}:${entry.id}`);
+      expect(kinds(store.entriesAfter(0, 100).entries)).toEqual([
+        "message:1",
+        "message:2",
+        "message:3",
+        "deleted:4",
+        "message:5",
+      ]);
+      expect(store.entriesAfter(0, 100).entries[1]).toEqual({
+        type: "message",
+        id: 2,
+        ts: 2,
+        from: alice,
+        text: "",
+        deleted: true,
+      });
+      const cut = store.entriesAfter(1, 2);
+      expect(kinds(cut.entries)).toEqual(["deleted:4", "message:5"]);
+      expect(cut.truncated).toBe(true);
+      // Newcomers and scroll-back get messages only.
+      expect(store.recentMessages(10).map((m) => m.id)).toEqual([1, 2, 3, 5]);
+      expect(store.message(2)).toEqual({ id: 2, from: alice, deleted: true });
+      expect(store.message(4)).toBeNull();
+
+      store.appendClear(alice, 6);
+      store.appendMessage(alice, say("m7"), 7);
+      store.write();
+      expect(kinds(store.entriesAfter(0, 100).entries)).toEqual(["cleared:6", "message:7"]);
+      expect(store.entriesAfter(0, 100).truncated).toBe(false);
+      expect(store.entriesAfter(0, 1).truncated).toBe(true);
+      // The ids go on from the newest entry after a restart, even when it is an event.
+      store.appendDeletion(7, alice, 8);
+      store.write();
+      expect(new RoomStorage(storage, 100).appendMessage(alice, say("m9"), 9).id).toBe(9);
     });
   });
 });
@@ -124,7 +180,7 @@ describe("batched writes", () => {
         failure = error;
       }
       expect(failure).toBeInstanceOf(WriteFailed);
-      expect((failure as WriteFailed).messages.map((m) => m.id)).toEqual([2, 3]);
+      expect((failure as WriteFailed).entries.map((m) => m.id)).toEqual([2, 3]);
       storage.sql.exec("ALTER TABLE messages_away RENAME TO messages");
       store.write(); // nothing held any more
       expect(store.appendMessage(alice, say("two again"), 4).id).toBe(2);

@@ -4,8 +4,8 @@
  *
  * After the first welcome every close is followed by a reconnect (1 s, then
  * doubling up to 30 s, with jitter) that joins again with the session token
- * and the id of the last message seen, so the room hands back the same
- * identity and exactly the messages that were missed.
+ * and the id of the last entry of the room's log seen, so the room hands
+ * back the same identity and exactly what was missed (messages, deletions).
  *
  * Platform-neutral: it needs only a standard WebSocket and timers, so the
  * browser page and the terminal client (cli/, on Node's global WebSocket)
@@ -17,6 +17,7 @@ import {
   CLOSE_KICKED,
   CLOSE_SESSION_TAKEN_OVER,
   PING,
+  isLogEntry,
   parseServerMessage,
   type ClientFrame,
   type JoinFrame,
@@ -26,7 +27,7 @@ import {
 export type Status = "connecting" | "online" | "reconnecting" | "offline";
 
 export interface ConnectionHandlers {
-  /** Every frame from the server, messages already seen left out. */
+  /** Every frame from the server, log entries already seen left out. */
   frame(frame: ServerFrame): void;
   /** The socket's state ("online": open, joined or not). `detail.retryAt`
    * (ms since the epoch) is set while "reconnecting" waits for its next try;
@@ -58,7 +59,7 @@ export class ChatConnection {
   /** The room's owner key, sent with joins until a welcome: from then on
    * the identity is the owner, and the session says so. */
   #ownerKey: string | undefined;
-  /** The id of the newest message seen; undefined until the first welcome. */
+  /** The id of the newest log entry seen; undefined until the first welcome. */
   #lastId: number | undefined;
   #joined = false;
   #retries = 0;
@@ -189,10 +190,11 @@ export class ChatConnection {
         this.#session = frame.session;
         this.#ownerKey = undefined;
         const seen = this.#lastId;
-        const history = seen === undefined ? frame.history : frame.history.filter((message) => message.id > seen);
-        this.#lastId = Math.max(seen ?? 0, ...history.map((message) => message.id));
+        const history = seen === undefined ? frame.history : frame.history.filter((entry) => entry.id > seen);
+        this.#lastId = Math.max(seen ?? 0, ...history.map((entry) => entry.id));
         this.#on.frame({ ...frame, history });
-      } else if (frame.type === "message") {
+      } else if (isLogEntry(frame)) {
+        // Every entry of the room's log counts for `since`: messages, deletions, clears.
         if (this.#lastId !== undefined && frame.id <= this.#lastId) continue;
         this.#lastId = frame.id;
         this.#on.frame(frame);

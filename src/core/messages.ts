@@ -15,6 +15,20 @@ export interface OwnMessage {
   failed: string | null;
 }
 
+/** A deleted message as the room keeps it: its place, sender, time and cid, no content. */
+export function tombstone(message: MessageFrame): MessageFrame {
+  const stone: MessageFrame = {
+    type: "message",
+    id: message.id,
+    ts: message.ts,
+    from: message.from,
+    text: "",
+    deleted: true,
+  };
+  if (message.cid !== undefined) stone.cid = message.cid;
+  return stone;
+}
+
 /** The newest messages kept in memory; older ones can be asked for again. */
 export const MAX_KEPT = 1_000;
 
@@ -78,6 +92,27 @@ export class MessageList {
     const added = messages.filter((message) => message.id < oldest);
     this.#messages.unshift(...added);
     return added;
+  }
+
+  /** A message deleted: it becomes a tombstone (its place, sender and time
+   * stay; its text and file go). Returns the tombstone, when it is held. */
+  delete(id: number): MessageFrame | undefined {
+    const message = this.get(id);
+    if (message === undefined) return undefined;
+    const stone = tombstone(message);
+    this.#messages[this.#messages.indexOf(message)] = stone;
+    return stone;
+  }
+
+  /** The history cleared: every message before the `cleared` entry goes. */
+  clear(before: number): void {
+    const kept = this.#messages.filter((message) => message.id > before);
+    this.#messages.splice(0, this.#messages.length, ...kept);
+  }
+
+  /** The newest message held that `me` sent and is not deleted. */
+  lastFrom(me: string): MessageFrame | undefined {
+    return this.#messages.findLast((message) => message.from.id === me && message.deleted !== true);
   }
 
   /** A resume that skipped messages: what is held no longer joins up with

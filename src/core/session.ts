@@ -15,10 +15,13 @@ import {
   parseNick,
   type BansFrame,
   type CallNoticeFrame,
+  type ClearedFrame,
+  type DeletedFrame,
   type ClientFrame,
   type ErrorFrame,
   type HistoryFrame,
   type KickedFrame,
+  type LogEntry,
   type ModlogEntry,
   type ModlogFrame,
   type MessageFrame,
@@ -74,6 +77,10 @@ export interface SessionEvents {
   messages(messages: MessageFrame[]): void;
   /** A page of older messages, the answer to requestHistory. */
   older(page: HistoryFrame): void;
+  /** A message was deleted; `message` is its tombstone when the list holds it. */
+  deleted(frame: DeletedFrame, message: MessageFrame | undefined): void;
+  /** The owner cleared the history: the list is empty of what came before. */
+  cleared(frame: ClearedFrame): void;
   notice(notice: Notice): void;
   /** Who is here changed (the roster, a name, someone's call state). */
   roster(): void;
@@ -248,6 +255,25 @@ export class RoomSession {
     this.#outbox.command({ type: "settings", ...changes });
   }
 
+  /** Deletes a message (ours, or as a moderator anyone's below us): the
+   * `deleted` event follows, or an error. */
+  deleteMessage(id: number): void {
+    this.#outbox.command({ type: "delete", id });
+  }
+
+  /** `/delete` without an id: our newest message still here. Returns why not, if not. */
+  deleteLast(): string | null {
+    const last = this.#me === null ? undefined : this.messages.lastFrom(this.#me.id);
+    if (last === undefined) return "You have no message here to delete.";
+    this.deleteMessage(last.id);
+    return null;
+  }
+
+  /** The owner deletes the whole history and every file. */
+  clearHistory(): void {
+    this.#outbox.command({ type: "clear" });
+  }
+
   /** The owner replaces the owner key (the `rotated` event brings the new one). */
   rotateOwnerKey(): void {
     this.#outbox.command({ type: "rotate" });
@@ -339,6 +365,10 @@ export class RoomSession {
       case "message":
         if (this.#add([frame]).length > 0) this.#on.messages?.([frame]);
         break;
+      case "deleted":
+      case "cleared":
+        this.#change(frame);
+        break;
       case "history":
         this.messages.prepend(frame.messages);
         this.#on.older?.(frame);
@@ -412,12 +442,25 @@ export class RoomSession {
     if (frame.truncated && !first) this.messages.restart();
     // The history confirms what of ours got through before a drop; what is
     // left cannot be told when the history was cut short.
-    const history = this.#add(frame.history);
+    const history = this.#add(frame.history.filter((entry) => entry.type === "message"));
     const lost = frame.truncated ? this.#outbox.takeUnconfirmed() : [];
     for (const item of lost) if (item.kind === "message") this.messages.fail(item.cid, LOST);
     // Everything else in the outbox goes (again) now.
     this.#outbox.joined(frame.limits, frame.you.nick);
     this.#on.welcome?.({ frame, first, history, lost });
+    // A resume brings what changed while we were away, after the messages
+    // (those are already as they are now): it applies to what we held.
+    for (const entry of frame.history) if (entry.type !== "message") this.#change(entry);
+  }
+
+  /** A deletion or a clear, applied to the list and then told to the view. */
+  #change(entry: Exclude<LogEntry, MessageFrame>): void {
+    if (entry.type === "deleted") {
+      this.#on.deleted?.(entry, this.messages.delete(entry.target));
+    } else {
+      this.messages.clear(entry.id);
+      this.#on.cleared?.(entry);
+    }
   }
 
   /** Adds messages to the list; the echoes of ours confirm them. Returns what was new. */
@@ -510,6 +553,8 @@ export function modlogText(entry: ModlogEntry): string {
     unban: `lifted ban ${entry.detail ?? ""}`.trimEnd(),
     settings: `changed the settings: ${settingsDetail(entry.detail)}`,
     rotate: "replaced the owner key",
+    delete: `deleted a message by${whom} (${entry.detail ?? "?"})`,
+    clear: "cleared the history",
   };
   return `${at} ${entry.by.nick} ${what[entry.action]}${entry.reason === undefined ? "" : `: ${entry.reason}`}`;
 }

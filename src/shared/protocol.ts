@@ -226,7 +226,19 @@ export interface UnbanFrame {
   type: "unban";
   ban: string;
 }
+/** Deletes a message: anyone their own, moderators anyone's below them. */
+export interface DeleteFrame {
+  type: "delete";
+  /** The message's id. */
+  id: number;
+}
+/** The owner deletes the whole history and every file. */
+export interface ClearFrame {
+  type: "clear";
+}
 export type ClientFrame =
+  | DeleteFrame
+  | ClearFrame
   | RotateFrame
   | ModlogRequestFrame
   | SettingsFrame
@@ -270,7 +282,39 @@ export interface MessageFrame {
   action?: true;
   /** A file message: `text` is empty and the file is here. */
   file?: FileInfo;
+  /** A tombstone: the message was deleted, and `text` is empty (no file,
+   * no action). Its id, time, sender and cid stay, so that the log keeps its
+   * place and a sender's client can still confirm it. */
+  deleted?: true;
 }
+/** Everyone: a message was deleted. An entry in the room's log: it has the
+ * next id, and a resume after an id before it brings it back. */
+export interface DeletedFrame {
+  type: "deleted";
+  /** This entry's id in the room's log. */
+  id: number;
+  ts: number;
+  /** The deleted message's id. */
+  target: number;
+  /** Who deleted it: its sender, or a moderator. */
+  by: User;
+}
+/** Everyone: the owner deleted the whole history (every entry before `id`) and every file. */
+export interface ClearedFrame {
+  type: "cleared";
+  id: number;
+  ts: number;
+  by: User;
+}
+/**
+ * An entry in the room's ordered log: everything that changes the history
+ * takes the next id (strictly increasing, gapless), and `join.since` resumes
+ * the log from there.
+ */
+export type LogEntry = MessageFrame | DeletedFrame | ClearedFrame;
+/** The log entry types (the clients count their ids for `since`). */
+export const isLogEntry = (frame: { type: string }): frame is LogEntry =>
+  frame.type === "message" || frame.type === "deleted" || frame.type === "cleared";
 /** One person in the room's call. */
 export interface CallMember {
   user: User;
@@ -295,7 +339,12 @@ export interface WelcomeFrame {
   you: User;
   session: string;
   users: User[];
-  history: MessageFrame[];
+  /**
+   * On a first join, the newest messages (deleted ones as tombstones). On a
+   * resume (`since`), every log entry after `since`: messages as they are
+   * now, and the `deleted` and `cleared` entries.
+   */
+  history: LogEntry[];
   /** Present (and true) when messages after `since` were missed for good. */
   truncated?: true;
   /** The room's limits, so a client can check before it sends. */
@@ -365,13 +414,14 @@ export interface BanEntry {
 export interface ModlogEntry {
   /** Ms since the epoch. */
   at: number;
-  action: "role" | "kick" | "ban" | "unban" | "settings" | "rotate";
+  action: "role" | "kick" | "ban" | "unban" | "settings" | "rotate" | "delete" | "clear";
   /** Who did it (id and nickname then). */
   by: User;
   /** Whom it was about, when anyone. */
   target?: User;
   reason?: string;
-  /** What else says what happened: the new role, a ban's end, the settings changed. */
+  /** What else says what happened: the new role, a ban's end, the settings
+   * changed, a deleted message's id. */
   detail?: string;
 }
 /** The last MODLOG_ENTRIES actions, newest first, to the moderator who asked. */
@@ -430,6 +480,8 @@ export interface ErrorFrame {
   cid?: string;
 }
 export type ServerFrame =
+  | DeletedFrame
+  | ClearedFrame
   | RotatedFrame
   | ModlogFrame
   | SettingsNoticeFrame
@@ -744,6 +796,15 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       return { ok: true, frame: { type: "modlog" } };
     case "rotate":
       return { ok: true, frame: { type: "rotate" } };
+    case "delete": {
+      const id = value.id;
+      if (!(Number.isSafeInteger(id) && (id as number) >= 1)) {
+        return refuse("bad_frame", '"id" must be a message id (an integer ≥ 1).');
+      }
+      return { ok: true, frame: { type: "delete", id: id as number } };
+    }
+    case "clear":
+      return { ok: true, frame: { type: "clear" } };
     case "unban":
       if (typeof value.ban !== "string" || value.ban.length === 0 || value.ban.length > MAX_USER_ID_LENGTH) {
         return refuse("bad_frame", '"ban" must be the id of a ban (from a bans frame).');
@@ -752,7 +813,7 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
     default:
       return refuse(
         "bad_frame",
-        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, role, kick, ban, bans, unban, settings, modlog or rotate.',
+        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, delete, clear, role, kick, ban, bans, unban, settings, modlog or rotate.',
       );
   }
 }
@@ -778,6 +839,8 @@ export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set<string>([
   "settings",
   "modlog",
   "rotated",
+  "deleted",
+  "cleared",
   "error",
 ]);
 

@@ -1,27 +1,40 @@
 /**
- * The room's messages, one feature module of the room, and the one owner of
- * "stored before anyone sees it". A message is queued for everyone when it
- * arrives (which fixes who gets it, and in what order) and stored with the
- * rest of the turn just before the flush sends it (Connections calls
- * write() first); the output gate then holds the sends until the write is
- * durable. Every read of the history goes through here and writes first, so
- * a reader never misses or doubles a queued message.
+ * The room's history, one feature module of the room, and the one owner of
+ * "stored before anyone sees it". The history is an ordered log: messages,
+ * and everything that changes them (deletions, clears), each with the next
+ * id. An entry is queued for everyone when it arrives (which fixes who gets
+ * it, and in what order) and stored with the rest of the turn just before
+ * the flush sends it (Connections calls write() first); the output gate then
+ * holds the sends until the write is durable. Every read of the history goes
+ * through here and writes first, so a reader never misses or doubles a
+ * queued entry.
  */
-import type { HistoryFrame, MessageFrame, SendFrame, User } from "../shared/protocol";
+import type { HistoryFrame, LogEntry, MessageFrame, SendFrame, User } from "../shared/protocol";
 import { log } from "./log";
+import type { Moderation } from "./moderation";
 import type { RoomParts } from "./room-parts";
 import { WriteFailed, type History } from "./storage";
 
+/** What the sender of an entry that could not be stored is told. */
+const NOT_STORED: Record<LogEntry["type"], string> = {
+  message: "Something went wrong on the server and your message was not sent; please retry.",
+  deleted: "Something went wrong on the server and the message was not deleted; please retry.",
+  cleared: "Something went wrong on the server and the history was not cleared; please retry.",
+};
+
 export class Chat {
   readonly #room: RoomParts;
-  /** Called when a write dropped messages that carried files (retention). */
+  /** Who may delete what, and the moderation log. */
+  readonly #moderation: Moderation;
+  /** Called when a write marked files for deletion (retention, a deletion, a clear). */
   readonly #filesDropped: () => void;
-  /** This turn's messages, queued for everyone but not yet stored, with who
+  /** This turn's entries, queued for everyone but not yet stored, with who
    * sent each (null: the room itself, for a shared file). */
-  #unwritten: { payload: string; sender: WebSocket | null; cid: string | undefined }[] = [];
+  #unwritten: { payload: string; sender: WebSocket | null; cid: string | undefined; type: LogEntry["type"] }[] = [];
 
-  constructor(room: RoomParts, filesDropped: () => void) {
+  constructor(room: RoomParts, moderation: Moderation, filesDropped: () => void) {
     this.#room = room;
+    this.#moderation = moderation;
     this.#filesDropped = filesDropped;
   }
 
@@ -29,21 +42,51 @@ export class Chat {
   say(ws: WebSocket, from: User, frame: SendFrame, now: number): void {
     const message = this.#room.store.appendMessage(from, frame, now);
     const payload = this.#room.sockets.broadcast(message);
-    this.#unwritten.push({ payload, sender: ws, cid: frame.cid });
+    this.#unwritten.push({ payload, sender: ws, cid: frame.cid, type: "message" });
+  }
+
+  /**
+   * `delete`: a message becomes a tombstone for everyone, now (the `deleted`
+   * entry), on a resume (the entry again) and for newcomers (the tombstone);
+   * its file's object is deleted from R2. Anyone may delete their own
+   * message; moderators anyone's below them (moderation.ts).
+   */
+  delete(ws: WebSocket, by: User, target: number, now: number): void {
+    const { store, sockets } = this.#room;
+    // What this turn queued is stored first: a message is deletable the moment it was seen.
+    if (!this.write()) return;
+    const message = store.message(target);
+    if (message === null || message.deleted) {
+      const why = message === null ? "it was never sent, or is too old" : "it is already deleted";
+      return this.#room.refuse(ws, "not_found", `There is no message ${target} to delete: ${why}.`);
+    }
+    if (!this.#moderation.mayDelete(ws, by, message, now)) return;
+    const entry = store.appendDeletion(target, by, now);
+    log("delete", { room: this.#room.logName, message: target, by: by.id, own: message.from.id === by.id });
+    this.#unwritten.push({ payload: sockets.broadcast(entry), sender: ws, cid: undefined, type: "deleted" });
+  }
+
+  /** `clear`: the owner deletes every entry of the log and every file; a `cleared` entry says so. */
+  clear(ws: WebSocket, by: User, now: number): void {
+    const { store, sockets } = this.#room;
+    if (!this.#moderation.mayClear(ws, by, now)) return;
+    const entry = store.appendClear(by, now);
+    log("clear", { room: this.#room.logName, by: by.id, log: entry.id });
+    this.#unwritten.push({ payload: sockets.broadcast(entry), sender: ws, cid: undefined, type: "cleared" });
   }
 
   /** A message the room made (a shared file's), stored at once: false when
    * the write failed and nobody got it. */
   publish(message: MessageFrame): boolean {
     const payload = this.#room.sockets.broadcast(message);
-    this.#unwritten.push({ payload, sender: null, cid: undefined });
+    this.#unwritten.push({ payload, sender: null, cid: undefined, type: "message" });
     return this.write();
   }
 
   /**
-   * Stores the turn's messages in one transaction: before every flush, and
+   * Stores the turn's entries in one transaction: before every flush, and
    * before anything reads the history. If the write fails, no one gets those
-   * messages and each sender gets `internal` for theirs.
+   * entries and each sender gets `internal` for theirs.
    */
   write(): boolean {
     if (this.#unwritten.length === 0) return true;
@@ -54,21 +97,21 @@ export class Chat {
       return true;
     } catch (error) {
       if (!(error instanceof WriteFailed)) throw error;
-      log("internal_error", { room: this.#room.logName, error: String(error.cause), messages: error.messages.length });
+      log("internal_error", { room: this.#room.logName, error: String(error.cause), entries: error.entries.length });
       this.#room.sockets.retract(new Set(batch.map((m) => m.payload)));
-      const sorry = "Something went wrong on the server and your message was not sent; please retry.";
       // A file's uploader (sender null) hears it in the answer to the upload.
-      for (const { sender, cid } of batch) if (sender !== null) this.#room.refuse(sender, "internal", sorry, cid);
+      for (const { sender, cid, type } of batch)
+        if (sender !== null) this.#room.refuse(sender, "internal", NOT_STORED[type], cid);
       return false;
     }
   }
 
-  /** What a joiner gets: the newest messages, or, on a resume, those after `since`. */
+  /** What a joiner gets: the newest messages, or, on a resume, the log after `since`. */
   historyOnJoin(since: number | undefined): History {
     this.write();
     const { config, store } = this.#room;
-    if (since === undefined) return { messages: store.recentMessages(config.historyOnJoin), truncated: false };
-    return store.messagesAfter(since, config.historyOnResume);
+    if (since === undefined) return { entries: store.recentMessages(config.historyOnJoin), truncated: false };
+    return store.entriesAfter(since, config.historyOnResume);
   }
 
   /** A page of older messages, the answer to a `history` frame. */

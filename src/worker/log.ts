@@ -28,7 +28,9 @@ export type LogEvent =
   | "kick"
   | "ban"
   | "unban"
-  | "settings";
+  | "settings"
+  | "delete"
+  | "clear";
 
 /**
  * How a room is named in logs. A private room's name (26 random characters,

@@ -10,7 +10,7 @@
 import { newBanId, newOwnerKey } from "./ids";
 import { log } from "./log";
 import type { RoomParts } from "./room-parts";
-import { hashSecret, type BanRow } from "./storage";
+import { hashSecret, type BanRow, type StoredMessage } from "./storage";
 import {
   isStaff,
   outranks,
@@ -216,6 +216,41 @@ export class Moderation {
     }
     log("role", { room: logName, by: by.id, role: "owner key rotated" });
     this.#record({ at: now, action: "rotate", by });
+  }
+
+  /**
+   * May `by` delete this message? Their own, always; someone else's, only a
+   * moderator (or the owner) of a higher role than its sender has now. Says
+   * why not (refused), or records a moderator's deletion in the log.
+   */
+  mayDelete(ws: WebSocket, by: User, message: StoredMessage, now: number): boolean {
+    if (message.from.id === by.id) return true;
+    if (!isStaff(by)) {
+      this.#room.refuse(ws, "forbidden", "You can delete your own messages; only moderators delete other people's.");
+      return false;
+    }
+    const author = withRole(message.from, this.#room.store.roleOf(message.from.id));
+    if (!outranks(by, author)) {
+      const role = roleOf(author) === "owner" ? "an owner" : "a moderator";
+      this.#room.refuse(
+        ws,
+        "forbidden",
+        `That message is by ${author.nick}, ${role}: you can only delete messages of people below you.`,
+      );
+      return false;
+    }
+    this.#record({ at: now, action: "delete", by, target: author, detail: String(message.id) });
+    return true;
+  }
+
+  /** May `by` clear the whole history? The owner only (recorded in the log). */
+  mayClear(ws: WebSocket, by: User, now: number): boolean {
+    if (roleOf(by) !== "owner") {
+      this.#room.refuse(ws, "forbidden", "Only the room's owner clears its history.");
+      return false;
+    }
+    this.#record({ at: now, action: "clear", by });
+    return true;
   }
 
   /** `modlog`: the last actions, newest first, to a moderator. */

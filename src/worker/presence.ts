@@ -219,7 +219,7 @@ export class Presence {
       you: user,
       session: token,
       users: sockets.users,
-      history: history.messages,
+      history: history.entries,
       limits: rules.roomLimits,
       call: {
         members: sockets.callMembers(),

@@ -13,7 +13,8 @@
  * This file is the dispatcher: it checks each frame against the room's
  * limits (limits.ts), parses it once, and hands it to the feature module it
  * is about: presence.ts (joining, renames, typing, leaving), chat.ts
- * (messages and history), calls.ts (the call), room-files.ts (uploads, from
+ * (messages, deletions: the history's log), moderation.ts (roles, removing
+ * people, settings), calls.ts (the call), room-files.ts (uploads, from
  * the Worker). What they share of the room is room-parts.ts; the sockets and
  * the batching sender are connections.ts, the SQLite tables storage.ts. The
  * room's one alarm (join deadlines, file deletions, expiry) is here.
@@ -103,13 +104,13 @@ export class Room extends DurableObject<Env> {
       featureOff: (feature) => this.#moderation.offRefusal(feature),
       publish: (message) => this.#chat.publish(message),
     };
-    this.#chat = new Chat(parts, () => void this.#files.sweep());
     this.#moderation = new Moderation(parts, (ws, removal) => {
       // Told first, then closed: the close flushes what the socket is due.
       this.#sockets.send(ws, { type: "kicked", ...removal });
       this.#sockets.close(ws, CLOSE_KICKED, "removed by a moderator");
       this.#presence.leave(ws, CLOSE_KICKED, removal);
     });
+    this.#chat = new Chat(parts, this.#moderation, () => void this.#files.sweep());
     this.#presence = new Presence(parts, this.#chat, this.#limits, this.#moderation, (ws) =>
       ctx.getWebSocketAutoResponseTimestamp(ws),
     );
@@ -241,6 +242,10 @@ export class Room extends DurableObject<Env> {
       }
       case "history":
         return this.#sockets.send(ws, this.#chat.page(frame.before));
+      case "delete":
+        return this.#chat.delete(ws, user, frame.id, now);
+      case "clear":
+        return this.#chat.clear(ws, user, now);
       case "nick":
         return this.#presence.rename(ws, state, user, frame, now);
       case "typing":

@@ -15,7 +15,10 @@ import {
   DEFAULT_SETTINGS,
   MODLOG_ENTRIES,
   utf8Length,
+  type ClearedFrame,
+  type DeletedFrame,
   type FileInfo,
+  type LogEntry,
   type MessageFrame,
   type ModlogEntry,
   type Role,
@@ -98,6 +101,18 @@ const MIGRATIONS: readonly string[] = [
      reason TEXT,
      detail TEXT
    );`,
+  // 8: the room's log is messages and events (deletions, clears) with ids
+  // from one sequence; a deleted message stays as a tombstone.
+  `ALTER TABLE messages ADD COLUMN deleted INTEGER;
+   CREATE TABLE events (
+     id INTEGER PRIMARY KEY,
+     ts INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     target INTEGER,
+     by_id TEXT NOT NULL,
+     by_nick TEXT NOT NULL,
+     by_role TEXT
+   );`,
 ];
 
 /** A ban, or the cool-down after a kick. */
@@ -123,9 +138,21 @@ type MessageRow = {
   cid: string | null;
   action: number | null;
   file_id: string | null;
+  deleted: number | null;
   file_name: string | null;
   file_size: number | null;
   file_type: string | null;
+};
+
+/** An event of the log: a deletion or a clear. */
+type EventRow = {
+  id: number;
+  ts: number;
+  kind: "deleted" | "cleared";
+  target: number | null;
+  by_id: string;
+  by_nick: string;
+  by_role: "owner" | "moderator" | null;
 };
 
 /** Messages with their files' details: every read of the history goes through this. */
@@ -161,24 +188,31 @@ export function hashSecret(token: string): string {
 export class WriteFailed extends Error {
   override name = "WriteFailed";
   constructor(
-    readonly messages: readonly MessageFrame[],
+    readonly entries: readonly LogEntry[],
     override readonly cause: unknown,
   ) {
-    super(`could not store ${messages.length} message(s): ${String(cause)}`);
+    super(`could not store ${entries.length} log entries: ${String(cause)}`);
   }
 }
 
 export interface History {
-  messages: MessageFrame[];
-  /** Messages after the requested id existed but are not in `messages`. */
+  entries: LogEntry[];
+  /** Entries after the requested id existed but are not in `entries`. */
   truncated: boolean;
+}
+
+/** A stored message's sender, and whether it is deleted (for `delete`). */
+export interface StoredMessage {
+  id: number;
+  from: User;
+  deleted: boolean;
 }
 
 export class RoomStorage {
   readonly #storage: DurableObjectStorage;
   readonly #sql: SqlStorage;
   readonly #retention: number;
-  /** The newest message id, read once at start-up and kept here since. */
+  /** The newest log entry's id, read once at start-up and kept here since. */
   #lastId: number;
 
   /** Most bytes of messages in one answer (HISTORY_MAX_BYTES). */
@@ -194,7 +228,11 @@ export class RoomStorage {
     this.#answerBytes = options.answerBytes ?? Infinity;
     this.#room = options.room ?? "";
     this.#migrate();
-    this.#lastId = this.#sql.exec<{ id: number }>("SELECT coalesce(max(id), 0) AS id FROM messages").one().id;
+    this.#lastId = this.#sql
+      .exec<{ id: number }>(
+        "SELECT max(coalesce((SELECT max(id) FROM messages), 0), coalesce((SELECT max(id) FROM events), 0)) AS id",
+      )
+      .one().id;
     this.#firstFileMessage =
       this.#sql.exec<{ id: number | null }>("SELECT min(message_id) AS id FROM files WHERE doomed IS NULL").one().id ??
       Infinity;
@@ -212,6 +250,10 @@ export class RoomStorage {
       text: row.text,
     };
     if (row.cid !== null) frame.cid = row.cid;
+    if (row.deleted === 1) {
+      frame.deleted = true;
+      return frame;
+    }
     if (row.action === 1) frame.action = true;
     if (row.file_id !== null && row.file_name !== null) {
       frame.file = {
@@ -262,14 +304,32 @@ export class RoomStorage {
     return frame;
   }
 
-  /** Messages given an id and not yet written. */
-  #unwritten: MessageFrame[] = [];
+  /** A deletion of message `target`, given the next id and held for the
+   * next write(), like a message. The caller has checked that the message
+   * exists and is not deleted (message()). */
+  appendDeletion(target: number, by: User, ts: number): DeletedFrame {
+    const entry: DeletedFrame = { type: "deleted", id: ++this.#lastId, ts, target, by };
+    this.#unwritten.push(entry);
+    return entry;
+  }
+
+  /** A clear of the whole history, given the next id and held for the next write(). */
+  appendClear(by: User, ts: number): ClearedFrame {
+    const entry: ClearedFrame = { type: "cleared", id: ++this.#lastId, ts, by };
+    this.#unwritten.push(entry);
+    return entry;
+  }
+
+  /** Log entries given an id and not yet written. */
+  #unwritten: LogEntry[] = [];
 
   /**
-   * Stores every held message and drops what falls out of retention, in one
-   * transaction: all of it happens or none. On failure the held messages are
-   * forgotten and their ids given out again (no one has seen them), and the
-   * error is thrown with them: `WriteFailed`.
+   * Stores every held entry and drops what falls out of retention, in one
+   * transaction: all of it happens or none. A deletion empties its message
+   * (a tombstone), a clear deletes everything before it, and either marks
+   * the files they took with them for deletion from R2. On failure the held
+   * entries are forgotten and their ids given out again (no one has seen
+   * them), and the error is thrown with them: `WriteFailed`.
    */
   write(): { filesDoomed: boolean } {
     const batch = this.#unwritten;
@@ -280,6 +340,11 @@ export class RoomStorage {
     try {
       this.#storage.transactionSync(() => {
         for (const m of batch) {
+          if (m.type !== "message") {
+            if (this.#writeEvent(m)) filesDoomed = true;
+            if (m.type === "cleared") firstFileMessage = Number.POSITIVE_INFINITY;
+            continue;
+          }
           this.#sql.exec(
             "INSERT INTO messages (id, ts, user_id, nick, text, cid, action, file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             m.id,
@@ -309,6 +374,7 @@ export class RoomStorage {
           filesDoomed = true;
         }
         this.#sql.exec("DELETE FROM messages WHERE id <= ?", dropUpTo);
+        this.#sql.exec("DELETE FROM events WHERE id <= ?", dropUpTo);
       });
     } catch (error) {
       this.#lastId = batch[0]!.id - 1;
@@ -318,50 +384,117 @@ export class RoomStorage {
     return { filesDoomed };
   }
 
+  /** Stores a deletion or a clear and does what it says (in write()'s
+   * transaction): whether files were marked for deletion. */
+  #writeEvent(entry: DeletedFrame | ClearedFrame): boolean {
+    this.#sql.exec(
+      "INSERT INTO events (id, ts, kind, target, by_id, by_nick, by_role) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      entry.id,
+      entry.ts,
+      entry.type,
+      entry.type === "deleted" ? entry.target : null,
+      entry.by.id,
+      entry.by.nick,
+      entry.by.role ?? null,
+    );
+    if (entry.type === "deleted") {
+      this.#sql.exec(
+        "UPDATE messages SET text = '', action = NULL, file_id = NULL, deleted = 1 WHERE id = ?",
+        entry.target,
+      );
+      return (
+        this.#sql.exec("UPDATE files SET doomed = 1 WHERE message_id = ? AND doomed IS NULL", entry.target)
+          .rowsWritten > 0
+      );
+    }
+    this.#sql.exec("DELETE FROM messages WHERE id < ?", entry.id);
+    this.#sql.exec("DELETE FROM events WHERE id < ?", entry.id);
+    return (
+      this.#sql.exec("UPDATE files SET doomed = 1 WHERE message_id IS NOT NULL AND doomed IS NULL").rowsWritten > 0
+    );
+  }
+
   // The reads below see what write() has stored: the room writes first
   // (chat.ts), where a failed write can be taken back from everyone.
 
-  /** The newest messages, oldest first: at most `limit`, and at most the
-   * answer's bytes of JSON (but never none when there is one). */
+  /** The newest messages (deleted ones as tombstones), oldest first: at
+   * most `limit`, and at most the answer's bytes of JSON (but never none
+   * when there is one). The log's other entries are left out: a newcomer
+   * needs the messages as they are now, not how they came to be. */
   recentMessages(limit: number): MessageFrame[] {
     if (limit === 0) return [];
     const rows = this.#sql.exec<MessageRow>(`${MESSAGES} ORDER BY m.id DESC LIMIT ?`, limit);
-    return this.#within(rows).messages.reverse();
+    return this.#within(this.#frames(rows)).entries.reverse() as MessageFrame[];
   }
 
-  /** Messages after `since`, oldest first: all of them, or the newest that
-   * fit `limit` and the answer's bytes, with `truncated` set when more were missed
-   * (or already deleted). */
-  messagesAfter(since: number, limit: number): History {
+  /** The log after `since`, oldest first: every entry (messages as they are
+   * now), or the newest that fit `limit` and the answer's bytes, with
+   * `truncated` set when entries after `since` are missing (cut here, or
+   * gone with retention). Entries before a clear are gone by design: a
+   * resume that starts at a `cleared` entry is whole. */
+  entriesAfter(since: number, limit: number): History {
     const missed = Math.max(0, this.#lastId - since);
-    const messages = this.recentMessages(Math.min(missed, limit));
-    const firstSent = messages[0]?.id ?? this.#lastId + 1;
-    return { messages, truncated: firstSent > since + 1 && missed > 0 };
+    const want = Math.min(missed, limit);
+    if (want === 0) return { entries: [], truncated: false };
+    const messages = this.#frames(
+      this.#sql.exec<MessageRow>(`${MESSAGES} WHERE m.id > ? ORDER BY m.id DESC LIMIT ?`, since, want),
+    );
+    const events = this.#events(
+      this.#sql.exec<EventRow>("SELECT * FROM events WHERE id > ? ORDER BY id DESC LIMIT ?", since, want),
+    );
+    const entries = this.#within(newestFirst(messages, events), want).entries.reverse();
+    const first = entries[0];
+    const whole = first !== undefined && (first.id === since + 1 || first.type === "cleared");
+    return { entries, truncated: !whole };
   }
 
   /** Messages with ids below `before`, oldest first: at most `limit` and
    * the answer's bytes, and whether they reach back to the oldest message the room
-   * still has. */
+   * still has. Like recentMessages, messages only. */
   messagesBefore(before: number, limit: number): { messages: MessageFrame[]; complete: boolean } {
     const rows = this.#sql.exec<MessageRow>(`${MESSAGES} WHERE m.id < ? ORDER BY m.id DESC LIMIT ?`, before, limit + 1);
-    const { messages, more } = this.#within(rows, limit);
-    return { messages: messages.reverse(), complete: !more };
+    const { entries, more } = this.#within(this.#frames(rows), limit);
+    return { messages: entries.reverse() as MessageFrame[], complete: !more };
   }
 
-  /** Frames of `rows` (newest first) while they fit the answer's bytes and
-   * `limit`, and whether any row was left out. */
-  #within(rows: Iterable<MessageRow>, limit = Infinity): { messages: MessageFrame[]; more: boolean } {
-    const maxBytes = this.#answerBytes;
-    const messages: MessageFrame[] = [];
-    let bytes = 0;
+  /** One message as `delete` needs it, or null when the room does not have it. */
+  message(id: number): StoredMessage | null {
+    const row = this.#sql
+      .exec<{ user_id: string; nick: string; deleted: number | null }>(
+        "SELECT user_id, nick, deleted FROM messages WHERE id = ?",
+        id,
+      )
+      .toArray()[0];
+    return row === undefined ? null : { id, from: { id: row.user_id, nick: row.nick }, deleted: row.deleted === 1 };
+  }
+
+  *#frames(rows: Iterable<MessageRow>): Generator<MessageFrame> {
+    for (const row of rows) yield this.#toFrame(row);
+  }
+
+  *#events(rows: Iterable<EventRow>): Generator<DeletedFrame | ClearedFrame> {
     for (const row of rows) {
-      const frame = this.#toFrame(row);
+      const by: User = { id: row.by_id, nick: row.by_nick };
+      if (row.by_role !== null) by.role = row.by_role;
+      yield row.kind === "deleted"
+        ? { type: "deleted", id: row.id, ts: row.ts, target: row.target ?? 0, by }
+        : { type: "cleared", id: row.id, ts: row.ts, by };
+    }
+  }
+
+  /** Entries (newest first) while they fit the answer's bytes and `limit`,
+   * and whether any was left out. */
+  #within(frames: Iterable<LogEntry>, limit = Number.POSITIVE_INFINITY): { entries: LogEntry[]; more: boolean } {
+    const maxBytes = this.#answerBytes;
+    const entries: LogEntry[] = [];
+    let bytes = 0;
+    for (const frame of frames) {
       // Measured as the JSON it will be sent as, +1 for the comma.
       bytes += utf8Length(JSON.stringify(frame)) + 1;
-      if (messages.length === limit || (bytes > maxBytes && messages.length > 0)) return { messages, more: true };
-      messages.push(frame);
+      if (entries.length === limit || (bytes > maxBytes && entries.length > 0)) return { entries, more: true };
+      entries.push(frame);
     }
-    return { messages, more: false };
+    return { entries, more: false };
   }
 
   /** The identity behind a session token, if it was used within `ttlMs`. */
@@ -654,6 +787,23 @@ export class RoomStorage {
   /** Forgets files whose objects are deleted. */
   forgetFiles(ids: readonly string[]): void {
     for (const id of ids) this.#sql.exec("DELETE FROM files WHERE id = ?", id);
+  }
+}
+
+/** Two newest-first sequences of entries as one, newest first. */
+function* newestFirst(a: Iterable<LogEntry>, b: Iterable<LogEntry>): Generator<LogEntry> {
+  const left = a[Symbol.iterator]();
+  const right = b[Symbol.iterator]();
+  let x = left.next();
+  let y = right.next();
+  while (!x.done || !y.done) {
+    if (y.done || (!x.done && x.value.id > y.value.id)) {
+      yield x.value;
+      x = left.next();
+    } else {
+      yield y.value;
+      y = right.next();
+    }
   }
 }
 

@@ -176,7 +176,7 @@ export class Chatter {
         this.#me = frame.you;
         this.identities.push(frame.you);
         if (frame.truncated) this.errors.push(frame);
-        for (const message of frame.history) this.#message(message, "history");
+        for (const entry of frame.history) if (entry.type === "message") this.#message(entry, "history");
         this.outbox.joined(frame.limits, frame.you.nick);
         return;
       case "message":

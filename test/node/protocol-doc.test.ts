@@ -27,6 +27,8 @@ describe("docs/protocol.md", () => {
       "ban",
       "unban",
       "rotate",
+      "delete",
+      "clear",
     ])
       expect(types, type).toContain(type);
     expect(examples.length).toBeGreaterThanOrEqual(14);
@@ -35,9 +37,10 @@ describe("docs/protocol.md", () => {
   it("shows client frames that parse, and server frames the clients read", () => {
     for (const text of examples) {
       const frame = JSON.parse(text) as Record<string, unknown>;
-      // ("user" is an object in what the server sends, a user id in what clients send.)
+      // ("user" is an object in what the server sends, a user id in what clients
+      // send; a client's `delete` names a message by its id.)
       const isServerFrame =
-        "id" in frame ||
+        ("id" in frame && frame.type !== "delete") ||
         typeof frame.user === "object" ||
         "by" in frame ||
         "bans" in frame ||

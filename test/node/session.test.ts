@@ -60,6 +60,9 @@ function session(): { room: RoomSession; socket: () => StubSocket } {
     error: (frame) => heard.push(`error ${frame.code}`),
     joinRefused: (frame) => heard.push(`join refused ${frame.code}`),
     settings: (changed, by) => heard.push(`settings ${changed.join(",")} by ${by.nick}`),
+    deleted: (frame, held) =>
+      heard.push(`deleted ${frame.target}${held === undefined ? "" : " (held)"} by ${frame.by.nick}`),
+    cleared: (frame) => heard.push(`cleared ${frame.id} by ${frame.by.nick}`),
   };
   const room = new RoomSession("ws://room.test/api/rooms/r/websocket", events);
   return { room, socket: () => StubSocket.all.at(-1)! };
@@ -376,6 +379,48 @@ describe("RoomSession", () => {
     vi.advanceTimersByTime(1000);
     socket().open();
     expect(socket().frames[0]).toEqual({ type: "join", nick: "Kartik", since: 0, session: "s1" });
+  });
+
+  it("applies deletions and clears, live and from a resume, and counts every log entry for since", () => {
+    const { room, socket } = joined([message(1), message(2, me), message(3)]);
+    const by = { ...ana, role: "moderator" as const };
+    socket().receive({ type: "deleted", id: 4, ts: 4000, target: 1, by });
+    expect(room.messages.get(1)).toEqual({ type: "message", id: 1, ts: 1000, from: ana, text: "", deleted: true });
+    expect(heard.at(-1)).toBe("deleted 1 (held) by Ana");
+    // `/delete` without an id: our newest message still here.
+    expect(room.deleteLast()).toBeNull();
+    expect(sentOf(socket(), "delete")).toEqual([{ type: "delete", id: 2 }]);
+    // A drop: the resume asks from the deletion (the newest entry), and brings
+    // what changed meanwhile, applied after the messages.
+    socket().end(1006);
+    vi.advanceTimersByTime(1000);
+    socket().open();
+    expect(socket().frames[0]).toMatchObject({ type: "join", since: 4 });
+    socket().receive(
+      welcome({
+        history: [
+          { type: "deleted", id: 5, ts: 5000, target: 2, by: me },
+          message(6),
+          { type: "deleted", id: 7, ts: 7000, target: 99, by },
+        ],
+      }),
+    );
+    expect(room.messages.messages.map((m) => [m.id, m.deleted === true])).toEqual([
+      [1, true],
+      [2, true],
+      [3, false],
+      [6, false],
+    ]);
+    expect(heard.slice(-3)).toEqual(["welcome again [6]", "deleted 2 (held) by Kartik", "deleted 99 by Ana"]);
+    expect(room.deleteLast()).toMatch(/no message/);
+    socket().receive({ type: "cleared", id: 8, ts: 8000, by: { ...me, role: "owner" } });
+    expect(room.messages.messages).toEqual([]);
+    expect(heard.at(-1)).toBe("cleared 8 by Kartik");
+    socket().receive(message(9));
+    socket().end(1006);
+    vi.advanceTimersByTime(30_000);
+    socket().open();
+    expect(socket().frames[0]).toMatchObject({ type: "join", since: 9 });
   });
 
   it("asks for older pages and adds them before the oldest held", () => {

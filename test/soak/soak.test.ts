@@ -161,7 +161,7 @@ class Person {
         const resuming = this.session !== null;
         if (frame.truncated) problem("truncated resume", this.nick);
         for (const message of frame.history) {
-          if (!resuming) continue; // a first join starts wherever the history starts
+          if (!resuming || message.type !== "message") continue; // a first join starts wherever the history starts
           this.#message(message.id, message.from.id, message.cid, message.text, false);
           counts.resumedMessages++;
         }
