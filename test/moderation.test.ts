@@ -102,6 +102,15 @@ describe("roles", () => {
     expect((await bo.expect("role")).user).toEqual(anaWelcome.you);
   });
 
+  it("keeps a role across a rename", async () => {
+    const { room, olu, oluWelcome, ana, bo } = await ownedRoom();
+    olu.send({ type: "nick", nick: "Olu the owner" });
+    for (const socket of [olu, ana, bo])
+      expect((await socket.expect("renamed")).user).toEqual({ ...oluWelcome.you, nick: "Olu the owner" });
+    const [, later] = await TestSocket.join(room, "Later");
+    expect(later.users).toContainEqual({ ...oluWelcome.you, nick: "Olu the owner" });
+  });
+
   it("keeps a role across a reconnect and the room's eviction", async () => {
     const { room, olu, oluWelcome, ana, anaWelcome } = await ownedRoom();
     olu.send({ type: "role", user: anaWelcome.you.id, role: "moderator" });

@@ -18,16 +18,19 @@
  * A failure prints fast-check's seed and path; to replay it, pass them back:
  * `fc.assert(property, { seed, path, endOnFailure: true })`.
  */
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   ERROR_CODES,
+  ROLE_RANK,
   codePointLength,
   nickKey,
   parseClientFrame,
   type ClientFrame,
+  type ErrorCode,
+  type Role,
   type FrameLimits,
   type LogEntry,
   type MessageFrame,
@@ -36,6 +39,7 @@ import {
   type WelcomeFrame,
 } from "../src/shared/protocol";
 import { TestSocket, freshRoom } from "./socket";
+import { tombstone } from "../src/core/messages";
 import { Connections } from "../src/worker/connections";
 
 // ---------------------------------------------------------------------------
@@ -323,7 +327,13 @@ type Command =
   /** A burst of refused frames, as a hostile script sends them: the socket must be cut off, the room go on. */
   | { c: number; do: "flood"; raw: string }
   /** Join again with the slot's last session token: a take-over while its socket is open, a comeback after. */
-  | { c: number; do: "rejoin" };
+  | { c: number; do: "rejoin" }
+  /** Delete a message: the slot's own newest, someone else's newest, or an id (maybe nothing, maybe a deletion). */
+  | { c: number; do: "delete"; which: "own" | "other" | number }
+  /** Clear the history (the owner only). */
+  | { c: number; do: "clear" }
+  /** Make slot `target`'s person a moderator or a member (the owner only). */
+  | { c: number; do: "appoint"; target: number; role: "moderator" | "member" };
 
 const command = (clients: number): fc.Arbitrary<Command> => {
   const c = fc.nat({ max: clients - 1 });
@@ -384,6 +394,25 @@ const command = (clients: number): fc.Arbitrary<Command> => {
       }),
     },
     { weight: 2, arbitrary: fc.record({ c, do: fc.constant("rejoin" as const) }) },
+    // Moderation: slot 0 joins first with the owner key, so it owns the room.
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        c,
+        do: fc.constant("delete" as const),
+        which: fc.constantFrom<"own" | "other" | number>("own", "own", "other", "other", 1, 2, 3, 999),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ c, do: fc.constant("clear" as const) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        c: fc.oneof(fc.constant(0), c), // mostly the owner
+        do: fc.constant("appoint" as const),
+        target: c,
+        role: fc.constantFrom("moderator" as const, "member" as const),
+      }),
+    },
   );
 };
 /** Each client first tries to join (most of the time under a free name), then
@@ -428,8 +457,18 @@ const sorted = (entries: Iterable<[string, string]>) => [...entries].sort(([a], 
  */
 async function runScenario({ clients: count, commands }: { clients: number; commands: Command[] }): Promise<void> {
   const room = freshRoom("prop");
-  /** Every message the room acknowledged to its sender, by id; ids 1..n. */
-  const acked: MessageFrame[] = [];
+  // Slot 0's first join brings the owner key: it owns the room.
+  const claim = await exports.default.fetch(`http://chat.test/api/rooms/${room}/claim`, { method: "POST" });
+  const { ownerKey } = await claim.json<{ ownerKey: string }>();
+  /** The room's log as acknowledged, by id (1..n, gapless): every message,
+   * deletion and clear, as first sent. */
+  const acked: LogEntry[] = [];
+  /** Messages deleted since; where the last clear is (entries before it are gone). */
+  const deleted = new Set<number>();
+  let clearedAt = 0;
+  /** Everyone's role by identity ("member" when absent). */
+  const roles = new Map<string, Role>();
+  const roleOfId = (id: string): Role => roles.get(id) ?? "member";
   const clients: Client[] = [];
   const open = async (previous?: Client): Promise<Client> => ({
     socket: await TestSocket.open(room),
@@ -448,20 +487,64 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
   const expectedRoster = () =>
     sorted(clients.filter((k) => k.me !== null && !k.closed).map((k) => [k.me!.id, k.me!.nick]));
 
-  const checkHistory = (history: LogEntry[], firstId: number, lastId: number, where: string) => {
-    expect(
-      history.map((m) => m.id),
-      where,
-    ).toEqual(Array.from({ length: Math.max(0, lastId - firstId + 1) }, (_, i) => firstId + i));
-    for (const m of history) expect(m, where).toEqual(acked[m.id - 1]);
+  /** A message as the room keeps it now: the sender as id and nickname (the
+   * roster has the roles), and nothing but its place once deleted. */
+  const asStored = (message: MessageFrame): MessageFrame => {
+    const kept = { ...message, from: { id: message.from.id, nick: message.from.nick } };
+    return deleted.has(message.id) ? tombstone(kept) : kept;
+  };
+  /**
+   * The entries firstId..lastId as a welcome or a page must give them now:
+   * nothing a clear took, every message as stored now (a deleted one's text
+   * never again), and on a first join or a page the messages only.
+   */
+  const checkHistory = (history: LogEntry[], firstId: number, lastId: number, where: string, messagesOnly: boolean) => {
+    const expected = acked
+      .filter((entry) => entry.id >= Math.max(firstId, clearedAt) && entry.id <= lastId)
+      .filter((entry) => !messagesOnly || entry.type === "message")
+      .map((entry) => (entry.type === "message" ? asStored(entry) : entry));
+    expect(history, where).toEqual(expected);
+  };
+
+  /** What the room must answer `k`'s delete, clear or role frame: "ok" or the refusal's code. */
+  const outcome = (k: Client, frame: ClientFrame): "ok" | ErrorCode => {
+    if (k.me === null) return "not_joined";
+    const mine = roleOfId(k.me.id);
+    if (frame.type === "clear") return mine === "owner" ? "ok" : "forbidden";
+    if (frame.type === "role") {
+      if (mine !== "owner") return "forbidden";
+      const target = clients.find((o) => !o.closed && o.me?.id === frame.user);
+      if (target === undefined) return "not_found";
+      return roleOfId(frame.user) === "owner" ? "forbidden" : "ok";
+    }
+    if (frame.type !== "delete") throw new Error(`no outcome for ${frame.type}`);
+    const entry = acked[frame.id - 1];
+    if (entry === undefined || entry.type !== "message" || deleted.has(entry.id) || entry.id < clearedAt)
+      return "not_found";
+    if (entry.from.id === k.me.id) return "ok";
+    return ROLE_RANK[mine] >= ROLE_RANK.moderator && ROLE_RANK[mine] > ROLE_RANK[roleOfId(entry.from.id)]
+      ? "ok"
+      : "forbidden";
+  };
+
+  /** The id `which` names for `k`: its own newest live message, someone else's, or the number. */
+  const deletionTarget = (k: Client, which: "own" | "other" | number): number => {
+    if (typeof which === "number") return which;
+    const live = acked.filter(
+      (entry): entry is MessageFrame => entry.type === "message" && !deleted.has(entry.id) && entry.id >= clearedAt,
+    );
+    const mine = (entry: MessageFrame) => entry.from.id === k.identity?.id;
+    return live.findLast((entry) => (which === "own" ? mine(entry) : !mine(entry)))?.id ?? 1;
   };
 
   /** Applies one frame received by `k` to its view, checking it on the way. */
   const see = (k: Client, frame: ServerFrame) => {
     const where = `step ${step}, ${JSON.stringify(frame)}`;
     switch (frame.type) {
-      case "message": {
-        // Ids are gapless and every client sees the same frame under an id.
+      case "message":
+      case "deleted":
+      case "cleared": {
+        // The log's ids are gapless and every client sees the same entry under an id.
         expect(frame.id, `${where}: id after ${k.lastId}`).toBe(k.lastId + 1);
         k.lastId = frame.id;
         const known = acked[frame.id - 1];
@@ -469,9 +552,16 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
         else {
           expect(frame.id, where).toBe(acked.length + 1);
           acked.push(frame);
+          if (frame.type === "deleted") deleted.add(frame.target);
+          if (frame.type === "cleared") clearedAt = frame.id;
         }
         return;
       }
+      case "role":
+        // Everyone hears a role change as the model has it.
+        expect(frame.user.role ?? "member", where).toBe(roleOfId(frame.user.id));
+        if (frame.user.id === k.me?.id) k.me = k.identity = frame.user;
+        return;
       case "joined":
         expect(k.me, where).not.toBeNull();
         expect(k.view.has(frame.user.id), where).toBe(false);
@@ -512,17 +602,21 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
     f.type === "error" ||
     f.type === "history" ||
     (f.type === "message" && k.me !== null && f.from.id === k.me.id) ||
-    (f.type === "renamed" && k.me !== null && f.user.id === k.me.id);
+    (f.type === "renamed" && k.me !== null && f.user.id === k.me.id) ||
+    ((f.type === "deleted" || f.type === "cleared" || f.type === "role") && k.me !== null && f.by.id === k.me.id);
 
   const welcomed = (k: Client, welcome: WelcomeFrame, since: number | undefined) => {
     const where = `step ${step}: welcome`;
     k.me = k.identity = welcome.you;
     k.session = welcome.session;
+    // Roles belong to identities: what the room says of us is what the model has.
+    expect(welcome.you.role ?? "member", where).toBe(roleOfId(welcome.you.id));
     k.view = new Map(welcome.users.map((u) => [u.id, u.nick]));
     expect(k.view.get(welcome.you.id), where).toBe(welcome.you.nick);
     expect(welcome.truncated, where).toBeUndefined();
     // Small runs: every message fits in HISTORY_ON_JOIN (20) and HISTORY_ON_RESUME (30).
-    checkHistory(welcome.history, since === undefined ? 1 : Math.min(since, acked.length) + 1, acked.length, where);
+    const firstId = since === undefined ? 1 : Math.min(since, acked.length) + 1;
+    checkHistory(welcome.history, firstId, acked.length, where, since === undefined);
     k.lastId = acked.length;
   };
 
@@ -537,8 +631,11 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
       sorted(welcome.users.filter((u) => u.id !== welcome.you.id).map((u) => [u.id, u.nick])),
       `roster ${where}`,
     ).toEqual(expectedRoster());
-    // Every acknowledged message is in the history exactly once, in order, unchanged.
-    checkHistory(welcome.history, 1, acked.length, `history ${where}`);
+    // The whole log, in order: every message as stored now, every deletion and clear.
+    checkHistory(welcome.history, 1, acked.length, `history ${where}`, false);
+    // Everyone's role is the model's.
+    for (const user of welcome.users)
+      if (user.id !== welcome.you.id) expect(user.role ?? "member", `role ${where}`).toBe(roleOfId(user.id));
     observer.close();
     await observer.closeEvent();
     for (const k of clients) {
@@ -552,7 +649,7 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
       expect(sorted(k.view), `view of ${k.me.nick} ${where}`).toEqual(expectedRoster());
       expect(k.lastId, `last id of ${k.me.nick} ${where}`).toBe(acked.length);
     }
-    // Straight from SQLite: the stored ids are 1..n, with the acknowledged contents.
+    // Straight from SQLite: the stored messages, a deleted one's text gone, nothing before a clear.
     const rows = await runInDurableObject(env.ROOMS.getByName(room), (_instance, state) =>
       state.storage.sql
         .exec<{ id: number; text: string; user_id: string; cid: string | null }>(
@@ -563,7 +660,11 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
     expect(
       rows.map((r) => [r.id, r.text, r.user_id, r.cid]),
       `stored ${where}`,
-    ).toEqual(acked.map((m) => [m.id, m.text, m.from.id, m.cid ?? null]));
+    ).toEqual(
+      acked
+        .filter((m): m is MessageFrame => m.type === "message" && m.id >= clearedAt)
+        .map((m) => [m.id, deleted.has(m.id) ? "" : m.text, m.from.id, m.cid ?? null]),
+    );
   };
 
   try {
@@ -578,7 +679,21 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
       let raw: string | ArrayBuffer;
       switch (cmd.do) {
         case "join":
-          raw = JSON.stringify({ type: "join", nick: cmd.nick, since: cmd.since });
+          raw = JSON.stringify({
+            type: "join",
+            nick: cmd.nick,
+            since: cmd.since,
+            ownerKey: cmd.c === 0 && step === 0 ? ownerKey : undefined,
+          });
+          break;
+        case "delete":
+          raw = JSON.stringify({ type: "delete", id: deletionTarget(k, cmd.which) });
+          break;
+        case "clear":
+          raw = JSON.stringify({ type: "clear" });
+          break;
+        case "appoint":
+          raw = JSON.stringify({ type: "role", user: clients[cmd.target]?.me?.id ?? "nobody", role: cmd.role });
           break;
         case "message": {
           const cid = { none: undefined, unique: `m${step}`, long: "c".repeat(65), number: 5 }[cmd.cid];
@@ -661,9 +776,14 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
       } else if (cmd.do === "typing" && k.me !== null) {
         k.socket.ws.send(raw); // no answer to the typist; the barrier catches any error
       } else {
+        const parsed = typeof raw === "string" ? parseClientFrame(raw, roomFrameLimits) : null;
+        // Moderation's outcome, from the model as it is when the frame goes.
+        const moderation =
+          parsed?.ok === true && ["delete", "clear", "role"].includes(parsed.frame.type)
+            ? outcome(k, parsed.frame)
+            : null;
         k.socket.ws.send(raw);
         const answer = await until(k, isAnswer(k));
-        const parsed = typeof raw === "string" ? parseClientFrame(raw, roomFrameLimits) : null;
         // Who else here has this nickname (nicknames are unique, compared by their key).
         const holder = (nick: string) =>
           clients.find((o) => o !== k && !o.closed && o.me !== null && nickKey(o.me.nick) === nickKey(nick));
@@ -690,6 +810,7 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
               expect(holder(parsed.frame.nick), `${where}: nick_taken, but nobody has it`).toBeDefined();
             else if (parsed.frame.type === "signal")
               expect(answer.code, where).toBe("not_in_call"); // nobody here is in a call
+            else if (moderation !== null) expect(answer.code, where).toBe(moderation);
             else throw new Error(`${where}: refused a valid frame: ${JSON.stringify(answer)}`);
           }
           if (parsed?.ok === true && parsed.frame.type === "message" && parsed.frame.cid !== undefined)
@@ -724,6 +845,8 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
             expect(holder(frame.nick)?.me, `${where}: name already taken`).toBeUndefined();
           if (answer.type === "welcome" && frame.type === "join") {
             expect(answer.you.nick, where).toBe(frame.nick);
+            // The owner key (slot 0's first join) makes that identity the owner.
+            if (frame.ownerKey !== undefined) roles.set(answer.you.id, "owner");
             welcomed(k, answer, frame.since);
           } else if (answer.type === "message" && frame.type === "message") {
             see(k, answer);
@@ -734,8 +857,13 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
             see(k, answer);
           } else if (answer.type === "history" && frame.type === "history") {
             expect(answer.before, where).toBe(frame.before);
-            checkHistory(answer.messages, 1, Math.min(frame.before - 1, acked.length), where);
+            checkHistory(answer.messages, 1, Math.min(frame.before - 1, acked.length), where, true);
             expect(answer.complete, where).toBe(true);
+          } else if (moderation !== null) {
+            expect(moderation, `${where}: accepted ${JSON.stringify(answer)}`).toBe("ok");
+            if (answer.type === "deleted" && frame.type === "delete") expect(answer.target, where).toBe(frame.id);
+            if (answer.type === "role" && frame.type === "role") roles.set(frame.user, frame.role);
+            see(k, answer);
           }
         }
       }
@@ -747,7 +875,7 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
 }
 
 describe("the room under random interleavings (property)", () => {
-  it("keeps its invariants: no internal error, refusals change nothing, gapless ids, true roster, acknowledged messages stored once", async () => {
+  it("keeps its invariants: no internal error, refusals change nothing, a gapless log, true roster and roles, deleted text never served", async () => {
     await fc.assert(fc.asyncProperty(scenario, runScenario), { numRuns: 40 });
   }, 180_000);
 });

@@ -245,7 +245,8 @@ export class Presence {
       // Nothing changes: confirm to the sender alone rather than tell everyone.
       return sockets.send(ws, { type: "renamed", user, from: user.nick });
     }
-    const renamed: User = { id: user.id, nick: frame.nick };
+    // The same person under another name: the role goes with them.
+    const renamed: User = { ...user, nick: frame.nick };
     sockets.update(ws, renamed);
     if (state.sessionHash !== null) store.saveSession(state.sessionHash, renamed, now, rules.sessionTtlMs);
     sockets.broadcast({ type: "renamed", user: renamed, from: user.nick });
