@@ -89,6 +89,8 @@ export class Formatter {
   /** The server's http(s)://host, to turn file links into full URLs. */
   readonly #httpBase: string;
   #day: string;
+  /** `/ids on`: messages start with their id ("#42"), for `/delete 42`. */
+  showIds = false;
 
   constructor(colour: boolean, now = Date.now(), httpBase = "") {
     this.#colour = colour;
@@ -121,14 +123,22 @@ export class Formatter {
     return [this.dim(`-- ${day} --`)];
   }
 
-  /** A message, or an action ("* Ana waves"); dimmed when it is history. */
+  /** A message, or an action ("* Ana waves"); dimmed when it is history. A
+   * deleted one (a tombstone) says so, dimmed. */
   message(message: MessageFrame, history = false): string[] {
+    const id = this.showIds ? `${this.dim(`#${message.id}`)} ` : "";
+    if (message.deleted) {
+      return [
+        ...this.#dayLine(message.ts),
+        `${clock(message.ts)} ${id}${this.name(message.from)}: ${this.dim("(message deleted)")}`,
+      ];
+    }
     const [first = "", ...rest] = (
       message.file === undefined ? sanitize(message.text) : this.#file(message.file)
     ).split("\n");
     const head =
       message.action === true ? `* ${this.name(message.from)} ${first}` : `${this.name(message.from)}: ${first}`;
-    const lines = [`${clock(message.ts)} ${head}`, ...rest.map((line) => INDENT + line)];
+    const lines = [`${clock(message.ts)} ${id}${head}`, ...rest.map((line) => INDENT + line)];
     // Dim per line, so that a line never starts in the middle of a style.
     return [...this.#dayLine(message.ts), ...(history ? lines.map((line) => this.dim(line)) : lines)];
   }

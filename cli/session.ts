@@ -85,7 +85,10 @@ export class ChatSession {
       frame: (frame) => {
         if (this.#options.json) this.#terminal.print([jsonLine(frame)]);
         // Once the room's frames are handled: maybe the last line was just confirmed.
-        queueMicrotask(() => this.#leaveIfDone());
+        queueMicrotask(() => {
+          this.#runConfirmed();
+          this.#leaveIfDone();
+        });
       },
       status: (status, detail) => this.#status(status, detail),
       welcome: (welcome) => this.#welcome(welcome),
@@ -93,6 +96,14 @@ export class ChatSession {
         for (const message of messages) this.#message(message, false);
       },
       notice: (notice) => this.#notice(notice),
+      // What was printed stays on the screen: a line says it is deleted.
+      deleted: ({ target, by }, message) => {
+        const which = this.#format.showIds || message === undefined ? `message #${target}` : "a message";
+        const whose =
+          message === undefined || message.from.id === by.id ? "" : ` by ${this.#format.name(message.from)}`;
+        this.#show(this.#format.notice(`${this.#format.name(by)} deleted ${which}${whose}`));
+      },
+      cleared: ({ by }) => this.#show(this.#format.notice(`${this.#format.name(by)} cleared the history`)),
       refused: (item, reason) => this.#refusedOwn(item, reason),
       // About nothing we are waiting for: worth saying, not worth stopping for.
       error: (frame) =>
@@ -371,6 +382,31 @@ export class ChatSession {
 
   /** Runs a command that names someone once the roster is known; until
    * then the lines after it wait too, so that the room sees them in order. */
+  /** Commands waiting for everything written before them to be confirmed. */
+  #waitingForConfirmation: (() => void)[] = [];
+
+  /** `/delete` without an id means our last message: the one just written
+   * too, so it waits until the room has confirmed everything before it (its
+   * id), and the lines after it wait with it. */
+  #afterConfirmed(command: () => string | null): void {
+    const run = (): void => {
+      const problem = command();
+      if (problem !== null) this.#reply(problem);
+    };
+    if (this.#room.me !== null && this.#room.unconfirmed === 0) return run();
+    this.#held ??= [];
+    this.#waitingForConfirmation.push(run);
+  }
+
+  #runConfirmed(): void {
+    if (this.#waitingForConfirmation.length === 0 || this.#room.me === null || this.#room.unconfirmed > 0) return;
+    const waiting = this.#waitingForConfirmation;
+    this.#waitingForConfirmation = [];
+    if (this.#leaving) return;
+    for (const run of waiting) run();
+    this.#release();
+  }
+
   #withRoster(command: () => string | null): void {
     const run = (): void => {
       const problem = command();
@@ -433,6 +469,18 @@ export class ChatSession {
       }
       case "newkey":
         return this.#room.rotateOwnerKey();
+      case "delete": {
+        const { id } = command;
+        if (id !== undefined) return this.#room.deleteMessage(id);
+        return this.#afterConfirmed(() => this.#room.deleteLast());
+      }
+      case "clear":
+        return this.#room.clearHistory();
+      case "ids":
+        this.#format.showIds = command.on;
+        return this.#reply(
+          command.on ? "Message ids are shown (#42): /delete 42 deletes message #42." : "Message ids are hidden.",
+        );
       case "modlog":
         return this.#room.modlogRequest();
       case "bans":

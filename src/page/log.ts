@@ -92,7 +92,15 @@ function fileOf(file: FileInfo): HTMLElement {
   return card;
 }
 
-function messageItem(message: MessageFrame, grouped: boolean, mine: boolean): HTMLLIElement {
+/** What a deleted message shows in its place. */
+export const DELETED_TEXT = "Message deleted";
+
+function messageItem(
+  message: MessageFrame,
+  grouped: boolean,
+  mine: boolean,
+  deletedText = DELETED_TEXT,
+): HTMLLIElement {
   const item = el("li", "message");
   item.dataset.id = String(message.id);
   item.dataset.from = message.from.id;
@@ -103,6 +111,20 @@ function messageItem(message: MessageFrame, grouped: boolean, mine: boolean): HT
     if (message.cid !== undefined) item.dataset.cid = message.cid;
   }
   const time = timeElement(message.ts);
+  if (message.deleted) {
+    // A tombstone keeps its place, its sender and its time; nothing to act on.
+    item.classList.add("deleted");
+    if (grouped) item.classList.add("grouped");
+    const meta = el("p", "meta");
+    meta.append(el("span", `sender hue-${hue(message.from.id)}`, message.from.nick), " ", time);
+    item.append(meta, el("p", "text tombstone", deletedText));
+    return item;
+  }
+  // The message's menu (message-menu.ts): what may be done with it.
+  const more = el("button", "more ghost", "⋯");
+  more.type = "button";
+  more.setAttribute("aria-haspopup", "dialog");
+  more.setAttribute("aria-label", `Actions for ${message.from.nick}'s message at ${time.textContent}`);
   if (message.action) {
     item.classList.add("action");
     item.append(time, textOf(message.from, message.text, true));
@@ -114,6 +136,8 @@ function messageItem(message: MessageFrame, grouped: boolean, mine: boolean): HT
     if (message.text !== "") item.append(textOf(message.from, message.text, false));
     if (message.file !== undefined) item.append(fileOf(message.file));
   }
+  // After the content: read after the message, placed at its top right.
+  item.append(more);
   return item;
 }
 
@@ -345,6 +369,25 @@ export class MessageLog {
     this.#edge.after(...entries);
     this.#renderEdge();
     this.#list.scrollTop = this.#list.scrollHeight - fromBottom;
+  }
+
+  /** A message deleted: its item becomes a tombstone saying `text`, in its
+   * place. Focus inside it (its menu button) goes to the list. */
+  markDeleted(message: MessageFrame, text: string): void {
+    const item = this.#list.querySelector<HTMLLIElement>(`:scope > li[data-id="${message.id}"]`);
+    if (item === null) return;
+    const stone = messageItem(message, item.classList.contains("grouped"), item.classList.contains("mine"), text);
+    const focused = item.contains(document.activeElement);
+    item.replaceWith(stone);
+    if (focused) this.#list.focus({ preventScroll: true });
+  }
+
+  /** The history cleared: everything shown goes (our own on their way stay),
+   * and there is nothing older to load. */
+  clear(): void {
+    this.restart();
+    this.#complete = true;
+    this.#renderEdge();
   }
 
   /** A resume that skipped messages (welcome.truncated): the list starts

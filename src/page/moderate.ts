@@ -7,6 +7,7 @@
  */
 import { modlogText, untilText, type RoomSession } from "../core/session";
 import { isStaff, outranks, type BansFrame, type ModlogFrame, type RoomSettings, type User } from "../shared/protocol";
+import { confirmAction } from "./confirm";
 import { byId, el } from "./dom";
 
 /** May `me` act on `user` (a lower role)? */
@@ -89,7 +90,20 @@ export function setUpSettings(
   const calls = byId("settings-calls", HTMLInputElement);
   const bansList = byId("settings-bans", HTMLUListElement);
   const logList = byId("settings-modlog", HTMLUListElement);
+  const ownerPart = byId("settings-owner", HTMLElement);
+  const clear = byId("settings-clear", HTMLButtonElement);
   let opener: HTMLElement | null = null;
+  clear.addEventListener("click", async () => {
+    const sure = await confirmAction(
+      "Clear the whole history? Every message and every file goes, for everyone, for good.",
+      "Clear the history",
+      clear,
+      topic,
+    );
+    if (!sure) return;
+    session.clearHistory();
+    dialog.close();
+  });
   dialog.addEventListener("close", () => opener?.focus());
   byId("settings-close", HTMLButtonElement).addEventListener("click", () => dialog.close());
 
@@ -130,6 +144,7 @@ export function setUpSettings(
       slow.value = String(now.slowModeSeconds);
       files.checked = now.files;
       calls.checked = now.calls;
+      ownerPart.hidden = session.me?.role !== "owner";
       bansList.replaceChildren(el("li", "hint", "Loading…"));
       logList.replaceChildren(el("li", "hint", "Loading…"));
       session.bansRequest();

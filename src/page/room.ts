@@ -20,7 +20,9 @@ import {
   type Welcome,
 } from "../core/session";
 import { byId, el, setFieldError } from "./dom";
-import { MessageLog, hue, outgoingItem, setDelivery } from "./log";
+import { DELETED_TEXT, MessageLog, hue, outgoingItem, setDelivery } from "./log";
+import { confirmAction } from "./confirm";
+import { setUpMessageMenu } from "./message-menu";
 import { canModerate, setUpModeration, setUpSettings } from "./moderate";
 import { setUpSharing } from "./share";
 import { Call } from "./call";
@@ -85,6 +87,16 @@ const session: RoomSession = new RoomSession(
     welcome: onWelcome,
     messages: showMessages,
     older: (page) => log.prepend(page.before, page.messages, page.complete === true),
+    // A tombstone in the deleted message's place (when it is on the page).
+    deleted: (frame, message) => {
+      if (message === undefined) return;
+      const byModerator = frame.by.id !== message.from.id;
+      log.markDeleted(message, byModerator ? `Message deleted by ${frame.by.nick}` : DELETED_TEXT);
+    },
+    cleared: ({ by }) => {
+      log.clear();
+      log.notice(`${by.nick} cleared the history`);
+    },
     notice: onNotice,
     roster: renderRoster,
     typing: () => (typingLine.textContent = session.typists.line),
@@ -467,7 +479,7 @@ function updateCounter(): void {
 }
 
 const HELP =
-  "Commands: /nick new-name renames you, /me waves sends an action, /send shares a file, /topic shows the topic. Start with // to send a message beginning with /. Moderators: /kick, /ban, /bans, /unban, /topic text, /lock, /unlock, /slow seconds, /files on|off, /calls on|off, /modlog; the owner: /mod, /unmod.";
+  "Commands: /nick new-name renames you, /me waves sends an action, /send shares a file, /delete deletes your last message (or use a message's ⋯), /topic shows the topic. Start with // to send a message beginning with /. Moderators: /kick, /ban, /bans, /unban, /topic text, /lock, /unlock, /slow seconds, /files on|off, /calls on|off, /modlog; the owner: /mod, /unmod, /clearhistory.";
 
 function sendComposed(): void {
   const text = textInput.value.trim();
@@ -514,6 +526,15 @@ function sendComposed(): void {
     case "settings":
       session.changeSettings(command.changes);
       return clearComposer();
+    case "delete":
+      if (command.id === undefined) return commandSent(session.deleteLast());
+      session.deleteMessage(command.id);
+      return clearComposer();
+    case "clear":
+      session.clearHistory();
+      return clearComposer();
+    case "ids":
+      return showNotice("Message ids are for the terminal client; here, each message's ⋯ menu deletes it.", "info");
     case "send":
       fileInput.click();
       return showNotice("Pick the file to share (you can also drop files on the chat, or paste an image).", "info");
@@ -591,7 +612,19 @@ copyOwnerLink.addEventListener("click", async () => {
 });
 
 // A leaked owner link is made useless by a new key (other owners become members).
-byId("new-owner-key", HTMLButtonElement).addEventListener("click", () => session.rotateOwnerKey());
+const newOwnerKey = byId("new-owner-key", HTMLButtonElement);
+newOwnerKey.addEventListener("click", async () => {
+  const sure = await confirmAction(
+    "Replace the owner key? Every owner link made so far stops working, and other owners become members. You will need to copy the new owner link to your other devices.",
+    "Replace the key",
+    newOwnerKey,
+    rosterSummary,
+  );
+  if (sure) session.rotateOwnerKey();
+});
+
+// Each message's menu (message-menu.ts): copy, delete.
+setUpMessageMenu(session, list);
 
 retryButton.addEventListener("click", () => session.retryNow());
 // Closing the tab leaves the call at once, for everyone (not after a timeout).

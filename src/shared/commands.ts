@@ -23,6 +23,12 @@ export type Command =
   | { kind: "settings"; changes: Partial<RoomSettings> }
   | { kind: "topic" }
   | { kind: "unban"; ban: string }
+  /** Delete a message: ours, the newest (no id), or any by id. */
+  | { kind: "delete"; id?: number }
+  /** The owner deletes the whole history (`/clearhistory yes`: it cannot be undone). */
+  | { kind: "clear" }
+  /** Show message ids (the terminal: for `/delete id`). */
+  | { kind: "ids"; on: boolean }
   | { kind: "who" }
   | { kind: "help" }
   | { kind: "quit" }
@@ -79,6 +85,27 @@ export function parseCommand(line: string): Command {
     }
     case "unban":
       return rest === "" ? { kind: "usage", text: "Usage: /unban ban-id (from /bans)" } : { kind: "unban", ban: rest };
+    case "delete":
+    case "del": {
+      if (rest === "") return { kind: "delete" };
+      const id = /^#?\d+$/.test(rest) ? Number(rest.replace("#", "")) : Number.NaN;
+      return Number.isSafeInteger(id) && id >= 1
+        ? { kind: "delete", id }
+        : { kind: "usage", text: "Usage: /delete (your last message), or /delete id (see /ids on)" };
+    }
+    case "clearhistory":
+      return rest.toLowerCase() === "yes"
+        ? { kind: "clear" }
+        : {
+            kind: "usage",
+            text: "/clearhistory deletes every message and file of the room, for everyone, for good. To do it: /clearhistory yes",
+          };
+    case "ids": {
+      const on = rest.toLowerCase();
+      return on === "on" || on === "off"
+        ? { kind: "ids", on: on === "on" }
+        : { kind: "usage", text: "Usage: /ids on|off" };
+    }
     case "send":
       return rest === "" ? { kind: "usage", text: "Usage: /send path/to/file" } : { kind: "send", path: rest };
     case "who":

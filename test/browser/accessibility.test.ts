@@ -16,7 +16,9 @@ import {
   accessibilityViolations,
   composer,
   entryWith,
+  dropConnection,
   joinRoom,
+  keepSockets,
   peoplePerTest,
   say,
   startServerAndBrowser,
@@ -71,12 +73,7 @@ describe.each([
     await joinRoom(ana, server.url, room, "Ana");
     const kartik = await person("kartik", options);
     // Keeps the page's sockets within reach, to cut the connection below.
-    await kartik.context.addInitScript({
-      content: `window.__sockets = [];
-        window.WebSocket = class extends WebSocket {
-          constructor(...args) { super(...args); window.__sockets.push(this); }
-        };`,
-    });
+    await keepSockets(kartik);
     await kartik.page.goto(`${server.url}/r/${room}`);
     await passes(kartik.page, "join form");
     await submitNick(kartik.page, "Ana");
@@ -95,6 +92,19 @@ describe.each([
     await say(ana.page, "/me waves");
     await waitForInLog(kartik.page, "waves");
     await passes(kartik.page, "chat with messages, an action, a link");
+    // A deleted message ("Message deleted" in its place), and a message's menu.
+    await say(ana.page, "said in haste");
+    await waitForInLog(kartik.page, "said in haste");
+    await say(ana.page, "/delete");
+    await kartik.page.locator("#messages .tombstone").waitFor();
+    await passes(kartik.page, "a deleted message");
+    await kartik.page
+      .getByRole("button", { name: /^Actions for Ana's message at / })
+      .first()
+      .click();
+    await kartik.page.getByRole("dialog", { name: "Message from Ana" }).waitFor();
+    await passes(kartik.page, "a message's menu");
+    await kartik.page.keyboard.press("Escape");
 
     // An own message that failed: the reason, Retry and Discard.
     await say(kartik.page, "gnp.exe\u202Eharmless");
@@ -127,9 +137,7 @@ describe.each([
     await passes(kartik.page, "every name colour");
 
     // The connection drops and the network is gone: "Reconnecting in N s…" and "Retry now".
-    await kartik.context.setOffline(true);
-    await kartik.page.evaluate("window.__sockets.forEach((socket) => socket.close())");
-    await kartik.page.locator("#retry-now").waitFor();
+    await dropConnection(kartik);
     await passes(kartik.page, "reconnecting");
     await kartik.context.setOffline(false);
   });

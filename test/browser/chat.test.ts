@@ -14,9 +14,11 @@ import {
   composer,
   countInLog,
   deliveryState,
+  dropConnection,
   entryWith,
   eventually,
   joinRoom,
+  keepSockets,
   logEntries,
   messageLog,
   peoplePerTest,
@@ -38,7 +40,8 @@ const rosterCount = (page: Page) => page.locator("#roster-count").textContent();
 let server: DevServer;
 let browser: Browser;
 
-const person = peoplePerTest(() => browser);
+// The laptop's page, offline for a moment, fails to reconnect until it is back.
+const person = peoplePerTest(() => browser, /WebSocket connection to .* failed: .*ERR_INTERNET_DISCONNECTED/);
 
 beforeAll(async () => {
   ({ server, browser } = await startServerAndBrowser());
@@ -302,6 +305,7 @@ describe("owning a room", () => {
     const key = await olu.page.evaluate<string>(`localStorage.getItem("edge-chat:owner-key:${room}")`);
     expect(key).toMatch(/^[a-z2-7]{32}$/);
     const laptop = await person("laptop");
+    await keepSockets(laptop);
     await laptop.page.goto(`${server.url}/r/${room}#owner=${key}`);
     expect(laptop.page.url()).toBe(`${server.url}/r/${room}`);
     await submitNick(laptop.page, "Olu on the laptop");
@@ -336,6 +340,44 @@ describe("owning a room", () => {
     const troll = await person("troll");
     await joinRoom(troll, server.url, room, "Troll");
     await waitForInLog(mallory.page, "Troll joined");
+    // The troll's message, deleted by the moderator from its menu, after a
+    // confirmation: gone for everyone, and for the laptop, offline meanwhile,
+    // once it is back (its resume brings the deletion).
+    await say(troll.page, "buy cheap pills at spam.example");
+    for (const each of [olu, mallory, laptop]) await waitForInLog(each.page, "buy cheap pills at spam.example");
+    await dropConnection(laptop);
+    await mallory.page.getByRole("button", { name: /^Actions for Troll's message at / }).click();
+    const menu = mallory.page.getByRole("dialog", { name: "Message from Troll" });
+    await menu.getByText("buy cheap pills at spam.example").waitFor();
+    expect(await accessibilityViolations(mallory.page), "WCAG 2.1 AA violations: a message's menu").toEqual([]);
+    await menu.getByRole("button", { name: "Delete…" }).click();
+    const confirm = mallory.page.getByRole("dialog", { name: "Are you sure?" });
+    await confirm.getByText("Delete Troll's message for everyone?").waitFor();
+    // Cancel has the focus: Enter or Escape deletes nothing.
+    expect(await mallory.page.evaluate("document.activeElement?.textContent")).toBe("Cancel");
+    expect(await accessibilityViolations(mallory.page), "WCAG 2.1 AA violations: the confirmation").toEqual([]);
+    await confirm.getByRole("button", { name: "Delete" }).click();
+    for (const each of [olu, mallory, troll]) {
+      await each.page.locator("#messages .tombstone", { hasText: "Message deleted by Mallory" }).waitFor();
+      expect(await countInLog(each.page, "buy cheap pills")).toBe(0);
+    }
+    // Focus is back on the list (the menu's button went with the message).
+    expect(await mallory.page.evaluate("document.activeElement?.id")).toBe("messages");
+    // Back online: the page retries at once (the browser's "online" event).
+    await laptop.context.setOffline(false);
+    await laptop.page
+      .locator("#messages .tombstone", { hasText: "Message deleted by Mallory" })
+      .waitFor({ timeout: 40_000 });
+    expect(await countInLog(laptop.page, "buy cheap pills")).toBe(0);
+    // Members delete their own messages only: no Delete on someone else's.
+    await say(olu.page, "owner's words");
+    await waitForInLog(troll.page, "owner's words");
+    await troll.page.getByRole("button", { name: /^Actions for Olu's message at / }).click();
+    const trollMenu = troll.page.getByRole("dialog", { name: "Message from Olu" });
+    await trollMenu.waitFor();
+    expect(await trollMenu.getByRole("button", { name: "Delete…" }).isHidden()).toBe(true);
+    await trollMenu.getByRole("button", { name: "Close" }).click();
+
     // A moderator may act on members only: a button for Troll, none for the owners.
     await mallory.page.getByRole("button", { name: "Moderate Troll" }).waitFor();
     expect(await mallory.page.getByRole("button", { name: /^Moderate Olu/ }).count()).toBe(0);
@@ -379,6 +421,10 @@ describe("owning a room", () => {
 
     // A new owner key: the other owner identity (the laptop) is a member again, and the link changes.
     await olu.page.getByRole("button", { name: "New owner key" }).click();
+    await olu.page
+      .getByRole("dialog", { name: "Are you sure?" })
+      .getByRole("button", { name: "Replace the key" })
+      .click();
     await olu.page.locator("#notice", { hasText: "The owner key is new" }).waitFor();
     await waitForInLog(laptop.page, "Olu made you a member again");
     const newKey = await olu.page.evaluate<string>(`localStorage.getItem("edge-chat:owner-key:${room}")`);

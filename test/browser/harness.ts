@@ -180,6 +180,24 @@ export const nickInput = (page: Page): Locator => page.locator("#nick");
 export const composer = (page: Page): Locator => page.locator("#text");
 export const statusLine = (page: Page): Locator => page.locator("#status");
 
+/** Keeps the page's sockets within reach (`window.__sockets`), so that a
+ * test can cut the connection. Before the page loads. */
+export async function keepSockets(person: Person): Promise<void> {
+  await person.context.addInitScript({
+    content: `window.__sockets = [];
+      window.WebSocket = class extends WebSocket {
+        constructor(...args) { super(...args); window.__sockets.push(this); }
+      };`,
+  });
+}
+
+/** The network goes and the connection with it: the page waits to reconnect ("Retry now"). */
+export async function dropConnection(person: Person): Promise<void> {
+  await person.context.setOffline(true);
+  await person.page.evaluate("window.__sockets.forEach((socket) => socket.close())");
+  await person.page.locator("#retry-now").waitFor();
+}
+
 /** Opens `room` and joins as `nick`; resolves once the chat is shown. */
 export async function joinRoom(person: Person, baseUrl: string, room: string, nick: string): Promise<void> {
   await person.page.goto(`${baseUrl}/r/${room}`);

@@ -130,5 +130,15 @@ describe("commands", () => {
     expect(parseCommand("/mod Ana B.")).toEqual({ kind: "role", nick: "Ana B.", role: "moderator" });
     expect(parseCommand("/unmod Ana")).toEqual({ kind: "role", nick: "Ana", role: "member" });
     expect(parseCommand("/mod")).toEqual({ kind: "usage", text: "Usage: /mod nickname" });
+    expect(parseCommand("/delete")).toEqual({ kind: "delete" });
+    expect(parseCommand("/delete 42")).toEqual({ kind: "delete", id: 42 });
+    expect(parseCommand("/del #7")).toEqual({ kind: "delete", id: 7 });
+    for (const wrong of ["/delete 0", "/delete last", "/delete 4.2"])
+      expect(parseCommand(wrong), wrong).toMatchObject({ kind: "usage" });
+    // Clearing the history takes a "yes": it cannot be undone.
+    expect(parseCommand("/clearhistory")).toMatchObject({ kind: "usage", text: expect.stringContaining("yes") });
+    expect(parseCommand("/clearhistory YES")).toEqual({ kind: "clear" });
+    expect(parseCommand("/ids on")).toEqual({ kind: "ids", on: true });
+    expect(parseCommand("/ids")).toMatchObject({ kind: "usage" });
   });
 });

@@ -203,6 +203,52 @@ describe("terminal client", () => {
     expect(lines.filter((line) => order.includes(line))).toEqual(order);
   });
 
+  it("deletes with /delete (the last message, or an id from /ids on); the owner clears with /clearhistory yes", async () => {
+    const created = await fetch(`${server.url}/api/rooms`, { method: "POST" });
+    const { room, ownerKey } = (await created.json()) as { room: string; ownerKey: string };
+    const guest = cli([pageUrl(room), "--nick", "Guest"]);
+    await guest.waitFor(`You joined #${room} as Guest.`);
+    const watching = await watcher(room);
+    const owner = cli([pageUrl(room), "--nick", "Owner", "--owner-key", ownerKey]);
+    // "/delete" waits for "oops" to be confirmed (its id); "/delete 4" names "second".
+    owner.end("oops", "/delete", "/ids on", "keep", "second", "/delete 4", "/clearhistory", "/clearhistory yes", "bye");
+    expect(await owner.exit()).toMatchObject({ code: 0 });
+    expect(chatLines(owner.stdout)).toContain("#3 Owner: keep");
+    expect(owner.stdout).toContain("To do it: /clearhistory yes");
+    // What reached the room, in order: each deletion the next entry of the log.
+    const log: string[] = [];
+    while (log.at(-1) !== "message 7 bye") {
+      const frame = await watching.next(15_000);
+      if (frame.type === "message") log.push(`message ${frame.id} ${frame.text}`);
+      else if (frame.type === "deleted") log.push(`deleted ${frame.id} of ${frame.target}`);
+      else if (frame.type === "cleared") log.push(`cleared ${frame.id}`);
+    }
+    expect(log).toEqual([
+      "message 1 oops",
+      "deleted 2 of 1",
+      "message 3 keep",
+      "message 4 second",
+      "deleted 5 of 4",
+      "cleared 6",
+      "message 7 bye",
+    ]);
+    await guest.waitFor("Owner: bye");
+    const seen = chatLines(guest.stdout);
+    const order = [
+      "Owner: oops",
+      "* Owner deleted a message",
+      "Owner: keep",
+      "Owner: second",
+      "* Owner deleted a message",
+      "* Owner cleared the history",
+      "Owner: bye",
+    ];
+    expect(seen.filter((line) => order.includes(line))).toEqual(order);
+    // A guest cannot clear: the room says so.
+    guest.write("/clearhistory yes");
+    await guest.waitFor("Only the room's owner clears its history.", 10_000, "stderr");
+  });
+
   it("sends piped lines once each, in order, paced under the rate limit, and exits 0 once all are confirmed", async () => {
     const room = freshRoom();
     const watching = await watcher(room);
