@@ -553,18 +553,29 @@ export function modlogText(entry: ModlogEntry): string {
     unban: `lifted ban ${entry.detail ?? ""}`.trimEnd(),
     settings: `changed the settings: ${settingsDetail(entry.detail)}`,
     rotate: "replaced the owner key",
-    delete: `deleted a message by${whom} (${entry.detail ?? "?"})`,
+    delete: `deleted message #${entry.detail ?? "?"} by${whom}`,
     clear: "cleared the history",
   };
   return `${at} ${entry.by.nick} ${what[entry.action]}${entry.reason === undefined ? "" : `: ${entry.reason}`}`;
 }
 
-/** A settings change as the log keeps it (JSON) in words: "topic: Release day, locked: yes". */
+/** The settings as people call them. */
+const SETTING_NAMES: Record<string, string> = {
+  topic: "topic",
+  locked: "locked",
+  slowModeSeconds: "slow mode",
+  files: "files",
+  calls: "calls",
+};
+
+/** A settings change as the log keeps it (JSON) in words: "topic: Release day, locked: yes, slow mode: 10 s". */
 function settingsDetail(detail: string | undefined): string {
   try {
     const changes = JSON.parse(detail ?? "{}") as Record<string, unknown>;
+    const said = (key: string, value: unknown): string =>
+      value === true ? "on" : value === false ? "off" : key === "slowModeSeconds" ? `${value} s` : String(value);
     return Object.entries(changes)
-      .map(([key, value]) => `${key}: ${value === true ? "yes" : value === false ? "no" : String(value)}`)
+      .map(([key, value]) => `${SETTING_NAMES[key] ?? key}: ${said(key, value)}`)
       .join(", ");
   } catch {
     return detail ?? "";

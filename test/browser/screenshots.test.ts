@@ -2,7 +2,8 @@
  * The README's screenshots, taken from the real app: the landing page and a
  * busy room (several people, a dozen messages, a join notice, someone
  * typing), a room where a photo and a PDF were shared, in light and dark at
- * 1280×800, and the busy room on a 360×740 phone.
+ * 1280×800, the busy room on a 360×740 phone, and a moderated room with its
+ * settings panel open.
  * `npm run test:e2e` takes them every time (into a temporary folder, so a test
  * run leaves the work tree clean); `UPDATE_SCREENSHOTS=1 npm run test:e2e`
  * writes them to docs/screenshots/ for the README.
@@ -20,6 +21,7 @@ import {
   say,
   shoot,
   stopServer,
+  submitNick,
   waitForInLog,
   type Person,
 } from "./harness";
@@ -188,6 +190,60 @@ async function filesRoom(base: string, scheme: Scheme): Promise<Person> {
   return ana;
 }
 
+/**
+ * A room Ana owns, after a spammer came by: Kartik, her moderator, deleted
+ * the spam (after the confirmation) and banned the spammer; the topic is
+ * set, slow mode is on, and Ana has the room's settings open, with the ban
+ * and the moderation log.
+ */
+async function moderatedRoom(base: string, scheme: Scheme): Promise<Person> {
+  const claim = await fetch(`${base}/api/rooms/${ROOM}/claim`, { method: "POST" });
+  expect(claim.status).toBe(201);
+  const { ownerKey } = (await claim.json()) as { ownerKey: string };
+  const ana = await person("ana", { ...DESKTOP, colorScheme: scheme });
+  await ana.page.goto(`${base}/r/${ROOM}#owner=${ownerKey}`);
+  await submitNick(ana.page, "Ana");
+  await ana.page.getByText("You own this room.").waitFor();
+  const kartik = await person("kartik", { ...DESKTOP, colorScheme: scheme });
+  const mei = await person("mei", { ...DESKTOP, colorScheme: scheme });
+  await joinRoom(kartik, base, ROOM, "Kartik");
+  await joinRoom(mei, base, ROOM, "Mei");
+  await waitForInLog(ana.page, "Mei joined");
+  await say(ana.page, "/mod kartik");
+  await waitForInLog(kartik.page, "Ana made you a moderator");
+  await say(ana.page, "/topic Release day: questions welcome, no ads please");
+  await say(ana.page, "Release notes are up. Ask away!");
+  await waitForInLog(mei.page, "Ask away");
+  await say(mei.page, "Does the new build keep the history when a room moves?");
+  await waitForInLog(ana.page, "room moves?");
+
+  const spammer = await person("spammer", { ...DESKTOP, colorScheme: scheme });
+  await joinRoom(spammer, base, ROOM, "Spammer");
+  await say(spammer.page, "CHEAP FOLLOWERS!!! spam.example/buy");
+  await waitForInLog(kartik.page, "CHEAP FOLLOWERS");
+  await kartik.page.getByRole("button", { name: /^Actions for Spammer's message at / }).click();
+  await kartik.page
+    .getByRole("dialog", { name: "Message from Spammer" })
+    .getByRole("button", { name: "Delete…" })
+    .click();
+  await kartik.page.getByRole("dialog", { name: "Are you sure?" }).getByRole("button", { name: "Delete" }).click();
+  await ana.page.locator("#messages .tombstone", { hasText: "Message deleted by Kartik" }).waitFor();
+  await say(kartik.page, "/ban Spammer 1440 advertising");
+  await waitForInLog(ana.page, "Kartik banned Spammer");
+  await say(ana.page, "/slow 10");
+  await waitForInLog(ana.page, "Ana turned slow mode on");
+  await say(kartik.page, "Yes: every room's history is stored with it, wherever it runs.");
+  await waitForInLog(ana.page, "wherever it runs");
+
+  await ana.page.getByRole("button", { name: "Room settings" }).click();
+  const settings = ana.page.getByRole("dialog", { name: "Room settings" });
+  await settings.getByRole("button", { name: "Unban Spammer" }).waitFor();
+  await settings.getByText(/Kartik banned Spammer/).waitFor();
+  // The panel opens on the topic field; the shot shows the panel, not a caret in it.
+  await settings.getByRole("heading", { name: "Room settings" }).click();
+  return ana;
+}
+
 describe("screenshots for the README", () => {
   for (const scheme of ["light", "dark"] as const) {
     it(`the landing page, ${scheme}`, async () => {
@@ -210,6 +266,13 @@ describe("screenshots for the README", () => {
     it(`a room with a shared photo and a PDF, ${scheme}`, async () => {
       const ana = await filesRoom((await freshServer()).url, scheme);
       await shoot(ana.page, `files-${scheme}`, 1280, 800);
+    });
+  }
+
+  for (const scheme of ["light", "dark"] as const) {
+    it(`a moderated room with its settings open, ${scheme}`, async () => {
+      const ana = await moderatedRoom((await freshServer()).url, scheme);
+      await shoot(ana.page, `moderation-${scheme}`, 1280, 800);
     });
   }
 

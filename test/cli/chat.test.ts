@@ -170,7 +170,7 @@ describe("terminal client", () => {
     bo.write("/unlock");
     await olu.waitFor("* Bo unlocked the room");
     bo.write("/modlog");
-    await bo.waitFor(/ Bo changed the settings: locked: no\n.* Bo changed the settings: slowModeSeconds: 3600/);
+    await bo.waitFor(/ Bo changed the settings: locked: off\n.* Bo changed the settings: slow mode: 3600 s/);
     await bo.waitFor(/ Bo banned Troll Face until [^:]+:\d\d.*: spamming links/);
     // A kick: the troll is back, kicked, and out again.
     const again = cli([pageUrl(room), "--nick", "Troll"]);
