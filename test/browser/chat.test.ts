@@ -287,7 +287,7 @@ async function horizontalOverflow(person: Person): Promise<number> {
 }
 
 describe("owning a room", () => {
-  it("makes the creator of a private room its owner, on other devices through the owner link, and lets them appoint a moderator", async () => {
+  it("makes the creator of a private room its owner (on other devices too), whose moderator deletes, bans and kicks; settings reach everyone", async () => {
     const olu = await person("olu");
     await olu.page.goto(`${server.url}/`);
     await Promise.all([
@@ -409,13 +409,13 @@ describe("owning a room", () => {
     await settings.getByText(/Mallory banned Troll until .+: trolling/).waitFor();
     expect(await accessibilityViolations(olu.page), "WCAG 2.1 AA violations: room settings").toEqual([]);
     await settings.getByRole("checkbox", { name: /Locked/ }).check();
-    await settings.getByRole("combobox", { name: /Slow mode/ }).selectOption({ label: "One message per 10 s" });
+    await settings.getByRole("combobox", { name: /Slow mode/ }).selectOption({ label: "One message per 5 minutes" });
     await settings.getByRole("button", { name: "Unban Troll" }).click();
     await settings.getByText("No bans in force.").waitFor();
     await settings.getByRole("button", { name: "Save" }).click();
     await settings.waitFor({ state: "hidden" });
     await waitForInLog(mallory.page, "Olu locked the room: only people who have been here can join");
-    await waitForInLog(mallory.page, "Olu turned slow mode on: one message every 10 s");
+    await waitForInLog(mallory.page, "Olu turned slow mode on: one message every 300 s");
     // Members see no settings button.
     expect(await troll.page.getByRole("button", { name: "Room settings" }).count()).toBe(0);
 
@@ -431,6 +431,28 @@ describe("owning a room", () => {
     expect(newKey).toMatch(/^[a-z2-7]{32}$/);
     expect(newKey).not.toBe(key);
     expect(await laptop.page.locator("#ownership").isHidden()).toBe(true);
+
+    // A member now, the laptop is slowed down: one message, then the room's reason on the next.
+    await say(laptop.page, "first, slowly");
+    await waitForInLog(olu.page, "first, slowly");
+    await say(laptop.page, "second, too soon");
+    await entryWith(laptop.page, "second, too soon")
+      .locator(".delivery", { hasText: /Slow mode: one message every 300 s/ })
+      .waitFor();
+    expect(await countInLog(olu.page, "second, too soon")).toBe(0);
+
+    // Kicked by the moderator from the roster: told, and everyone sees it.
+    await mallory.page.getByRole("button", { name: "Moderate Olu on the laptop" }).click();
+    const kickDialog = mallory.page.getByRole("dialog", { name: "Olu on the laptop" });
+    await kickDialog.getByLabel(/^Reason/).fill("too many devices");
+    await kickDialog.getByRole("button", { name: "Kick" }).click();
+    await laptop.page
+      .locator("#notice", {
+        hasText: "Mallory removed you from this room: too many devices. You can come back in a minute",
+      })
+      .waitFor();
+    await waitForInLog(olu.page, "Mallory removed Olu on the laptop: too many devices");
+    await waitForInLog(mallory.page, "Mallory removed Olu on the laptop: too many devices");
   });
 });
 
