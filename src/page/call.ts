@@ -195,9 +195,10 @@ export class Call {
         const collision = description.type === "offer" && (peer.makingOffer || peer.pc.signalingState !== "stable");
         peer.ignoreOffer = !peer.polite && collision;
         if (peer.ignoreOffer) return;
-        await peer.pc.setRemoteDescription(description); // rolls our own offer back if there was one
+        // (A polite peer's own offer, made or on its way, is rolled back by the other's.)
+        await peer.pc.setRemoteDescription(description);
         if (description.type === "offer") {
-          this.#attachTracks(peer);
+          this.#attachTracks(peer, collision);
           await peer.pc.setLocalDescription();
           this.#signal(peer, { description: peer.pc.localDescription!.toJSON() });
         }
@@ -367,14 +368,22 @@ export class Call {
     return peer;
   }
 
-  /** After an offer: what we send goes on the transceivers it created. */
-  #attachTracks(peer: Peer): void {
+  /**
+   * After an offer: what we send goes on the transceivers it created. After
+   * a rollback, again even where the track is the same: Chromium rebuilds
+   * the send stream on a rollback, and a track it does not hand over anew
+   * is never encoded again (the other side's video froze).
+   */
+  #attachTracks(peer: Peer, afterRollback = false): void {
     for (const transceiver of peer.pc.getTransceivers()) {
       if (transceiver.currentDirection === "stopped") continue;
       transceiver.direction = "sendrecv";
       const kind = transceiver.receiver.track.kind;
       const track = kind === "audio" ? (this.#state?.audio ? this.#microphone : null) : this.#camera;
-      if (transceiver.sender.track !== track) void transceiver.sender.replaceTrack(track);
+      if (afterRollback && track !== null) {
+        const sender = transceiver.sender;
+        void sender.replaceTrack(null).then(() => sender.replaceTrack(track));
+      } else if (transceiver.sender.track !== track) void transceiver.sender.replaceTrack(track);
     }
   }
 
