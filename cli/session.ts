@@ -99,8 +99,11 @@ export class ChatSession {
       // What was printed stays on the screen: a line says it is deleted.
       deleted: ({ target, by }, message) => {
         const which = this.#format.showIds || message === undefined ? `message #${target}` : "a message";
+        const yours = message !== undefined && message.from.id === this.#room.me?.id && by.id !== message.from.id;
         const whose =
-          message === undefined || message.from.id === by.id ? "" : ` by ${this.#format.name(message.from)}`;
+          message === undefined || message.from.id === by.id
+            ? ""
+            : ` by ${yours ? "you" : this.#format.name(message.from)}`;
         this.#show(this.#format.notice(`${this.#format.name(by)} deleted ${which}${whose}`));
       },
       cleared: ({ by }) => this.#show(this.#format.notice(`${this.#format.name(by)} cleared the history`)),

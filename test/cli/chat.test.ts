@@ -209,28 +209,43 @@ describe("terminal client", () => {
     const guest = cli([pageUrl(room), "--nick", "Guest"]);
     await guest.waitFor(`You joined #${room} as Guest.`);
     const watching = await watcher(room);
+    guest.write("from the guest");
+    await guest.waitFor("Guest: from the guest");
     const owner = cli([pageUrl(room), "--nick", "Owner", "--owner-key", ownerKey]);
-    // "/delete" waits for "oops" to be confirmed (its id); "/delete 4" names "second".
-    owner.end("oops", "/delete", "/ids on", "keep", "second", "/delete 4", "/clearhistory", "/clearhistory yes", "bye");
+    // "/delete" waits for "oops" to be confirmed (its id); "/delete 5" names "second", "/delete 1" the guest's.
+    owner.end(
+      "oops",
+      "/delete",
+      "/ids on",
+      "keep",
+      "second",
+      "/delete 5",
+      "/delete 1",
+      "/clearhistory",
+      "/clearhistory yes",
+      "bye",
+    );
     expect(await owner.exit()).toMatchObject({ code: 0 });
-    expect(chatLines(owner.stdout)).toContain("#3 Owner: keep");
+    expect(chatLines(owner.stdout)).toContain("#4 Owner: keep");
     expect(owner.stdout).toContain("To do it: /clearhistory yes");
     // What reached the room, in order: each deletion the next entry of the log.
     const log: string[] = [];
-    while (log.at(-1) !== "message 7 bye") {
+    while (log.at(-1) !== "message 9 bye") {
       const frame = await watching.next(15_000);
       if (frame.type === "message") log.push(`message ${frame.id} ${frame.text}`);
       else if (frame.type === "deleted") log.push(`deleted ${frame.id} of ${frame.target}`);
       else if (frame.type === "cleared") log.push(`cleared ${frame.id}`);
     }
     expect(log).toEqual([
-      "message 1 oops",
-      "deleted 2 of 1",
-      "message 3 keep",
-      "message 4 second",
-      "deleted 5 of 4",
-      "cleared 6",
-      "message 7 bye",
+      "message 1 from the guest",
+      "message 2 oops",
+      "deleted 3 of 2",
+      "message 4 keep",
+      "message 5 second",
+      "deleted 6 of 5",
+      "deleted 7 of 1",
+      "cleared 8",
+      "message 9 bye",
     ]);
     await guest.waitFor("Owner: bye");
     const seen = chatLines(guest.stdout);
@@ -240,6 +255,7 @@ describe("terminal client", () => {
       "Owner: keep",
       "Owner: second",
       "* Owner deleted a message",
+      "* Owner deleted a message by you",
       "* Owner cleared the history",
       "Owner: bye",
     ];
