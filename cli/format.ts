@@ -139,6 +139,15 @@ export class Formatter {
     const head =
       message.action === true ? `* ${this.name(message.from)} ${first}` : `${this.name(message.from)}: ${first}`;
     const lines = [`${clock(message.ts)} ${id}${head}`, ...rest.map((line) => INDENT + line)];
+    // A reply: the start of what it answers, above it.
+    const quote = message.replyTo;
+    if (quote !== undefined)
+      lines.unshift(
+        INDENT +
+          this.dim(
+            quote.deleted ? "↪ (deleted message)" : `↪ ${sanitizeLine(quote.from.nick)}: ${sanitizeLine(quote.text)}`,
+          ),
+      );
     // Dim per line, so that a line never starts in the middle of a style.
     return [...this.#dayLine(message.ts), ...(history ? lines.map((line) => this.dim(line)) : lines)];
   }

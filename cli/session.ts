@@ -445,7 +445,7 @@ export class ChatSession {
     const command = parseCommand(text);
     switch (command.kind) {
       case "message":
-        this.#room.say(command.text, command.action);
+        this.#room.say(command.text, command.action, command.replyTo);
         if (this.#interactive && this.#room.me !== null && !this.#room.joined) {
           this.#terminal.info(this.#format.notice("Not connected: it goes out once the room is back.").join("\n"));
         }

@@ -26,10 +26,12 @@ import {
   ERROR_CODES,
   ROLE_RANK,
   codePointLength,
+  quoteText,
   nickKey,
   parseClientFrame,
   type ClientFrame,
   type ErrorCode,
+  type Quote,
   type Role,
   type FrameLimits,
   type LogEntry,
@@ -316,7 +318,8 @@ const GARBAGE = fc
 
 type Command =
   | { c: number; do: "join"; nick: unknown; since?: unknown }
-  | { c: number; do: "message"; text: unknown; cid: CidKind; action: unknown }
+  /** `replyTo`: "last" answers the newest message (maybe deleted), a number any id. */
+  | { c: number; do: "message"; text: unknown; cid: CidKind; action: unknown; replyTo?: "last" | number | undefined }
   | { c: number; do: "nick"; nick: unknown }
   | { c: number; do: "typing" }
   | { c: number; do: "history"; before: unknown }
@@ -354,6 +357,7 @@ const command = (clients: number): fc.Arbitrary<Command> => {
         text: fc.constantFrom(...TEXTS_VALID),
         cid: fc.constantFrom<CidKind>("unique", "unique", "none"),
         action: fc.constantFrom(undefined, undefined, true, false),
+        replyTo: fc.constantFrom<"last" | number | undefined>(undefined, undefined, undefined, "last", "last", 1, 999),
       }),
     },
     {
@@ -491,7 +495,16 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
    * roster has the roles), and nothing but its place once deleted. */
   const asStored = (message: MessageFrame): MessageFrame => {
     const kept = { ...message, from: { id: message.from.id, nick: message.from.nick } };
+    // A reply's quote says so once the message it answers is deleted.
+    if (kept.replyTo !== undefined && deleted.has(kept.replyTo.id))
+      kept.replyTo = { id: kept.replyTo.id, from: kept.replyTo.from, text: "", deleted: true };
     return deleted.has(message.id) ? tombstone(kept) : kept;
+  };
+  /** The message `id` as a reply quotes it, or null when it cannot be answered. */
+  const quoteOf = (id: number): Quote | null => {
+    const entry = acked[id - 1];
+    if (entry === undefined || entry.type !== "message" || deleted.has(id) || id < clearedAt) return null;
+    return { id, from: { id: entry.from.id, nick: entry.from.nick }, text: quoteText(entry.text) };
   };
   /**
    * The entries firstId..lastId as a welcome or a page must give them now:
@@ -697,7 +710,9 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
           break;
         case "message": {
           const cid = { none: undefined, unique: `m${step}`, long: "c".repeat(65), number: 5 }[cmd.cid];
-          raw = JSON.stringify({ type: "message", text: cmd.text, cid, action: cmd.action });
+          const lastMessage = acked.findLast((entry) => entry.type === "message")?.id ?? 1;
+          const replyTo = cmd.replyTo === "last" ? lastMessage : cmd.replyTo;
+          raw = JSON.stringify({ type: "message", text: cmd.text, cid, action: cmd.action, replyTo });
           break;
         }
         case "nick":
@@ -782,6 +797,11 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
           parsed?.ok === true && ["delete", "clear", "role"].includes(parsed.frame.type)
             ? outcome(k, parsed.frame)
             : null;
+        // A reply's quote, likewise (null: nothing to answer).
+        const quote =
+          parsed?.ok === true && parsed.frame.type === "message" && parsed.frame.replyTo !== undefined
+            ? quoteOf(parsed.frame.replyTo)
+            : undefined;
         k.socket.ws.send(raw);
         const answer = await until(k, isAnswer(k));
         // Who else here has this nickname (nicknames are unique, compared by their key).
@@ -811,6 +831,7 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
             else if (parsed.frame.type === "signal")
               expect(answer.code, where).toBe("not_in_call"); // nobody here is in a call
             else if (moderation !== null) expect(answer.code, where).toBe(moderation);
+            else if (quote === null) expect(answer.code, where).toBe("not_found");
             else throw new Error(`${where}: refused a valid frame: ${JSON.stringify(answer)}`);
           }
           if (parsed?.ok === true && parsed.frame.type === "message" && parsed.frame.cid !== undefined)
@@ -849,6 +870,8 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
             if (frame.ownerKey !== undefined) roles.set(answer.you.id, "owner");
             welcomed(k, answer, frame.since);
           } else if (answer.type === "message" && frame.type === "message") {
+            expect(quote, `${where}: a reply to nothing was accepted`).not.toBeNull();
+            expect(answer.replyTo, where).toEqual(quote);
             see(k, answer);
             expect(answer.text, where).toBe(frame.text);
             expect(answer.cid, where).toBe(frame.cid);

@@ -118,6 +118,29 @@ describe("messages", () => {
   });
 });
 
+describe("quotes for replies", () => {
+  it("come from memory or SQLite, and never for a message deleted or cleared, even before the write", async () => {
+    await inFreshRoom((storage) => {
+      const store = new RoomStorage(storage, 100);
+      store.appendMessage(alice, say("first"), 1);
+      store.appendMessage(alice, say("second"), 2);
+      expect(store.quote(2)).toEqual({ id: 2, from: alice, text: "second" }); // held, not yet written
+      store.write();
+      store.appendDeletion(1, alice, 3);
+      expect(store.quote(1)).toBeNull(); // the deletion counts before its write
+      store.write();
+      // A new RoomStorage has no memory: SQLite answers.
+      const again = new RoomStorage(storage, 100);
+      expect(again.quote(2)).toEqual({ id: 2, from: alice, text: "second" });
+      expect(again.quote(1)).toBeNull();
+      again.appendClear(alice, 4);
+      expect(again.quote(2)).toBeNull();
+      again.write();
+      expect(new RoomStorage(storage, 100).quote(2)).toBeNull();
+    });
+  });
+});
+
 describe("the log: deletions and clears", () => {
   it("interleave with messages by id; a resume is cut by its limit, and whole from a clear", async () => {
     await inFreshRoom((storage) => {

@@ -12,6 +12,8 @@ export interface OwnMessage {
   cid: string;
   text: string;
   action: boolean;
+  /** The id of the message it answers. */
+  replyTo?: number;
   failed: string | null;
 }
 
@@ -97,11 +99,21 @@ export class MessageList {
   /** A message deleted: it becomes a tombstone (its place, sender and time
    * stay; its text and file go). Returns the tombstone, when it is held. */
   delete(id: number): MessageFrame | undefined {
+    // Replies to it quote it no more.
+    for (const [index, reply] of this.#messages.entries()) {
+      if (reply.replyTo?.id === id && reply.replyTo.deleted !== true)
+        this.#messages[index] = { ...reply, replyTo: { id, from: reply.replyTo.from, text: "", deleted: true } };
+    }
     const message = this.get(id);
     if (message === undefined) return undefined;
     const stone = tombstone(message);
     this.#messages[this.#messages.indexOf(message)] = stone;
     return stone;
+  }
+
+  /** The messages held that answer message `id`. */
+  repliesTo(id: number): MessageFrame[] {
+    return this.#messages.filter((message) => message.replyTo?.id === id);
   }
 
   /** The history cleared: every message before the `cleared` entry goes. */
@@ -122,8 +134,9 @@ export class MessageList {
   }
 
   /** One of ours, just written. */
-  write(cid: string, text: string, action: boolean): OwnMessage {
+  write(cid: string, text: string, action: boolean, replyTo?: number): OwnMessage {
     const own: OwnMessage = { cid, text, action, failed: null };
+    if (replyTo !== undefined) own.replyTo = replyTo;
     this.#own.set(cid, own);
     return own;
   }

@@ -18,7 +18,7 @@ import { parseClientFrame, type ClientFrame, type FrameLimits, type RoomLimits }
 import { clientPace, fullBucket, msUntilToken, spendToken, type Bucket, type BucketLimits } from "../shared/rate-limit";
 
 export type Outgoing =
-  | { kind: "message"; cid: string; text: string; action: boolean; sent: boolean }
+  | { kind: "message"; cid: string; text: string; action: boolean; replyTo?: number; sent: boolean }
   | { kind: "nick"; cid: string; nick: string; sent: boolean }
   /** A moderator's frame (kick, settings…): in order with the rest, and done
    * once written (the room's answer is a notice to everyone, or an error). */
@@ -67,8 +67,10 @@ export class Outbox {
   }
 
   /** Queues a message (a retry keeps its first cid), and sends what it can. */
-  message(text: string, action: boolean, cid = this.newCid()): void {
-    this.#items.push({ kind: "message", cid, text, action, sent: false });
+  message(text: string, action: boolean, cid = this.newCid(), replyTo?: number): void {
+    const item: Outgoing = { kind: "message", cid, text, action, sent: false };
+    if (replyTo !== undefined) item.replyTo = replyTo;
+    this.#items.push(item);
     this.pump();
   }
 
@@ -155,9 +157,7 @@ export class Outbox {
           ? item.frame
           : item.kind === "nick"
             ? { type: "nick", nick: item.nick, cid: item.cid }
-            : item.action
-              ? { type: "message", text: item.text, cid: item.cid, action: true }
-              : { type: "message", text: item.text, cid: item.cid };
+            : messageFrame(item);
       const parsed = this.#limits === null ? null : parseClientFrame(JSON.stringify(frame), this.#limits);
       if (parsed !== null && !parsed.ok) {
         this.#remove((other) => other === item);
@@ -201,4 +201,12 @@ export class Outbox {
     }
     return first;
   }
+}
+
+/** The frame of one of our messages: an action, a reply, or plain. */
+function messageFrame(item: Extract<Outgoing, { kind: "message" }>): ClientFrame {
+  const frame: ClientFrame = { type: "message", text: item.text, cid: item.cid };
+  if (item.action) frame.action = true;
+  if (item.replyTo !== undefined) frame.replyTo = item.replyTo;
+  return frame;
 }

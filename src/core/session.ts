@@ -178,12 +178,12 @@ export class RoomSession {
     this.#connection.join(nick, ownerKey);
   }
 
-  /** A message, shown at once (the list's own messages) and sent as soon as
-   * the room can take it. Returns it as the list holds it: already failed
+  /** A message (answering message `replyTo`, when given), shown at once
+   * (the list's own messages) and sent as soon as the room can take it. Returns it as the list holds it: already failed
    * when it is refused before it goes (the `refused` event came first). */
-  say(text: string, action: boolean): OwnMessage {
-    const own = this.messages.write(this.#outbox.newCid(), text, action);
-    this.#outbox.message(text, action, own.cid);
+  say(text: string, action: boolean, replyTo?: number): OwnMessage {
+    const own = this.messages.write(this.#outbox.newCid(), text, action, replyTo);
+    this.#outbox.message(text, action, own.cid, replyTo);
     this.#typing.lineSent();
     return own;
   }
@@ -307,7 +307,7 @@ export class RoomSession {
   retry(cid: string): boolean {
     const own = this.messages.retry(cid);
     if (own === undefined) return false;
-    this.#outbox.message(own.text, own.action, cid);
+    this.#outbox.message(own.text, own.action, cid, own.replyTo);
     return true;
   }
 

@@ -297,10 +297,10 @@ function onError(frame: ErrorFrame): void {
 // --- our own messages -----------------------------------------------------------
 
 /** Shows an own message at once; the session sends it as soon as the room can take it. */
-function say(text: string, action: boolean): void {
+function say(text: string, action: boolean, replyTo?: number): void {
   const me = session.me;
   if (me === null) return;
-  const own = session.say(text, action);
+  const own = session.say(text, action, replyTo);
   const item = outgoingItem(own.cid, me, text, action);
   ownItems.set(own.cid, item);
   log.addOutgoing(item);
@@ -549,7 +549,7 @@ function sendComposed(): void {
     if (length > limits.messageLength) {
       return showNotice(`A message is at most ${limits.messageLength} characters (this one has ${length}).`);
     }
-    say(command.text, command.action);
+    say(command.text, command.action, command.replyTo);
   }
   clearComposer();
 }

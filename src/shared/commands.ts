@@ -7,7 +7,8 @@
 import type { RoomSettings } from "./protocol";
 
 export type Command =
-  | { kind: "message"; text: string; action: boolean }
+  /** `replyTo`: `/reply ID text` answers message ID. */
+  | { kind: "message"; text: string; action: boolean; replyTo?: number }
   | { kind: "nick"; nick: string }
   /** The owner makes someone a moderator (`/mod nick`), or a member again (`/unmod nick`). */
   | { kind: "role"; nick: string; role: "moderator" | "member" }
@@ -46,6 +47,14 @@ export function parseCommand(line: string): Command {
   switch (name.toLowerCase()) {
     case "me":
       return rest === "" ? { kind: "usage", text: "Usage: /me waves" } : { kind: "message", text: rest, action: true };
+    case "reply":
+    case "re": {
+      const [, id = "", text = ""] = /^#?(\d+)\s+([\s\S]+)$/.exec(rest) ?? [];
+      const replyTo = Number(id);
+      return Number.isSafeInteger(replyTo) && replyTo >= 1 && text !== ""
+        ? { kind: "message", text, action: false, replyTo }
+        : { kind: "usage", text: "Usage: /reply id text (see /ids on)" };
+    }
     case "nick":
       return rest === "" ? { kind: "usage", text: "Usage: /nick new-name" } : { kind: "nick", nick: rest };
     case "mod":

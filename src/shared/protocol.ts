@@ -147,6 +147,8 @@ export interface SendFrame {
   cid?: string;
   /** An action ("/me waves"): shown as "* Kartik waves". */
   action?: true;
+  /** The id of the message this one answers. */
+  replyTo?: number;
 }
 export interface TypingFrame {
   type: "typing";
@@ -282,10 +284,29 @@ export interface MessageFrame {
   action?: true;
   /** A file message: `text` is empty and the file is here. */
   file?: FileInfo;
+  /** The message this one answers, as it was quoted (see Quote). */
+  replyTo?: Quote;
   /** A tombstone: the message was deleted, and `text` is empty (no file,
    * no action). Its id, time, sender and cid stay, so that the log keeps its
    * place and a sender's client can still confirm it. */
   deleted?: true;
+}
+/** A reply's quote of the message it answers: who wrote it and how it
+ * starts (at most QUOTE_LENGTH characters; a file's name for a file), or,
+ * once that message is deleted, `deleted` and no text. */
+export interface Quote {
+  id: number;
+  from: User;
+  text: string;
+  deleted?: true;
+}
+/** How much of the original a reply quotes, in characters (code points). */
+export const QUOTE_LENGTH = 140;
+/** The start of `text` a quote shows: at most QUOTE_LENGTH characters, on one line. */
+export function quoteText(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  const chars = [...line];
+  return chars.length <= QUOTE_LENGTH ? line : `${chars.slice(0, QUOTE_LENGTH - 1).join("")}…`;
 }
 /** Everyone: a message was deleted. An entry in the room's log: it has the
  * next id, and a resume after an id before it brings it back. */
@@ -687,9 +708,13 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       const action = value.action;
       if (action !== undefined && typeof action !== "boolean")
         return refuse("bad_frame", '"action" must be true or false.', cid);
+      const replyTo = value.replyTo;
+      if (replyTo !== undefined && !(Number.isSafeInteger(replyTo) && (replyTo as number) >= 1))
+        return refuse("bad_frame", '"replyTo" must be a message id (an integer ≥ 1).', cid);
       const frame: SendFrame = { type: "message", text };
       if (cid !== undefined) frame.cid = cid;
       if (action === true) frame.action = true;
+      if (replyTo !== undefined) frame.replyTo = replyTo as number;
       return { ok: true, frame };
     }
     case "typing":

@@ -38,9 +38,16 @@ export class Chat {
     this.#filesDropped = filesDropped;
   }
 
-  /** A member's message: an id, and queued for everyone with the turn. */
+  /** A member's message (maybe a reply, quoting the message it answers): an
+   * id, and queued for everyone with the turn. */
   say(ws: WebSocket, from: User, frame: SendFrame, now: number): void {
-    const message = this.#room.store.appendMessage(from, frame, now);
+    const { store } = this.#room;
+    const quote = frame.replyTo === undefined ? undefined : store.quote(frame.replyTo);
+    if (quote === null) {
+      const why = `There is no message ${frame.replyTo} to reply to: it was never sent, is deleted, or is too old.`;
+      return this.#room.refuse(ws, "not_found", why, frame.cid);
+    }
+    const message = store.appendMessage(from, frame, now, quote);
     const payload = this.#room.sockets.broadcast(message);
     this.#unwritten.push({ payload, sender: ws, cid: frame.cid, type: "message" });
   }

@@ -14,6 +14,7 @@ import { filePath } from "../shared/files";
 import {
   DEFAULT_SETTINGS,
   MODLOG_ENTRIES,
+  quoteText,
   utf8Length,
   type ClearedFrame,
   type DeletedFrame,
@@ -21,6 +22,7 @@ import {
   type LogEntry,
   type MessageFrame,
   type ModlogEntry,
+  type Quote,
   type Role,
   type RoomSettings,
   type SendFrame,
@@ -113,6 +115,14 @@ const MIGRATIONS: readonly string[] = [
      by_nick TEXT NOT NULL,
      by_role TEXT
    );`,
+  // 9: replies. The quote is kept with the reply (who, and how the original
+  // starts), so that it outlives the original's retention; reply_text is
+  // NULL once the original is deleted.
+  `ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+   ALTER TABLE messages ADD COLUMN reply_user TEXT;
+   ALTER TABLE messages ADD COLUMN reply_nick TEXT;
+   ALTER TABLE messages ADD COLUMN reply_text TEXT;
+   CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;`,
 ];
 
 /** A ban, or the cool-down after a kick. */
@@ -139,6 +149,10 @@ type MessageRow = {
   action: number | null;
   file_id: string | null;
   deleted: number | null;
+  reply_to: number | null;
+  reply_user: string | null;
+  reply_nick: string | null;
+  reply_text: string | null;
   file_name: string | null;
   file_size: number | null;
   file_type: string | null;
@@ -154,6 +168,12 @@ type EventRow = {
   by_nick: string;
   by_role: "owner" | "moderator" | null;
 };
+
+/** How many of the newest messages' quotes are kept in memory for replies. */
+const QUOTES_KEPT = 1_000;
+
+/** A user as a quote names them: id and nickname. */
+const plainUser = (user: User): User => ({ id: user.id, nick: user.nick });
 
 /** Messages with their files' details: every read of the history goes through this. */
 const MESSAGES = `SELECT m.*, f.name AS file_name, f.size AS file_size, f.type AS file_type
@@ -254,6 +274,13 @@ export class RoomStorage {
       frame.deleted = true;
       return frame;
     }
+    if (row.reply_to !== null) {
+      const from = { id: row.reply_user ?? "", nick: row.reply_nick ?? "" };
+      frame.replyTo =
+        row.reply_text === null
+          ? { id: row.reply_to, from, text: "", deleted: true }
+          : { id: row.reply_to, from, text: row.reply_text };
+    }
     if (row.action === 1) frame.action = true;
     if (row.file_id !== null && row.file_name !== null) {
       frame.file = {
@@ -288,20 +315,61 @@ export class RoomStorage {
    * commit), which under load is what a room's storage costs. The caller
    * sends the message to no one before write() has succeeded.
    */
-  appendMessage(from: User, sent: SendFrame, ts: number): MessageFrame {
+  appendMessage(from: User, sent: SendFrame, ts: number, replyTo?: Quote): MessageFrame {
     const id = ++this.#lastId;
     const frame: MessageFrame = { type: "message", id, ts, from, text: sent.text };
     if (sent.cid !== undefined) frame.cid = sent.cid;
     if (sent.action) frame.action = true;
-    this.#unwritten.push(frame);
+    if (replyTo !== undefined) frame.replyTo = replyTo;
+    this.#hold(frame);
     return frame;
   }
 
   /** appendMessage for a finished upload: a message that carries the file. */
   appendFileMessage(from: User, file: FileInfo, ts: number): MessageFrame {
     const frame: MessageFrame = { type: "message", id: ++this.#lastId, ts, from, text: "", file };
-    this.#unwritten.push(frame);
+    this.#hold(frame);
     return frame;
+  }
+
+  /** A new message, held for the next write() and quotable at once. */
+  #hold(frame: MessageFrame): void {
+    this.#unwritten.push(frame);
+    this.#quotable(frame.id, {
+      id: frame.id,
+      from: plainUser(frame.from),
+      text: quoteText(frame.file?.name ?? frame.text),
+    });
+  }
+
+  /** The newest messages' quotes, so that a reply to a recent message reads
+   * no storage: the room's hot path stays free of reads. A deletion or a
+   * clear takes quotes out; a failed write empties it (ids are given again). */
+  readonly #quotes = new Map<number, Quote>();
+
+  #quotable(id: number, quote: Quote): void {
+    this.#quotes.set(id, quote);
+    if (this.#quotes.size > QUOTES_KEPT) this.#quotes.delete(this.#quotes.keys().next().value!);
+  }
+
+  /** How a reply to message `id` quotes it, or null when there is no such
+   * message to answer (never sent, deleted, gone with retention or a clear). */
+  quote(id: number): Quote | null {
+    // A deletion or a clear of this turn, not written yet, counts already.
+    const gone = this.#unwritten.some(
+      (entry) => (entry.type === "deleted" && entry.target === id) || (entry.type === "cleared" && entry.id > id),
+    );
+    if (gone) return null;
+    const known = this.#quotes.get(id);
+    if (known !== undefined) return known;
+    const row = this.#sql
+      .exec<{ user_id: string; nick: string; text: string; deleted: number | null; file_name: string | null }>(
+        "SELECT m.user_id, m.nick, m.text, m.deleted, f.name AS file_name FROM messages m LEFT JOIN files f ON f.id = m.file_id WHERE m.id = ?",
+        id,
+      )
+      .toArray()[0];
+    if (row === undefined || row.deleted === 1) return null;
+    return { id, from: { id: row.user_id, nick: row.nick }, text: quoteText(row.file_name ?? row.text) };
   }
 
   /** A deletion of message `target`, given the next id and held for the
@@ -310,6 +378,7 @@ export class RoomStorage {
   appendDeletion(target: number, by: User, ts: number): DeletedFrame {
     const entry: DeletedFrame = { type: "deleted", id: ++this.#lastId, ts, target, by };
     this.#unwritten.push(entry);
+    this.#quotes.delete(target);
     return entry;
   }
 
@@ -317,6 +386,7 @@ export class RoomStorage {
   appendClear(by: User, ts: number): ClearedFrame {
     const entry: ClearedFrame = { type: "cleared", id: ++this.#lastId, ts, by };
     this.#unwritten.push(entry);
+    this.#quotes.clear();
     return entry;
   }
 
@@ -346,7 +416,8 @@ export class RoomStorage {
             continue;
           }
           this.#sql.exec(
-            "INSERT INTO messages (id, ts, user_id, nick, text, cid, action, file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            `INSERT INTO messages (id, ts, user_id, nick, text, cid, action, file_id, reply_to, reply_user, reply_nick, reply_text)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
             m.id,
             m.ts,
             m.from.id,
@@ -355,6 +426,10 @@ export class RoomStorage {
             m.cid ?? null,
             m.action ? 1 : null,
             m.file?.id ?? null,
+            m.replyTo?.id ?? null,
+            m.replyTo?.from.id ?? null,
+            m.replyTo?.from.nick ?? null,
+            m.replyTo?.text ?? null,
           );
           if (m.file !== undefined) {
             this.#sql.exec("UPDATE files SET message_id = ? WHERE id = ?", m.id, m.file.id);
@@ -378,6 +453,7 @@ export class RoomStorage {
       });
     } catch (error) {
       this.#lastId = batch[0]!.id - 1;
+      this.#quotes.clear();
       throw new WriteFailed(batch, error);
     }
     this.#firstFileMessage = firstFileMessage;
@@ -402,6 +478,8 @@ export class RoomStorage {
         "UPDATE messages SET text = '', action = NULL, file_id = NULL, deleted = 1 WHERE id = ?",
         entry.target,
       );
+      // Replies no longer quote it.
+      this.#sql.exec("UPDATE messages SET reply_text = NULL WHERE reply_to = ?", entry.target);
       return (
         this.#sql.exec("UPDATE files SET doomed = 1 WHERE message_id = ? AND doomed IS NULL", entry.target)
           .rowsWritten > 0

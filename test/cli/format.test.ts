@@ -59,6 +59,21 @@ describe("lines", () => {
     expect(plain.message(message(`${ESC}[31mred`)).join("")).not.toContain(ESC);
   });
 
+  it("shows a reply under the start of what it answers, ids with /ids on, and tombstones", () => {
+    const plain = new Formatter(false, at(9, 0));
+    const bo = { id: "bo", nick: "Bo" };
+    const reply = message("me too", { replyTo: { id: 7, from: bo, text: `nice ${ESC}[31mday` } });
+    expect(plain.message(reply)).toEqual(["      ↪ Bo: nice ␛[31mday", "09:05 Ana: me too"]);
+    expect(plain.message({ ...reply, replyTo: { id: 7, from: bo, text: "", deleted: true } })[0]).toBe(
+      "      ↪ (deleted message)",
+    );
+    plain.showIds = true;
+    expect(plain.message(message("hello"))).toEqual([`09:05 #${message("hello").id} Ana: hello`]);
+    expect(plain.message({ ...message(""), deleted: true })).toEqual([
+      `09:05 #${message("").id} Ana: (message deleted)`,
+    ]);
+  });
+
   it("colours names and dims history, with colour", () => {
     const fancy = new Formatter(true, at(9, 0));
     const [line] = fancy.message(message("hello"));

@@ -436,6 +436,16 @@ describe("RoomSession", () => {
 });
 
 describe("MessageList", () => {
+  it("marks the quotes of replies to a deleted message as deleted", () => {
+    const list = new MessageList();
+    const reply: MessageFrame = { ...message(2, me), replyTo: { id: 1, from: ana, text: "m1" } };
+    list.add([message(1), reply, message(3)], me.id);
+    expect(list.repliesTo(1).map((m) => m.id)).toEqual([2]);
+    list.delete(1);
+    expect(list.get(2)?.replyTo).toEqual({ id: 1, from: ana, text: "", deleted: true });
+    expect(list.get(1)).toMatchObject({ deleted: true, text: "" });
+  });
+
   it("keeps the newest MAX_KEPT messages in id order, found by id", () => {
     const list = new MessageList();
     const all = Array.from({ length: MAX_KEPT + 10 }, (_, i) => message(i + 1));
