@@ -9,6 +9,7 @@ export const HELP = [
   "/send FILE   share a file with the room (a path; ~ is your home)",
   "/who         who is in the room",
   "/reply ID TEXT  answer message ID (see /ids on)",
+  "/edit TEXT   change the text of your last message",
   "/delete [ID] delete your last message, or message ID (yours; moderators: anyone's below them)",
   "/ids on|off  show message ids (#42), for /delete ID",
   "/mod NICK    (owner) make NICK a moderator; /unmod NICK makes them a member again",

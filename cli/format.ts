@@ -136,8 +136,11 @@ export class Formatter {
     const [first = "", ...rest] = (
       message.file === undefined ? sanitize(message.text) : this.#file(message.file)
     ).split("\n");
+    const edited = message.edited === undefined ? "" : ` ${this.dim("(edited)")}`;
     const head =
-      message.action === true ? `* ${this.name(message.from)} ${first}` : `${this.name(message.from)}: ${first}`;
+      message.action === true
+        ? `* ${this.name(message.from)}${edited} ${first}`
+        : `${this.name(message.from)}${edited}: ${first}`;
     const lines = [`${clock(message.ts)} ${id}${head}`, ...rest.map((line) => INDENT + line)];
     // A reply: the start of what it answers, above it.
     const quote = message.replyTo;

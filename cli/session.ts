@@ -107,6 +107,10 @@ export class ChatSession {
         this.#show(this.#format.notice(`${this.#format.name(by)} deleted ${which}${whose}`));
       },
       cleared: ({ by }) => this.#show(this.#format.notice(`${this.#format.name(by)} cleared the history`)),
+      // The message again, as it is now, marked "(edited)".
+      edited: (_frame, message) => {
+        if (message !== undefined) this.#show(this.#format.message(message));
+      },
       refused: (item, reason) => this.#refusedOwn(item, reason),
       // About nothing we are waiting for: worth saying, not worth stopping for.
       error: (frame) =>
@@ -472,6 +476,10 @@ export class ChatSession {
       }
       case "newkey":
         return this.#room.rotateOwnerKey();
+      case "edit": {
+        const { text } = command;
+        return this.#afterConfirmed(() => this.#room.editLast(text));
+      }
       case "delete": {
         const { id } = command;
         if (id !== undefined) return this.#room.deleteMessage(id);

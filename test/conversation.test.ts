@@ -5,8 +5,18 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { QUOTE_LENGTH } from "../src/shared/protocol";
+import { QUOTE_LENGTH, type ServerFrame } from "../src/shared/protocol";
 import { ORIGIN, TestSocket, aliceAndBob } from "./socket";
+
+/** A socket's next frame of `type`, skipping presence (joins, leaves, typing) on the way. */
+async function next<T extends ServerFrame["type"]>(socket: TestSocket, type: T) {
+  for (;;) {
+    const frame = await socket.next();
+    if (frame.type === type) return frame as Extract<ServerFrame, { type: T }>;
+    if (frame.type !== "joined" && frame.type !== "left" && frame.type !== "typing")
+      throw new Error(`expected ${type}, got ${JSON.stringify(frame)}`);
+  }
+}
 
 describe("replies", () => {
   it("quote the start of the original, live and in every history", async () => {
@@ -102,5 +112,104 @@ describe("replies", () => {
     });
     carol.send({ type: "message", text: "and this?", replyTo: 2 });
     expect(await carol.expect("error")).toMatchObject({ code: "not_found" });
+  });
+});
+
+describe("edits", () => {
+  it("change one's own message for everyone: the edited entry now, the new text in every history", async () => {
+    const { room, alice, aliceWelcome, bob, bobWelcome } = await aliceAndBob();
+    alice.send({ type: "message", text: "teh plan", cid: "p" });
+    await next(alice, "message");
+    await next(bob, "message");
+    bob.send({ type: "message", text: "which plan?", replyTo: 1 });
+    await next(alice, "message");
+    await next(bob, "message");
+    alice.send({ type: "edit", id: 1, text: "  the plan  " });
+    for (const socket of [alice, bob])
+      expect(await next(socket, "edited")).toEqual({
+        type: "edited",
+        id: 3,
+        target: 1,
+        text: "the plan",
+        ts: expect.any(Number),
+        by: aliceWelcome.you,
+      });
+    // Newcomers get the text as it is now, marked edited; replies quote it so.
+    const [reader, fresh] = await TestSocket.join(room, "Reader");
+    expect(fresh.history).toEqual([
+      {
+        type: "message",
+        id: 1,
+        ts: expect.any(Number),
+        from: aliceWelcome.you,
+        text: "the plan",
+        cid: "p",
+        edited: expect.any(Number),
+      },
+      expect.objectContaining({
+        id: 2,
+        from: bobWelcome.you,
+        replyTo: { id: 1, from: aliceWelcome.you, text: "the plan" },
+      }),
+    ]);
+    reader.send({ type: "history", before: 3 });
+    expect((await next(reader, "history")).messages).toEqual(fresh.history);
+    // A resumer gets the edit as an entry of the log.
+    const [, resumed] = await TestSocket.join(room, "Resumer", { since: 2 });
+    expect(resumed.history).toEqual([expect.objectContaining({ type: "edited", id: 3, target: 1, text: "the plan" })]);
+    // Replies made after the edit quote the new text too (from memory, then after an eviction).
+    bob.send({ type: "message", text: "ah", replyTo: 1 });
+    expect((await next(bob, "message")).replyTo?.text).toBe("the plan");
+    await evictDurableObject(env.ROOMS.getByName(room), { webSockets: "close" });
+    const [carol, back] = await TestSocket.join(room, "Carol");
+    expect(back.history[0]).toMatchObject({ text: "the plan", edited: expect.any(Number) });
+    carol.send({ type: "message", text: "ok", replyTo: 1 });
+    expect((await next(carol, "message")).replyTo?.text).toBe("the plan");
+  });
+
+  it("refuse someone else's message, a file, a deleted or unknown one, and bad text", async () => {
+    const { room, alice, aliceWelcome, bob } = await aliceAndBob();
+    alice.send({ type: "message", text: "mine" });
+    await next(alice, "message");
+    await next(bob, "message");
+    const upload = await exports.default.fetch(`${ORIGIN}/api/rooms/${room}/files?name=a.txt`, {
+      method: "POST",
+      body: "file",
+      headers: { Authorization: `Bearer ${aliceWelcome.session}`, "Content-Type": "text/plain" },
+    });
+    expect(upload.status).toBe(201);
+    await next(alice, "message");
+    await next(bob, "message");
+    alice.send({ type: "message", text: "gone" });
+    await next(alice, "message");
+    await next(bob, "message");
+    alice.send({ type: "delete", id: 3 });
+    await next(alice, "deleted");
+    await next(bob, "deleted");
+    const refusal = async (frame: object) => {
+      alice.send(frame);
+      return next(alice, "error");
+    };
+    bob.send({ type: "edit", id: 1, text: "hijacked" });
+    expect(await next(bob, "error")).toMatchObject({ code: "forbidden" });
+    expect(await refusal({ type: "edit", id: 2, text: "x" })).toMatchObject({ code: "forbidden" });
+    expect(await refusal({ type: "edit", id: 3, text: "x" })).toMatchObject({ code: "not_found" });
+    expect(await refusal({ type: "edit", id: 99, text: "x" })).toMatchObject({ code: "not_found" });
+    // Bad text, from someone with a budget of frames left (a burst is 10).
+    const [dee] = await TestSocket.join(room, "Dee");
+    dee.send({ type: "message", text: "dee's" });
+    const own = (await next(dee, "message")).id;
+    for (const [frame, code] of [
+      [{ type: "edit", id: own, text: "   " }, "bad_frame"],
+      [{ type: "edit", id: own, text: "x".repeat(4001) }, "too_long"],
+      [{ type: "edit", id: own, text: "esc\u001b[31m" }, "bad_frame"],
+      [{ type: "edit", id: String(own), text: "x" }, "bad_frame"],
+    ] as const) {
+      dee.send(frame);
+      expect(await next(dee, "error"), JSON.stringify(frame)).toMatchObject({ code });
+    }
+    const [, welcome] = await TestSocket.join(room, "Reader");
+    expect(welcome.history[0]).toEqual(expect.objectContaining({ id: 1, text: "mine" }));
+    expect(welcome.history[0]).not.toHaveProperty("edited");
   });
 });

@@ -859,6 +859,7 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
               rotate: "rotated",
               delete: "deleted",
               clear: "cleared",
+              edit: "edited",
             }[frame.type],
           );
           // Nicknames stay unique: nobody else here has the accepted one.

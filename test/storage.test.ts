@@ -170,7 +170,7 @@ describe("the log: deletions and clears", () => {
       expect(cut.truncated).toBe(true);
       // Newcomers and scroll-back get messages only.
       expect(store.recentMessages(10).map((m) => m.id)).toEqual([1, 2, 3, 5]);
-      expect(store.message(2)).toEqual({ id: 2, from: alice, deleted: true });
+      expect(store.message(2)).toEqual({ id: 2, from: alice, deleted: true, file: false });
       expect(store.message(4)).toBeNull();
 
       store.appendClear(alice, 6);

@@ -5,7 +5,7 @@
  * echo confirms them, or they fail (then they wait for a retry or a discard).
  * Views render it; the session (session.ts) keeps it up to date.
  */
-import type { MessageFrame } from "../shared/protocol";
+import { quoteText, type MessageFrame } from "../shared/protocol";
 
 /** One of ours on its way: `failed` says why it did not go (null: still going). */
 export interface OwnMessage {
@@ -111,6 +111,20 @@ export class MessageList {
     return stone;
   }
 
+  /** A message's sender changed its text: the message as it is now (and the
+   * quotes of the replies to it), when the list holds it. */
+  edit(id: number, text: string, ts: number): MessageFrame | undefined {
+    for (const [index, reply] of this.#messages.entries()) {
+      if (reply.replyTo?.id === id && reply.replyTo.deleted !== true)
+        this.#messages[index] = { ...reply, replyTo: { ...reply.replyTo, text: quoteText(text) } };
+    }
+    const message = this.get(id);
+    if (message === undefined || message.deleted) return undefined;
+    const edited: MessageFrame = { ...message, text, edited: ts };
+    this.#messages[this.#messages.indexOf(message)] = edited;
+    return edited;
+  }
+
   /** The messages held that answer message `id`. */
   repliesTo(id: number): MessageFrame[] {
     return this.#messages.filter((message) => message.replyTo?.id === id);
@@ -122,9 +136,12 @@ export class MessageList {
     this.#messages.splice(0, this.#messages.length, ...kept);
   }
 
-  /** The newest message held that `me` sent and is not deleted. */
-  lastFrom(me: string): MessageFrame | undefined {
-    return this.#messages.findLast((message) => message.from.id === me && message.deleted !== true);
+  /** The newest message held that `me` sent and is not deleted (with
+   * `withText`, not a file's either: one that can be edited). */
+  lastFrom(me: string, { withText = false } = {}): MessageFrame | undefined {
+    return this.#messages.findLast(
+      (message) => message.from.id === me && message.deleted !== true && (!withText || message.file === undefined),
+    );
   }
 
   /** A resume that skipped messages: what is held no longer joins up with

@@ -17,6 +17,7 @@ import {
   type CallNoticeFrame,
   type ClearedFrame,
   type DeletedFrame,
+  type EditedFrame,
   type ClientFrame,
   type ErrorFrame,
   type HistoryFrame,
@@ -77,6 +78,8 @@ export interface SessionEvents {
   messages(messages: MessageFrame[]): void;
   /** A page of older messages, the answer to requestHistory. */
   older(page: HistoryFrame): void;
+  /** A message was edited; `message` is it as it is now, when the list holds it. */
+  edited(frame: EditedFrame, message: MessageFrame | undefined): void;
   /** A message was deleted; `message` is its tombstone when the list holds it. */
   deleted(frame: DeletedFrame, message: MessageFrame | undefined): void;
   /** The owner cleared the history: the list is empty of what came before. */
@@ -269,6 +272,19 @@ export class RoomSession {
     return null;
   }
 
+  /** Changes the text of one of our messages: the `edited` event follows, or an error. */
+  editMessage(id: number, text: string): void {
+    this.#outbox.command({ type: "edit", id, text });
+  }
+
+  /** `/edit new text`: our newest message still here. Returns why not, if not. */
+  editLast(text: string): string | null {
+    const last = this.#me === null ? undefined : this.messages.lastFrom(this.#me.id, { withText: true });
+    if (last === undefined) return "You have no message here to edit.";
+    this.editMessage(last.id, text);
+    return null;
+  }
+
   /** The owner deletes the whole history and every file. */
   clearHistory(): void {
     this.#outbox.command({ type: "clear" });
@@ -365,6 +381,7 @@ export class RoomSession {
       case "message":
         if (this.#add([frame]).length > 0) this.#on.messages?.([frame]);
         break;
+      case "edited":
       case "deleted":
       case "cleared":
         this.#change(frame);
@@ -455,7 +472,9 @@ export class RoomSession {
 
   /** A deletion or a clear, applied to the list and then told to the view. */
   #change(entry: Exclude<LogEntry, MessageFrame>): void {
-    if (entry.type === "deleted") {
+    if (entry.type === "edited") {
+      this.#on.edited?.(entry, this.messages.edit(entry.target, entry.text, entry.ts));
+    } else if (entry.type === "deleted") {
       this.#on.deleted?.(entry, this.messages.delete(entry.target));
     } else {
       this.messages.clear(entry.id);

@@ -92,6 +92,13 @@ function fileOf(file: FileInfo): HTMLElement {
   return card;
 }
 
+/** "(edited)", with when in its title. */
+function editedMark(ts: number): HTMLElement {
+  const mark = el("span", "edited", "(edited)");
+  mark.title = `Edited ${new Date(ts).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}`;
+  return mark;
+}
+
 /** What a deleted message shows in its place. */
 export const DELETED_TEXT = "Message deleted";
 
@@ -128,10 +135,12 @@ function messageItem(
   if (message.action) {
     item.classList.add("action");
     item.append(time, textOf(message.from, message.text, true));
+    if (message.edited !== undefined) item.append(editedMark(message.edited));
   } else {
     if (grouped) item.classList.add("grouped");
     const meta = el("p", "meta");
     meta.append(el("span", `sender hue-${hue(message.from.id)}`, message.from.nick), " ", time);
+    if (message.edited !== undefined) meta.append(" ", editedMark(message.edited));
     item.append(meta);
     if (message.text !== "") item.append(textOf(message.from, message.text, false));
     if (message.file !== undefined) item.append(fileOf(message.file));
@@ -371,14 +380,20 @@ export class MessageLog {
     this.#list.scrollTop = this.#list.scrollHeight - fromBottom;
   }
 
-  /** A message deleted: its item becomes a tombstone saying `text`, in its
-   * place. Focus inside it (its menu button) goes to the list. */
-  markDeleted(message: MessageFrame, text: string): void {
+  /** A message changed (edited, or deleted: then its tombstone says
+   * `deletedText`): its item is drawn again in its place. Focus inside it
+   * (its menu button) goes to the list. */
+  redraw(message: MessageFrame, deletedText?: string): void {
     const item = this.#list.querySelector<HTMLLIElement>(`:scope > li[data-id="${message.id}"]`);
     if (item === null) return;
-    const stone = messageItem(message, item.classList.contains("grouped"), item.classList.contains("mine"), text);
+    const again = messageItem(
+      message,
+      item.classList.contains("grouped"),
+      item.classList.contains("mine"),
+      deletedText,
+    );
     const focused = item.contains(document.activeElement);
-    item.replaceWith(stone);
+    item.replaceWith(again);
     if (focused) this.#list.focus({ preventScroll: true });
   }
 

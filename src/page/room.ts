@@ -91,7 +91,10 @@ const session: RoomSession = new RoomSession(
     deleted: (frame, message) => {
       if (message === undefined) return;
       const byModerator = frame.by.id !== message.from.id;
-      log.markDeleted(message, byModerator ? `Message deleted by ${frame.by.nick}` : DELETED_TEXT);
+      log.redraw(message, byModerator ? `Message deleted by ${frame.by.nick}` : DELETED_TEXT);
+    },
+    edited: (_frame, message) => {
+      if (message !== undefined) log.redraw(message);
     },
     cleared: ({ by }) => {
       log.clear();
@@ -526,6 +529,8 @@ function sendComposed(): void {
     case "settings":
       session.changeSettings(command.changes);
       return clearComposer();
+    case "edit":
+      return commandSent(session.editLast(command.text));
     case "delete":
       if (command.id === undefined) return commandSent(session.deleteLast());
       session.deleteMessage(command.id);

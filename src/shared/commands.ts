@@ -24,6 +24,8 @@ export type Command =
   | { kind: "settings"; changes: Partial<RoomSettings> }
   | { kind: "topic" }
   | { kind: "unban"; ban: string }
+  /** Change the text of our newest message. */
+  | { kind: "edit"; text: string }
   /** Delete a message: ours, the newest (no id), or any by id. */
   | { kind: "delete"; id?: number }
   /** The owner deletes the whole history (`/clearhistory yes`: it cannot be undone). */
@@ -94,6 +96,10 @@ export function parseCommand(line: string): Command {
     }
     case "unban":
       return rest === "" ? { kind: "usage", text: "Usage: /unban ban-id (from /bans)" } : { kind: "unban", ban: rest };
+    case "edit":
+      return rest === ""
+        ? { kind: "usage", text: "Usage: /edit new text (changes your last message)" }
+        : { kind: "edit", text: rest };
     case "delete":
     case "del": {
       if (rest === "") return { kind: "delete" };

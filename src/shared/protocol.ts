@@ -238,7 +238,15 @@ export interface DeleteFrame {
 export interface ClearFrame {
   type: "clear";
 }
+/** Changes the text of one's own message. */
+export interface EditFrame {
+  type: "edit";
+  /** The message's id. */
+  id: number;
+  text: string;
+}
 export type ClientFrame =
+  | EditFrame
   | DeleteFrame
   | ClearFrame
   | RotateFrame
@@ -286,6 +294,8 @@ export interface MessageFrame {
   file?: FileInfo;
   /** The message this one answers, as it was quoted (see Quote). */
   replyTo?: Quote;
+  /** When its text was last changed (ms since the epoch), if it was. */
+  edited?: number;
   /** A tombstone: the message was deleted, and `text` is empty (no file,
    * no action). Its id, time, sender and cid stay, so that the log keeps its
    * place and a sender's client can still confirm it. */
@@ -307,6 +317,19 @@ export function quoteText(text: string): string {
   const line = text.replace(/\s+/g, " ").trim();
   const chars = [...line];
   return chars.length <= QUOTE_LENGTH ? line : `${chars.slice(0, QUOTE_LENGTH - 1).join("")}…`;
+}
+/** Everyone: a message's sender changed its text. An entry in the room's log. */
+export interface EditedFrame {
+  type: "edited";
+  /** This entry's id in the room's log. */
+  id: number;
+  /** The edited message's id. */
+  target: number;
+  /** Its text now. */
+  text: string;
+  ts: number;
+  /** Who edited it: always its sender. */
+  by: User;
 }
 /** Everyone: a message was deleted. An entry in the room's log: it has the
  * next id, and a resume after an id before it brings it back. */
@@ -332,10 +355,10 @@ export interface ClearedFrame {
  * takes the next id (strictly increasing, gapless), and `join.since` resumes
  * the log from there.
  */
-export type LogEntry = MessageFrame | DeletedFrame | ClearedFrame;
+export type LogEntry = MessageFrame | EditedFrame | DeletedFrame | ClearedFrame;
 /** The log entry types (the clients count their ids for `since`). */
 export const isLogEntry = (frame: { type: string }): frame is LogEntry =>
-  frame.type === "message" || frame.type === "deleted" || frame.type === "cleared";
+  frame.type === "message" || frame.type === "edited" || frame.type === "deleted" || frame.type === "cleared";
 /** One person in the room's call. */
 export interface CallMember {
   user: User;
@@ -501,6 +524,7 @@ export interface ErrorFrame {
   cid?: string;
 }
 export type ServerFrame =
+  | EditedFrame
   | DeletedFrame
   | ClearedFrame
   | RotatedFrame
@@ -642,6 +666,24 @@ function parseReason(value: unknown): string | undefined | ParsedClientFrame {
   return reason;
 }
 
+/** A message's text (a new message's, or an edit's): trimmed, CR/CRLF as
+ * LF, 1–messageLength characters, no controls, bidi overrides or piles of
+ * marks. The text, or the refusal (with `cid`). */
+function parseText(value: unknown, limits: FrameLimits, cid: string | undefined): string | ParsedClientFrame {
+  if (typeof value !== "string") return refuse("bad_frame", '"text" must be a string.', cid);
+  let text = value.trim();
+  if (text.includes("\r")) text = text.replace(/\r\n?/g, "\n");
+  if (text.length === 0) return refuse("bad_frame", "A message cannot be empty.", cid);
+  if (longerThan(text, limits.messageLength)) {
+    return refuse("too_long", `A message is at most ${limits.messageLength} characters.`, cid);
+  }
+  if (!text.isWellFormed() || TEXT_FORBIDDEN.test(text)) {
+    return refuse("bad_frame", "A message cannot contain control characters or bidirectional overrides.", cid);
+  }
+  if (COMBINING_PILE.test(text)) return refuse("bad_frame", COMBINING_PILE_MESSAGE, cid);
+  return text;
+}
+
 /** The `cid` of a parsed or refused message or nick frame, to echo in an error about it. */
 export function cidOf(parsed: ParsedClientFrame): string | undefined {
   if (!parsed.ok) return parsed.cid;
@@ -694,17 +736,8 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       if (cid !== undefined && (typeof cid !== "string" || cid.length > MAX_CID_LENGTH)) {
         return refuse("bad_frame", `"cid" must be a string of at most ${MAX_CID_LENGTH} characters.`);
       }
-      if (typeof value.text !== "string") return refuse("bad_frame", '"text" must be a string.', cid);
-      let text = value.text.trim();
-      if (text.includes("\r")) text = text.replace(/\r\n?/g, "\n");
-      if (text.length === 0) return refuse("bad_frame", "A message cannot be empty.", cid);
-      if (longerThan(text, limits.messageLength)) {
-        return refuse("too_long", `A message is at most ${limits.messageLength} characters.`, cid);
-      }
-      if (!text.isWellFormed() || TEXT_FORBIDDEN.test(text)) {
-        return refuse("bad_frame", "A message cannot contain control characters or bidirectional overrides.", cid);
-      }
-      if (COMBINING_PILE.test(text)) return refuse("bad_frame", COMBINING_PILE_MESSAGE, cid);
+      const text = parseText(value.text, limits, cid);
+      if (typeof text !== "string") return text;
       const action = value.action;
       if (action !== undefined && typeof action !== "boolean")
         return refuse("bad_frame", '"action" must be true or false.', cid);
@@ -830,6 +863,15 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
     }
     case "clear":
       return { ok: true, frame: { type: "clear" } };
+    case "edit": {
+      const id = value.id;
+      if (!(Number.isSafeInteger(id) && (id as number) >= 1)) {
+        return refuse("bad_frame", '"id" must be a message id (an integer ≥ 1).');
+      }
+      const text = parseText(value.text, limits, undefined);
+      if (typeof text !== "string") return text;
+      return { ok: true, frame: { type: "edit", id: id as number, text } };
+    }
     case "unban":
       if (typeof value.ban !== "string" || value.ban.length === 0 || value.ban.length > MAX_USER_ID_LENGTH) {
         return refuse("bad_frame", '"ban" must be the id of a ban (from a bans frame).');
@@ -838,7 +880,7 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
     default:
       return refuse(
         "bad_frame",
-        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, delete, clear, role, kick, ban, bans, unban, settings, modlog or rotate.',
+        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, edit, delete, clear, role, kick, ban, bans, unban, settings, modlog or rotate.',
       );
   }
 }
@@ -864,6 +906,7 @@ export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set<string>([
   "settings",
   "modlog",
   "rotated",
+  "edited",
   "deleted",
   "cleared",
   "error",

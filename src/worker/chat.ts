@@ -18,6 +18,7 @@ import { WriteFailed, type History } from "./storage";
 /** What the sender of an entry that could not be stored is told. */
 const NOT_STORED: Record<LogEntry["type"], string> = {
   message: "Something went wrong on the server and your message was not sent; please retry.",
+  edited: "Something went wrong on the server and the message was not changed; please retry.",
   deleted: "Something went wrong on the server and the message was not deleted; please retry.",
   cleared: "Something went wrong on the server and the history was not cleared; please retry.",
 };
@@ -71,6 +72,27 @@ export class Chat {
     const entry = store.appendDeletion(target, by, now);
     log("delete", { room: this.#room.logName, message: target, by: by.id, own: message.from.id === by.id });
     this.#unwritten.push({ payload: sockets.broadcast(entry), sender: ws, cid: undefined, type: "deleted" });
+  }
+
+  /**
+   * `edit`: the sender of a message changes its text. Everyone gets the
+   * `edited` entry now (and on a resume); newcomers and scroll-back get the
+   * message as it is now, with `edited`; replies quote the new text.
+   */
+  edit(ws: WebSocket, by: User, target: number, text: string, now: number): void {
+    const { store, sockets } = this.#room;
+    if (!this.write()) return;
+    const message = store.message(target);
+    if (message === null || message.deleted) {
+      const why = message === null ? "it was never sent, or is too old" : "it is deleted";
+      return this.#room.refuse(ws, "not_found", `There is no message ${target} to edit: ${why}.`);
+    }
+    if (message.from.id !== by.id) return this.#room.refuse(ws, "forbidden", "You can only edit your own messages.");
+    if (message.file)
+      return this.#room.refuse(ws, "forbidden", "A shared file has no text to edit: delete it and share it again.");
+    const entry = store.appendEdit(target, by, text, now);
+    log("edit", { room: this.#room.logName, message: target, by: by.id });
+    this.#unwritten.push({ payload: sockets.broadcast(entry), sender: ws, cid: undefined, type: "edited" });
   }
 
   /** `clear`: the owner deletes every entry of the log and every file; a `cleared` entry says so. */

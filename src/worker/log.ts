@@ -30,6 +30,7 @@ export type LogEvent =
   | "unban"
   | "settings"
   | "delete"
+  | "edit"
   | "clear";
 
 /**

@@ -242,6 +242,8 @@ export class Room extends DurableObject<Env> {
       }
       case "history":
         return this.#sockets.send(ws, this.#chat.page(frame.before));
+      case "edit":
+        return this.#chat.edit(ws, user, frame.id, frame.text, now);
       case "delete":
         return this.#chat.delete(ws, user, frame.id, now);
       case "clear":

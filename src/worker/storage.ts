@@ -18,6 +18,7 @@ import {
   utf8Length,
   type ClearedFrame,
   type DeletedFrame,
+  type EditedFrame,
   type FileInfo,
   type LogEntry,
   type MessageFrame,
@@ -123,6 +124,9 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE messages ADD COLUMN reply_nick TEXT;
    ALTER TABLE messages ADD COLUMN reply_text TEXT;
    CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;`,
+  // 10: edits: a message's last edit time, and an edit's new text in the log.
+  `ALTER TABLE messages ADD COLUMN edited INTEGER;
+   ALTER TABLE events ADD COLUMN text TEXT;`,
 ];
 
 /** A ban, or the cool-down after a kick. */
@@ -153,6 +157,7 @@ type MessageRow = {
   reply_user: string | null;
   reply_nick: string | null;
   reply_text: string | null;
+  edited: number | null;
   file_name: string | null;
   file_size: number | null;
   file_type: string | null;
@@ -162,8 +167,9 @@ type MessageRow = {
 type EventRow = {
   id: number;
   ts: number;
-  kind: "deleted" | "cleared";
+  kind: "edited" | "deleted" | "cleared";
   target: number | null;
+  text: string | null;
   by_id: string;
   by_nick: string;
   by_role: "owner" | "moderator" | null;
@@ -221,11 +227,13 @@ export interface History {
   truncated: boolean;
 }
 
-/** A stored message's sender, and whether it is deleted (for `delete`). */
+/** A stored message's sender, whether it is deleted, and whether it is a
+ * file's (for `delete` and `edit`). */
 export interface StoredMessage {
   id: number;
   from: User;
   deleted: boolean;
+  file: boolean;
 }
 
 export class RoomStorage {
@@ -274,6 +282,7 @@ export class RoomStorage {
       frame.deleted = true;
       return frame;
     }
+    if (row.edited !== null) frame.edited = row.edited;
     if (row.reply_to !== null) {
       const from = { id: row.reply_user ?? "", nick: row.reply_nick ?? "" };
       frame.replyTo =
@@ -382,6 +391,16 @@ export class RoomStorage {
     return entry;
   }
 
+  /** An edit of message `target` by its sender, given the next id and held
+   * for the next write(). The caller has checked that it may (message()). */
+  appendEdit(target: number, by: User, text: string, ts: number): EditedFrame {
+    const entry: EditedFrame = { type: "edited", id: ++this.#lastId, target, text, ts, by };
+    this.#unwritten.push(entry);
+    const quote = this.#quotes.get(target);
+    if (quote !== undefined) this.#quotes.set(target, { ...quote, text: quoteText(text) });
+    return entry;
+  }
+
   /** A clear of the whole history, given the next id and held for the next write(). */
   appendClear(by: User, ts: number): ClearedFrame {
     const entry: ClearedFrame = { type: "cleared", id: ++this.#lastId, ts, by };
@@ -462,17 +481,28 @@ export class RoomStorage {
 
   /** Stores a deletion or a clear and does what it says (in write()'s
    * transaction): whether files were marked for deletion. */
-  #writeEvent(entry: DeletedFrame | ClearedFrame): boolean {
+  #writeEvent(entry: EditedFrame | DeletedFrame | ClearedFrame): boolean {
     this.#sql.exec(
-      "INSERT INTO events (id, ts, kind, target, by_id, by_nick, by_role) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO events (id, ts, kind, target, by_id, by_nick, by_role, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       entry.id,
       entry.ts,
       entry.type,
-      entry.type === "deleted" ? entry.target : null,
+      entry.type === "cleared" ? null : entry.target,
       entry.by.id,
       entry.by.nick,
       entry.by.role ?? null,
+      entry.type === "edited" ? entry.text : null,
     );
+    if (entry.type === "edited") {
+      this.#sql.exec("UPDATE messages SET text = ?, edited = ? WHERE id = ?", entry.text, entry.ts, entry.target);
+      // Replies quote it as it is now.
+      this.#sql.exec(
+        "UPDATE messages SET reply_text = ? WHERE reply_to = ? AND reply_text IS NOT NULL",
+        quoteText(entry.text),
+        entry.target,
+      );
+      return false;
+    }
     if (entry.type === "deleted") {
       this.#sql.exec(
         "UPDATE messages SET text = '', action = NULL, file_id = NULL, deleted = 1 WHERE id = ?",
@@ -538,25 +568,27 @@ export class RoomStorage {
   /** One message as `delete` needs it, or null when the room does not have it. */
   message(id: number): StoredMessage | null {
     const row = this.#sql
-      .exec<{ user_id: string; nick: string; deleted: number | null }>(
-        "SELECT user_id, nick, deleted FROM messages WHERE id = ?",
+      .exec<{ user_id: string; nick: string; deleted: number | null; file_id: string | null }>(
+        "SELECT user_id, nick, deleted, file_id FROM messages WHERE id = ?",
         id,
       )
       .toArray()[0];
-    return row === undefined ? null : { id, from: { id: row.user_id, nick: row.nick }, deleted: row.deleted === 1 };
+    if (row === undefined) return null;
+    return { id, from: { id: row.user_id, nick: row.nick }, deleted: row.deleted === 1, file: row.file_id !== null };
   }
 
   *#frames(rows: Iterable<MessageRow>): Generator<MessageFrame> {
     for (const row of rows) yield this.#toFrame(row);
   }
 
-  *#events(rows: Iterable<EventRow>): Generator<DeletedFrame | ClearedFrame> {
+  *#events(rows: Iterable<EventRow>): Generator<EditedFrame | DeletedFrame | ClearedFrame> {
     for (const row of rows) {
       const by: User = { id: row.by_id, nick: row.by_nick };
       if (row.by_role !== null) by.role = row.by_role;
-      yield row.kind === "deleted"
-        ? { type: "deleted", id: row.id, ts: row.ts, target: row.target ?? 0, by }
-        : { type: "cleared", id: row.id, ts: row.ts, by };
+      const target = row.target ?? 0;
+      if (row.kind === "edited") yield { type: "edited", id: row.id, target, text: row.text ?? "", ts: row.ts, by };
+      else if (row.kind === "deleted") yield { type: "deleted", id: row.id, ts: row.ts, target, by };
+      else yield { type: "cleared", id: row.id, ts: row.ts, by };
     }
   }
 

@@ -139,6 +139,8 @@ describe("commands", () => {
     expect(parseCommand("/clearhistory")).toMatchObject({ kind: "usage", text: expect.stringContaining("yes") });
     expect(parseCommand("/clearhistory YES")).toEqual({ kind: "clear" });
     expect(parseCommand("/ids on")).toEqual({ kind: "ids", on: true });
+    expect(parseCommand("/edit the plan")).toEqual({ kind: "edit", text: "the plan" });
+    expect(parseCommand("/edit")).toMatchObject({ kind: "usage" });
     expect(parseCommand("/reply 42 me too")).toEqual({ kind: "message", text: "me too", action: false, replyTo: 42 });
     expect(parseCommand("/re #7 yes")).toEqual({ kind: "message", text: "yes", action: false, replyTo: 7 });
     for (const wrong of ["/reply", "/reply 42", "/reply x hi", "/reply 0 hi"])

@@ -203,7 +203,7 @@ describe("terminal client", () => {
     expect(lines.filter((line) => order.includes(line))).toEqual(order);
   });
 
-  it("deletes with /delete (the last message, or an id from /ids on); the owner clears with /clearhistory yes", async () => {
+  it("deletes with /delete (the last message, or an id from /ids on), edits with /edit; the owner clears with /clearhistory yes", async () => {
     const created = await fetch(`${server.url}/api/rooms`, { method: "POST" });
     const { room, ownerKey } = (await created.json()) as { room: string; ownerKey: string };
     const guest = cli([pageUrl(room), "--nick", "Guest"]);
@@ -224,15 +224,17 @@ describe("terminal client", () => {
       "/clearhistory",
       "/clearhistory yes",
       "bye",
+      "/edit bye, all",
     );
     expect(await owner.exit()).toMatchObject({ code: 0 });
     expect(chatLines(owner.stdout)).toContain("#4 Owner: keep");
     expect(owner.stdout).toContain("To do it: /clearhistory yes");
     // What reached the room, in order: each deletion the next entry of the log.
     const log: string[] = [];
-    while (log.at(-1) !== "message 9 bye") {
+    while (log.at(-1) !== "edited 10 of 9: bye, all") {
       const frame = await watching.next(15_000);
       if (frame.type === "message") log.push(`message ${frame.id} ${frame.text}`);
+      else if (frame.type === "edited") log.push(`edited ${frame.id} of ${frame.target}: ${frame.text}`);
       else if (frame.type === "deleted") log.push(`deleted ${frame.id} of ${frame.target}`);
       else if (frame.type === "cleared") log.push(`cleared ${frame.id}`);
     }
@@ -246,8 +248,9 @@ describe("terminal client", () => {
       "deleted 7 of 1",
       "cleared 8",
       "message 9 bye",
+      "edited 10 of 9: bye, all",
     ]);
-    await guest.waitFor("Owner: bye");
+    await guest.waitFor("Owner (edited): bye, all");
     const seen = chatLines(guest.stdout);
     const order = [
       "Owner: oops",
@@ -258,6 +261,7 @@ describe("terminal client", () => {
       "* Owner deleted a message by you",
       "* Owner cleared the history",
       "Owner: bye",
+      "Owner (edited): bye, all",
     ];
     expect(seen.filter((line) => order.includes(line))).toEqual(order);
     // A guest cannot clear: the room says so.

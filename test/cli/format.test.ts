@@ -67,6 +67,7 @@ describe("lines", () => {
     expect(plain.message({ ...reply, replyTo: { id: 7, from: bo, text: "", deleted: true } })[0]).toBe(
       "      ↪ (deleted message)",
     );
+    expect(plain.message(message("fixed", { edited: at(9, 6) }))).toEqual(["09:05 Ana (edited): fixed"]);
     plain.showIds = true;
     expect(plain.message(message("hello"))).toEqual([`09:05 #${message("hello").id} Ana: hello`]);
     expect(plain.message({ ...message(""), deleted: true })).toEqual([

@@ -29,6 +29,7 @@ describe("docs/protocol.md", () => {
       "rotate",
       "delete",
       "clear",
+      "edit",
     ])
       expect(types, type).toContain(type);
     expect(examples.length).toBeGreaterThanOrEqual(14);
@@ -40,7 +41,7 @@ describe("docs/protocol.md", () => {
       // ("user" is an object in what the server sends, a user id in what clients
       // send; a client's `delete` names a message by its id.)
       const isServerFrame =
-        ("id" in frame && frame.type !== "delete") ||
+        ("id" in frame && frame.type !== "delete" && frame.type !== "edit") ||
         typeof frame.user === "object" ||
         "by" in frame ||
         "bans" in frame ||

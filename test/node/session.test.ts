@@ -436,6 +436,15 @@ describe("RoomSession", () => {
 });
 
 describe("MessageList", () => {
+  it("edits a message held, and the quotes of replies to it", () => {
+    const list = new MessageList();
+    const reply: MessageFrame = { ...message(2, me), replyTo: { id: 1, from: ana, text: "m1" } };
+    list.add([message(1), reply], me.id);
+    expect(list.edit(1, "m1, fixed", 5000)).toMatchObject({ id: 1, text: "m1, fixed", edited: 5000 });
+    expect(list.get(2)?.replyTo).toEqual({ id: 1, from: ana, text: "m1, fixed" });
+    expect(list.edit(99, "x", 5000)).toBeUndefined();
+  });
+
   it("marks the quotes of replies to a deleted message as deleted", () => {
     const list = new MessageList();
     const reply: MessageFrame = { ...message(2, me), replyTo: { id: 1, from: ana, text: "m1" } };
