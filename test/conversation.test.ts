@@ -5,18 +5,8 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { QUOTE_LENGTH, type ServerFrame } from "../src/shared/protocol";
-import { ORIGIN, TestSocket, aliceAndBob } from "./socket";
-
-/** A socket's next frame of `type`, skipping presence (joins, leaves, typing) on the way. */
-async function next<T extends ServerFrame["type"]>(socket: TestSocket, type: T) {
-  for (;;) {
-    const frame = await socket.next();
-    if (frame.type === type) return frame as Extract<ServerFrame, { type: T }>;
-    if (frame.type !== "joined" && frame.type !== "left" && frame.type !== "typing")
-      throw new Error(`expected ${type}, got ${JSON.stringify(frame)}`);
-  }
-}
+import { QUOTE_LENGTH } from "../src/shared/protocol";
+import { ORIGIN, TestSocket, aliceAndBob, next } from "./socket";
 
 describe("replies", () => {
   it("quote the start of the original, live and in every history", async () => {

@@ -8,8 +8,8 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CLOSE_KICKED, type ErrorFrame, type ServerFrame } from "../src/shared/protocol";
-import { ORIGIN, TestSocket, freshRoom } from "./socket";
+import { CLOSE_KICKED, type ErrorFrame } from "../src/shared/protocol";
+import { ORIGIN, TestSocket, freshRoom, next } from "./socket";
 
 const post = (path: string) => exports.default.fetch(`${ORIGIN}${path}`, { method: "POST" });
 
@@ -437,16 +437,6 @@ describe("replacing the owner key", () => {
 });
 
 describe("deleting messages", () => {
-  /** A socket's next frame of `type`, skipping presence and typing on the way. */
-  async function next<T extends ServerFrame["type"]>(socket: TestSocket, type: T) {
-    for (;;) {
-      const frame = await socket.next();
-      if (frame.type === type) return frame as Extract<ServerFrame, { type: T }>;
-      if (frame.type !== "joined" && frame.type !== "left" && frame.type !== "typing")
-        throw new Error(`expected ${type}, got ${JSON.stringify(frame)}`);
-    }
-  }
-
   it("lets anyone delete their own: everyone now, a resumer and a newcomer get the tombstone, never the text", async () => {
     const { room, olu, ana, anaWelcome, bo, boWelcome } = await ownedRoom();
     // Bo goes away before anything is said, and comes back after the deletion.

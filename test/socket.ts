@@ -4,7 +4,7 @@
  * network).
  */
 import { exports } from "cloudflare:workers";
-import type { LogEntry, WelcomeFrame } from "../src/shared/protocol";
+import type { LogEntry, ServerFrame, WelcomeFrame } from "../src/shared/protocol";
 import { ChatSocket } from "./chat-socket";
 
 export const ORIGIN = "http://chat.test";
@@ -45,6 +45,21 @@ export async function aliceAndBob(room = freshRoom()) {
   const [bob, bobWelcome] = await TestSocket.join(room, "Bob");
   await alice.expect("joined");
   return { room, alice, aliceWelcome, bob, bobWelcome };
+}
+
+/** A socket's next frame of `type`, skipping presence (joins, leaves,
+ * typing: they may come a little later than other frames) on the way; any
+ * other frame is an error. */
+export async function next<T extends ServerFrame["type"]>(
+  socket: TestSocket,
+  type: T,
+): Promise<Extract<ServerFrame, { type: T }>> {
+  for (;;) {
+    const frame = await socket.next();
+    if (frame.type === type) return frame as Extract<ServerFrame, { type: T }>;
+    if (frame.type !== "joined" && frame.type !== "left" && frame.type !== "typing")
+      throw new Error(`expected ${type}, got ${JSON.stringify(frame)}`);
+  }
 }
 
 /** What a history shows, in order: each message's text ("" for a file or a
