@@ -86,7 +86,7 @@ export class ChatSession {
         if (this.#options.json) this.#terminal.print([jsonLine(frame)]);
         // Once the room's frames are handled: maybe the last line was just confirmed.
         queueMicrotask(() => {
-          this.#runConfirmed();
+          this.#runWaiting();
           this.#leaveIfDone();
         });
       },
@@ -389,45 +389,39 @@ export class ChatSession {
 
   /** Runs a command that names someone once the roster is known; until
    * then the lines after it wait too, so that the room sees them in order. */
-  /** Commands waiting for everything written before them to be confirmed. */
-  #waitingForConfirmation: (() => void)[] = [];
+  /** Commands waiting for the room (#when), in the order they were typed. */
+  #waiting: { ready: () => boolean; run: () => void }[] = [];
 
-  /** `/delete` without an id means our last message: the one just written
-   * too, so it waits until the room has confirmed everything before it (its
-   * id), and the lines after it wait with it. */
-  #afterConfirmed(command: () => string | null): void {
+  /**
+   * Runs a command once `ready()` says the room is where it needs to be
+   * (now, if it already is), and says why not when it cannot; while it
+   * waits, the lines after it wait too (#held), so that the room sees them
+   * in order. Commands that name people wait for the roster (the welcome:
+   * a pipe's lines come before it); `/delete` and `/edit` without an id
+   * mean our last message, the one just written too, so they wait until
+   * the room has confirmed everything before them.
+   */
+  #when(ready: () => boolean, command: () => string | null): void {
     const run = (): void => {
       const problem = command();
       if (problem !== null) this.#reply(problem);
     };
-    if (this.#room.me !== null && this.#room.unconfirmed === 0) return run();
+    if (this.#waiting.length === 0 && ready()) return run();
     this.#held ??= [];
-    this.#waitingForConfirmation.push(run);
+    this.#waiting.push({ ready, run });
   }
 
-  #runConfirmed(): void {
-    if (this.#waitingForConfirmation.length === 0 || this.#room.me === null || this.#room.unconfirmed > 0) return;
-    const waiting = this.#waitingForConfirmation;
-    this.#waitingForConfirmation = [];
-    if (this.#leaving) return;
-    for (const run of waiting) run();
-    this.#release();
+  /** After each frame from the room: the waiting commands that can run now, in order, then the lines held behind them. */
+  #runWaiting(): void {
+    if (this.#waiting.length === 0 || this.#leaving) return;
+    while (this.#waiting[0]?.ready()) this.#waiting.shift()?.run();
+    if (this.#waiting.length === 0) this.#release();
   }
 
-  #withRoster(command: () => string | null): void {
-    const run = (): void => {
-      const problem = command();
-      if (problem !== null) this.#reply(problem);
-    };
-    if (this.#room.me !== null) return run();
-    this.#held ??= [];
-    void this.#joinedOnce.then(() => {
-      if (this.#leaving) return;
-      run();
-      this.#release();
-      this.#leaveIfDone();
-    });
-  }
+  /** In the room (the roster is known). */
+  readonly #joined = (): boolean => this.#room.me !== null;
+  /** In the room, and everything we wrote is confirmed (it has its id). */
+  readonly #allConfirmed = (): boolean => this.#room.me !== null && this.#room.unconfirmed === 0;
 
   /** The lines held while a piped /send uploaded, now in order (up to the next /send). */
   #release(): void {
@@ -464,10 +458,10 @@ export class ChatSession {
       // These name people: they wait for the room's roster (a pipe's lines
       // come before the welcome), and so does every line after them.
       case "role":
-        return this.#withRoster(() => this.#room.setRoleByNick(command.nick, command.role));
+        return this.#when(this.#joined, () => this.#room.setRoleByNick(command.nick, command.role));
       case "kick":
       case "ban":
-        return this.#withRoster(() => this.#room.remove(command.kind, command.words));
+        return this.#when(this.#joined, () => this.#room.remove(command.kind, command.words));
       case "settings":
         return this.#room.changeSettings(command.changes);
       case "topic": {
@@ -478,12 +472,12 @@ export class ChatSession {
         return this.#room.rotateOwnerKey();
       case "edit": {
         const { text } = command;
-        return this.#afterConfirmed(() => this.#room.editLast(text));
+        return this.#when(this.#allConfirmed, () => this.#room.editLast(text));
       }
       case "delete": {
         const { id } = command;
         if (id !== undefined) return this.#room.deleteMessage(id);
-        return this.#afterConfirmed(() => this.#room.deleteLast());
+        return this.#when(this.#allConfirmed, () => this.#room.deleteLast());
       }
       case "clear":
         return this.#room.clearHistory();

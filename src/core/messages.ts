@@ -5,7 +5,7 @@
  * echo confirms them, or they fail (then they wait for a retry or a discard).
  * Views render it; the session (session.ts) keeps it up to date.
  */
-import { quoteText, type MessageFrame } from "../shared/protocol";
+import { quoteText, type MessageFrame, type Quote } from "../shared/protocol";
 
 /** One of ours on its way: `failed` says why it did not go (null: still going). */
 export interface OwnMessage {
@@ -99,30 +99,32 @@ export class MessageList {
   /** A message deleted: it becomes a tombstone (its place, sender and time
    * stay; its text and file go). Returns the tombstone, when it is held. */
   delete(id: number): MessageFrame | undefined {
-    // Replies to it quote it no more.
-    for (const [index, reply] of this.#messages.entries()) {
-      if (reply.replyTo?.id === id && reply.replyTo.deleted !== true)
-        this.#messages[index] = { ...reply, replyTo: { id, from: reply.replyTo.from, text: "", deleted: true } };
-    }
+    this.#requote(id, (quote) => ({ id, from: quote.from, text: "", deleted: true }));
     const message = this.get(id);
-    if (message === undefined) return undefined;
-    const stone = tombstone(message);
-    this.#messages[this.#messages.indexOf(message)] = stone;
-    return stone;
+    return message === undefined ? undefined : this.#replace(message, tombstone(message));
   }
 
   /** A message's sender changed its text: the message as it is now (and the
    * quotes of the replies to it), when the list holds it. */
   edit(id: number, text: string, ts: number): MessageFrame | undefined {
-    for (const [index, reply] of this.#messages.entries()) {
-      if (reply.replyTo?.id === id && reply.replyTo.deleted !== true)
-        this.#messages[index] = { ...reply, replyTo: { ...reply.replyTo, text: quoteText(text) } };
-    }
+    this.#requote(id, (quote) => ({ ...quote, text: quoteText(text) }));
     const message = this.get(id);
     if (message === undefined || message.deleted) return undefined;
-    const edited: MessageFrame = { ...message, text, edited: ts };
-    this.#messages[this.#messages.indexOf(message)] = edited;
-    return edited;
+    return this.#replace(message, { ...message, text, edited: ts });
+  }
+
+  /** The replies held to message `id` quote it anew (unless it is deleted). */
+  #requote(id: number, quote: (old: Quote) => Quote): void {
+    for (const [index, reply] of this.#messages.entries()) {
+      if (reply.replyTo?.id === id && reply.replyTo.deleted !== true)
+        this.#messages[index] = { ...reply, replyTo: quote(reply.replyTo) };
+    }
+  }
+
+  /** Puts `next` in `message`'s place; returns it. */
+  #replace(message: MessageFrame, next: MessageFrame): MessageFrame {
+    this.#messages[this.#messages.indexOf(message)] = next;
+    return next;
   }
 
   /** The messages held that answer message `id`. */

@@ -6,13 +6,10 @@
  * comes back as a notice, and the deletion as a `deleted` entry to everyone.
  */
 import type { RoomSession } from "../core/session";
-import type { MessageFrame } from "../shared/protocol";
+import { quoteText, type MessageFrame } from "../shared/protocol";
 import { confirmAction } from "./confirm";
 import { byId } from "./dom";
 import { canModerate } from "./moderate";
-
-/** How much of a message the menu quotes. */
-const QUOTE_LENGTH = 140;
 
 /** May `session`'s person delete `message`? Their own; anyone's below them as a moderator. */
 export function mayDelete(session: RoomSession, message: MessageFrame): boolean {
@@ -48,7 +45,7 @@ export function setUpMessageMenu(session: RoomSession, list: HTMLOListElement): 
     const mine = found.from.id === session.me?.id;
     title.textContent = mine ? "Your message" : `Message from ${found.from.nick}`;
     const text = found.file === undefined ? found.text : found.file.name;
-    quote.textContent = [...text].length > QUOTE_LENGTH ? `${[...text].slice(0, QUOTE_LENGTH).join("")}…` : text;
+    quote.textContent = quoteText(text);
     copy.hidden = found.text === "" || navigator.clipboard === undefined;
     remove.hidden = !mayDelete(session, found);
     dialog.returnValue = "";

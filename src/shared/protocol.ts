@@ -684,6 +684,9 @@ function parseText(value: unknown, limits: FrameLimits, cid: string | undefined)
   return text;
 }
 
+/** An id of the room's log: a safe integer ≥ 1. */
+const isMessageId = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 1;
+
 /** The `cid` of a parsed or refused message or nick frame, to echo in an error about it. */
 export function cidOf(parsed: ParsedClientFrame): string | undefined {
   if (!parsed.ok) return parsed.cid;
@@ -742,12 +745,12 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       if (action !== undefined && typeof action !== "boolean")
         return refuse("bad_frame", '"action" must be true or false.', cid);
       const replyTo = value.replyTo;
-      if (replyTo !== undefined && !(Number.isSafeInteger(replyTo) && (replyTo as number) >= 1))
+      if (replyTo !== undefined && !isMessageId(replyTo))
         return refuse("bad_frame", '"replyTo" must be a message id (an integer ≥ 1).', cid);
       const frame: SendFrame = { type: "message", text };
       if (cid !== undefined) frame.cid = cid;
       if (action === true) frame.action = true;
-      if (replyTo !== undefined) frame.replyTo = replyTo as number;
+      if (replyTo !== undefined) frame.replyTo = replyTo;
       return { ok: true, frame };
     }
     case "typing":
@@ -854,23 +857,16 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       return { ok: true, frame: { type: "modlog" } };
     case "rotate":
       return { ok: true, frame: { type: "rotate" } };
-    case "delete": {
-      const id = value.id;
-      if (!(Number.isSafeInteger(id) && (id as number) >= 1)) {
-        return refuse("bad_frame", '"id" must be a message id (an integer ≥ 1).');
-      }
-      return { ok: true, frame: { type: "delete", id: id as number } };
-    }
+    case "delete":
+      if (!isMessageId(value.id)) return refuse("bad_frame", '"id" must be a message id (an integer ≥ 1).');
+      return { ok: true, frame: { type: "delete", id: value.id } };
     case "clear":
       return { ok: true, frame: { type: "clear" } };
     case "edit": {
-      const id = value.id;
-      if (!(Number.isSafeInteger(id) && (id as number) >= 1)) {
-        return refuse("bad_frame", '"id" must be a message id (an integer ≥ 1).');
-      }
+      if (!isMessageId(value.id)) return refuse("bad_frame", '"id" must be a message id (an integer ≥ 1).');
       const text = parseText(value.text, limits, undefined);
       if (typeof text !== "string") return text;
-      return { ok: true, frame: { type: "edit", id: id as number, text } };
+      return { ok: true, frame: { type: "edit", id: value.id, text } };
     }
     case "unban":
       if (typeof value.ban !== "string" || value.ban.length === 0 || value.ban.length > MAX_USER_ID_LENGTH) {

@@ -13,7 +13,7 @@ import type { HistoryFrame, LogEntry, MessageFrame, SendFrame, User } from "../s
 import { log } from "./log";
 import type { Moderation } from "./moderation";
 import type { RoomParts } from "./room-parts";
-import { WriteFailed, type History } from "./storage";
+import { WriteFailed, type History, type StoredMessage } from "./storage";
 
 /** What the sender of an entry that could not be stored is told. */
 const NOT_STORED: Record<LogEntry["type"], string> = {
@@ -48,9 +48,7 @@ export class Chat {
       const why = `There is no message ${frame.replyTo} to reply to: it was never sent, is deleted, or is too old.`;
       return this.#room.refuse(ws, "not_found", why, frame.cid);
     }
-    const message = store.appendMessage(from, frame, now, quote);
-    const payload = this.#room.sockets.broadcast(message);
-    this.#unwritten.push({ payload, sender: ws, cid: frame.cid, type: "message" });
+    this.#queue(store.appendMessage(from, frame, now, quote), ws, frame.cid);
   }
 
   /**
@@ -60,18 +58,10 @@ export class Chat {
    * message; moderators anyone's below them (moderation.ts).
    */
   delete(ws: WebSocket, by: User, target: number, now: number): void {
-    const { store, sockets } = this.#room;
-    // What this turn queued is stored first: a message is deletable the moment it was seen.
-    if (!this.write()) return;
-    const message = store.message(target);
-    if (message === null || message.deleted) {
-      const why = message === null ? "it was never sent, or is too old" : "it is already deleted";
-      return this.#room.refuse(ws, "not_found", `There is no message ${target} to delete: ${why}.`);
-    }
-    if (!this.#moderation.mayDelete(ws, by, message, now)) return;
-    const entry = store.appendDeletion(target, by, now);
+    const message = this.#existing(ws, target, "delete");
+    if (message === null || !this.#moderation.mayDelete(ws, by, message, now)) return;
     log("delete", { room: this.#room.logName, message: target, by: by.id, own: message.from.id === by.id });
-    this.#unwritten.push({ payload: sockets.broadcast(entry), sender: ws, cid: undefined, type: "deleted" });
+    this.#queue(this.#room.store.appendDeletion(target, by, now), ws);
   }
 
   /**
@@ -80,35 +70,44 @@ export class Chat {
    * message as it is now, with `edited`; replies quote the new text.
    */
   edit(ws: WebSocket, by: User, target: number, text: string, now: number): void {
-    const { store, sockets } = this.#room;
-    if (!this.write()) return;
-    const message = store.message(target);
-    if (message === null || message.deleted) {
-      const why = message === null ? "it was never sent, or is too old" : "it is deleted";
-      return this.#room.refuse(ws, "not_found", `There is no message ${target} to edit: ${why}.`);
-    }
+    const message = this.#existing(ws, target, "edit");
+    if (message === null) return;
     if (message.from.id !== by.id) return this.#room.refuse(ws, "forbidden", "You can only edit your own messages.");
     if (message.file)
       return this.#room.refuse(ws, "forbidden", "A shared file has no text to edit: delete it and share it again.");
-    const entry = store.appendEdit(target, by, text, now);
     log("edit", { room: this.#room.logName, message: target, by: by.id });
-    this.#unwritten.push({ payload: sockets.broadcast(entry), sender: ws, cid: undefined, type: "edited" });
+    this.#queue(this.#room.store.appendEdit(target, by, text, now), ws);
+  }
+
+  /** The message a `delete` or `edit` is about, or null (refused, said why:
+   * `not_found`). What this turn queued is stored first: a message can be
+   * acted on the moment it was seen. */
+  #existing(ws: WebSocket, target: number, what: "delete" | "edit"): StoredMessage | null {
+    if (!this.write()) return null;
+    const message = this.#room.store.message(target);
+    if (message !== null && !message.deleted) return message;
+    const why = message === null ? "it was never sent, or is too old" : "it is deleted";
+    this.#room.refuse(ws, "not_found", `There is no message ${target} to ${what}: ${why}.`);
+    return null;
+  }
+
+  /** A new entry of the log, queued for everyone with the turn (stored by write()). */
+  #queue(entry: LogEntry, sender: WebSocket | null, cid?: string): void {
+    this.#unwritten.push({ payload: this.#room.sockets.broadcast(entry), sender, cid, type: entry.type });
   }
 
   /** `clear`: the owner deletes every entry of the log and every file; a `cleared` entry says so. */
   clear(ws: WebSocket, by: User, now: number): void {
-    const { store, sockets } = this.#room;
     if (!this.#moderation.mayClear(ws, by, now)) return;
-    const entry = store.appendClear(by, now);
+    const entry = this.#room.store.appendClear(by, now);
     log("clear", { room: this.#room.logName, by: by.id, log: entry.id });
-    this.#unwritten.push({ payload: sockets.broadcast(entry), sender: ws, cid: undefined, type: "cleared" });
+    this.#queue(entry, ws);
   }
 
   /** A message the room made (a shared file's), stored at once: false when
    * the write failed and nobody got it. */
   publish(message: MessageFrame): boolean {
-    const payload = this.#room.sockets.broadcast(message);
-    this.#unwritten.push({ payload, sender: null, cid: undefined, type: "message" });
+    this.#queue(message, null);
     return this.write();
   }
 

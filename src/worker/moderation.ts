@@ -34,6 +34,9 @@ export function withRole(user: User, role: Role): User {
   return role === "member" ? { id: user.id, nick: user.nick } : { id: user.id, nick: user.nick, role };
 }
 
+/** Staff's role in a sentence: "an owner", "a moderator". */
+const roleName = (user: User): string => (roleOf(user) === "owner" ? "an owner" : "a moderator");
+
 /** "until 2 Dec 2026, 11:50 UTC", or "for good". */
 function untilText(until: number | null): string {
   if (until === null) return "for good";
@@ -231,7 +234,7 @@ export class Moderation {
     }
     const author = withRole(message.from, this.#room.store.roleOf(message.from.id));
     if (!outranks(by, author)) {
-      const role = roleOf(author) === "owner" ? "an owner" : "a moderator";
+      const role = roleName(author);
       this.#room.refuse(
         ws,
         "forbidden",
@@ -314,7 +317,7 @@ export class Moderation {
       return null;
     }
     if (!outranks(by, user)) {
-      const role = roleOf(user) === "owner" ? "an owner" : "a moderator";
+      const role = roleName(user);
       this.#room.refuse(ws, "forbidden", `${user.nick} is ${role}: you can only ${what} people below you.`);
       return null;
     }

@@ -532,7 +532,7 @@ export class RoomStorage {
   recentMessages(limit: number): MessageFrame[] {
     if (limit === 0) return [];
     const rows = this.#sql.exec<MessageRow>(`${MESSAGES} ORDER BY m.id DESC LIMIT ?`, limit);
-    return this.#within(this.#frames(rows)).entries.reverse() as MessageFrame[];
+    return this.#within(this.#frames(rows)).entries.reverse();
   }
 
   /** The log after `since`, oldest first: every entry (messages as they are
@@ -562,7 +562,7 @@ export class RoomStorage {
   messagesBefore(before: number, limit: number): { messages: MessageFrame[]; complete: boolean } {
     const rows = this.#sql.exec<MessageRow>(`${MESSAGES} WHERE m.id < ? ORDER BY m.id DESC LIMIT ?`, before, limit + 1);
     const { entries, more } = this.#within(this.#frames(rows), limit);
-    return { messages: entries.reverse() as MessageFrame[], complete: !more };
+    return { messages: entries.reverse(), complete: !more };
   }
 
   /** One message as `delete` needs it, or null when the room does not have it. */
@@ -594,9 +594,9 @@ export class RoomStorage {
 
   /** Entries (newest first) while they fit the answer's bytes and `limit`,
    * and whether any was left out. */
-  #within(frames: Iterable<LogEntry>, limit = Number.POSITIVE_INFINITY): { entries: LogEntry[]; more: boolean } {
+  #within<T extends LogEntry>(frames: Iterable<T>, limit = Number.POSITIVE_INFINITY): { entries: T[]; more: boolean } {
     const maxBytes = this.#answerBytes;
-    const entries: LogEntry[] = [];
+    const entries: T[] = [];
     let bytes = 0;
     for (const frame of frames) {
       // Measured as the JSON it will be sent as, +1 for the comma.
