@@ -5,9 +5,10 @@
  * from their audio; and the buttons to join, mute, turn the camera on and
  * leave. The chat goes on below it.
  */
-import type { Call, Participant } from "./call";
-import { el } from "./dom";
-import { hue } from "./log";
+import { Call, type CallEvents, type Participant } from "./call";
+import type { CallMembers } from "../core/call-members";
+import type { el } from "./dom";
+import type { hue } from "./log";
 
 /** Louder than this (RMS of the waveform, 0–1) counts as speaking. */
 const SPEAKING_LEVEL = 0.02;
@@ -16,7 +17,6 @@ const LEVEL_EVERY_MS = 150;
 export interface CallViewParts {
   panel: HTMLElement;
   grid: HTMLElement;
-  join: HTMLButtonElement;
   mute: HTMLButtonElement;
   camera: HTMLButtonElement;
   leave: HTMLButtonElement;
@@ -35,20 +35,35 @@ interface Tile {
   meter: { analyser: AnalyserNode; samples: Float32Array<ArrayBuffer>; source: MediaStreamAudioSourceNode } | null;
 }
 
+/** The page's drawing helpers (dom.ts, log.ts), passed in so that this chunk imports nothing of room.js. */
+export interface Helpers {
+  el: typeof el;
+  hue: typeof hue;
+}
+
+/** The call and its view, made when someone first joins (call-entry.ts loads this file then). */
+export function openCall(
+  members: CallMembers,
+  events: CallEvents,
+  parts: CallViewParts,
+  helpers: Helpers,
+): { call: Call; view: CallView } {
+  const call = new Call(members, events);
+  return { call, view: new CallView(call, parts, helpers) };
+}
+
 export class CallView {
   readonly #call: Call;
   readonly #parts: CallViewParts;
+  readonly #helpers: Helpers;
   readonly #tiles = new Map<string, Tile>();
   #audio: AudioContext | null = null;
   #levels: ReturnType<typeof setInterval> | undefined;
 
-  constructor(call: Call, parts: CallViewParts) {
+  constructor(call: Call, parts: CallViewParts, helpers: Helpers) {
     this.#call = call;
     this.#parts = parts;
-    parts.join.addEventListener("click", () => {
-      parts.join.disabled = true;
-      void call.join().finally(() => (parts.join.disabled = false));
-    });
+    this.#helpers = helpers;
     parts.mute.addEventListener("click", () => call.setMuted(call.state?.audio === true));
     parts.camera.addEventListener("click", () => {
       parts.camera.disabled = true;
@@ -57,15 +72,12 @@ export class CallView {
     parts.leave.addEventListener("click", () => call.leave());
   }
 
-  /** Renders the call as it is now. */
-  render(joined: boolean): void {
+  /** Renders the call as it is now (the Join button is call-entry.ts's). */
+  render(): void {
     const state = this.#call.state;
     const inCall = state !== null;
     const participants = this.#call.participants();
-    const { panel, join, mute, camera, leave, summary } = this.#parts;
-    const others = this.#call.others();
-    join.hidden = inCall || !joined;
-    join.textContent = others > 0 ? `Join call (${others})` : "Start a call";
+    const { panel, mute, camera, leave, summary } = this.#parts;
     mute.hidden = camera.hidden = leave.hidden = !inCall;
     mute.textContent = state?.audio ? "Mute" : "Unmute";
     mute.setAttribute("aria-pressed", String(state !== null && !state.audio));
@@ -96,6 +108,7 @@ export class CallView {
   #renderTile(participant: Participant): void {
     let tile = this.#tiles.get(participant.user.id);
     if (tile === undefined) {
+      const { el, hue } = this.#helpers;
       const root = el("figure", "tile");
       const video = el("video");
       video.autoplay = true;

@@ -25,8 +25,7 @@ import { confirmAction } from "./confirm";
 import { setUpMessageMenu } from "./message-menu";
 import { canModerate, setUpModeration, setUpSettings } from "./moderate";
 import { setUpSharing } from "./share";
-import { Call } from "./call";
-import { CallView } from "./call-view";
+import { CallEntry } from "./call-entry";
 import { rememberRoom, saveDraft, saveNick, saveOwnerKey, savedDraft, savedNick, savedOwnerKey } from "./store";
 
 const NOTICE_SHOWN_MS = 6_000;
@@ -104,7 +103,7 @@ const session: RoomSession = new RoomSession(
     roster: renderRoster,
     typing: () => (typingLine.textContent = session.typists.line),
     call: (frame) => call.onCallFrame(frame),
-    signal: (frame) => void call.onSignal(frame),
+    signal: (frame) => call.onSignal(frame),
     refused: (item, reason) => {
       if (item.kind === "message") showDelivery(item.cid);
       else showNotice(reason);
@@ -154,24 +153,28 @@ const session: RoomSession = new RoomSession(
   },
 );
 
-// The room's call: signalling over the chat's socket, media peer to peer.
-const call = new Call(session.callMembers, {
-  send: (frame) => session.sendCall(frame),
-  changed: () => {
-    callView.render(session.joined);
-    renderRoster();
+// The room's call: signalling over the chat's socket, media peer to peer
+// (call-entry.ts, which loads the WebRTC code on the first join).
+const call = new CallEntry(
+  session.callMembers,
+  {
+    send: (frame) => session.sendCall(frame),
+    changed: () => {
+      call.render(session.joined);
+      renderRoster();
+    },
+    problem: (message) => showNotice(message),
   },
-  problem: (message) => showNotice(message),
-});
-const callView = new CallView(call, {
-  panel: byId("call-panel", HTMLElement),
-  grid: byId("call-grid", HTMLElement),
-  join: byId("call-join", HTMLButtonElement),
-  mute: byId("call-mute", HTMLButtonElement),
-  camera: byId("call-camera", HTMLButtonElement),
-  leave: byId("call-leave", HTMLButtonElement),
-  summary: byId("call-summary", HTMLElement),
-});
+  {
+    panel: byId("call-panel", HTMLElement),
+    grid: byId("call-grid", HTMLElement),
+    join: byId("call-join", HTMLButtonElement),
+    mute: byId("call-mute", HTMLButtonElement),
+    camera: byId("call-camera", HTMLButtonElement),
+    leave: byId("call-leave", HTMLButtonElement),
+    summary: byId("call-summary", HTMLElement),
+  },
+);
 
 const log = new MessageLog(
   {
@@ -202,7 +205,7 @@ function onStatus(status: Status, detail: StatusDetail): void {
   statusLine.setAttribute("aria-live", "polite");
   const { retryAt } = detail;
   retryButton.hidden = retryAt === undefined;
-  callView.render(status === "online" && session.joined);
+  call.render(status === "online" && session.joined);
   if (retryAt === undefined) {
     statusLine.textContent = STATUS_LABELS[status];
   } else {
