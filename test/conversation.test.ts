@@ -1,6 +1,7 @@
 /**
  * The conversation features of issue 17, in the Workers runtime: replies
- * (a message's `replyTo`, quoted by the room and kept with the reply).
+ * (a message's `replyTo`, quoted by the room and kept with the reply),
+ * edits, reactions, mentions and search.
  */
 import { evictDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
@@ -201,5 +202,203 @@ describe("edits", () => {
     const [, welcome] = await TestSocket.join(room, "Reader");
     expect(welcome.history[0]).toEqual(expect.objectContaining({ id: 1, text: "mine" }));
     expect(welcome.history[0]).not.toHaveProperty("edited");
+  });
+});
+
+describe("reactions", () => {
+  it("add and take back one emoji, for everyone now, and in every history as who chose what", async () => {
+    const { room, alice, aliceWelcome, bob, bobWelcome } = await aliceAndBob();
+    alice.send({ type: "message", text: "lunch?" });
+    await next(alice, "message");
+    await next(bob, "message");
+    bob.send({ type: "react", id: 1, emoji: "👍", on: true });
+    const reacted = { type: "reacted", id: 2, target: 1, emoji: "👍", user: bobWelcome.you, on: true };
+    for (const socket of [alice, bob])
+      expect(await next(socket, "reacted")).toEqual({ ...reacted, ts: expect.any(Number) });
+    // Again: nothing changes, so no entry (the next one is alice's).
+    bob.send({ type: "react", id: 1, emoji: "👍", on: true });
+    alice.send({ type: "react", id: 1, emoji: "👍", on: true });
+    alice.send({ type: "react", id: 1, emoji: "❤", on: true }); // typed without its selector
+    expect(await next(bob, "reacted")).toMatchObject({ id: 3, emoji: "👍", user: aliceWelcome.you });
+    expect(await next(bob, "reacted")).toMatchObject({ id: 4, emoji: "❤️", user: aliceWelcome.you });
+    alice.send({ type: "react", id: 1, emoji: "👍", on: false });
+    expect(await next(bob, "reacted")).toMatchObject({ id: 5, emoji: "👍", on: false });
+    bob.send({ type: "react", id: 1, emoji: "👍🏽", on: true });
+    expect(await next(bob, "reacted")).toMatchObject({ id: 6, emoji: "👍🏽" });
+    const now = { "👍": [bobWelcome.you.id], "❤️": [aliceWelcome.you.id], "👍🏽": [bobWelcome.you.id] };
+    const [reader, fresh] = await TestSocket.join(room, "Reader");
+    expect(fresh.history).toEqual([expect.objectContaining({ id: 1, text: "lunch?", reactions: now })]);
+    expect(Object.keys((fresh.history[0] as { reactions: object }).reactions)).toEqual(["👍", "❤️", "👍🏽"]);
+    reader.send({ type: "history", before: 2 });
+    expect((await next(reader, "history")).messages).toEqual(fresh.history);
+    // Someone away since message 1 gets each entry of the log, in order.
+    const [, resumed] = await TestSocket.join(room, "Resumer", { since: 1 });
+    expect(resumed.history.map((entry) => entry.type === "reacted" && [entry.emoji, entry.on])).toEqual([
+      ["👍", true],
+      ["👍", true],
+      ["❤️", true],
+      ["👍", false],
+      ["👍🏽", true],
+    ]);
+    // All of it after an eviction; deleting the message takes its reactions.
+    await evictDurableObject(env.ROOMS.getByName(room), { webSockets: "close" });
+    const [carol, back] = await TestSocket.join(room, "Carol");
+    expect(back.history[0]).toMatchObject({ reactions: now });
+    carol.send({ type: "react", id: 1, emoji: "🎉", on: true });
+    expect(await next(carol, "reacted")).toMatchObject({ id: 7, emoji: "🎉" });
+    const [ana] = await TestSocket.join(room, "Alice", { session: aliceWelcome.session });
+    ana.send({ type: "delete", id: 1 });
+    await next(ana, "deleted");
+    const [, after] = await TestSocket.join(room, "Later");
+    expect(after.history[0]).toMatchObject({ id: 1, deleted: true });
+    expect(after.history[0]).not.toHaveProperty("reactions");
+  });
+
+  it("refuse two emoji, text, a deleted or unknown message, and the 21st different emoji", async () => {
+    const { room, alice, bob } = await aliceAndBob();
+    alice.send({ type: "message", text: "react to me" });
+    await next(alice, "message");
+    await next(bob, "message");
+    for (const [frame, code] of [
+      [{ type: "react", id: 1, emoji: "👍👍", on: true }, "bad_frame"],
+      [{ type: "react", id: 1, emoji: "👍🎉", on: true }, "bad_frame"],
+      [{ type: "react", id: 1, emoji: "ok", on: true }, "bad_frame"],
+      [{ type: "react", id: 1, emoji: "a", on: true }, "bad_frame"],
+      [{ type: "react", id: 1, emoji: "", on: true }, "bad_frame"],
+      [{ type: "react", id: 1, emoji: "👍", on: "yes" }, "bad_frame"],
+      [{ type: "react", id: 1, emoji: "👍" }, "bad_frame"],
+      [{ type: "react", id: 99, emoji: "👍", on: true }, "not_found"],
+    ] as const) {
+      bob.send(frame);
+      expect(await next(bob, "error"), JSON.stringify(frame)).toMatchObject({ code });
+    }
+    // Twenty different emoji, from three people (a burst is 10 frames each).
+    const emoji = [..."😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗😙🥲🤩🙂🤗"];
+    expect(emoji).toHaveLength(21);
+    const people = await Promise.all(["P1", "P2", "P3"].map((nick) => TestSocket.join(room, nick)));
+    for (let i = 0; i < 20; i++) {
+      people[i % 3]![0].send({ type: "react", id: 1, emoji: emoji[i], on: true });
+      expect(await next(alice, "reacted"), String(i)).toMatchObject({ target: 1, emoji: emoji[i] });
+    }
+    const [last] = people[2]!;
+    for (let i = 0; i < 20; i++) await next(last, "reacted");
+    last.send({ type: "react", id: 1, emoji: emoji[20], on: true });
+    expect(await next(last, "error")).toMatchObject({ code: "too_many_reactions" });
+    // One already there may still be added to.
+    last.send({ type: "react", id: 1, emoji: emoji[0], on: true });
+    expect(await next(last, "reacted")).toMatchObject({ emoji: emoji[0] });
+    expect(await next(alice, "reacted")).toMatchObject({ emoji: emoji[0] });
+    alice.send({ type: "delete", id: 1 });
+    await next(alice, "deleted");
+    alice.send({ type: "react", id: 1, emoji: "👍", on: true });
+    expect(await next(alice, "error")).toMatchObject({ code: "not_found" });
+  });
+});
+
+describe("mentions", () => {
+  it("stamp who a message names as @nick, among the people here, live, in histories and after an edit", async () => {
+    const { room, alice, aliceWelcome, bob, bobWelcome } = await aliceAndBob();
+    const [ana, anaWelcome] = await TestSocket.join(room, "Ana Maria");
+    const [gone] = await TestSocket.join(room, "Gone");
+    gone.close();
+    await next(alice, "joined");
+    await next(alice, "joined");
+    await next(alice, "left");
+    alice.send({ type: "message", text: "@bob, @ANA MARIA and @Gone: lunch? (not @Bobby, mail@alice.example)" });
+    const message = await next(bob, "message");
+    expect(message.mentions).toEqual([bobWelcome.you.id, anaWelcome.you.id]);
+    expect((await next(ana, "message")).mentions).toEqual(message.mentions);
+    alice.send({ type: "message", text: "nobody named here" });
+    expect(await next(bob, "message")).not.toHaveProperty("mentions");
+    alice.send({ type: "edit", id: message.id, text: "only @Alice now" });
+    expect(await next(bob, "edited")).toMatchObject({ mentions: [aliceWelcome.you.id] });
+    const [, resumed] = await TestSocket.join(room, "Resumer", { since: message.id });
+    expect(resumed.history.find((entry) => entry.type === "edited")).toMatchObject({ mentions: [aliceWelcome.you.id] });
+    await evictDurableObject(env.ROOMS.getByName(room), { webSockets: "close" });
+    const [, welcome] = await TestSocket.join(room, "Reader");
+    expect(welcome.history[0]).toMatchObject({ text: "only @Alice now", mentions: [aliceWelcome.you.id] });
+    expect(welcome.history[1]).not.toHaveProperty("mentions");
+  });
+});
+
+describe("search", () => {
+  it("finds words by their start, without case or accents, newest first, a page at a time", async () => {
+    const { room, alice } = await aliceAndBob();
+    const said = [
+      "Le café est fermé", // 1
+      "CAFETERIA at noon", // 2
+      "nothing to see", // 3
+      "a typo in this: cofee", // 4
+      "gone café", // 5
+    ];
+    for (const text of said) {
+      alice.send({ type: "message", text });
+      await next(alice, "message");
+    }
+    alice.send({ type: "edit", id: 4, text: "a typo in this: coffee, fixed: café" });
+    await next(alice, "edited");
+    alice.send({ type: "delete", id: 5 });
+    await next(alice, "deleted");
+    const [seeker] = await TestSocket.join(room, "Seeker");
+    const search = async (query: string, before?: number) => {
+      seeker.send(before === undefined ? { type: "search", query } : { type: "search", query, before });
+      return next(seeker, "results");
+    };
+    const ids = (frame: { messages: { id: number }[] }) => frame.messages.map((m) => m.id);
+    expect(ids(await search("cafe"))).toEqual([4, 2, 1]);
+    expect(ids(await search("Café"))).toEqual([4, 2, 1]);
+    expect(ids(await search("caf fer"))).toEqual([1]);
+    expect(ids(await search("cofee"))).toEqual([]); // the old text of an edited message
+    expect(ids(await search("gone"))).toEqual([]); // deleted
+    const page = await search("CAFE", 4);
+    expect(page).toEqual({
+      type: "results",
+      query: "CAFE",
+      before: 4,
+      messages: [expect.objectContaining({ id: 2 }), expect.objectContaining({ id: 1 })],
+      complete: true,
+    });
+    expect((await search("!!! ???")).messages).toEqual([]);
+    // Still there after an eviction, and for what is said after it.
+    await evictDurableObject(env.ROOMS.getByName(room), { webSockets: "close" });
+    const [carol] = await TestSocket.join(room, "Carol");
+    carol.send({ type: "message", text: "Cafés everywhere" });
+    await next(carol, "message");
+    carol.send({ type: "search", query: "cafe" });
+    const after = await next(carol, "results");
+    expect(ids(after)).toEqual([8, 4, 2, 1]);
+    expect(after.messages[1]).toMatchObject({
+      text: "a typo in this: coffee, fixed: café",
+      edited: expect.any(Number),
+    });
+  });
+
+  it("answers a page at a time, and refuses what is not a search", async () => {
+    const { room } = await aliceAndBob();
+    const people = await Promise.all(["S1", "S2", "S3"].map((nick) => TestSocket.join(room, nick)));
+    for (let i = 0; i < 25; i++) {
+      const [socket] = people[i % 3]!;
+      socket.send({ type: "message", text: `needle ${i}` });
+      await next(socket, "message");
+    }
+    const [seeker] = await TestSocket.join(room, "Seeker");
+    seeker.send({ type: "search", query: "needle" });
+    const first = await next(seeker, "results");
+    expect(first.messages).toHaveLength(20);
+    expect(first).not.toHaveProperty("complete");
+    seeker.send({ type: "search", query: "needle", before: first.messages.at(-1)!.id });
+    const second = await next(seeker, "results");
+    expect(second.messages.map((m) => m.text)).toEqual(["needle 4", "needle 3", "needle 2", "needle 1", "needle 0"]);
+    expect(second.complete).toBe(true);
+    for (const [frame, code] of [
+      [{ type: "search", query: "   " }, "bad_frame"],
+      [{ type: "search", query: 7 }, "bad_frame"],
+      [{ type: "search", query: "x".repeat(101) }, "too_long"],
+      [{ type: "search", query: "a\nb" }, "bad_frame"],
+      [{ type: "search", query: "ok", before: 0 }, "bad_frame"],
+    ] as const) {
+      seeker.send(frame);
+      expect(await next(seeker, "error"), JSON.stringify(frame)).toMatchObject({ code });
+    }
   });
 });

@@ -335,6 +335,8 @@ type Command =
   | { c: number; do: "delete"; which: "own" | "other" | number }
   /** Clear the history (the owner only). */
   | { c: number; do: "clear" }
+  | { c: number; do: "edit"; which: "own" | "other" | number; text: string }
+  | { c: number; do: "react"; which: "last" | number; emoji: string; on: boolean }
   /** Make slot `target`'s person a moderator or a member (the owner only). */
   | { c: number; do: "appoint"; target: number; role: "moderator" | "member" };
 
@@ -408,6 +410,26 @@ const command = (clients: number): fc.Arbitrary<Command> => {
       }),
     },
     { weight: 1, arbitrary: fc.record({ c, do: fc.constant("clear" as const) }) },
+    // Conversation: edits (one's own, someone else's, any id) and reactions.
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        c,
+        do: fc.constant("edit" as const),
+        which: fc.constantFrom<"own" | "other" | number>("own", "own", "other", 1, 999),
+        text: fc.constantFrom("fixed", "  again  ", "😀", "", "esc\u001b[31m"),
+      }),
+    },
+    {
+      weight: 6,
+      arbitrary: fc.record({
+        c,
+        do: fc.constant("react" as const),
+        which: fc.constantFrom<"last" | number>("last", "last", "last", 1, 2, 999),
+        emoji: fc.constantFrom("👍", "🎉", "👍", "❤", "👍👍", "ok"),
+        on: fc.constantFrom(true, true, false),
+      }),
+    },
     {
       weight: 3,
       arbitrary: fc.record({
@@ -448,6 +470,8 @@ interface Client {
   /** The slot's last session token and the identity behind it (kept across its sockets). */
   session: string | null;
   identity: User | null;
+  /** Reactions sent that change nothing: each may still be refused by the rate limit. */
+  quiet: number;
 }
 
 const sorted = (entries: Iterable<[string, string]>) => [...entries].sort(([a], [b]) => a.localeCompare(b));
@@ -470,6 +494,10 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
   /** Messages deleted since; where the last clear is (entries before it are gone). */
   const deleted = new Set<number>();
   let clearedAt = 0;
+  /** Each message's text now and when it was edited, once edited. */
+  const edits = new Map<number, { text: string; ts: number }>();
+  /** Each message's reactions now: emoji to user ids, in order. */
+  const reactions = new Map<number, Map<string, string[]>>();
   /** Everyone's role by identity ("member" when absent). */
   const roles = new Map<string, Role>();
   const roleOfId = (id: string): Role => roles.get(id) ?? "member";
@@ -482,6 +510,7 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
     lastId: previous?.lastId ?? 0,
     session: previous?.session ?? null,
     identity: previous?.identity ?? null,
+    quiet: 0,
   });
   for (let i = 0; i < count; i++) clients.push(await open());
   const observers = new Set<string>();
@@ -495,16 +524,24 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
    * roster has the roles), and nothing but its place once deleted. */
   const asStored = (message: MessageFrame): MessageFrame => {
     const kept = { ...message, from: { id: message.from.id, nick: message.from.nick } };
-    // A reply's quote says so once the message it answers is deleted.
+    const edit = edits.get(message.id);
+    if (edit !== undefined) Object.assign(kept, { text: edit.text, edited: edit.ts });
+    // A reply's quote says so once the message it answers is deleted, and follows its edits.
+    const original = kept.replyTo === undefined ? undefined : edits.get(kept.replyTo.id);
     if (kept.replyTo !== undefined && deleted.has(kept.replyTo.id))
       kept.replyTo = { id: kept.replyTo.id, from: kept.replyTo.from, text: "", deleted: true };
+    else if (kept.replyTo !== undefined && original !== undefined)
+      kept.replyTo = { ...kept.replyTo, text: quoteText(original.text) };
+    const chosen = reactions.get(message.id);
+    if (chosen !== undefined && chosen.size > 0) kept.reactions = Object.fromEntries(chosen);
     return deleted.has(message.id) ? tombstone(kept) : kept;
   };
   /** The message `id` as a reply quotes it, or null when it cannot be answered. */
   const quoteOf = (id: number): Quote | null => {
     const entry = acked[id - 1];
     if (entry === undefined || entry.type !== "message" || deleted.has(id) || id < clearedAt) return null;
-    return { id, from: { id: entry.from.id, nick: entry.from.nick }, text: quoteText(entry.text) };
+    const text = edits.get(id)?.text ?? entry.text;
+    return { id, from: { id: entry.from.id, nick: entry.from.nick }, text: quoteText(text) };
   };
   /**
    * The entries firstId..lastId as a welcome or a page must give them now:
@@ -530,14 +567,26 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
       if (target === undefined) return "not_found";
       return roleOfId(frame.user) === "owner" ? "forbidden" : "ok";
     }
-    if (frame.type !== "delete") throw new Error(`no outcome for ${frame.type}`);
+    if (frame.type !== "delete" && frame.type !== "edit" && frame.type !== "react")
+      throw new Error(`no outcome for ${frame.type}`);
     const entry = acked[frame.id - 1];
     if (entry === undefined || entry.type !== "message" || deleted.has(entry.id) || entry.id < clearedAt)
       return "not_found";
+    if (frame.type === "react") return "ok";
     if (entry.from.id === k.me.id) return "ok";
+    if (frame.type === "edit") return "forbidden";
     return ROLE_RANK[mine] >= ROLE_RANK.moderator && ROLE_RANK[mine] > ROLE_RANK[roleOfId(entry.from.id)]
       ? "ok"
       : "forbidden";
+  };
+
+  /** Whether `raw` is a valid reaction from `k` that changes nothing (so has no answer). */
+  const quietReaction = (k: Client, raw: string | ArrayBuffer): boolean => {
+    const parsed = typeof raw === "string" ? parseClientFrame(raw, roomFrameLimits) : null;
+    if (parsed?.ok !== true || parsed.frame.type !== "react" || k.me === null) return false;
+    const { id, emoji, on } = parsed.frame;
+    if (outcome(k, parsed.frame) !== "ok") return false;
+    return (reactions.get(id)?.get(emoji)?.includes(k.me.id) ?? false) === on;
   };
 
   /** The id `which` names for `k`: its own newest live message, someone else's, or the number. */
@@ -555,6 +604,8 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
     const where = `step ${step}, ${JSON.stringify(frame)}`;
     switch (frame.type) {
       case "message":
+      case "edited":
+      case "reacted":
       case "deleted":
       case "cleared": {
         // The log's ids are gapless and every client sees the same entry under an id.
@@ -565,8 +616,23 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
         else {
           expect(frame.id, where).toBe(acked.length + 1);
           acked.push(frame);
-          if (frame.type === "deleted") deleted.add(frame.target);
-          if (frame.type === "cleared") clearedAt = frame.id;
+          if (frame.type === "deleted") {
+            deleted.add(frame.target);
+            reactions.delete(frame.target);
+          }
+          if (frame.type === "cleared") {
+            clearedAt = frame.id;
+            reactions.clear();
+          }
+          if (frame.type === "edited") edits.set(frame.target, { text: frame.text, ts: frame.ts });
+          if (frame.type === "reacted") {
+            const chosen = reactions.get(frame.target) ?? new Map<string, string[]>();
+            const users = (chosen.get(frame.emoji) ?? []).filter((id) => id !== frame.user.id);
+            if (frame.on) users.push(frame.user.id);
+            if (users.length > 0) chosen.set(frame.emoji, users);
+            else chosen.delete(frame.emoji);
+            reactions.set(frame.target, chosen);
+          }
         }
         return;
       }
@@ -594,6 +660,13 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
         expect(k.view.has(frame.user.id), where).toBe(true);
         expect(frame.user.id, where).not.toBe(k.me?.id);
         return;
+      case "error":
+        // A reaction that changed nothing has no answer, unless the rate limit refused it.
+        if (frame.code === "rate_limited" && k.quiet > 0) {
+          k.quiet--;
+          return;
+        }
+        throw new Error(`unexpected frame outside an answer at ${where}`);
       default:
         // welcome, history and error come only as the answer to a command.
         throw new Error(`unexpected frame outside an answer at ${where}`);
@@ -616,7 +689,10 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
     f.type === "history" ||
     (f.type === "message" && k.me !== null && f.from.id === k.me.id) ||
     (f.type === "renamed" && k.me !== null && f.user.id === k.me.id) ||
-    ((f.type === "deleted" || f.type === "cleared" || f.type === "role") && k.me !== null && f.by.id === k.me.id);
+    ((f.type === "deleted" || f.type === "cleared" || f.type === "role" || f.type === "edited") &&
+      k.me !== null &&
+      f.by.id === k.me.id) ||
+    (f.type === "reacted" && k.me !== null && f.user.id === k.me.id);
 
   const welcomed = (k: Client, welcome: WelcomeFrame, since: number | undefined) => {
     const where = `step ${step}: welcome`;
@@ -676,7 +752,7 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
     ).toEqual(
       acked
         .filter((m): m is MessageFrame => m.type === "message" && m.id >= clearedAt)
-        .map((m) => [m.id, deleted.has(m.id) ? "" : m.text, m.from.id, m.cid ?? null]),
+        .map((m) => [m.id, deleted.has(m.id) ? "" : (edits.get(m.id)?.text ?? m.text), m.from.id, m.cid ?? null]),
     );
   };
 
@@ -705,6 +781,19 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
         case "clear":
           raw = JSON.stringify({ type: "clear" });
           break;
+        case "edit":
+          raw = JSON.stringify({ type: "edit", id: deletionTarget(k, cmd.which), text: cmd.text });
+          break;
+        case "react": {
+          const last = acked.findLast((entry) => entry.type === "message" && !deleted.has(entry.id))?.id ?? 1;
+          raw = JSON.stringify({
+            type: "react",
+            id: cmd.which === "last" ? last : cmd.which,
+            emoji: cmd.emoji,
+            on: cmd.on,
+          });
+          break;
+        }
         case "appoint":
           raw = JSON.stringify({ type: "role", user: clients[cmd.target]?.me?.id ?? "nobody", role: cmd.role });
           break;
@@ -790,11 +879,15 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
         k.closed = true;
       } else if (cmd.do === "typing" && k.me !== null) {
         k.socket.ws.send(raw); // no answer to the typist; the barrier catches any error
+      } else if (quietReaction(k, raw)) {
+        // Asking for what is already so: no entry and no answer (the barrier checks).
+        k.quiet++;
+        k.socket.ws.send(raw);
       } else {
         const parsed = typeof raw === "string" ? parseClientFrame(raw, roomFrameLimits) : null;
         // Moderation's outcome, from the model as it is when the frame goes.
         const moderation =
-          parsed?.ok === true && ["delete", "clear", "role"].includes(parsed.frame.type)
+          parsed?.ok === true && ["delete", "clear", "role", "edit", "react"].includes(parsed.frame.type)
             ? outcome(k, parsed.frame)
             : null;
         // A reply's quote, likewise (null: nothing to answer).
@@ -858,6 +951,8 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
               modlog: "modlog",
               rotate: "rotated",
               delete: "deleted",
+              react: "reacted",
+              search: "results",
               clear: "cleared",
               edit: "edited",
             }[frame.type],
@@ -887,6 +982,9 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
             expect(moderation, `${where}: accepted ${JSON.stringify(answer)}`).toBe("ok");
             if (answer.type === "deleted" && frame.type === "delete") expect(answer.target, where).toBe(frame.id);
             if (answer.type === "role" && frame.type === "role") roles.set(frame.user, frame.role);
+            if (answer.type === "edited" && frame.type === "edit") expect(answer.text, where).toBe(frame.text);
+            if (answer.type === "reacted" && frame.type === "react")
+              expect([answer.target, answer.emoji, answer.on], where).toEqual([frame.id, frame.emoji, frame.on]);
             see(k, answer);
           }
         }
@@ -898,9 +996,33 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
   }
 }
 
+/** A scenario run every time besides the random ones: two people react
+ * with the same emoji, take one back, repeat one (no answer), reply, then
+ * edit the message replied to. */
+const conversation: { clients: number; commands: Command[] } = {
+  clients: 2,
+  commands: [
+    { c: 0, do: "join", nick: "Ana" },
+    { c: 1, do: "join", nick: "Bo" },
+    { c: 0, do: "message", text: "hi", cid: "unique", action: undefined },
+    { c: 1, do: "react", which: "last", emoji: "👍", on: true },
+    { c: 0, do: "react", which: "last", emoji: "👍", on: true },
+    { c: 0, do: "react", which: "last", emoji: "🎉", on: true },
+    { c: 0, do: "react", which: "last", emoji: "❤", on: true },
+    { c: 1, do: "react", which: "last", emoji: "👍", on: false },
+    { c: 0, do: "react", which: "last", emoji: "🎉", on: true },
+    { c: 1, do: "react", which: "last", emoji: "👍", on: true },
+    { c: 1, do: "message", text: "hey", cid: "unique", action: undefined, replyTo: 1 },
+    { c: 0, do: "edit", which: "own", text: "  hello  " },
+    { c: 1, do: "edit", which: "other", text: "hijacked" },
+    { c: 1, do: "rejoin" },
+    { c: 0, do: "delete", which: "own" },
+  ],
+};
+
 describe("the room under random interleavings (property)", () => {
   it("keeps its invariants: no internal error, refusals change nothing, a gapless log, true roster and roles, deleted text never served", async () => {
-    await fc.assert(fc.asyncProperty(scenario, runScenario), { numRuns: 40 });
+    await fc.assert(fc.asyncProperty(scenario, runScenario), { numRuns: 40, examples: [[conversation]] });
   }, 180_000);
 });
 

@@ -47,6 +47,8 @@ describe("schema migrations from an older database", () => {
         "bans",
         "modlog",
         "events",
+        "reactions",
+        "messages_fts",
         "schema_migrations",
       ])
         storage.sql.exec(`DROP TABLE ${table}`);
@@ -68,6 +70,8 @@ describe("schema migrations from an older database", () => {
       });
       store.write();
       expect(store.recentMessages(10).map((m) => m.action)).toEqual([undefined, true]);
+      // The search index holds what was there before it.
+      expect(store.search("V1", 100, 10).messages.map((m) => m.id)).toEqual([7]);
     });
   });
 });

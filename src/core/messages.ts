@@ -106,11 +106,30 @@ export class MessageList {
 
   /** A message's sender changed its text: the message as it is now (and the
    * quotes of the replies to it), when the list holds it. */
-  edit(id: number, text: string, ts: number): MessageFrame | undefined {
+  edit(id: number, text: string, ts: number, mentions?: string[]): MessageFrame | undefined {
     this.#requote(id, (quote) => ({ ...quote, text: quoteText(text) }));
     const message = this.get(id);
     if (message === undefined || message.deleted) return undefined;
-    return this.#replace(message, { ...message, text, edited: ts });
+    const next: MessageFrame = { ...message, text, edited: ts };
+    if (mentions === undefined) delete next.mentions;
+    else next.mentions = mentions;
+    return this.#replace(message, next);
+  }
+
+  /** Someone's reaction added (`on`) or taken back: the message as it is
+   * now, when the list holds it. Applying the same entry twice (a resume
+   * brings messages as they are now, then the entries after them) changes
+   * nothing the second time. */
+  react(id: number, emoji: string, user: string, on: boolean): MessageFrame | undefined {
+    const message = this.get(id);
+    if (message === undefined || message.deleted) return undefined;
+    const users = message.reactions?.[emoji] ?? [];
+    if (users.includes(user) === on) return message;
+    const reactions = { ...message.reactions, [emoji]: on ? [...users, user] : users.filter((each) => each !== user) };
+    if (reactions[emoji]?.length === 0) delete reactions[emoji];
+    const next: MessageFrame = { ...message, reactions };
+    if (Object.keys(reactions).length === 0) delete next.reactions;
+    return this.#replace(message, next);
   }
 
   /** The replies held to message `id` quote it anew (unless it is deleted). */

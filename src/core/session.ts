@@ -22,6 +22,8 @@ import {
   type ErrorFrame,
   type HistoryFrame,
   type KickedFrame,
+  type ReactedFrame,
+  type ResultsFrame,
   type LogEntry,
   type ModlogEntry,
   type ModlogFrame,
@@ -80,6 +82,10 @@ export interface SessionEvents {
   older(page: HistoryFrame): void;
   /** A message was edited; `message` is it as it is now, when the list holds it. */
   edited(frame: EditedFrame, message: MessageFrame | undefined): void;
+  /** Someone reacted or took a reaction back; `message` is it as it is now, when the list holds it. */
+  reacted(frame: ReactedFrame, message: MessageFrame | undefined): void;
+  /** The answer to search(). */
+  results(frame: ResultsFrame): void;
   /** A message was deleted; `message` is its tombstone when the list holds it. */
   deleted(frame: DeletedFrame, message: MessageFrame | undefined): void;
   /** The owner cleared the history: the list is empty of what came before. */
@@ -285,6 +291,34 @@ export class RoomSession {
     return null;
   }
 
+  /** Adds our reaction to a message, or takes it back: the `reacted` event follows, or an error. */
+  react(id: number, emoji: string, on: boolean): void {
+    this.#outbox.command({ type: "react", id, emoji, on });
+  }
+
+  /** `/react 👍`: on the newest message here (not a deleted one); a second
+   * time takes it back. Returns why not, if not. */
+  reactLast(emoji: string): string | null {
+    const last = this.messages.messages.findLast((message) => message.deleted !== true);
+    if (last === undefined) return "There is no message here to react to.";
+    const me = this.#me?.id ?? "";
+    this.react(last.id, emoji, !(last.reactions?.[emoji]?.includes(me) ?? false));
+    return null;
+  }
+
+  /** Searches the room's messages (the `results` event answers): the newest
+   * matches, or those before message `before`. False when not connected. */
+  search(query: string, before?: number): boolean {
+    if (!this.#connection.joined) return false;
+    this.#outbox.spend();
+    return this.#connection.send(before === undefined ? { type: "search", query } : { type: "search", query, before });
+  }
+
+  /** Whether `message` names us (`@nick`, as the room stamped it). */
+  mentionsMe(message: MessageFrame): boolean {
+    return this.#me !== null && message.mentions?.includes(this.#me.id) === true;
+  }
+
   /** The owner deletes the whole history and every file. */
   clearHistory(): void {
     this.#outbox.command({ type: "clear" });
@@ -382,9 +416,13 @@ export class RoomSession {
         if (this.#add([frame]).length > 0) this.#on.messages?.([frame]);
         break;
       case "edited":
+      case "reacted":
       case "deleted":
       case "cleared":
         this.#change(frame);
+        break;
+      case "results":
+        this.#on.results?.(frame);
         break;
       case "history":
         this.messages.prepend(frame.messages);
@@ -470,10 +508,12 @@ export class RoomSession {
     for (const entry of frame.history) if (entry.type !== "message") this.#change(entry);
   }
 
-  /** A deletion or a clear, applied to the list and then told to the view. */
+  /** An edit, a reaction, a deletion or a clear, applied to the list and then told to the view. */
   #change(entry: Exclude<LogEntry, MessageFrame>): void {
     if (entry.type === "edited") {
-      this.#on.edited?.(entry, this.messages.edit(entry.target, entry.text, entry.ts));
+      this.#on.edited?.(entry, this.messages.edit(entry.target, entry.text, entry.ts, entry.mentions));
+    } else if (entry.type === "reacted") {
+      this.#on.reacted?.(entry, this.messages.react(entry.target, entry.emoji, entry.user.id, entry.on));
     } else if (entry.type === "deleted") {
       this.#on.deleted?.(entry, this.messages.delete(entry.target));
     } else {

@@ -245,8 +245,26 @@ export interface EditFrame {
   id: number;
   text: string;
 }
+/** Adds (`on`) or takes back one's reaction to a message: one emoji. */
+export interface ReactFrame {
+  type: "react";
+  /** The message's id. */
+  id: number;
+  /** One emoji (a single RGI emoji grapheme; see parseEmoji). */
+  emoji: string;
+  on: boolean;
+}
+/** Looks for messages by their words: the newest first, a page at a time. */
+export interface SearchFrame {
+  type: "search";
+  query: string;
+  /** Only messages with smaller ids: the next page after the last result. */
+  before?: number;
+}
 export type ClientFrame =
   | EditFrame
+  | ReactFrame
+  | SearchFrame
   | DeleteFrame
   | ClearFrame
   | RotateFrame
@@ -296,6 +314,12 @@ export interface MessageFrame {
   replyTo?: Quote;
   /** When its text was last changed (ms since the epoch), if it was. */
   edited?: number;
+  /** Who reacted with what: each emoji (in the order they were first used)
+   * to the ids of the users who chose it, first first. Absent: none. */
+  reactions?: Record<string, string[]>;
+  /** The users it names as `@nick` who were in the room when it was sent (or
+   * last edited), stamped by the room. Absent: none. */
+  mentions?: string[];
   /** A tombstone: the message was deleted, and `text` is empty (no file,
    * no action). Its id, time, sender and cid stay, so that the log keeps its
    * place and a sender's client can still confirm it. */
@@ -330,7 +354,40 @@ export interface EditedFrame {
   ts: number;
   /** Who edited it: always its sender. */
   by: User;
+  /** Who the new text mentions (see MessageFrame.mentions). */
+  mentions?: string[];
 }
+/** Everyone: someone added (`on`) or took back a reaction. An entry in the room's log. */
+export interface ReactedFrame {
+  type: "reacted";
+  /** This entry's id in the room's log. */
+  id: number;
+  /** The message's id. */
+  target: number;
+  emoji: string;
+  user: User;
+  on: boolean;
+  ts: number;
+}
+/** The answer to `search`: matching messages, newest first. */
+export interface ResultsFrame {
+  type: "results";
+  /** The request's query, so that answers can be matched to requests. */
+  query: string;
+  /** The request's `before`, when it had one. */
+  before?: number;
+  /** At most SEARCH_PAGE messages, as they are now, newest first. */
+  messages: MessageFrame[];
+  /** Present (and true) when there are no more matches. */
+  complete?: true;
+}
+/** Most different emoji on one message. */
+export const MAX_REACTIONS = 20;
+/** The longest search query, in characters; and most words in one. */
+export const MAX_SEARCH_LENGTH = 100;
+export const MAX_SEARCH_WORDS = 8;
+/** Results in one answer to `search`. */
+export const SEARCH_PAGE = 20;
 /** Everyone: a message was deleted. An entry in the room's log: it has the
  * next id, and a resume after an id before it brings it back. */
 export interface DeletedFrame {
@@ -355,10 +412,10 @@ export interface ClearedFrame {
  * takes the next id (strictly increasing, gapless), and `join.since` resumes
  * the log from there.
  */
-export type LogEntry = MessageFrame | EditedFrame | DeletedFrame | ClearedFrame;
+export type LogEntry = MessageFrame | EditedFrame | ReactedFrame | DeletedFrame | ClearedFrame;
+const LOG_ENTRY_TYPES: ReadonlySet<string> = new Set(["message", "edited", "reacted", "deleted", "cleared"]);
 /** The log entry types (the clients count their ids for `since`). */
-export const isLogEntry = (frame: { type: string }): frame is LogEntry =>
-  frame.type === "message" || frame.type === "edited" || frame.type === "deleted" || frame.type === "cleared";
+export const isLogEntry = (frame: { type: string }): frame is LogEntry => LOG_ENTRY_TYPES.has(frame.type);
 /** One person in the room's call. */
 export interface CallMember {
   user: User;
@@ -525,6 +582,8 @@ export interface ErrorFrame {
 }
 export type ServerFrame =
   | EditedFrame
+  | ReactedFrame
+  | ResultsFrame
   | DeletedFrame
   | ClearedFrame
   | RotatedFrame
@@ -566,6 +625,7 @@ export const ERROR_CODES = [
   "locked",
   "slow_mode",
   "calls_disabled",
+  "too_many_reactions",
   "internal",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -683,6 +743,20 @@ function parseText(value: unknown, limits: FrameLimits, cid: string | undefined)
   if (COMBINING_PILE.test(text)) return refuse("bad_frame", COMBINING_PILE_MESSAGE, cid);
   return text;
 }
+
+/** One emoji as the room keeps it, or null when `value` is not exactly one:
+ * a single RGI emoji (a grapheme such as "👍", "👍🏽", "🇫🇷", "👩‍👩‍👧" or
+ * "1️⃣"). A lone symbol typed without its emoji selector ("❤") gets it ("❤️"). */
+export function parseEmoji(value: unknown): string | null {
+  if (typeof value !== "string" || value.length === 0 || value.length > 32) return null;
+  // Built on first use, at run time: the `v` flag (Unicode sets) is newer than the page's build target.
+  // biome-ignore lint/complexity/useRegexLiterals: a literal with the v flag would not build for the page's target.
+  emojiPattern ??= new RegExp("^\\p{RGI_Emoji}$", "v");
+  if (emojiPattern.test(value)) return value;
+  const selected = `${value}\uFE0F`;
+  return [...value].length === 1 && emojiPattern.test(selected) ? selected : null;
+}
+let emojiPattern: RegExp | null = null;
 
 /** An id of the room's log: a safe integer ≥ 1. */
 const isMessageId = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 1;
@@ -868,6 +942,28 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       if (typeof text !== "string") return text;
       return { ok: true, frame: { type: "edit", id: value.id, text } };
     }
+    case "react": {
+      if (!isMessageId(value.id)) return refuse("bad_frame", '"id" must be a message id (an integer ≥ 1).');
+      const emoji = parseEmoji(value.emoji);
+      if (emoji === null) return refuse("bad_frame", '"emoji" must be one emoji, such as "👍".');
+      if (typeof value.on !== "boolean") return refuse("bad_frame", '"on" must be true or false.');
+      return { ok: true, frame: { type: "react", id: value.id, emoji, on: value.on } };
+    }
+    case "search": {
+      if (typeof value.query !== "string") return refuse("bad_frame", '"query" must be a string.');
+      const query = value.query.trim();
+      if (query === "") return refuse("bad_frame", "Search for at least one word.");
+      if (longerThan(query, MAX_SEARCH_LENGTH))
+        return refuse("too_long", `A search is at most ${MAX_SEARCH_LENGTH} characters.`);
+      if (!query.isWellFormed() || TEXT_FORBIDDEN.test(query) || query.includes("\n"))
+        return refuse("bad_frame", "A search is one line, without control characters or bidirectional overrides.");
+      const before = value.before;
+      if (before !== undefined && !isMessageId(before))
+        return refuse("bad_frame", '"before" must be a message id (an integer ≥ 1).');
+      const frame: SearchFrame = { type: "search", query };
+      if (before !== undefined) frame.before = before;
+      return { ok: true, frame };
+    }
     case "unban":
       if (typeof value.ban !== "string" || value.ban.length === 0 || value.ban.length > MAX_USER_ID_LENGTH) {
         return refuse("bad_frame", '"ban" must be the id of a ban (from a bans frame).');
@@ -876,7 +972,7 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
     default:
       return refuse(
         "bad_frame",
-        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, edit, delete, clear, role, kick, ban, bans, unban, settings, modlog or rotate.',
+        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, edit, react, search, delete, clear, role, kick, ban, bans, unban, settings, modlog or rotate.',
       );
   }
 }
@@ -903,6 +999,8 @@ export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set<string>([
   "modlog",
   "rotated",
   "edited",
+  "reacted",
+  "results",
   "deleted",
   "cleared",
   "error",

@@ -9,7 +9,19 @@
  * through here and writes first, so a reader never misses or doubles a
  * queued entry.
  */
-import type { HistoryFrame, LogEntry, MessageFrame, SendFrame, User } from "../shared/protocol";
+import { mentionedIn } from "../shared/mentions";
+import {
+  MAX_REACTIONS,
+  SEARCH_PAGE,
+  type HistoryFrame,
+  type ResultsFrame,
+  type SearchFrame,
+  type LogEntry,
+  type MessageFrame,
+  type ReactFrame,
+  type SendFrame,
+  type User,
+} from "../shared/protocol";
 import { log } from "./log";
 import type { Moderation } from "./moderation";
 import type { RoomParts } from "./room-parts";
@@ -19,6 +31,7 @@ import { WriteFailed, type History, type StoredMessage } from "./storage";
 const NOT_STORED: Record<LogEntry["type"], string> = {
   message: "Something went wrong on the server and your message was not sent; please retry.",
   edited: "Something went wrong on the server and the message was not changed; please retry.",
+  reacted: "Something went wrong on the server and your reaction was not saved; please retry.",
   deleted: "Something went wrong on the server and the message was not deleted; please retry.",
   cleared: "Something went wrong on the server and the history was not cleared; please retry.",
 };
@@ -48,7 +61,32 @@ export class Chat {
       const why = `There is no message ${frame.replyTo} to reply to: it was never sent, is deleted, or is too old.`;
       return this.#room.refuse(ws, "not_found", why, frame.cid);
     }
-    this.#queue(store.appendMessage(from, frame, now, quote), ws, frame.cid);
+    this.#queue(store.appendMessage(from, frame, now, quote, this.#mentions(frame.text)), ws, frame.cid);
+  }
+
+  /** Who `text` names as "@nick" among the people here now (mentions.ts). */
+  #mentions(text: string): string[] {
+    // The common case costs one scan of the text: no "@", no roster.
+    return text.includes("@") ? mentionedIn(text, this.#room.sockets.users) : [];
+  }
+
+  /**
+   * `react`: one's reaction (an emoji) added to a message or taken back. It
+   * is an entry of the log when it changes something; asking for what is
+   * already so changes nothing and gets no answer. At most MAX_REACTIONS
+   * different emoji on a message (`too_many_reactions`).
+   */
+  react(ws: WebSocket, user: User, { id, emoji, on }: ReactFrame, now: number): void {
+    const message = this.#existing(ws, id, "react to");
+    if (message === null) return;
+    const reactions = this.#room.store.reactionsOf(id);
+    const users = reactions.get(emoji);
+    if ((users?.includes(user.id) ?? false) === on) return;
+    if (on && users === undefined && reactions.size >= MAX_REACTIONS) {
+      const why = `A message can have at most ${MAX_REACTIONS} different reactions: add one of those already there.`;
+      return this.#room.refuse(ws, "too_many_reactions", why);
+    }
+    this.#queue(this.#room.store.appendReaction(id, user, emoji, on, now), ws);
   }
 
   /**
@@ -76,13 +114,13 @@ export class Chat {
     if (message.file)
       return this.#room.refuse(ws, "forbidden", "A shared file has no text to edit: delete it and share it again.");
     log("edit", { room: this.#room.logName, message: target, by: by.id });
-    this.#queue(this.#room.store.appendEdit(target, by, text, now), ws);
+    this.#queue(this.#room.store.appendEdit(target, by, text, now, this.#mentions(text)), ws);
   }
 
   /** The message a `delete` or `edit` is about, or null (refused, said why:
    * `not_found`). What this turn queued is stored first: a message can be
    * acted on the moment it was seen. */
-  #existing(ws: WebSocket, target: number, what: "delete" | "edit"): StoredMessage | null {
+  #existing(ws: WebSocket, target: number, what: "delete" | "edit" | "react to"): StoredMessage | null {
     if (!this.write()) return null;
     const message = this.#room.store.message(target);
     if (message !== null && !message.deleted) return message;
@@ -140,6 +178,16 @@ export class Chat {
     const { config, store } = this.#room;
     if (since === undefined) return { entries: store.recentMessages(config.historyOnJoin), truncated: false };
     return store.entriesAfter(since, config.historyOnResume);
+  }
+
+  /** The answer to `search`: a page of matching messages, newest first. */
+  search({ query, before }: SearchFrame): ResultsFrame {
+    this.write();
+    const found = this.#room.store.search(query, before ?? Number.MAX_SAFE_INTEGER, SEARCH_PAGE);
+    const answer: ResultsFrame = { type: "results", query, messages: found.messages };
+    if (before !== undefined) answer.before = before;
+    if (found.complete) answer.complete = true;
+    return answer;
   }
 
   /** A page of older messages, the answer to a `history` frame. */

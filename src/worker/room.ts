@@ -244,6 +244,10 @@ export class Room extends DurableObject<Env> {
         return this.#sockets.send(ws, this.#chat.page(frame.before));
       case "edit":
         return this.#chat.edit(ws, user, frame.id, frame.text, now);
+      case "react":
+        return this.#chat.react(ws, user, frame, now);
+      case "search":
+        return this.#sockets.send(ws, this.#chat.search(frame));
       case "delete":
         return this.#chat.delete(ws, user, frame.id, now);
       case "clear":

@@ -13,12 +13,14 @@ import { createHash } from "node:crypto";
 import { filePath } from "../shared/files";
 import {
   DEFAULT_SETTINGS,
+  MAX_SEARCH_WORDS,
   MODLOG_ENTRIES,
   quoteText,
   utf8Length,
   type ClearedFrame,
   type DeletedFrame,
   type EditedFrame,
+  type ReactedFrame,
   type FileInfo,
   type LogEntry,
   type MessageFrame,
@@ -127,6 +129,37 @@ const MIGRATIONS: readonly string[] = [
   // 10: edits: a message's last edit time, and an edit's new text in the log.
   `ALTER TABLE messages ADD COLUMN edited INTEGER;
    ALTER TABLE events ADD COLUMN text TEXT;`,
+  // 11: reactions (who chose which emoji on which message, now) and their
+  // entries in the log; the users a message (or an edit's text) mentions
+  // (ids, space-separated).
+  `CREATE TABLE reactions (
+     message INTEGER NOT NULL,
+     emoji TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (message, emoji, user_id)
+   ) WITHOUT ROWID;
+   ALTER TABLE events ADD COLUMN emoji TEXT;
+   ALTER TABLE events ADD COLUMN reacted_on INTEGER;
+   ALTER TABLE messages ADD COLUMN mentions TEXT;
+   ALTER TABLE events ADD COLUMN mentions TEXT;`,
+  // 12: search. A full-text index of the messages' text (FTS5, kept by
+  // triggers: an edit or a deletion changes the text, retention and clears
+  // delete rows), without case or accents ("cafe" finds "Café").
+  `CREATE VIRTUAL TABLE messages_fts USING fts5(
+     text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+   );
+   CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+     INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
+   END;
+   CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+     INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+   END;
+   CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+     INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+     INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
+   END;
+   INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');`,
 ];
 
 /** A ban, or the cool-down after a kick. */
@@ -158,18 +191,22 @@ type MessageRow = {
   reply_nick: string | null;
   reply_text: string | null;
   edited: number | null;
+  mentions: string | null;
   file_name: string | null;
   file_size: number | null;
   file_type: string | null;
 };
 
-/** An event of the log: a deletion or a clear. */
+/** An event of the log: an edit, a reaction, a deletion or a clear. */
 type EventRow = {
   id: number;
   ts: number;
-  kind: "edited" | "deleted" | "cleared";
+  kind: "edited" | "reacted" | "deleted" | "cleared";
   target: number | null;
   text: string | null;
+  emoji: string | null;
+  reacted_on: number | null;
+  mentions: string | null;
   by_id: string;
   by_nick: string;
   by_role: "owner" | "moderator" | null;
@@ -283,6 +320,7 @@ export class RoomStorage {
       return frame;
     }
     if (row.edited !== null) frame.edited = row.edited;
+    if (row.mentions !== null) frame.mentions = row.mentions.split(" ");
     if (row.reply_to !== null) {
       const from = { id: row.reply_user ?? "", nick: row.reply_nick ?? "" };
       frame.replyTo =
@@ -324,12 +362,13 @@ export class RoomStorage {
    * commit), which under load is what a room's storage costs. The caller
    * sends the message to no one before write() has succeeded.
    */
-  appendMessage(from: User, sent: SendFrame, ts: number, replyTo?: Quote): MessageFrame {
+  appendMessage(from: User, sent: SendFrame, ts: number, replyTo?: Quote, mentions: string[] = []): MessageFrame {
     const id = ++this.#lastId;
     const frame: MessageFrame = { type: "message", id, ts, from, text: sent.text };
     if (sent.cid !== undefined) frame.cid = sent.cid;
     if (sent.action) frame.action = true;
     if (replyTo !== undefined) frame.replyTo = replyTo;
+    if (mentions.length > 0) frame.mentions = mentions;
     this.#hold(frame);
     return frame;
   }
@@ -393,12 +432,38 @@ export class RoomStorage {
 
   /** An edit of message `target` by its sender, given the next id and held
    * for the next write(). The caller has checked that it may (message()). */
-  appendEdit(target: number, by: User, text: string, ts: number): EditedFrame {
+  appendEdit(target: number, by: User, text: string, ts: number, mentions: string[] = []): EditedFrame {
     const entry: EditedFrame = { type: "edited", id: ++this.#lastId, target, text, ts, by };
+    if (mentions.length > 0) entry.mentions = mentions;
     this.#unwritten.push(entry);
     const quote = this.#quotes.get(target);
     if (quote !== undefined) this.#quotes.set(target, { ...quote, text: quoteText(text) });
     return entry;
+  }
+
+  /** A reaction added (`on`) or taken back, given the next id and held for
+   * the next write(). The caller has checked that it changes something
+   * (reactionsOf()) and that the message exists. */
+  appendReaction(target: number, user: User, emoji: string, on: boolean, ts: number): ReactedFrame {
+    const entry: ReactedFrame = { type: "reacted", id: ++this.#lastId, target, emoji, user, on, ts };
+    this.#unwritten.push(entry);
+    return entry;
+  }
+
+  /** The reactions on message `id` as stored: each emoji to its users (the
+   * caller writes first). */
+  reactionsOf(id: number): Map<string, string[]> {
+    const reactions = new Map<string, string[]>();
+    const rows = this.#sql.exec<{ emoji: string; user_id: string }>(
+      "SELECT emoji, user_id FROM reactions WHERE message = ? ORDER BY at",
+      id,
+    );
+    for (const { emoji, user_id } of rows) {
+      const users = reactions.get(emoji) ?? [];
+      users.push(user_id);
+      reactions.set(emoji, users);
+    }
+    return reactions;
   }
 
   /** A clear of the whole history, given the next id and held for the next write(). */
@@ -435,8 +500,8 @@ export class RoomStorage {
             continue;
           }
           this.#sql.exec(
-            `INSERT INTO messages (id, ts, user_id, nick, text, cid, action, file_id, reply_to, reply_user, reply_nick, reply_text)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO messages (id, ts, user_id, nick, text, cid, action, file_id, reply_to, reply_user, reply_nick, reply_text, mentions)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
             m.id,
             m.ts,
             m.from.id,
@@ -449,6 +514,7 @@ export class RoomStorage {
             m.replyTo?.from.id ?? null,
             m.replyTo?.from.nick ?? null,
             m.replyTo?.text ?? null,
+            m.mentions?.join(" ") ?? null,
           );
           if (m.file !== undefined) {
             this.#sql.exec("UPDATE files SET message_id = ? WHERE id = ?", m.id, m.file.id);
@@ -469,6 +535,7 @@ export class RoomStorage {
         }
         this.#sql.exec("DELETE FROM messages WHERE id <= ?", dropUpTo);
         this.#sql.exec("DELETE FROM events WHERE id <= ?", dropUpTo);
+        this.#sql.exec("DELETE FROM reactions WHERE message <= ?", dropUpTo);
       });
     } catch (error) {
       this.#lastId = batch[0]!.id - 1;
@@ -479,22 +546,51 @@ export class RoomStorage {
     return { filesDoomed };
   }
 
-  /** Stores a deletion or a clear and does what it says (in write()'s
-   * transaction): whether files were marked for deletion. */
-  #writeEvent(entry: EditedFrame | DeletedFrame | ClearedFrame): boolean {
+  /** Stores an event (an edit, a reaction, a deletion, a clear) and does
+   * what it says (in write()'s transaction): whether files were marked for
+   * deletion. */
+  #writeEvent(entry: EditedFrame | ReactedFrame | DeletedFrame | ClearedFrame): boolean {
+    const by = entry.type === "reacted" ? entry.user : entry.by;
     this.#sql.exec(
-      "INSERT INTO events (id, ts, kind, target, by_id, by_nick, by_role, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO events (id, ts, kind, target, by_id, by_nick, by_role, text, emoji, reacted_on, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       entry.id,
       entry.ts,
       entry.type,
       entry.type === "cleared" ? null : entry.target,
-      entry.by.id,
-      entry.by.nick,
-      entry.by.role ?? null,
+      by.id,
+      by.nick,
+      by.role ?? null,
       entry.type === "edited" ? entry.text : null,
+      entry.type === "reacted" ? entry.emoji : null,
+      entry.type === "reacted" ? Number(entry.on) : null,
+      entry.type === "edited" ? (entry.mentions?.join(" ") ?? null) : null,
     );
+    if (entry.type === "reacted") {
+      if (entry.on)
+        this.#sql.exec(
+          "INSERT OR IGNORE INTO reactions (message, emoji, user_id, at) VALUES (?, ?, ?, ?)",
+          entry.target,
+          entry.emoji,
+          entry.user.id,
+          entry.id,
+        );
+      else
+        this.#sql.exec(
+          "DELETE FROM reactions WHERE message = ? AND emoji = ? AND user_id = ?",
+          entry.target,
+          entry.emoji,
+          entry.user.id,
+        );
+      return false;
+    }
     if (entry.type === "edited") {
-      this.#sql.exec("UPDATE messages SET text = ?, edited = ? WHERE id = ?", entry.text, entry.ts, entry.target);
+      this.#sql.exec(
+        "UPDATE messages SET text = ?, edited = ?, mentions = ? WHERE id = ?",
+        entry.text,
+        entry.ts,
+        entry.mentions?.join(" ") ?? null,
+        entry.target,
+      );
       // Replies quote it as it is now.
       this.#sql.exec(
         "UPDATE messages SET reply_text = ? WHERE reply_to = ? AND reply_text IS NOT NULL",
@@ -508,8 +604,9 @@ export class RoomStorage {
         "UPDATE messages SET text = '', action = NULL, file_id = NULL, deleted = 1 WHERE id = ?",
         entry.target,
       );
-      // Replies no longer quote it.
+      // Replies no longer quote it; nobody reacts to a tombstone.
       this.#sql.exec("UPDATE messages SET reply_text = NULL WHERE reply_to = ?", entry.target);
+      this.#sql.exec("DELETE FROM reactions WHERE message = ?", entry.target);
       return (
         this.#sql.exec("UPDATE files SET doomed = 1 WHERE message_id = ? AND doomed IS NULL", entry.target)
           .rowsWritten > 0
@@ -517,6 +614,7 @@ export class RoomStorage {
     }
     this.#sql.exec("DELETE FROM messages WHERE id < ?", entry.id);
     this.#sql.exec("DELETE FROM events WHERE id < ?", entry.id);
+    this.#sql.exec("DELETE FROM reactions WHERE message < ?", entry.id);
     return (
       this.#sql.exec("UPDATE files SET doomed = 1 WHERE message_id IS NOT NULL AND doomed IS NULL").rowsWritten > 0
     );
@@ -565,6 +663,29 @@ export class RoomStorage {
     return { messages: entries.reverse(), complete: !more };
   }
 
+  /**
+   * Messages whose words start with every word of `query` (case and accents
+   * aside), newest first, with ids below `before`: at most `limit` and the
+   * answer's bytes, and whether that was all. Deleted messages have no text
+   * and are never found; edited ones are found by their text now. A query
+   * costs at most one walk of the index, which retention bounds.
+   */
+  search(query: string, before: number, limit: number): { messages: MessageFrame[]; complete: boolean } {
+    const words = searchWords(query);
+    if (words.length === 0) return { messages: [], complete: true };
+    // Each word a quoted prefix: the words hold only letters, digits and marks.
+    const match = words.map((word) => `"${word}"*`).join(" ");
+    const rows = this.#sql.exec<MessageRow>(
+      `${MESSAGES} JOIN messages_fts s ON s.rowid = m.id
+       WHERE messages_fts MATCH ? AND s.rowid < ? AND m.deleted IS NULL ORDER BY s.rowid DESC LIMIT ?`,
+      match,
+      before,
+      limit + 1,
+    );
+    const { entries, more } = this.#within(this.#frames(rows), limit);
+    return { messages: entries, complete: !more };
+  }
+
   /** One message as `delete` needs it, or null when the room does not have it. */
   message(id: number): StoredMessage | null {
     const row = this.#sql
@@ -577,17 +698,42 @@ export class RoomStorage {
     return { id, from: { id: row.user_id, nick: row.nick }, deleted: row.deleted === 1, file: row.file_id !== null };
   }
 
-  *#frames(rows: Iterable<MessageRow>): Generator<MessageFrame> {
-    for (const row of rows) yield this.#toFrame(row);
+  /** Rows as frames, with their reactions (one more query for them all). */
+  #frames(rows: Iterable<MessageRow>): MessageFrame[] {
+    const byId = new Map<number, MessageFrame>();
+    for (const row of rows) byId.set(row.id, this.#toFrame(row));
+    if (byId.size === 0) return [];
+    const ids = [...byId.keys()];
+    const reactions = this.#sql.exec<{ message: number; emoji: string; user_id: string }>(
+      "SELECT message, emoji, user_id FROM reactions WHERE message BETWEEN ? AND ? ORDER BY message, at",
+      Math.min(...ids),
+      Math.max(...ids),
+    );
+    for (const { message, emoji, user_id } of reactions) {
+      const frame = byId.get(message);
+      if (frame === undefined) continue;
+      const reactions = frame.reactions ?? {};
+      frame.reactions = reactions;
+      const users = reactions[emoji] ?? [];
+      users.push(user_id);
+      reactions[emoji] = users;
+    }
+    return [...byId.values()];
   }
 
-  *#events(rows: Iterable<EventRow>): Generator<EditedFrame | DeletedFrame | ClearedFrame> {
+  *#events(rows: Iterable<EventRow>): Generator<EditedFrame | ReactedFrame | DeletedFrame | ClearedFrame> {
     for (const row of rows) {
       const by: User = { id: row.by_id, nick: row.by_nick };
       if (row.by_role !== null) by.role = row.by_role;
       const target = row.target ?? 0;
-      if (row.kind === "edited") yield { type: "edited", id: row.id, target, text: row.text ?? "", ts: row.ts, by };
-      else if (row.kind === "deleted") yield { type: "deleted", id: row.id, ts: row.ts, target, by };
+      if (row.kind === "reacted") {
+        const { id, ts } = row;
+        yield { type: "reacted", id, target, emoji: row.emoji ?? "", user: by, on: row.reacted_on === 1, ts };
+      } else if (row.kind === "edited") {
+        const edited: EditedFrame = { type: "edited", id: row.id, target, text: row.text ?? "", ts: row.ts, by };
+        if (row.mentions !== null) edited.mentions = row.mentions.split(" ");
+        yield edited;
+      } else if (row.kind === "deleted") yield { type: "deleted", id: row.id, ts: row.ts, target, by };
       else yield { type: "cleared", id: row.id, ts: row.ts, by };
     }
   }
@@ -898,6 +1044,12 @@ export class RoomStorage {
   forgetFiles(ids: readonly string[]): void {
     for (const id of ids) this.#sql.exec("DELETE FROM files WHERE id = ?", id);
   }
+}
+
+/** The words of a search, as the index splits text into words (its
+ * unicode61 tokenizer: letters, digits and marks), at most MAX_SEARCH_WORDS. */
+export function searchWords(query: string): string[] {
+  return (query.match(/[\p{L}\p{N}\p{M}]+/gu) ?? []).slice(0, MAX_SEARCH_WORDS);
 }
 
 /** Two newest-first sequences of entries as one, newest first. */

@@ -30,6 +30,8 @@ describe("docs/protocol.md", () => {
       "delete",
       "clear",
       "edit",
+      "react",
+      "search",
     ])
       expect(types, type).toContain(type);
     expect(examples.length).toBeGreaterThanOrEqual(14);
@@ -41,7 +43,7 @@ describe("docs/protocol.md", () => {
       // ("user" is an object in what the server sends, a user id in what clients
       // send; a client's `delete` names a message by its id.)
       const isServerFrame =
-        ("id" in frame && frame.type !== "delete" && frame.type !== "edit") ||
+        ("id" in frame && frame.type !== "delete" && frame.type !== "edit" && frame.type !== "react") ||
         typeof frame.user === "object" ||
         "by" in frame ||
         "bans" in frame ||
