@@ -10,6 +10,8 @@ export const HELP = [
   "/who         who is in the room",
   "/reply ID TEXT  answer message ID (see /ids on)",
   "/edit TEXT   change the text of your last message",
+  "/react EMOJI [ID]  react to the newest message (or message ID); again takes it back",
+  "/search WORDS      find messages with words that start so, newest first",
   "/delete [ID] delete your last message, or message ID (yours; moderators: anyone's below them)",
   "/ids on|off  show message ids (#42), for /delete ID",
   "/mod NICK    (owner) make NICK a moderator; /unmod NICK makes them a member again",

@@ -8,7 +8,7 @@
  * a line from someone else), so the client does not trust the server here.
  */
 import { formatFileSize } from "../src/shared/files";
-import type { FileInfo, MessageFrame, ServerFrame, User } from "../src/shared/protocol";
+import type { FileInfo, MessageFrame, ReactedFrame, ServerFrame, User } from "../src/shared/protocol";
 
 // ---------------------------------------------------------------------------
 // Sanitising
@@ -123,19 +123,19 @@ export class Formatter {
     return [this.dim(`-- ${day} --`)];
   }
 
-  /** A message, or an action ("* Ana waves"); dimmed when it is history. A
-   * deleted one (a tombstone) says so, dimmed. */
-  message(message: MessageFrame, history = false): string[] {
-    const id = this.showIds ? `${this.dim(`#${message.id}`)} ` : "";
+  /** A message, or an action ("* Ana waves"); dimmed when it is history,
+   * its text in bold when it mentions us. A deleted one (a tombstone) says
+   * so, dimmed. `ids`: start with the message's id (default: showIds). */
+  message(message: MessageFrame, history = false, { mentioned = false, ids = this.showIds } = {}): string[] {
+    const id = ids ? `${this.dim(`#${message.id}`)} ` : "";
     if (message.deleted) {
       return [
         ...this.#dayLine(message.ts),
         `${clock(message.ts)} ${id}${this.name(message.from)}: ${this.dim("(message deleted)")}`,
       ];
     }
-    const [first = "", ...rest] = (
-      message.file === undefined ? sanitize(message.text) : this.#file(message.file)
-    ).split("\n");
+    const text = message.file === undefined ? sanitize(message.text) : this.#file(message.file);
+    const [first = "", ...rest] = text.split("\n").map((line) => (mentioned ? this.bold(line) : line));
     const edited = message.edited === undefined ? "" : ` ${this.dim("(edited)")}`;
     const head =
       message.action === true
@@ -155,6 +155,20 @@ export class Formatter {
     return [...this.#dayLine(message.ts), ...(history ? lines.map((line) => this.dim(line)) : lines)];
   }
 
+  /** A reaction, as a notice: "Ana reacted 👍 to Bob: lunch?" (the
+   * message's start; its id when the list does not hold it). */
+  reaction(frame: ReactedFrame, message: MessageFrame | undefined): string[] {
+    const what =
+      message === undefined
+        ? `message #${frame.target}`
+        : `${this.name(message.from)}: ${this.dim(sanitizeLine(shortQuote(message.file?.name ?? message.text)))}`;
+    const how = frame.on ? "reacted" : "took back";
+    return this.notice(
+      `${this.name(frame.user)} ${how} ${sanitizeLine(frame.emoji)} ${frame.on ? "to" : "on"} ${what}`,
+      frame.ts,
+    );
+  }
+
   /** "shared photo.jpg (1.2 MB, image/jpeg): http://…/files/…" */
   #file(file: FileInfo): string {
     const url = this.#httpBase === "" ? file.url : new URL(file.url, this.#httpBase).href;
@@ -165,6 +179,14 @@ export class Formatter {
   notice(text: string, now = Date.now()): string[] {
     return [...this.#dayLine(now), `${clock(now)} ${this.dim("*")} ${text}`];
   }
+}
+
+/** The start of a message, for a line about it: one line, at most 40 characters. */
+const QUOTE_SHORT = 40;
+function shortQuote(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  const chars = [...line];
+  return chars.length <= QUOTE_SHORT ? line : `${chars.slice(0, QUOTE_SHORT - 1).join("")}…`;
 }
 
 const JSON_RAW = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;

@@ -109,7 +109,19 @@ export class ChatSession {
       cleared: ({ by }) => this.#show(this.#format.notice(`${this.#format.name(by)} cleared the history`)),
       // The message again, as it is now, marked "(edited)".
       edited: (_frame, message) => {
-        if (message !== undefined) this.#show(this.#format.message(message));
+        if (message !== undefined)
+          this.#show(this.#format.message(message, false, { mentioned: this.#room.mentionsMe(message) }));
+      },
+      reacted: (frame, message) => this.#show(this.#format.reaction(frame, message)),
+      // Search results, newest first, with their ids (for /reply and /react).
+      results: ({ query, messages, complete }) => {
+        const head =
+          messages.length === 0
+            ? `No messages found for "${sanitizeLine(query)}".`
+            : `Found for "${sanitizeLine(query)}", newest first${complete ? "" : " (the newest 20)"}:`;
+        this.#reply(
+          [head, ...messages.flatMap((message) => this.#format.message(message, false, { ids: true }))].join("\n"),
+        );
       },
       refused: (item, reason) => this.#refusedOwn(item, reason),
       // About nothing we are waiting for: worth saying, not worth stopping for.
@@ -217,7 +229,10 @@ export class ChatSession {
 
   /** A message: the past dimmed; one with a file saved with --download. */
   #message(message: MessageFrame, past: boolean): void {
-    this.#show(this.#format.message(message, past));
+    const mentioned = this.#room.mentionsMe(message);
+    this.#show(this.#format.message(message, past, { mentioned }));
+    // A live mention of us rings the terminal's bell (where a terminal shows the chat).
+    if (mentioned && !past && this.#terminal.fancy) this.#terminal.bell();
     const dir = this.#options.downloadDir;
     if (message.file !== undefined && dir !== undefined && !past && message.from.id !== this.#room.me?.id) {
       void this.#transfer(async () => {
@@ -473,6 +488,21 @@ export class ChatSession {
       case "edit": {
         const { text } = command;
         return this.#when(this.#allConfirmed, () => this.#room.editLast(text));
+      }
+      case "react": {
+        const { id, emoji } = command;
+        if (id !== undefined)
+          return this.#when(this.#joined, () => {
+            this.#room.toggleReaction(id, emoji);
+            return null;
+          });
+        return this.#when(this.#allConfirmed, () => this.#room.reactLast(emoji));
+      }
+      case "search": {
+        const { query } = command;
+        return this.#when(this.#joined, () =>
+          this.#room.search(query) ? null : "Not connected: search once the room is back.",
+        );
       }
       case "delete": {
         const { id } = command;

@@ -85,6 +85,11 @@ export class Terminal {
     if (lines.length > 0) this.#write(this.#out, lines.join("\n"));
   }
 
+  /** Rings the terminal's bell (BEL): a terminal shows or sounds it as its user chose. */
+  bell(): void {
+    if (this.fancy) this.#out.write("\x07");
+  }
+
   /** A diagnostic (connection status, errors): on the terminal with the chat, else on stderr. */
   info(text: string): void {
     this.#write(this.fancy ? this.#out : this.#err, text);

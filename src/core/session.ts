@@ -296,13 +296,19 @@ export class RoomSession {
     this.#outbox.command({ type: "react", id, emoji, on });
   }
 
-  /** `/react 👍`: on the newest message here (not a deleted one); a second
-   * time takes it back. Returns why not, if not. */
+  /** Our reaction with `emoji` on message `id`, added, or taken back when
+   * we have already given it (as far as the list knows). */
+  toggleReaction(id: number, emoji: string): void {
+    const mine = this.messages.get(id)?.reactions?.[emoji]?.includes(this.#me?.id ?? "") ?? false;
+    this.react(id, emoji, !mine);
+  }
+
+  /** `/react 👍`: toggleReaction on the newest message here (not a deleted
+   * one). Returns why not, if not. */
   reactLast(emoji: string): string | null {
     const last = this.messages.messages.findLast((message) => message.deleted !== true);
     if (last === undefined) return "There is no message here to react to.";
-    const me = this.#me?.id ?? "";
-    this.react(last.id, emoji, !(last.reactions?.[emoji]?.includes(me) ?? false));
+    this.toggleReaction(last.id, emoji);
     return null;
   }
 

@@ -10,8 +10,7 @@ import type { CallInfo, CallNoticeFrame, CallState, SignalNoticeFrame, User } fr
 import type { CallMembers } from "../core/call-members";
 import type { Call, CallEvents } from "./call";
 import type { CallView, CallViewParts } from "./call-view";
-import { el } from "./dom";
-import { hue } from "./log";
+import type { Kit } from "./kit";
 
 export class CallEntry {
   readonly #members: CallMembers;
@@ -22,7 +21,10 @@ export class CallEntry {
   #me: User | null = null;
   #info: CallInfo | undefined;
 
-  constructor(members: CallMembers, events: CallEvents, parts: CallViewParts & { join: HTMLButtonElement }) {
+  readonly #kit: Kit;
+
+  constructor(members: CallMembers, events: CallEvents, parts: CallViewParts & { join: HTMLButtonElement }, kit: Kit) {
+    this.#kit = kit;
     this.#members = members;
     this.#events = events;
     this.#parts = parts;
@@ -89,15 +91,27 @@ export class CallEntry {
   async #load(): Promise<{ call: Call; view: CallView } | null> {
     let code: typeof import("./call-view");
     try {
-      code = await import("./call-view");
+      [code] = await Promise.all([import("./call-view"), loadStyles("/call.css")]);
     } catch {
       this.#events.problem("Could not load the call. Check your connection, then try again.");
       return null;
     }
     // The chunk gets the page's helpers rather than importing them, so it
     // shares no module with room.js and loads as one file.
-    const loaded = code.openCall(this.#members, this.#events, this.#parts, { el, hue });
+    const loaded = code.openCall(this.#members, this.#events, this.#parts, this.#kit);
     if (this.#me !== null) loaded.call.welcome(this.#me, this.#info);
     return loaded;
   }
+}
+
+/** Adds a stylesheet to the page; resolves once it applies. */
+function loadStyles(href: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = href;
+    link.addEventListener("load", () => resolve());
+    link.addEventListener("error", () => reject(new Error(`${href} did not load`)));
+    document.head.append(link);
+  });
 }

@@ -7,8 +7,7 @@
  */
 import { Call, type CallEvents, type Participant } from "./call";
 import type { CallMembers } from "../core/call-members";
-import type { el } from "./dom";
-import type { hue } from "./log";
+import type { Kit } from "./kit";
 
 /** Louder than this (RMS of the waveform, 0–1) counts as speaking. */
 const SPEAKING_LEVEL = 0.02;
@@ -35,11 +34,8 @@ interface Tile {
   meter: { analyser: AnalyserNode; samples: Float32Array<ArrayBuffer>; source: MediaStreamAudioSourceNode } | null;
 }
 
-/** The page's drawing helpers (dom.ts, log.ts), passed in so that this chunk imports nothing of room.js. */
-export interface Helpers {
-  el: typeof el;
-  hue: typeof hue;
-}
+/** The page's drawing helpers, passed in so that this chunk imports nothing of room.js (kit.ts). */
+type Helpers = Pick<Kit, "el" | "hue">;
 
 /** The call and its view, made when someone first joins (call-entry.ts loads this file then). */
 export function openCall(

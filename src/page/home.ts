@@ -1,6 +1,7 @@
 /** The landing page: join a room by name, create a private one, or go back to a recent one. */
 import { parseRoomName } from "../shared/protocol";
 import { byId, el, setFieldError } from "./dom";
+import { registerServiceWorker } from "./install";
 import { recentRooms, saveOwnerKey } from "./store";
 
 const joinForm = byId("join-form", HTMLFormElement);
@@ -74,3 +75,5 @@ if (rooms.length > 0) {
 addEventListener("pageshow", () => {
   createButton.disabled = false;
 });
+
+registerServiceWorker();

@@ -5,6 +5,7 @@
  * while the reader is at its end, and otherwise offers a "new messages" button.
  */
 import { formatFileSize, isInlineImage } from "../shared/files";
+import { parseMarkdown, type Span } from "../shared/markdown";
 import type { FileInfo, MessageFrame, User } from "../shared/protocol";
 import { el } from "./dom";
 import { linkify } from "./linkify";
@@ -24,8 +25,11 @@ type Chain = { from: string | null; ts: number } | null;
 export type Delivery = "pending" | "sent" | "failed";
 
 export interface LogOptions {
-  /** The user's own id, once known: their messages get `mine` and data-state. */
+  /** The user's own id, once known: their messages get `mine` and data-state,
+   * their reactions aria-pressed, messages that mention them `mention`. */
   me(): string | undefined;
+  /** A user's nickname by id, for who reacted ("someone" when unknown). */
+  nameOf(id: string): string;
   /** Asks the room for the messages before `before`; false when it cannot now. */
   loadOlder(before: number): boolean;
 }
@@ -54,12 +58,57 @@ function daySeparator(ts: number): HTMLLIElement {
   return item;
 }
 
-/** The text of a message, or "* Nick waves" for an action. */
-function textOf(from: User, text: string, action: boolean): HTMLParagraphElement {
-  const paragraph = el("p", "text");
-  if (action) paragraph.append("* ", el("span", `sender hue-${hue(from.id)}`, from.nick), " ");
-  paragraph.append(...linkify(text));
-  return paragraph;
+/** The text of a message, or "* Nick waves" for an action, with its
+ * Markdown (shared/markdown.ts) as elements and its links as anchors. */
+function textOf(from: User, text: string, action: boolean): HTMLDivElement {
+  const body = el("div", "text");
+  if (action) body.append("* ", el("span", `sender hue-${hue(from.id)}`, from.nick), " ");
+  for (const block of parseMarkdown(text)) {
+    if (block.kind === "text") body.append(...spansOf(block.spans));
+    else {
+      const pre = el("pre");
+      pre.append(el("code", undefined, block.text));
+      body.append(pre);
+    }
+  }
+  return body;
+}
+
+function spansOf(spans: Span[]): (string | Node)[] {
+  return spans.flatMap((span): (string | Node)[] => {
+    if (span.kind === "text") return linkify(span.text);
+    if (span.kind === "code") return [el("code", undefined, span.text)];
+    const styled = el(span.kind === "bold" ? "strong" : "em");
+    styled.append(...spansOf(span.children));
+    return [styled];
+  });
+}
+
+/** A reply's quote of what it answers: a button that jumps to it. */
+function quoteOf(quote: NonNullable<MessageFrame["replyTo"]>): HTMLButtonElement {
+  const button = el("button", "reply-quote");
+  button.type = "button";
+  button.dataset.jump = String(quote.id);
+  button.append(el("span", "sender", quote.from.nick), quote.deleted ? " · Message deleted" : `: ${quote.text}`);
+  button.title = "Show the message this one answers";
+  return button;
+}
+
+/** The reactions under a message: a button per emoji with its count, pressed
+ * when one of them is ours; who chose it in its title and label. */
+function reactionsOf(reactions: Record<string, string[]>, me: string | undefined, nameOf: (id: string) => string) {
+  const bar = el("div", "reactions");
+  for (const [emoji, users] of Object.entries(reactions)) {
+    const button = el("button", "reaction", `${emoji} ${users.length}`);
+    button.type = "button";
+    button.dataset.emoji = emoji;
+    button.setAttribute("aria-pressed", String(me !== undefined && users.includes(me)));
+    const who = users.map((id) => (id === me ? "you" : nameOf(id))).join(", ");
+    button.title = `${emoji} ${who}`;
+    button.setAttribute("aria-label", `${emoji} by ${who}`);
+    bar.append(button);
+  }
+  return bar;
 }
 
 /** A shared file: an image as a thumbnail that opens full size, anything
@@ -105,10 +154,13 @@ export const DELETED_TEXT = "Message deleted";
 function messageItem(
   message: MessageFrame,
   grouped: boolean,
-  mine: boolean,
+  options: LogOptions,
   deletedText = DELETED_TEXT,
 ): HTMLLIElement {
+  const me = options.me();
+  const mine = message.from.id === me;
   const item = el("li", "message");
+  if (me !== undefined && message.mentions?.includes(me) === true && !message.deleted) item.classList.add("mention");
   item.dataset.id = String(message.id);
   item.dataset.from = message.from.id;
   item.dataset.ts = String(message.ts);
@@ -132,12 +184,13 @@ function messageItem(
   more.type = "button";
   more.setAttribute("aria-haspopup", "dialog");
   more.setAttribute("aria-label", `Actions for ${message.from.nick}'s message at ${time.textContent}`);
+  if (message.replyTo !== undefined) item.append(quoteOf(message.replyTo));
   if (message.action) {
     item.classList.add("action");
     item.append(time, textOf(message.from, message.text, true));
     if (message.edited !== undefined) item.append(editedMark(message.edited));
   } else {
-    if (grouped) item.classList.add("grouped");
+    if (grouped && message.replyTo === undefined) item.classList.add("grouped");
     const meta = el("p", "meta");
     meta.append(el("span", `sender hue-${hue(message.from.id)}`, message.from.nick), " ", time);
     if (message.edited !== undefined) meta.append(" ", editedMark(message.edited));
@@ -145,6 +198,7 @@ function messageItem(
     if (message.text !== "") item.append(textOf(message.from, message.text, false));
     if (message.file !== undefined) item.append(fileOf(message.file));
   }
+  if (message.reactions !== undefined) item.append(reactionsOf(message.reactions, me, options.nameOf));
   // After the content: read after the message, placed at its top right.
   item.append(more);
   return item;
@@ -386,12 +440,7 @@ export class MessageLog {
   redraw(message: MessageFrame, deletedText?: string): void {
     const item = this.#list.querySelector<HTMLLIElement>(`:scope > li[data-id="${message.id}"]`);
     if (item === null) return;
-    const again = messageItem(
-      message,
-      item.classList.contains("grouped"),
-      item.classList.contains("mine"),
-      deletedText,
-    );
+    const again = messageItem(message, item.classList.contains("grouped"), this.#options, deletedText);
     const focused = item.contains(document.activeElement);
     item.replaceWith(again);
     if (focused) this.#list.focus({ preventScroll: true });
@@ -426,6 +475,48 @@ export class MessageLog {
     this.#renderEdge();
   }
 
+  /** Shows message `id` in the middle of the list, focused and marked for a
+   * moment; false when it is not on the page. */
+  show(id: number): boolean {
+    const item = this.#list.querySelector<HTMLLIElement>(`:scope > li[data-id="${id}"]`);
+    if (item === null) return false;
+    item.tabIndex = -1;
+    item.scrollIntoView({ block: "center" });
+    item.focus({ preventScroll: true });
+    item.classList.remove("flash");
+    void item.offsetWidth; // restart the animation
+    item.classList.add("flash");
+    this.#pinned = this.#atEnd();
+    return true;
+  }
+
+  /** Loads one more page of older messages (for a jump to an older one);
+   * false when there is nothing older or a page is already on its way. */
+  loadOlder(): boolean {
+    if (this.#complete || this.#requested !== undefined) return false;
+    this.#loadOlder();
+    return this.#requested !== undefined;
+  }
+
+  /** "New since your last visit" before the first message after `lastRead`
+   * (not our own); returns that message's id, if there is one. */
+  markUnread(lastRead: number): number | undefined {
+    const me = this.#options.me();
+    for (const item of this.#list.querySelectorAll<HTMLElement>(":scope > .message[data-id]")) {
+      if (Number(item.dataset.id) <= lastRead || item.dataset.from === me) continue;
+      const divider = el("li", "unread", "New since your last visit");
+      divider.id = "unread";
+      item.before(divider);
+      return Number(item.dataset.id);
+    }
+    return undefined;
+  }
+
+  /** Whether the reader is at the end of the list (sees the newest). */
+  atEnd(): boolean {
+    return this.#atEnd();
+  }
+
   scrollToEnd(): void {
     this.#list.scrollTop = this.#list.scrollHeight;
     this.#pinned = true;
@@ -439,7 +530,7 @@ export class MessageLog {
     }
     const grouped =
       chain !== null && !message.action && chain.from === message.from.id && message.ts - chain.ts < GROUP_WITHIN_MS;
-    entries.push(messageItem(message, grouped, message.from.id === this.#options.me()));
+    entries.push(messageItem(message, grouped, this.#options));
     return { from: message.action ? null : message.from.id, ts: message.ts };
   }
 

@@ -4,21 +4,26 @@
  * (with a reason and, for a ban, how long) for moderators and the owner,
  * Make moderator / Make member for the owner. The room has the last word:
  * its refusals come back as notices like any other.
+ *
+ * Loaded on demand (most people never moderate): room.ts imports this file
+ * the first time a moderator opens one of its dialogs, and hands it the
+ * page's helpers (kit.ts).
  */
-import { modlogText, untilText, type RoomSession } from "../core/session";
-import { isStaff, outranks, type BansFrame, type ModlogFrame, type RoomSettings, type User } from "../shared/protocol";
-import { confirmAction } from "./confirm";
-import { byId, el } from "./dom";
+import type { RoomSession } from "../core/session";
+import type { BansFrame, ModlogFrame, RoomSettings, User } from "../shared/protocol";
+import type { Kit } from "./kit";
 
-/** May `me` act on `user` (a lower role)? */
-export function canModerate(me: User | null, user: User): boolean {
-  return me !== null && me.id !== user.id && isStaff(me) && outranks(me, user);
+/** Both dialogs, made the first time one is opened: their markup
+ * (public/parts/moderation.html, a static file of ours) goes into the roster. */
+export async function setUpDialogs(session: RoomSession, kit: Kit) {
+  const response = await fetch("/parts/moderation.html");
+  if (!response.ok) throw new Error(`the moderation dialogs: HTTP ${response.status}`);
+  const parts = new DOMParser().parseFromString(await response.text(), "text/html");
+  kit.byId("roster", HTMLElement).append(...parts.body.children);
+  return { person: setUpModeration(session, kit), settings: setUpSettings(session, kit) };
 }
 
-export function setUpModeration(
-  session: RoomSession,
-  showNotice: (text: string) => void,
-): { open(user: User, opener: HTMLElement): void } {
+function setUpModeration(session: RoomSession, { byId }: Kit): { open(user: User, opener: HTMLElement): void } {
   const dialog = byId("person-dialog", HTMLDialogElement);
   const title = byId("person-title", HTMLElement);
   const reason = byId("person-reason", HTMLInputElement);
@@ -77,9 +82,9 @@ export function setUpModeration(
  * Unban, and the moderation log. Bans and the log are asked for when the
  * dialog opens; the room's answers are drawn here while it is open.
  */
-export function setUpSettings(
+function setUpSettings(
   session: RoomSession,
-  showNotice: (text: string) => void,
+  { byId, el, confirmAction, modlogText, untilText }: Kit,
 ): { open(opener: HTMLElement): void; bans(frame: BansFrame): boolean; modlog(frame: ModlogFrame): boolean } {
   const dialog = byId("settings-dialog", HTMLDialogElement);
   const form = byId("settings-form", HTMLFormElement);

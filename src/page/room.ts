@@ -6,7 +6,15 @@
  * screen is log.ts and the call's call.ts. This file renders the session's
  * events and turns the page's input into its calls.
  */
-import { codePointLength, parseNick, parseRoomName, type ErrorFrame, type MessageFrame } from "../shared/protocol";
+import {
+  canModerate,
+  codePointLength,
+  quoteText,
+  parseNick,
+  parseRoomName,
+  type ErrorFrame,
+  type MessageFrame,
+} from "../shared/protocol";
 import { parseCommand } from "../shared/commands";
 import type { Status, StatusDetail } from "../core/connection";
 import {
@@ -23,10 +31,21 @@ import { byId, el, setFieldError } from "./dom";
 import { DELETED_TEXT, MessageLog, hue, outgoingItem, setDelivery } from "./log";
 import { confirmAction } from "./confirm";
 import { setUpMessageMenu } from "./message-menu";
-import { canModerate, setUpModeration, setUpSettings } from "./moderate";
+import type { Kit } from "./kit";
 import { setUpSharing } from "./share";
+import { registerServiceWorker } from "./install";
 import { CallEntry } from "./call-entry";
-import { rememberRoom, saveDraft, saveNick, saveOwnerKey, savedDraft, savedNick, savedOwnerKey } from "./store";
+import {
+  rememberRoom,
+  saveDraft,
+  saveLastRead,
+  saveNick,
+  saveOwnerKey,
+  savedDraft,
+  savedLastRead,
+  savedNick,
+  savedOwnerKey,
+} from "./store";
 
 const NOTICE_SHOWN_MS = 6_000;
 /** The counter shows up past this share of the length limit. */
@@ -59,6 +78,9 @@ const copyOwnerLink = byId("copy-owner-link", HTMLButtonElement);
 const attachButton = byId("attach-button", HTMLButtonElement);
 const fileInput = byId("file-input", HTMLInputElement);
 const dropZone = byId("drop-zone", HTMLElement);
+const jumpUnread = byId("jump-unread", HTMLButtonElement);
+const composeMode = byId("compose-mode", HTMLElement);
+const composeModeText = byId("compose-mode-text", HTMLElement);
 const narrow = matchMedia("(max-width: 47.99rem)");
 
 const room = roomFromPath(location.pathname);
@@ -71,6 +93,12 @@ function roomFromPath(path: string): string | null {
 // --- the session and what shows it ---------------------------------------------
 
 let unread = 0;
+/** Of `unread`, the messages that mention us. */
+let mentioned = 0;
+/** Nicknames by user id, from every message and reaction seen: who reacted, when they are gone. */
+const nicks = new Map<string, string>();
+/** A message to show once the list has loaded back to it (jumpTo). */
+let pendingJump: number | undefined;
 let noticeTimer: ReturnType<typeof setTimeout> | undefined;
 let countdown: ReturnType<typeof setInterval> | undefined;
 let quietTimer: ReturnType<typeof setTimeout> | undefined;
@@ -85,16 +113,27 @@ const session: RoomSession = new RoomSession(
     status: onStatus,
     welcome: onWelcome,
     messages: showMessages,
-    older: (page) => log.prepend(page.before, page.messages, page.complete === true),
+    older: (page) => {
+      for (const message of page.messages) nicks.set(message.from.id, message.from.nick);
+      log.prepend(page.before, page.messages, page.complete === true);
+      if (pendingJump !== undefined) jumpTo(pendingJump);
+    },
     // A tombstone in the deleted message's place (when it is on the page).
     deleted: (frame, message) => {
+      redrawReplies(frame.target);
       if (message === undefined) return;
       const byModerator = frame.by.id !== message.from.id;
       log.redraw(message, byModerator ? `Message deleted by ${frame.by.nick}` : DELETED_TEXT);
     },
-    edited: (_frame, message) => {
+    edited: (frame, message) => {
+      redrawReplies(frame.target);
       if (message !== undefined) log.redraw(message);
     },
+    reacted: (frame, message) => {
+      nicks.set(frame.user.id, frame.user.nick);
+      if (message !== undefined) log.redraw(message);
+    },
+    results: (frame) => searchBox?.results(frame),
     cleared: ({ by }) => {
       log.clear();
       log.notice(`${by.nick} cleared the history`);
@@ -127,7 +166,7 @@ const session: RoomSession = new RoomSession(
     },
     // Drawn in the settings dialog while it is open; else a notice.
     modlog: (frame) => {
-      if (settingsPanel.modlog(frame)) return;
+      if (dialogs?.settings.modlog(frame)) return;
       const latest = frame.entries.slice(0, 5).map((entry) => modlogText(entry));
       showNotice(
         latest.length === 0 ? "Nothing in the moderation log." : `Latest: ${latest.join("; ")}.`,
@@ -136,7 +175,7 @@ const session: RoomSession = new RoomSession(
       );
     },
     bans: (frame) => {
-      if (settingsPanel.bans(frame)) return;
+      if (dialogs?.settings.bans(frame)) return;
       const bans = frame.bans.map((ban) => `${ban.user.nick} ${untilText(ban.until)} (/unban ${ban.id})`);
       showNotice(bans.length === 0 ? "No bans in force." : `Bans: ${bans.join("; ")}.`, "info", false);
     },
@@ -152,6 +191,9 @@ const session: RoomSession = new RoomSession(
     },
   },
 );
+
+/** The page's helpers, for the code it loads on demand (kit.ts). */
+const kit: Kit = { byId, el, hue, confirmAction, modlogText, untilText };
 
 // The room's call: signalling over the chat's socket, media peer to peer
 // (call-entry.ts, which loads the WebRTC code on the first join).
@@ -174,6 +216,7 @@ const call = new CallEntry(
     leave: byId("call-leave", HTMLButtonElement),
     summary: byId("call-summary", HTMLElement),
   },
+  kit,
 );
 
 const log = new MessageLog(
@@ -186,9 +229,28 @@ const log = new MessageLog(
   },
   {
     me: () => session.me?.id,
+    nameOf: (id) => session.roster.get(id)?.nick ?? nicks.get(id) ?? "someone",
     loadOlder: (before) => session.requestHistory(before),
   },
 );
+
+/** The replies on the page to message `id`, drawn again (their quote changed). */
+function redrawReplies(id: number): void {
+  for (const reply of session.messages.repliesTo(id)) log.redraw(reply);
+}
+
+/** Shows message `id`: on the page already, or after loading older pages
+ * back to it (each answer calls this again), or says it is gone. */
+function jumpTo(id: number): void {
+  pendingJump = undefined;
+  if (log.show(id)) return;
+  const oldest = log.oldestId();
+  if (oldest !== undefined && id < oldest && log.loadOlder()) {
+    pendingJump = id;
+    return;
+  }
+  showNotice("That message is no longer in the room's history.", "info");
+}
 
 const STATUS_LABELS: Record<Status, string> = {
   connecting: "Connecting…",
@@ -196,6 +258,8 @@ const STATUS_LABELS: Record<Status, string> = {
   reconnecting: "Reconnecting…",
   offline: "Offline",
 };
+
+const OFFLINE_TEXT = "Offline: what you write is sent when you are back";
 
 function onStatus(status: Status, detail: StatusDetail): void {
   clearInterval(countdown);
@@ -206,7 +270,10 @@ function onStatus(status: Status, detail: StatusDetail): void {
   const { retryAt } = detail;
   retryButton.hidden = retryAt === undefined;
   call.render(status === "online" && session.joined);
-  if (retryAt === undefined) {
+  if (status !== "online" && !navigator.onLine) {
+    // No network at all (an installed app opened offline, say): the outbox keeps what is written.
+    statusLine.textContent = OFFLINE_TEXT;
+  } else if (retryAt === undefined) {
     statusLine.textContent = STATUS_LABELS[status];
   } else {
     const tick = (): void => {
@@ -223,7 +290,12 @@ function onStatus(status: Status, detail: StatusDetail): void {
     showNotice("This chat was opened again somewhere else. Reload the page to continue here.", "error", false);
   if (!joinView.hidden) {
     joinButton.disabled = false;
-    if (nickError.hidden) setFieldError(nickInput, nickError, "Could not reach the room. Please try again.");
+    if (nickError.hidden)
+      setFieldError(
+        nickInput,
+        nickError,
+        navigator.onLine ? "Could not reach the room. Please try again." : "You are offline: join once you are back.",
+      );
   }
 }
 
@@ -239,8 +311,12 @@ function onWelcome({ frame, first, history, lost }: Welcome): void {
     log.restart();
     log.notice("You missed a lot while away: here are the newest messages; scroll up for the rest.");
   }
-  if (first) log.start(history);
-  else showMessages(history);
+  if (first) {
+    log.start(history);
+    // Back in a room: where the new messages start, and a way there.
+    const lastRead = room === null ? undefined : savedLastRead(room);
+    if (lastRead !== undefined) jumpUnread.hidden = log.markUnread(lastRead) === undefined;
+  } else showMessages(history);
   log.reset();
   for (const item of lost) if (item.kind === "message") showDelivery(item.cid);
 
@@ -251,21 +327,56 @@ function onWelcome({ frame, first, history, lost }: Welcome): void {
   }
   updateCounter();
   if (first) log.scrollToEnd();
+  // A link to a message (/r/room#m42) opens the room at it.
+  const linked = /^#m(\d+)$/.exec(location.hash)?.[1];
+  if (first && linked !== undefined) jumpTo(Number(linked));
+  markRead();
+}
+
+/** The newest message, remembered as read when the reader can see it. */
+function markRead(): void {
+  const newest = session.messages.newestId;
+  if (room !== null && newest !== undefined && !document.hidden && log.atEnd()) saveLastRead(room, newest);
 }
 
 /** Messages from the room, oldest first: each echo of our own replaces its pending item. */
 function showMessages(messages: MessageFrame[]): void {
   const me = session.me?.id;
   let others = 0;
+  let mentions = 0;
   for (const message of messages) {
-    if (message.from.id !== me) others++;
-    else if (message.cid !== undefined) {
+    nicks.set(message.from.id, message.from.nick);
+    if (message.from.id !== me) {
+      others++;
+      if (session.mentionsMe(message)) {
+        mentions++;
+        notifyMention(message);
+      }
+    } else if (message.cid !== undefined) {
       ownItems.get(message.cid)?.remove();
       ownItems.delete(message.cid);
     }
   }
   log.add(messages);
-  if (document.hidden && others > 0) countUnread(others);
+  if (document.hidden && others > 0) countUnread(others, mentions);
+  markRead();
+}
+
+/** A system notification for a mention, when the tab is hidden and the
+ * person allowed them; clicking it opens the room at the message. */
+function notifyMention(message: MessageFrame): void {
+  if (!document.hidden || typeof Notification === "undefined" || Notification.permission !== "granted") return;
+  const text = message.file?.name ?? message.text;
+  const notification = new Notification(`${message.from.nick} mentioned you in #${room}`, {
+    body: text.length > 200 ? `${text.slice(0, 199)}…` : text,
+    tag: `edge-chat-${room}-${message.id}`,
+    icon: "/icon-192.png",
+  });
+  notification.addEventListener("click", () => {
+    focus();
+    jumpTo(message.id);
+    notification.close();
+  });
 }
 
 function onNotice(notice: Notice): void {
@@ -301,6 +412,33 @@ function onError(frame: ErrorFrame): void {
 }
 
 // --- our own messages -----------------------------------------------------------
+
+// --- replying and editing in the composer ---------------------------------------
+
+/** What the composer's text will be: a reply to a message, or a message's new text. */
+let composing: { kind: "reply" | "edit"; message: MessageFrame } | null = null;
+
+function compose(kind: "reply" | "edit", message: MessageFrame): void {
+  composing = { kind, message };
+  const start = quoteText(message.file?.name ?? message.text);
+  composeModeText.textContent =
+    kind === "reply" ? `Replying to ${message.from.nick}: ${start}` : `Editing your message: ${start}`;
+  composeMode.hidden = false;
+  if (kind === "edit") textInput.value = message.text;
+  updateCounter();
+  textInput.focus();
+}
+
+function stopComposing(): void {
+  if (composing?.kind === "edit") textInput.value = "";
+  composing = null;
+  composeMode.hidden = true;
+  updateCounter();
+}
+byId("compose-mode-cancel", HTMLButtonElement).addEventListener("click", () => {
+  stopComposing();
+  textInput.focus();
+});
 
 /** Shows an own message at once; the session sends it as soon as the room can take it. */
 function say(text: string, action: boolean, replyTo?: number): void {
@@ -380,7 +518,7 @@ function renderRoster(): void {
         button.dataset.user = user.id;
         button.setAttribute("aria-label", `Moderate ${user.nick}`);
         button.title = `Kick, ban${session.me?.role === "owner" ? " or appoint" : ""} ${user.nick}`;
-        button.addEventListener("click", () => moderation.open(user, button));
+        button.addEventListener("click", () => void moderation().then((open) => open?.person.open(user, button)));
         item.append(button);
       }
       return item;
@@ -411,15 +549,18 @@ function hideNotice(): void {
 const baseTitle = room === null ? document.title : `#${room} · edge-chat`;
 document.title = baseTitle;
 
-function countUnread(count: number): void {
+/** Messages that came while the tab was hidden, in its title; mentions of us apart: "(5, 2 @) #room". */
+function countUnread(count: number, mentions: number): void {
   unread += count;
-  document.title = `(${unread}) ${baseTitle}`;
+  mentioned += mentions;
+  document.title = `(${unread}${mentioned > 0 ? `, ${mentioned} @` : ""}) ${baseTitle}`;
 }
 
 document.addEventListener("visibilitychange", () => {
   if (document.hidden) return;
-  unread = 0;
+  unread = mentioned = 0;
   document.title = baseTitle;
+  markRead();
 });
 
 // Escape closes what is open: the notice, and the roster where it covers the messages.
@@ -456,17 +597,56 @@ composer.addEventListener("submit", (event) => {
 });
 
 textInput.addEventListener("keydown", (event) => {
+  if (event.isComposing) return;
   // Enter sends, Shift+Enter is a new line; an IME's Enter confirms its text.
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+  if (event.key === "Enter" && !event.shiftKey) {
     event.preventDefault();
     sendComposed();
+  } else if (event.key === "ArrowUp" && textInput.value === "" && composing === null) {
+    // Up in an empty composer edits our last message, as in most chats.
+    const last = session.me === null ? undefined : session.messages.lastFrom(session.me.id, { withText: true });
+    if (last === undefined) return;
+    event.preventDefault();
+    compose("edit", last);
+  } else if (event.key === "Escape" && composing !== null) {
+    event.stopPropagation();
+    stopComposing();
+  } else if (event.key === "Tab" && !event.shiftKey && completeMention()) {
+    event.preventDefault();
   }
 });
+
+/** The nicknames here that start with the "@word" before the caret. */
+function mentionCandidates(): { start: number; nicks: string[] } | null {
+  const before = textInput.value.slice(0, textInput.selectionStart);
+  const typed = /(?:^|\s)@([^\s@]*)$/u.exec(before);
+  if (typed === null) return null;
+  const prefix = (typed[1] ?? "").toLowerCase();
+  const nicks = session.roster
+    .sorted()
+    .filter((user) => user.id !== session.me?.id && user.nick.toLowerCase().startsWith(prefix))
+    .map((user) => user.nick);
+  return nicks.length === 0 ? null : { start: before.length - prefix.length, nicks };
+}
+
+/** Tab after "@an": "@Ana " (the first nickname that fits). */
+function completeMention(): boolean {
+  const found = mentionCandidates();
+  if (found === null) return false;
+  const caret = textInput.selectionStart;
+  const completed = `${found.nicks[0]} `;
+  textInput.setRangeText(completed, found.start, caret, "end");
+  textInput.dispatchEvent(new Event("input"));
+  return true;
+}
 
 textInput.addEventListener("input", () => {
   updateCounter();
   if (room !== null) saveDraft(room, textInput.value);
   session.typed(textInput.value);
+  // "@an": who Tab would complete, where the typing line is.
+  const found = mentionCandidates();
+  typingLine.textContent = found === null ? session.typists.line : `Tab: @${found.nicks.slice(0, 5).join(", @")}`;
 });
 
 /** "N left" past 80 % of the limit; over it, "N too many" in red and no sending. */
@@ -534,6 +714,13 @@ function sendComposed(): void {
       return clearComposer();
     case "edit":
       return commandSent(session.editLast(command.text));
+    case "react":
+      if (command.id === undefined) return commandSent(session.reactLast(command.emoji));
+      session.toggleReaction(command.id, command.emoji);
+      return clearComposer();
+    case "search":
+      void openSearch(command.query);
+      return clearComposer();
     case "delete":
       if (command.id === undefined) return commandSent(session.deleteLast());
       session.deleteMessage(command.id);
@@ -557,7 +744,8 @@ function sendComposed(): void {
     if (length > limits.messageLength) {
       return showNotice(`A message is at most ${limits.messageLength} characters (this one has ${length}).`);
     }
-    say(command.text, command.action, command.replyTo);
+    if (composing?.kind === "edit") session.editMessage(composing.message.id, command.text);
+    else say(command.text, command.action, command.replyTo ?? composing?.message.id);
   }
   clearComposer();
 }
@@ -570,16 +758,29 @@ function commandSent(problem: string | null): void {
 
 function clearComposer(): void {
   hideNotice();
+  stopComposing();
   textInput.value = "";
   if (room !== null) saveDraft(room, "");
   updateCounter();
 }
 
-// The moderation dialog (moderate.ts), opened from the roster.
-const moderation = setUpModeration(session, showNotice);
-const settingsPanel = setUpSettings(session, showNotice);
+// The moderation dialogs (moderate.ts: a person's, from the roster; the
+// room's settings), loaded the first time one is opened.
+type Dialogs = Awaited<ReturnType<typeof import("./moderate").setUpDialogs>>;
+let dialogs: Dialogs | null = null;
+let dialogsLoading: Promise<Dialogs> | null = null;
+async function moderation(): Promise<typeof dialogs> {
+  dialogsLoading ??= import("./moderate").then((code) => code.setUpDialogs(session, kit));
+  try {
+    dialogs = await dialogsLoading;
+  } catch {
+    dialogsLoading = null; // the next click tries again
+    showNotice("Could not load the moderation tools. Check your connection, then try again.");
+  }
+  return dialogs;
+}
 const openSettings = byId("open-settings", HTMLButtonElement);
-openSettings.addEventListener("click", () => settingsPanel.open(openSettings));
+openSettings.addEventListener("click", () => void moderation().then((open) => open?.settings.open(openSettings)));
 
 // --- sharing files (share.ts) ---------------------------------------------------
 
@@ -631,8 +832,56 @@ newOwnerKey.addEventListener("click", async () => {
   if (sure) session.rotateOwnerKey();
 });
 
-// Each message's menu (message-menu.ts): copy, delete.
-setUpMessageMenu(session, list);
+// Each message's menu (message-menu.ts): react, reply, edit, copy, link, delete.
+const messageLink = (id: number): string => `${location.origin}/r/${room}#m${id}`;
+setUpMessageMenu(session, list, {
+  reply: (message) => compose("reply", message),
+  edit: (message) => compose("edit", message),
+  link: (message) => messageLink(message.id),
+});
+// A reply's quote jumps to what it answers.
+list.addEventListener("click", (event) => {
+  const quote = event.target instanceof Element ? event.target.closest<HTMLElement>("[data-jump]") : null;
+  if (quote !== null) jumpTo(Number(quote.dataset.jump));
+});
+list.addEventListener("scroll", () => markRead(), { passive: true });
+addEventListener("hashchange", () => {
+  const linked = /^#m(\d+)$/.exec(location.hash)?.[1];
+  if (linked !== undefined && session.joined) jumpTo(Number(linked));
+});
+
+// Searching (search.ts, loaded on first use), from the header's 🔍 or /search words.
+let searchBox: ReturnType<typeof import("./search").setUpSearch> | null = null;
+async function openSearch(query?: string): Promise<void> {
+  let code: typeof import("./search");
+  try {
+    code = await import("./search");
+  } catch {
+    return showNotice("Could not load the search. Check your connection, then try again.");
+  }
+  searchBox ??= code.setUpSearch(session, jumpTo, showNotice, kit);
+  searchBox.open(query);
+}
+byId("open-search", HTMLButtonElement).addEventListener("click", () => void openSearch());
+
+jumpUnread.addEventListener("click", () => {
+  document.getElementById("unread")?.scrollIntoView({ block: "start" });
+  jumpUnread.hidden = true;
+});
+
+// Mentions as system notifications: asked when the person wants them, never on load.
+const notifyButton = byId("notify-mentions", HTMLButtonElement);
+notifyButton.hidden = typeof Notification === "undefined" || Notification.permission !== "default";
+notifyButton.addEventListener("click", async () => {
+  const answer = await Notification.requestPermission();
+  notifyButton.hidden = true;
+  showNotice(
+    answer === "granted"
+      ? "You will get a notification when someone mentions you while this tab is in the background."
+      : "No notifications: your browser keeps them off for this site.",
+    "info",
+  );
+});
 
 retryButton.addEventListener("click", () => session.retryNow());
 // Closing the tab leaves the call at once, for everyone (not after a timeout).
@@ -665,4 +914,12 @@ if (room === null) {
   textInput.value = savedDraft(room);
   // The roster starts folded away on small screens, where it sits above the messages.
   rosterBox.open = !narrow.matches;
+  // Opened without a network (from the service worker's copy): said at once.
+  if (!navigator.onLine) {
+    statusLine.hidden = false;
+    statusLine.dataset.state = "offline";
+    statusLine.textContent = OFFLINE_TEXT;
+  }
 }
+
+registerServiceWorker();

@@ -1,6 +1,7 @@
 /**
  * What the pages remember: in localStorage the last nickname, the rooms
- * visited recently and the owner key of each room this browser owns; in sessionStorage (this tab only) the unsent text of each
+ * visited recently, the owner key of each room this browser owns and the last
+ * message read in each room; in sessionStorage (this tab only) the unsent text of each
  * room's composer. Storage may be unavailable (private modes, disabled
  * cookies) or hold anything, so every read is checked and every failure ignored.
  */
@@ -60,3 +61,12 @@ export const saveDraft = (room: string, text: string): void => write(DRAFT_KEY +
 /** The owner key of `room`, kept on this device for the owner link ("" to forget it). */
 export const savedOwnerKey = (room: string): string | undefined => read(OWNER_KEY + room) || undefined;
 export const saveOwnerKey = (room: string, key: string): void => write(OWNER_KEY + room, key);
+
+const READ_KEY = "edge-chat:last-read:";
+
+/** The newest message of `room` read on this device (shown at the end of the list while the tab was visible). */
+export function savedLastRead(room: string): number | undefined {
+  const id = Number(read(READ_KEY + room));
+  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}
+export const saveLastRead = (room: string, id: number): void => write(READ_KEY + room, String(id));

@@ -4,7 +4,7 @@
  * both clients, so that `/me`, `/nick` and `//` mean the same everywhere; each
  * client decides how to answer `who`, `help`, `quit` and the rest.
  */
-import type { RoomSettings } from "./protocol";
+import { parseEmoji, type RoomSettings } from "./protocol";
 
 export type Command =
   /** `replyTo`: `/reply ID text` answers message ID. */
@@ -26,6 +26,9 @@ export type Command =
   | { kind: "unban"; ban: string }
   /** Change the text of our newest message. */
   | { kind: "edit"; text: string }
+  /** `/react 👍` on the newest message, `/react 👍 42` on message 42 (again: takes it back). */
+  | { kind: "react"; emoji: string; id?: number }
+  | { kind: "search"; query: string }
   /** Delete a message: ours, the newest (no id), or any by id. */
   | { kind: "delete"; id?: number }
   /** The owner deletes the whole history (`/clearhistory yes`: it cannot be undone). */
@@ -100,6 +103,22 @@ export function parseCommand(line: string): Command {
       return rest === ""
         ? { kind: "usage", text: "Usage: /edit new text (changes your last message)" }
         : { kind: "edit", text: rest };
+    case "react": {
+      const [first = "", second] = rest.split(/\s+/);
+      const emoji = parseEmoji(first);
+      const id = second === undefined ? undefined : Number(second.replace("#", ""));
+      if (emoji === null || (id !== undefined && !(Number.isSafeInteger(id) && id >= 1)))
+        return {
+          kind: "usage",
+          text: "Usage: /react 👍 (on the newest message), or /react 👍 id; again takes it back",
+        };
+      return id === undefined ? { kind: "react", emoji } : { kind: "react", emoji, id };
+    }
+    case "search":
+    case "find":
+      return rest === ""
+        ? { kind: "usage", text: "Usage: /search words (finds messages with words that start so)" }
+        : { kind: "search", query: rest };
     case "delete":
     case "del": {
       if (rest === "") return { kind: "delete" };

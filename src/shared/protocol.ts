@@ -129,6 +129,10 @@ export const roleOf = (user: User): Role => user.role ?? "member";
 export const isStaff = (user: User): boolean => ROLE_RANK[roleOf(user)] >= ROLE_RANK.moderator;
 /** `by` ranks above `user` (nobody acts on an equal or higher role). */
 export const outranks = (by: User, user: User): boolean => ROLE_RANK[roleOf(by)] > ROLE_RANK[roleOf(user)];
+/** May `me` act on `user`: staff, on someone else of a lower role. */
+export function canModerate(me: User | null, user: User): boolean {
+  return me !== null && me.id !== user.id && isStaff(me) && outranks(me, user);
+}
 
 // Client → server.
 export interface JoinFrame {
