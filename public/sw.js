@@ -57,8 +57,16 @@ async function networkFirst(request, url) {
     return response;
   } catch (error) {
     const copy = await cache.match(room ? ROOM_SHELL : request, { ignoreSearch: true });
-    if (copy !== undefined) return copy;
+    if (copy !== undefined) return room ? openedOffline(copy) : copy;
     if (request.mode === "navigate") return (await cache.match("/")) ?? Response.error();
     throw error;
   }
+}
+
+/** The room page's copy, marked (data-offline on its body) so that the page
+ * says at once that it opened without a network: navigator.onLine is not
+ * always told. */
+async function openedOffline(copy) {
+  const html = (await copy.text()).replace('<body class="room">', '<body class="room" data-offline>');
+  return new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } });
 }

@@ -105,7 +105,8 @@ function reactionsOf(reactions: Record<string, string[]>, me: string | undefined
     button.setAttribute("aria-pressed", String(me !== undefined && users.includes(me)));
     const who = users.map((id) => (id === me ? "you" : nameOf(id))).join(", ");
     button.title = `${emoji} ${who}`;
-    button.setAttribute("aria-label", `${emoji} by ${who}`);
+    // The visible text first (WCAG's label in name), then who.
+    button.setAttribute("aria-label", `${emoji} ${users.length}: ${who}`);
     bar.append(button);
   }
   return bar;

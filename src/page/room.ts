@@ -260,6 +260,9 @@ const STATUS_LABELS: Record<Status, string> = {
 };
 
 const OFFLINE_TEXT = "Offline: what you write is sent when you are back";
+/** The service worker's copy of the page, opened without a network (sw.js marks it), until the room answers. */
+let openedOffline = document.body.dataset.offline !== undefined;
+const offline = (): boolean => openedOffline || !navigator.onLine;
 
 function onStatus(status: Status, detail: StatusDetail): void {
   clearInterval(countdown);
@@ -270,7 +273,8 @@ function onStatus(status: Status, detail: StatusDetail): void {
   const { retryAt } = detail;
   retryButton.hidden = retryAt === undefined;
   call.render(status === "online" && session.joined);
-  if (status !== "online" && !navigator.onLine) {
+  if (status === "online") openedOffline = false;
+  if (status !== "online" && offline()) {
     // No network at all (an installed app opened offline, say): the outbox keeps what is written.
     statusLine.textContent = OFFLINE_TEXT;
   } else if (retryAt === undefined) {
@@ -294,7 +298,7 @@ function onStatus(status: Status, detail: StatusDetail): void {
       setFieldError(
         nickInput,
         nickError,
-        navigator.onLine ? "Could not reach the room. Please try again." : "You are offline: join once you are back.",
+        offline() ? "You are offline: join once you are back." : "Could not reach the room. Please try again.",
       );
   }
 }
@@ -915,7 +919,7 @@ if (room === null) {
   // The roster starts folded away on small screens, where it sits above the messages.
   rosterBox.open = !narrow.matches;
   // Opened without a network (from the service worker's copy): said at once.
-  if (!navigator.onLine) {
+  if (offline()) {
     statusLine.hidden = false;
     statusLine.dataset.state = "offline";
     statusLine.textContent = OFFLINE_TEXT;

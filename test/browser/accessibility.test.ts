@@ -106,6 +106,29 @@ describe.each([
     await passes(kartik.page, "a message's menu");
     await kartik.page.keyboard.press("Escape");
 
+    // Replies, reactions, a mention, formatting; replying and editing in the composer; search.
+    await say(ana.page, "*bold* _italic_ `code` for @Kartik");
+    await waitForInLog(kartik.page, "for @Kartik");
+    await entryWith(kartik.page, "for @Kartik").locator("button.more").click();
+    await kartik.page.locator('#message-reactions [data-emoji="🎉"]').click();
+    await entryWith(kartik.page, "for @Kartik").locator("button.reaction").waitFor();
+    await entryWith(kartik.page, "for @Kartik").locator("button.more").click();
+    await kartik.page.locator("#message-reply").click();
+    await kartik.page.locator("#compose-mode").waitFor();
+    await passes(kartik.page, "a mention, formatting, a reaction, replying");
+    await say(kartik.page, "a reply");
+    await entryWith(kartik.page, "a reply").locator(".reply-quote").waitFor();
+    await composer(kartik.page).press("ArrowUp");
+    await kartik.page.getByText("Editing your message").waitFor();
+    await passes(kartik.page, "a reply, editing");
+    await kartik.page.keyboard.press("Escape");
+    await kartik.page.locator("#open-search").click();
+    await kartik.page.locator("#search-query").fill("bold");
+    await kartik.page.locator("#search-query").press("Enter");
+    await kartik.page.locator("#search-results mark").waitFor();
+    await passes(kartik.page, "search results");
+    await kartik.page.locator("#search-close").click();
+
     // An own message that failed: the reason, Retry and Discard.
     await say(kartik.page, "gnp.exe\u202Eharmless");
     await entryWith(kartik.page, "harmless").locator("[data-do=retry]").waitFor();
