@@ -8,6 +8,7 @@
  * a line from someone else), so the client does not trust the server here.
  */
 import { formatFileSize } from "../src/shared/files";
+import { parseMarkdown, type Span } from "../src/shared/markdown";
 import type { FileInfo, MessageFrame, ReactedFrame, ServerFrame, User } from "../src/shared/protocol";
 
 // ---------------------------------------------------------------------------
@@ -134,7 +135,7 @@ export class Formatter {
         `${clock(message.ts)} ${id}${this.name(message.from)}: ${this.dim("(message deleted)")}`,
       ];
     }
-    const text = message.file === undefined ? sanitize(message.text) : this.#file(message.file);
+    const text = message.file === undefined ? this.#styled(sanitize(message.text)) : this.#file(message.file);
     const [first = "", ...rest] = text.split("\n").map((line) => (mentioned ? this.bold(line) : line));
     const edited = message.edited === undefined ? "" : ` ${this.dim("(edited)")}`;
     const head =
@@ -167,6 +168,31 @@ export class Formatter {
       `${this.name(frame.user)} ${how} ${sanitizeLine(frame.emoji)} ${frame.on ? "to" : "on"} ${what}`,
       frame.ts,
     );
+  }
+
+  /** A message's Markdown (shared/markdown.ts) as ANSI styles: bold, italic,
+   * code in cyan, code blocks indented. Without colour the text stays as
+   * written, marks and all, which reads well and pipes unchanged. */
+  #styled(text: string): string {
+    if (!this.#colour) return text;
+    const spans = (list: Span[]): string =>
+      list
+        .map((span) => {
+          if (span.kind === "text") return span.text;
+          if (span.kind === "code") return this.#paint(span.text, 36, 39);
+          return span.kind === "bold" ? this.bold(spans(span.children)) : this.#paint(spans(span.children), 3, 23);
+        })
+        .join("");
+    return parseMarkdown(text)
+      .map((block) =>
+        block.kind === "code"
+          ? block.text
+              .split("\n")
+              .map((line) => `  ${this.#paint(line, 36, 39)}`)
+              .join("\n")
+          : spans(block.spans),
+      )
+      .join("\n");
   }
 
   /** "shared photo.jpg (1.2 MB, image/jpeg): http://…/files/…" */

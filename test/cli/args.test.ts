@@ -130,6 +130,13 @@ describe("commands", () => {
     expect(parseCommand("/mod Ana B.")).toEqual({ kind: "role", nick: "Ana B.", role: "moderator" });
     expect(parseCommand("/unmod Ana")).toEqual({ kind: "role", nick: "Ana", role: "member" });
     expect(parseCommand("/mod")).toEqual({ kind: "usage", text: "Usage: /mod nickname" });
+    expect(parseCommand("/react 👍")).toEqual({ kind: "react", emoji: "👍" });
+    expect(parseCommand("/react ❤ #42")).toEqual({ kind: "react", emoji: "❤️", id: 42 });
+    for (const bad of ["/react", "/react ok", "/react 👍👍", "/react 👍 x", "/react 👍 0"])
+      expect(parseCommand(bad), bad).toMatchObject({ kind: "usage" });
+    expect(parseCommand("/search café menu")).toEqual({ kind: "search", query: "café menu" });
+    expect(parseCommand("/find x")).toEqual({ kind: "search", query: "x" });
+    expect(parseCommand("/search")).toMatchObject({ kind: "usage" });
     expect(parseCommand("/delete")).toEqual({ kind: "delete" });
     expect(parseCommand("/delete 42")).toEqual({ kind: "delete", id: 42 });
     expect(parseCommand("/del #7")).toEqual({ kind: "delete", id: 7 });

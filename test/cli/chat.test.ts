@@ -269,6 +269,34 @@ describe("terminal client", () => {
     await guest.waitFor("Only the room's owner clears its history.", 10_000, "stderr");
   });
 
+  it("reacts with /react, finds with /search, and shows others' reactions", async () => {
+    const room = freshRoom();
+    const ana = cli([pageUrl(room), "--nick", "Ana"]);
+    await ana.waitFor(`You joined #${room} as Ana.`);
+    const bob = await watcher(room, "Bob");
+    bob.send({ type: "message", text: "lunch at the café, @ana?" });
+    await ana.waitFor("Bob: lunch at the café, @ana?");
+    // /react: on the newest message; again takes it back.
+    ana.write("/react 👍");
+    await ana.waitFor("* Ana reacted 👍 to Bob: lunch at the café, @ana?");
+    ana.write("/react 👍");
+    await ana.waitFor("* Ana took back 👍 on Bob: lunch at the café, @ana?");
+    const reactions: string[] = [];
+    while (reactions.length < 2) {
+      const frame = await bob.next(15_000);
+      if (frame.type === "reacted") reactions.push(`${frame.user.nick} ${frame.emoji} ${frame.on} on ${frame.target}`);
+    }
+    expect(reactions).toEqual(["Ana 👍 true on 1", "Ana 👍 false on 1"]);
+    bob.send({ type: "react", id: 1, emoji: "🎉", on: true });
+    await ana.waitFor("* Bob reacted 🎉 to Bob: lunch at the café, @ana?");
+    // /search: the room's answer, with ids to /reply to.
+    ana.write("/search CAFE");
+    await ana.waitFor('Found for "CAFE", newest first:');
+    await ana.waitFor("#1 Bob: lunch at the café, @ana?");
+    ana.write("/search nothing-like-it");
+    await ana.waitFor('No messages found for "nothing-like-it".');
+  });
+
   it("sends piped lines once each, in order, paced under the rate limit, and exits 0 once all are confirmed", async () => {
     const room = freshRoom();
     const watching = await watcher(room);

@@ -75,6 +75,36 @@ describe("lines", () => {
     ]);
   });
 
+  it("draws Markdown with ANSI styles, and leaves it as written without colour", () => {
+    const fancy = new Formatter(true, at(9, 0));
+    const [line] = fancy.message(message("*bold* _it_ `code` 2*3*4 \\*not\\*"));
+    expect(line).toContain(`${ESC}[1mbold${ESC}[22m`);
+    expect(line).toContain(`${ESC}[3mit${ESC}[23m`);
+    expect(line).toContain(`${ESC}[36mcode${ESC}[39m`);
+    expect(line).toContain("2*3*4 *not*");
+    expect(fancy.message(message("see:\n```\nlet x = 1;\n```"))).toEqual([
+      expect.stringContaining("see:"),
+      `        ${ESC}[36mlet x = 1;${ESC}[39m`,
+    ]);
+    const plain = new Formatter(false, at(9, 0));
+    expect(plain.message(message("*bold* `code`"))).toEqual(["09:05 Ana: *bold* `code`"]);
+    // A sender's escape codes stay harmless inside styles too.
+    expect(fancy.message(message(`*${ESC}[2J*`)).join("")).not.toContain(`${ESC}[2J`);
+  });
+
+  it("puts a mention of us in bold, results with ids, and a reaction on one line", () => {
+    const fancy = new Formatter(true, at(9, 0));
+    expect(fancy.message(message("@Bo hi"), false, { mentioned: true })[0]).toContain(`${ESC}[1m@Bo hi${ESC}[22m`);
+    const plain = new Formatter(false, at(9, 0));
+    expect(plain.message(message("found"), false, { ids: true })).toEqual(["09:05 #1 Ana: found"]);
+    const bo = { id: "bo", nick: "Bo" };
+    const reacted = { type: "reacted", id: 9, target: 1, emoji: "👍", user: bo, on: true, ts: at(9, 7) } as const;
+    expect(plain.reaction(reacted, message("lunch at noon, at the usual place by the river?"))).toEqual([
+      "09:07 * Bo reacted 👍 to Ana: lunch at noon, at the usual place by th…",
+    ]);
+    expect(plain.reaction({ ...reacted, on: false }, undefined)).toEqual(["09:07 * Bo took back 👍 on message #1"]);
+  });
+
   it("colours names and dims history, with colour", () => {
     const fancy = new Formatter(true, at(9, 0));
     const [line] = fancy.message(message("hello"));

@@ -63,6 +63,9 @@ function session(): { room: RoomSession; socket: () => StubSocket } {
     deleted: (frame, held) =>
       heard.push(`deleted ${frame.target}${held === undefined ? "" : " (held)"} by ${frame.by.nick}`),
     cleared: (frame) => heard.push(`cleared ${frame.id} by ${frame.by.nick}`),
+    reacted: (frame, held) =>
+      heard.push(`reacted ${frame.emoji} ${frame.on} on ${frame.target}${held === undefined ? "" : " (held)"}`),
+    results: (frame) => heard.push(`results ${frame.query}: ${frame.messages.map((m) => m.id).join(",")}`),
   };
   const room = new RoomSession("ws://room.test/api/rooms/r/websocket", events);
   return { room, socket: () => StubSocket.all.at(-1)! };
@@ -421,6 +424,47 @@ describe("RoomSession", () => {
     vi.advanceTimersByTime(30_000);
     socket().open();
     expect(socket().frames[0]).toMatchObject({ type: "join", since: 9 });
+  });
+
+  it("applies reactions once each, live and from a resume; toggles ours; searches; knows our mentions", () => {
+    const { room, socket } = joined([message(1), { ...message(2), mentions: ["me"] }]);
+    expect(room.mentionsMe(room.messages.get(2)!)).toBe(true);
+    expect(room.mentionsMe(room.messages.get(1)!)).toBe(false);
+    socket().receive({ type: "reacted", id: 3, target: 1, emoji: "👍", user: ana, on: true, ts: 3000 });
+    expect(room.messages.get(1)?.reactions).toEqual({ "👍": ["ana"] });
+    expect(heard.at(-1)).toBe("reacted 👍 true on 1 (held)");
+    // Ours: on, then (once the room says so) off again.
+    room.toggleReaction(1, "👍");
+    expect(sentOf(socket(), "react")).toEqual([{ type: "react", id: 1, emoji: "👍", on: true }]);
+    socket().receive({ type: "reacted", id: 4, target: 1, emoji: "👍", user: me, on: true, ts: 4000 });
+    expect(room.messages.get(1)?.reactions).toEqual({ "👍": ["ana", "me"] });
+    expect(room.reactLast("👍")).toBeNull(); // the newest message, 2: not ours yet
+    room.toggleReaction(1, "👍");
+    expect(sentOf(socket(), "react").slice(1)).toEqual([
+      { type: "react", id: 2, emoji: "👍", on: true },
+      { type: "react", id: 1, emoji: "👍", on: false },
+    ]);
+    // A resume brings the message as it is now and the entries after it: applied once.
+    socket().end(1006);
+    vi.advanceTimersByTime(1000);
+    socket().open();
+    expect(socket().frames[0]).toMatchObject({ type: "join", since: 4 });
+    socket().receive(
+      welcome({
+        history: [
+          { type: "reacted", id: 5, target: 1, emoji: "👍", user: me, on: false, ts: 5000 },
+          { ...message(6), reactions: { "🎉": ["ana"] } },
+          { type: "reacted", id: 7, target: 6, emoji: "🎉", user: ana, on: true, ts: 7000 },
+          { type: "reacted", id: 8, target: 1, emoji: "👍", user: ana, on: false, ts: 8000 },
+        ],
+      }),
+    );
+    expect(room.messages.get(1)?.reactions).toBeUndefined();
+    expect(room.messages.get(6)?.reactions).toEqual({ "🎉": ["ana"] });
+    expect(room.search("café", 9)).toBe(true);
+    expect(sentOf(socket(), "search")).toEqual([{ type: "search", query: "café", before: 9 }]);
+    socket().receive({ type: "results", query: "café", messages: [message(6)], complete: true });
+    expect(heard.at(-1)).toBe("results café: 6");
   });
 
   it("asks for older pages and adds them before the oldest held", () => {
