@@ -2,8 +2,9 @@
  * The README's screenshots, taken from the real app: the landing page and a
  * busy room (several people, a dozen messages, a join notice, someone
  * typing), a room where a photo and a PDF were shared, in light and dark at
- * 1280×800, the busy room on a 360×740 phone, and a moderated room with its
- * settings panel open.
+ * 1280×800, the busy room on a 360×740 phone, a moderated room with its
+ * settings panel open, and a conversation with replies, reactions, an edit,
+ * a mention and formatting.
  * `npm run test:e2e` takes them every time (into a temporary folder, so a test
  * run leaves the work tree clean); `UPDATE_SCREENSHOTS=1 npm run test:e2e`
  * writes them to docs/screenshots/ for the README.
@@ -244,7 +245,52 @@ async function moderatedRoom(base: string, scheme: Scheme): Promise<Person> {
   return ana;
 }
 
+/** Message `id` of a page's log. */
+const messageOf = (page: Page, id: number) => page.locator(`#messages li[data-id="${id}"]`);
+
+/** A message's ⋯ menu, then one of its buttons (or a reaction's emoji). */
+async function fromMenu(page: Page, id: number, button: string): Promise<void> {
+  await messageOf(page, id).hover();
+  await messageOf(page, id).locator("button.more").click();
+  const dialog = page.locator("#message-dialog");
+  await (button.startsWith("#") ? dialog.locator(button) : dialog.locator(`[data-emoji="${button}"]`)).click();
+}
+
+/** Replies, reactions, an edit, a mention of Ana and formatting, as Ana sees them. */
+async function conversationRoom(base: string, scheme: Scheme): Promise<Person> {
+  const { ana, kartik, mei } = await anaKartikMei(base, scheme, DESKTOP);
+  await say(kartik.page, "The release is *tomorrow* at 10:00. Anything left?");
+  await waitForInLog(ana.page, "Anything left?");
+  await say(mei.page, "Only the search box. @Ana can you look at `search.ts`?");
+  await waitForInLog(ana.page, "search.ts");
+  await say(ana.page, "On it: it finds word starts, without accents. Trying 'cafe'…");
+  await waitForInLog(mei.page, "Trying");
+  await composer(ana.page).press("ArrowUp");
+  await composer(ana.page).fill("On it: it finds word starts, without case or accents.");
+  await composer(ana.page).press("Enter");
+  await waitForInLog(kartik.page, "without case or accents.");
+  await fromMenu(kartik.page, 3, "🎉");
+  await fromMenu(mei.page, 3, "🎉");
+  await fromMenu(mei.page, 1, "👍");
+  await fromMenu(kartik.page, 2, "#message-reply");
+  await say(kartik.page, "Thanks both. I'll write the release notes.");
+  await waitForInLog(ana.page, "release notes");
+  await messageOf(ana.page, 3).locator("button.reaction", { hasText: "🎉 2" }).waitFor();
+  await messageOf(ana.page, 1).locator("button.reaction", { hasText: "👍 1" }).waitFor();
+  await say(mei.page, "```\nnpm test && npm run deploy\n```");
+  await waitForInLog(ana.page, "npm run deploy");
+  await composer(ana.page).blur();
+  return ana;
+}
+
 describe("screenshots for the README", () => {
+  for (const scheme of ["light", "dark"] as const) {
+    it(`a conversation: replies, reactions, an edit, a mention, ${scheme}`, async () => {
+      const ana = await conversationRoom((await freshServer()).url, scheme);
+      await shoot(ana.page, `conversation-${scheme}`, 1280, 800);
+    });
+  }
+
   for (const scheme of ["light", "dark"] as const) {
     it(`the landing page, ${scheme}`, async () => {
       const base = (server ?? (await freshServer())).url;
