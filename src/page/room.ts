@@ -319,7 +319,7 @@ function onWelcome({ frame, first, history, lost }: Welcome): void {
     log.start(history);
     // Back in a room: where the new messages start, and a way there.
     const lastRead = room === null ? undefined : savedLastRead(room);
-    if (lastRead !== undefined) jumpUnread.hidden = log.markUnread(lastRead) === undefined;
+    if (lastRead !== undefined) log.markUnread(lastRead);
   } else showMessages(history);
   log.reset();
   for (const item of lost) if (item.kind === "message") showDelivery(item.cid);
@@ -331,10 +331,17 @@ function onWelcome({ frame, first, history, lost }: Welcome): void {
   }
   updateCounter();
   if (first) log.scrollToEnd();
+  showJumpUnread();
   // A link to a message (/r/room#m42) opens the room at it.
   const linked = /^#m(\d+)$/.exec(location.hash)?.[1];
   if (first && linked !== undefined) jumpTo(Number(linked));
   markRead();
+}
+
+/** "↑ New since your last visit" while that line is above what the reader sees. */
+function showJumpUnread(): void {
+  const line = document.getElementById("unread");
+  jumpUnread.hidden = line === null || line.getBoundingClientRect().bottom > list.getBoundingClientRect().top;
 }
 
 /** The newest message, remembered as read when the reader can see it. */
@@ -848,7 +855,14 @@ list.addEventListener("click", (event) => {
   const quote = event.target instanceof Element ? event.target.closest<HTMLElement>("[data-jump]") : null;
   if (quote !== null) jumpTo(Number(quote.dataset.jump));
 });
-list.addEventListener("scroll", () => markRead(), { passive: true });
+list.addEventListener(
+  "scroll",
+  () => {
+    markRead();
+    if (!jumpUnread.hidden) showJumpUnread();
+  },
+  { passive: true },
+);
 addEventListener("hashchange", () => {
   const linked = /^#m(\d+)$/.exec(location.hash)?.[1];
   if (linked !== undefined && session.joined) jumpTo(Number(linked));

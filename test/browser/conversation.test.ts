@@ -136,6 +136,12 @@ describe("conversations in the browser", () => {
     await results.getByRole("button", { name: /Jump to/ }).click();
     await expect.poll(() => message(carol.page, 2).isVisible(), POLL).toBe(true);
     expect(await carol.page.locator("#search-dialog").isVisible()).toBe(false);
+    // A link to a message (⋯ → Copy link) opens the room there, however old.
+    const dee = await person("dee");
+    await dee.page.goto(`${server.url}/r/jump#m3`);
+    await submitNick(dee.page, "Dee");
+    await expect.poll(() => message(dee.page, 3).isVisible(), POLL).toBe(true);
+    expect(await message(dee.page, 3).textContent()).toContain("about the cherry");
     // /search in the composer opens the same box.
     await say(carol.page, "/search note");
     await expect.poll(() => carol.page.locator("#search-status").textContent(), POLL).toBe("11 messages found.");
@@ -180,6 +186,8 @@ describe("conversations in the browser", () => {
     await waitForInLog(bob.page, "before you left");
     await bob.page.close();
     await say(alice.page, "while you were away");
+    // Long enough (the room sends a joiner its 5 newest) to push the line out of view.
+    for (let i = 1; i <= 2; i++) await say(alice.page, `news ${i}\n${"a line of it\n".repeat(12)}end`);
     await say(alice.page, "and this too");
     await waitForInLog(alice.page, "and this too");
     // Back on the same device: the divider is right before what is new.
@@ -192,6 +200,17 @@ describe("conversations in the browser", () => {
     expect(divider).toBeGreaterThan(0);
     expect(entries[divider + 1]).toContain("while you were away");
     expect(entries.slice(0, divider).join(" ")).toContain("before you left");
+    // The page opens at the end; the line is above it, and the button brings it into view.
+    const jump = page.locator("#jump-unread");
+    await jump.waitFor({ state: "visible" });
+    await jump.click();
+    await expect.poll(() => page.locator("#unread").isVisible(), POLL).toBe(true);
+    await expect.poll(() => jump.isHidden(), POLL).toBe(true);
+    expect(
+      await page.evaluate(
+        'document.getElementById("unread").getBoundingClientRect().top >= document.getElementById("messages").getBoundingClientRect().top',
+      ),
+    ).toBe(true);
   });
 
   it("installs: the manifest and service worker load, and the room page opens offline", async () => {
