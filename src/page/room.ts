@@ -676,7 +676,7 @@ function updateCounter(): void {
 }
 
 const HELP =
-  "Commands: /nick new-name renames you, /me waves sends an action, /send shares a file, /delete deletes your last message (or use a message's ⋯), /topic shows the topic. Start with // to send a message beginning with /. Moderators: /kick, /ban, /bans, /unban, /topic text, /lock, /unlock, /slow seconds, /files on|off, /calls on|off, /modlog; the owner: /mod, /unmod, /clearhistory.";
+  "Commands: /nick new-name renames you, /me waves sends an action, /send shares a file, /edit text and /delete change your last message, /react 👍 reacts to the newest, /search words finds messages (a message's ⋯ does more), /topic shows the topic. Start with // to send a message beginning with /. Moderators: /kick, /ban, /bans, /unban, /topic text, /lock, /unlock, /slow seconds, /files on|off, /calls on|off, /modlog; the owner: /mod, /unmod, /clearhistory.";
 
 function sendComposed(): void {
   const text = textInput.value.trim();
