@@ -140,10 +140,23 @@ say(`edge-chat and the reference room ${server}; the Node baseline alone.`);
 const baseline = await startBaseline();
 const stateDir = mkdtempSync(join(tmpdir(), "edge-chat-bench-"));
 const referenceStateDir = mkdtempSync(join(tmpdir(), "edge-chat-bench-reference-"));
-const [app, referenceServer] = await Promise.all([
-  startDevServer({ stateDir, vars: VARS, direct: args.direct }),
-  startDevServer({ stateDir: referenceStateDir, config: REFERENCE_CONFIG, direct: args.direct }),
-]);
+// One after the other: two wrangler dev starting at once can both pick the
+// same port for one of their own sockets ("Address already in use"). A
+// failed start stops what was started, rather than leaving it running.
+const running: { stop(): Promise<void> }[] = [];
+async function start(options: Parameters<typeof startDevServer>[0]) {
+  try {
+    const server = await startDevServer(options);
+    running.push(server);
+    return server;
+  } catch (error) {
+    baseline.stop();
+    await Promise.all(running.map((server) => server.stop()));
+    throw error;
+  }
+}
+const app = await start({ stateDir, vars: VARS, direct: args.direct });
+const referenceServer = await start({ stateDir: referenceStateDir, config: REFERENCE_CONFIG, direct: args.direct });
 const edge: Target = { name: "edge-chat", url: app.url, pgid: app.pid, direct: args.direct };
 const reference: Target = {
   name: "reference",
