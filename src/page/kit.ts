@@ -5,6 +5,7 @@
  * room.js would then have to load before it could start. Types only here.
  */
 import type { modlogText, untilText } from "../core/session";
+import type { canModerate, parseEmoji, quoteText } from "../shared/protocol";
 import type { confirmAction } from "./confirm";
 import type { byId, el } from "./dom";
 import type { hue } from "./log";
@@ -16,4 +17,7 @@ export interface Kit {
   confirmAction: typeof confirmAction;
   modlogText: typeof modlogText;
   untilText: typeof untilText;
+  canModerate: typeof canModerate;
+  parseEmoji: typeof parseEmoji;
+  quoteText: typeof quoteText;
 }

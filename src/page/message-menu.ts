@@ -5,21 +5,13 @@
  * and Delete on their own messages (and, for moderators, on those of anyone
  * below them), after a confirmation. The room has the last word: a refusal
  * comes back as a notice, and every change as an entry to everyone.
+ *
+ * Loaded on demand, like the moderation dialogs: room.ts imports this file
+ * the first time a ⋯ is clicked and hands it the page's helpers (kit.ts).
  */
 import type { RoomSession } from "../core/session";
-import { canModerate, parseEmoji, quoteText, type MessageFrame } from "../shared/protocol";
-import { confirmAction } from "./confirm";
-import { byId } from "./dom";
-
-/** May `session`'s person delete `message`? Their own; anyone's below them as a moderator. */
-export function mayDelete(session: RoomSession, message: MessageFrame): boolean {
-  const me = session.me;
-  if (me === null || message.deleted) return false;
-  if (message.from.id === me.id) return true;
-  // The sender's role now, when they are here; else as it was when they wrote.
-  const author = session.roster.get(message.from.id) ?? message.from;
-  return canModerate(me, author);
-}
+import type { MessageFrame } from "../shared/protocol";
+import type { Kit } from "./kit";
 
 /** What the menu's Reply, Edit and Copy link do (room.ts: the composer, the address). */
 export interface MessageActions {
@@ -28,7 +20,16 @@ export interface MessageActions {
   link(message: MessageFrame): string;
 }
 
-export function setUpMessageMenu(session: RoomSession, list: HTMLOListElement, actions: MessageActions): void {
+/** The menu, made the first time it is opened: its markup (public/parts/message-menu.html) goes after the list. */
+export async function setUpMessageMenu(
+  session: RoomSession,
+  list: HTMLOListElement,
+  actions: MessageActions,
+  { byId, confirmAction, canModerate, parseEmoji, quoteText }: Kit,
+): Promise<{ open(message: MessageFrame, opener: HTMLElement): void }> {
+  const response = await fetch("/parts/message-menu.html");
+  if (!response.ok) throw new Error(`the message menu: HTTP ${response.status}`);
+  list.parentElement?.after(...new DOMParser().parseFromString(await response.text(), "text/html").body.children);
   const dialog = byId("message-dialog", HTMLDialogElement);
   const title = byId("message-title", HTMLElement);
   const quote = byId("message-quote", HTMLElement);
@@ -47,15 +48,7 @@ export function setUpMessageMenu(session: RoomSession, list: HTMLOListElement, a
   });
   byId("message-close", HTMLButtonElement).addEventListener("click", () => dialog.close());
 
-  list.addEventListener("click", (event) => {
-    // A reaction under a message: ours added or taken back.
-    const reaction = event.target instanceof Element ? event.target.closest<HTMLElement>("button.reaction") : null;
-    const reacted = Number(reaction?.closest<HTMLElement>("li[data-id]")?.dataset.id);
-    if (reaction?.dataset.emoji !== undefined && reacted > 0) session.toggleReaction(reacted, reaction.dataset.emoji);
-    const button = event.target instanceof Element ? event.target.closest<HTMLElement>("button.more") : null;
-    const id = Number(button?.closest<HTMLElement>("li[data-id]")?.dataset.id);
-    const found = session.messages.get(id);
-    if (button === null || found === undefined || found.deleted) return;
+  const open = (found: MessageFrame, button: HTMLElement): void => {
     message = found;
     opener = button;
     const mine = found.from.id === session.me?.id;
@@ -65,12 +58,14 @@ export function setUpMessageMenu(session: RoomSession, list: HTMLOListElement, a
     copy.hidden = found.text === "" || navigator.clipboard === undefined;
     link.hidden = navigator.clipboard === undefined;
     edit.hidden = !mine || found.file !== undefined;
-    remove.hidden = !mayDelete(session, found);
+    // Our own; as a moderator, anyone's below us (their role now, when they are here).
+    remove.hidden =
+      session.me === null || (!mine && !canModerate(session.me, session.roster.get(found.from.id) ?? found.from));
     emoji.value = "";
     dialog.returnValue = "";
     dialog.showModal();
     reply.focus();
-  });
+  };
 
   const act = (run: (message: MessageFrame) => void) => () => {
     const target = message;
@@ -125,4 +120,5 @@ export function setUpMessageMenu(session: RoomSession, list: HTMLOListElement, a
     );
     if (sure) session.deleteMessage(target.id);
   });
+  return { open };
 }

@@ -9,6 +9,7 @@
 import {
   canModerate,
   codePointLength,
+  parseEmoji,
   quoteText,
   parseNick,
   parseRoomName,
@@ -30,7 +31,6 @@ import {
 import { byId, el, setFieldError } from "./dom";
 import { DELETED_TEXT, MessageLog, hue, outgoingItem, setDelivery } from "./log";
 import { confirmAction } from "./confirm";
-import { setUpMessageMenu } from "./message-menu";
 import type { Kit } from "./kit";
 import { setUpSharing } from "./share";
 import { registerServiceWorker } from "./install";
@@ -193,7 +193,7 @@ const session: RoomSession = new RoomSession(
 );
 
 /** The page's helpers, for the code it loads on demand (kit.ts). */
-const kit: Kit = { byId, el, hue, confirmAction, modlogText, untilText };
+const kit: Kit = { byId, el, hue, confirmAction, modlogText, untilText, canModerate, parseEmoji, quoteText };
 
 // The room's call: signalling over the chat's socket, media peer to peer
 // (call-entry.ts, which loads the WebRTC code on the first join).
@@ -676,7 +676,7 @@ function updateCounter(): void {
 }
 
 const HELP =
-  "Commands: /nick new-name renames you, /me waves sends an action, /send shares a file, /edit text and /delete change your last message, /react 👍 reacts to the newest, /search words finds messages (a message's ⋯ does more), /topic shows the topic. Start with // to send a message beginning with /. Moderators: /kick, /ban, /bans, /unban, /topic text, /lock, /unlock, /slow seconds, /files on|off, /calls on|off, /modlog; the owner: /mod, /unmod, /clearhistory.";
+  "Commands: /nick new-name renames you, /me waves sends an action, /send shares a file, /edit text and /delete change your last message, /react 👍 reacts to the newest, /search finds messages, /topic shows the topic. Start with // to send a message beginning with /. Moderators: /kick, /ban, /bans, /unban, /topic text, /lock, /unlock, /slow seconds, /files on|off, /calls on|off, /modlog; the owner: /mod, /unmod, /clearhistory.";
 
 function sendComposed(): void {
   const text = textInput.value.trim();
@@ -845,15 +845,30 @@ newOwnerKey.addEventListener("click", async () => {
 
 // Each message's menu (message-menu.ts): react, reply, edit, copy, link, delete.
 const messageLink = (id: number): string => `${location.origin}/r/${room}#m${id}`;
-setUpMessageMenu(session, list, {
-  reply: (message) => compose("reply", message),
-  edit: (message) => compose("edit", message),
-  link: (message) => messageLink(message.id),
-});
-// A reply's quote jumps to what it answers.
+let menu: Promise<Awaited<ReturnType<typeof import("./message-menu").setUpMessageMenu>>> | null = null;
+// A click in the list: a ⋯ opens the menu, a reaction adds or takes back
+// ours, a reply's quote jumps to what it answers.
 list.addEventListener("click", (event) => {
-  const quote = event.target instanceof Element ? event.target.closest<HTMLElement>("[data-jump]") : null;
-  if (quote !== null) jumpTo(Number(quote.dataset.jump));
+  const target = event.target instanceof Element ? event.target : null;
+  const button = target?.closest<HTMLElement>("button.more, button.reaction, [data-jump]");
+  const message = session.messages.get(Number(button?.closest<HTMLElement>("li[data-id]")?.dataset.id));
+  if (button?.dataset.jump !== undefined) return jumpTo(Number(button.dataset.jump));
+  if (button?.dataset.emoji !== undefined && message !== undefined)
+    return session.toggleReaction(message.id, button.dataset.emoji);
+  if (button === undefined || button === null || message === undefined || message.deleted) return;
+  const actions = {
+    reply: (chosen: MessageFrame) => compose("reply", chosen),
+    edit: (chosen: MessageFrame) => compose("edit", chosen),
+    link: (chosen: MessageFrame) => messageLink(chosen.id),
+  };
+  menu ??= import("./message-menu").then((code) => code.setUpMessageMenu(session, list, actions, kit));
+  menu.then(
+    (loaded) => loaded.open(message, button),
+    () => {
+      menu = null; // the next click tries again
+      showNotice("Could not load the message's menu. Check your connection, then try again.");
+    },
+  );
 });
 list.addEventListener(
   "scroll",
