@@ -9,7 +9,17 @@
  */
 import { formatFileSize } from "../src/shared/files";
 import { parseMarkdown, type Span } from "../src/shared/markdown";
-import type { FileInfo, MessageFrame, ReactedFrame, ServerFrame, User } from "../src/shared/protocol";
+import {
+  quoteText,
+  type FileInfo,
+  type MessageFrame,
+  type ReactedFrame,
+  type ServerFrame,
+  type User,
+} from "../src/shared/protocol";
+
+/** How much of a message a line about it (a reaction) shows, in characters. */
+const QUOTE_SHORT = 40;
 
 // ---------------------------------------------------------------------------
 // Sanitising
@@ -162,7 +172,7 @@ export class Formatter {
     const what =
       message === undefined
         ? `message #${frame.target}`
-        : `${this.name(message.from)}: ${this.dim(sanitizeLine(shortQuote(message.file?.name ?? message.text)))}`;
+        : `${this.name(message.from)}: ${this.dim(sanitizeLine(quoteText(message.file?.name ?? message.text, QUOTE_SHORT)))}`;
     const how = frame.on ? "reacted" : "took back";
     return this.notice(
       `${this.name(frame.user)} ${how} ${sanitizeLine(frame.emoji)} ${frame.on ? "to" : "on"} ${what}`,
@@ -205,14 +215,6 @@ export class Formatter {
   notice(text: string, now = Date.now()): string[] {
     return [...this.#dayLine(now), `${clock(now)} ${this.dim("*")} ${text}`];
   }
-}
-
-/** The start of a message, for a line about it: one line, at most 40 characters. */
-const QUOTE_SHORT = 40;
-function shortQuote(text: string): string {
-  const line = text.replace(/\s+/g, " ").trim();
-  const chars = [...line];
-  return chars.length <= QUOTE_SHORT ? line : `${chars.slice(0, QUOTE_SHORT - 1).join("")}…`;
 }
 
 const JSON_RAW = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;

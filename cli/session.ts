@@ -7,7 +7,7 @@
  * confirmations, the roster, the call's members) is the page's too: the
  * client core's RoomSession (src/core/session.ts). This file is the screen.
  */
-import { parseNick, type ErrorFrame, type MessageFrame, type User } from "../src/shared/protocol";
+import { SEARCH_PAGE, parseNick, type ErrorFrame, type MessageFrame, type User } from "../src/shared/protocol";
 import type { Status, StatusDetail } from "../src/core/connection";
 import type { Outgoing } from "../src/core/outbox";
 import {
@@ -118,7 +118,7 @@ export class ChatSession {
         const head =
           messages.length === 0
             ? `No messages found for "${sanitizeLine(query)}".`
-            : `Found for "${sanitizeLine(query)}", newest first${complete ? "" : " (the newest 20)"}:`;
+            : `Found for "${sanitizeLine(query)}", newest first${complete ? "" : ` (the newest ${SEARCH_PAGE})`}:`;
         this.#reply(
           [head, ...messages.flatMap((message) => this.#format.message(message, false, { ids: true }))].join("\n"),
         );

@@ -22,6 +22,14 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return element;
 }
 
+/** Markup of our own (public/parts/), for code loaded on demand: parsed
+ * inert (a DOMParser document runs nothing), its elements ready to insert. */
+export async function fetchPart(path: string): Promise<Element[]> {
+  const response = await fetch(path);
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return [...new DOMParser().parseFromString(await response.text(), "text/html").body.children];
+}
+
 /** Shows `message` as the error of `input` (its aria-describedby target), or clears it with null. */
 export function setFieldError(input: HTMLInputElement, output: HTMLElement, message: string | null): void {
   output.textContent = message ?? "";

@@ -7,12 +7,13 @@
 import type { modlogText, untilText } from "../core/session";
 import type { canModerate, parseEmoji, quoteText } from "../shared/protocol";
 import type { confirmAction } from "./confirm";
-import type { byId, el } from "./dom";
+import type { byId, el, fetchPart } from "./dom";
 import type { hue } from "./log";
 
 export interface Kit {
   byId: typeof byId;
   el: typeof el;
+  fetchPart: typeof fetchPart;
   hue: typeof hue;
   confirmAction: typeof confirmAction;
   modlogText: typeof modlogText;

@@ -25,11 +25,9 @@ export async function setUpMessageMenu(
   session: RoomSession,
   list: HTMLOListElement,
   actions: MessageActions,
-  { byId, confirmAction, canModerate, parseEmoji, quoteText }: Kit,
+  { byId, fetchPart, confirmAction, canModerate, parseEmoji, quoteText }: Kit,
 ): Promise<{ open(message: MessageFrame, opener: HTMLElement): void }> {
-  const response = await fetch("/parts/message-menu.html");
-  if (!response.ok) throw new Error(`the message menu: HTTP ${response.status}`);
-  list.parentElement?.after(...new DOMParser().parseFromString(await response.text(), "text/html").body.children);
+  list.parentElement?.after(...(await fetchPart("/parts/message-menu.html")));
   const dialog = byId("message-dialog", HTMLDialogElement);
   const title = byId("message-title", HTMLElement);
   const quote = byId("message-quote", HTMLElement);

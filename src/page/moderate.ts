@@ -16,10 +16,7 @@ import type { Kit } from "./kit";
 /** Both dialogs, made the first time one is opened: their markup
  * (public/parts/moderation.html, a static file of ours) goes into the roster. */
 export async function setUpDialogs(session: RoomSession, kit: Kit) {
-  const response = await fetch("/parts/moderation.html");
-  if (!response.ok) throw new Error(`the moderation dialogs: HTTP ${response.status}`);
-  const parts = new DOMParser().parseFromString(await response.text(), "text/html");
-  kit.byId("roster", HTMLElement).append(...parts.body.children);
+  kit.byId("roster", HTMLElement).append(...(await kit.fetchPart("/parts/moderation.html")));
   return { person: setUpModeration(session, kit), settings: setUpSettings(session, kit) };
 }
 

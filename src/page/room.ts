@@ -28,7 +28,7 @@ import {
   type Notice,
   type Welcome,
 } from "../core/session";
-import { byId, el, setFieldError } from "./dom";
+import { byId, el, fetchPart, setFieldError } from "./dom";
 import { DELETED_TEXT, MessageLog, hue, outgoingItem, setDelivery } from "./log";
 import { confirmAction } from "./confirm";
 import type { Kit } from "./kit";
@@ -133,7 +133,7 @@ const session: RoomSession = new RoomSession(
       nicks.set(frame.user.id, frame.user.nick);
       if (message !== undefined) log.redraw(message);
     },
-    results: (frame) => searchBox?.results(frame),
+    results: (frame) => searchBox.ready?.results(frame),
     cleared: ({ by }) => {
       log.clear();
       log.notice(`${by.nick} cleared the history`);
@@ -166,7 +166,7 @@ const session: RoomSession = new RoomSession(
     },
     // Drawn in the settings dialog while it is open; else a notice.
     modlog: (frame) => {
-      if (dialogs?.settings.modlog(frame)) return;
+      if (moderation.ready?.settings.modlog(frame)) return;
       const latest = frame.entries.slice(0, 5).map((entry) => modlogText(entry));
       showNotice(
         latest.length === 0 ? "Nothing in the moderation log." : `Latest: ${latest.join("; ")}.`,
@@ -175,7 +175,7 @@ const session: RoomSession = new RoomSession(
       );
     },
     bans: (frame) => {
-      if (dialogs?.settings.bans(frame)) return;
+      if (moderation.ready?.settings.bans(frame)) return;
       const bans = frame.bans.map((ban) => `${ban.user.nick} ${untilText(ban.until)} (/unban ${ban.id})`);
       showNotice(bans.length === 0 ? "No bans in force." : `Bans: ${bans.join("; ")}.`, "info", false);
     },
@@ -193,7 +193,18 @@ const session: RoomSession = new RoomSession(
 );
 
 /** The page's helpers, for the code it loads on demand (kit.ts). */
-const kit: Kit = { byId, el, hue, confirmAction, modlogText, untilText, canModerate, parseEmoji, quoteText };
+const kit: Kit = {
+  byId,
+  el,
+  fetchPart,
+  hue,
+  confirmAction,
+  modlogText,
+  untilText,
+  canModerate,
+  parseEmoji,
+  quoteText,
+};
 
 // The room's call: signalling over the chat's socket, media peer to peer
 // (call-entry.ts, which loads the WebRTC code on the first join).
@@ -333,9 +344,15 @@ function onWelcome({ frame, first, history, lost }: Welcome): void {
   if (first) log.scrollToEnd();
   showJumpUnread();
   // A link to a message (/r/room#m42) opens the room at it.
-  const linked = /^#m(\d+)$/.exec(location.hash)?.[1];
-  if (first && linked !== undefined) jumpTo(Number(linked));
+  const linked = linkedMessage();
+  if (first && linked !== undefined) jumpTo(linked);
   markRead();
+}
+
+/** The message a link to one names (/r/room#m42), if the address is one. */
+function linkedMessage(): number | undefined {
+  const id = /^#m(\d+)$/.exec(location.hash)?.[1];
+  return id === undefined ? undefined : Number(id);
 }
 
 /** "↑ New since your last visit" while that line is above what the reader sees. */
@@ -529,7 +546,7 @@ function renderRoster(): void {
         button.dataset.user = user.id;
         button.setAttribute("aria-label", `Moderate ${user.nick}`);
         button.title = `Kick, ban${session.me?.role === "owner" ? " or appoint" : ""} ${user.nick}`;
-        button.addEventListener("click", () => void moderation().then((open) => open?.person.open(user, button)));
+        button.addEventListener("click", () => void moderation.get().then((open) => open?.person.open(user, button)));
         item.append(button);
       }
       return item;
@@ -730,7 +747,7 @@ function sendComposed(): void {
       session.toggleReaction(command.id, command.emoji);
       return clearComposer();
     case "search":
-      void openSearch(command.query);
+      void searchBox.get().then((box) => box?.open(command.query));
       return clearComposer();
     case "delete":
       if (command.id === undefined) return commandSent(session.deleteLast());
@@ -775,23 +792,38 @@ function clearComposer(): void {
   updateCounter();
 }
 
-// The moderation dialogs (moderate.ts: a person's, from the roster; the
-// room's settings), loaded the first time one is opened.
-type Dialogs = Awaited<ReturnType<typeof import("./moderate").setUpDialogs>>;
-let dialogs: Dialogs | null = null;
-let dialogsLoading: Promise<Dialogs> | null = null;
-async function moderation(): Promise<typeof dialogs> {
-  dialogsLoading ??= import("./moderate").then((code) => code.setUpDialogs(session, kit));
-  try {
-    dialogs = await dialogsLoading;
-  } catch {
-    dialogsLoading = null; // the next click tries again
-    showNotice("Could not load the moderation tools. Check your connection, then try again.");
-  }
-  return dialogs;
+/**
+ * What the page loads the first time it is needed (the moderation dialogs,
+ * a message's menu, the search box): `load` runs once, a failed load is said
+ * and tried again at the next use. `ready` is what it made, once it has,
+ * for the room's answers that matter only while it is open.
+ */
+function onDemand<T>(what: string, load: () => Promise<T>): { get(): Promise<T | null>; readonly ready: T | null } {
+  let loading: Promise<T> | null = null;
+  let ready: T | null = null;
+  return {
+    async get() {
+      loading ??= load();
+      try {
+        ready = await loading;
+      } catch {
+        loading = null;
+        showNotice(`Could not load ${what}. Check your connection, then try again.`);
+      }
+      return ready;
+    },
+    get ready() {
+      return ready;
+    },
+  };
 }
+
+// The moderation dialogs (moderate.ts: a person's, from the roster; the room's settings).
+const moderation = onDemand("the moderation tools", async () =>
+  (await import("./moderate")).setUpDialogs(session, kit),
+);
 const openSettings = byId("open-settings", HTMLButtonElement);
-openSettings.addEventListener("click", () => void moderation().then((open) => open?.settings.open(openSettings)));
+openSettings.addEventListener("click", () => void moderation.get().then((open) => open?.settings.open(openSettings)));
 
 // --- sharing files (share.ts) ---------------------------------------------------
 
@@ -845,7 +877,18 @@ newOwnerKey.addEventListener("click", async () => {
 
 // Each message's menu (message-menu.ts): react, reply, edit, copy, link, delete.
 const messageLink = (id: number): string => `${location.origin}/r/${room}#m${id}`;
-let menu: Promise<Awaited<ReturnType<typeof import("./message-menu").setUpMessageMenu>>> | null = null;
+const messageMenu = onDemand("the message's menu", async () =>
+  (await import("./message-menu")).setUpMessageMenu(
+    session,
+    list,
+    {
+      reply: (chosen) => compose("reply", chosen),
+      edit: (chosen) => compose("edit", chosen),
+      link: (chosen) => messageLink(chosen.id),
+    },
+    kit,
+  ),
+);
 // A click in the list: a ⋯ opens the menu, a reaction adds or takes back
 // ours, a reply's quote jumps to what it answers.
 list.addEventListener("click", (event) => {
@@ -855,20 +898,8 @@ list.addEventListener("click", (event) => {
   if (button?.dataset.jump !== undefined) return jumpTo(Number(button.dataset.jump));
   if (button?.dataset.emoji !== undefined && message !== undefined)
     return session.toggleReaction(message.id, button.dataset.emoji);
-  if (button === undefined || button === null || message === undefined || message.deleted) return;
-  const actions = {
-    reply: (chosen: MessageFrame) => compose("reply", chosen),
-    edit: (chosen: MessageFrame) => compose("edit", chosen),
-    link: (chosen: MessageFrame) => messageLink(chosen.id),
-  };
-  menu ??= import("./message-menu").then((code) => code.setUpMessageMenu(session, list, actions, kit));
-  menu.then(
-    (loaded) => loaded.open(message, button),
-    () => {
-      menu = null; // the next click tries again
-      showNotice("Could not load the message's menu. Check your connection, then try again.");
-    },
-  );
+  if (button == null || message === undefined || message.deleted) return;
+  void messageMenu.get().then((menu) => menu?.open(message, button));
 });
 list.addEventListener(
   "scroll",
@@ -879,23 +910,15 @@ list.addEventListener(
   { passive: true },
 );
 addEventListener("hashchange", () => {
-  const linked = /^#m(\d+)$/.exec(location.hash)?.[1];
-  if (linked !== undefined && session.joined) jumpTo(Number(linked));
+  const linked = linkedMessage();
+  if (linked !== undefined && session.joined) jumpTo(linked);
 });
 
-// Searching (search.ts, loaded on first use), from the header's 🔍 or /search words.
-let searchBox: ReturnType<typeof import("./search").setUpSearch> | null = null;
-async function openSearch(query?: string): Promise<void> {
-  let code: typeof import("./search");
-  try {
-    code = await import("./search");
-  } catch {
-    return showNotice("Could not load the search. Check your connection, then try again.");
-  }
-  searchBox ??= code.setUpSearch(session, jumpTo, showNotice, kit);
-  searchBox.open(query);
-}
-byId("open-search", HTMLButtonElement).addEventListener("click", () => void openSearch());
+// Searching (search.ts), from the header's 🔍 or /search words.
+const searchBox = onDemand("the search", async () =>
+  (await import("./search")).setUpSearch(session, jumpTo, showNotice, kit),
+);
+byId("open-search", HTMLButtonElement).addEventListener("click", () => void searchBox.get().then((box) => box?.open()));
 
 jumpUnread.addEventListener("click", () => {
   document.getElementById("unread")?.scrollIntoView({ block: "start" });

@@ -340,11 +340,11 @@ export interface Quote {
 }
 /** How much of the original a reply quotes, in characters (code points). */
 export const QUOTE_LENGTH = 140;
-/** The start of `text` a quote shows: at most QUOTE_LENGTH characters, on one line. */
-export function quoteText(text: string): string {
+/** The start of `text` a quote shows: at most `length` characters (QUOTE_LENGTH), on one line. */
+export function quoteText(text: string, length = QUOTE_LENGTH): string {
   const line = text.replace(/\s+/g, " ").trim();
   const chars = [...line];
-  return chars.length <= QUOTE_LENGTH ? line : `${chars.slice(0, QUOTE_LENGTH - 1).join("")}…`;
+  return chars.length <= length ? line : `${chars.slice(0, length - 1).join("")}…`;
 }
 /** Everyone: a message's sender changed its text. An entry in the room's log. */
 export interface EditedFrame {
@@ -693,7 +693,7 @@ function parseSettings(value: Record<string, unknown>): ParsedClientFrame {
     const topic = value.topic.trim();
     if (longerThan(topic, MAX_TOPIC_LENGTH))
       return refuse("too_long", `A topic is at most ${MAX_TOPIC_LENGTH} characters.`);
-    if (!topic.isWellFormed() || TEXT_FORBIDDEN.test(topic) || topic.includes("\n"))
+    if (!isOneLine(topic))
       return refuse("bad_frame", "A topic is one line, without control characters or bidirectional overrides.");
     frame.topic = topic;
   }
@@ -725,10 +725,14 @@ function parseReason(value: unknown): string | undefined | ParsedClientFrame {
   if (reason === "") return undefined;
   if (longerThan(reason, MAX_REASON_LENGTH))
     return refuse("too_long", `A reason is at most ${MAX_REASON_LENGTH} characters.`);
-  if (!reason.isWellFormed() || TEXT_FORBIDDEN.test(reason) || reason.includes("\n"))
+  if (!isOneLine(reason))
     return refuse("bad_frame", "A reason is one line, without control characters or bidirectional overrides.");
   return reason;
 }
+
+/** One line of text (a topic, a reason, a search): well formed, without
+ * control characters, bidi overrides or line breaks. */
+const isOneLine = (text: string): boolean => text.isWellFormed() && !TEXT_FORBIDDEN.test(text) && !text.includes("\n");
 
 /** A message's text (a new message's, or an edit's): trimmed, CR/CRLF as
  * LF, 1–messageLength characters, no controls, bidi overrides or piles of
@@ -959,7 +963,7 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       if (query === "") return refuse("bad_frame", "Search for at least one word.");
       if (longerThan(query, MAX_SEARCH_LENGTH))
         return refuse("too_long", `A search is at most ${MAX_SEARCH_LENGTH} characters.`);
-      if (!query.isWellFormed() || TEXT_FORBIDDEN.test(query) || query.includes("\n"))
+      if (!isOneLine(query))
         return refuse("bad_frame", "A search is one line, without control characters or bidirectional overrides.");
       const before = value.before;
       if (before !== undefined && !isMessageId(before))

@@ -117,7 +117,7 @@ export class Chat {
     this.#queue(this.#room.store.appendEdit(target, by, text, now, this.#mentions(text)), ws);
   }
 
-  /** The message a `delete` or `edit` is about, or null (refused, said why:
+  /** The message a `delete`, `edit` or `react` is about, or null (refused, said why:
    * `not_found`). What this turn queued is stored first: a message can be
    * acted on the moment it was seen. */
   #existing(ws: WebSocket, target: number, what: "delete" | "edit" | "react to"): StoredMessage | null {

@@ -383,22 +383,16 @@ export class RoomStorage {
   /** A new message, held for the next write() and quotable at once. */
   #hold(frame: MessageFrame): void {
     this.#unwritten.push(frame);
-    this.#quotable(frame.id, {
-      id: frame.id,
-      from: plainUser(frame.from),
-      text: quoteText(frame.file?.name ?? frame.text),
-    });
-  }
-
-  /** The newest messages' quotes, so that a reply to a recent message reads
-   * no storage: the room's hot path stays free of reads. A deletion or a
-   * clear takes quotes out; a failed write empties it (ids are given again). */
-  readonly #quotes = new Map<number, Quote>();
-
-  #quotable(id: number, quote: Quote): void {
-    this.#quotes.set(id, quote);
+    this.#quotes.set(frame.id, { from: plainUser(frame.from), text: frame.file?.name ?? frame.text });
     if (this.#quotes.size > QUOTES_KEPT) this.#quotes.delete(this.#quotes.keys().next().value!);
   }
+
+  /** The newest messages' senders and texts (a file's name), so that a
+   * reply to a recent message reads no storage: the room's hot path stays
+   * free of reads, and a quote is cut from the text only when a reply asks.
+   * A deletion or a clear takes entries out; a failed write empties it (ids
+   * are given again). */
+  readonly #quotes = new Map<number, { from: User; text: string }>();
 
   /** How a reply to message `id` quotes it, or null when there is no such
    * message to answer (never sent, deleted, gone with retention or a clear). */
@@ -409,7 +403,7 @@ export class RoomStorage {
     );
     if (gone) return null;
     const known = this.#quotes.get(id);
-    if (known !== undefined) return known;
+    if (known !== undefined) return { id, from: known.from, text: quoteText(known.text) };
     const row = this.#sql
       .exec<{ user_id: string; nick: string; text: string; deleted: number | null; file_name: string | null }>(
         "SELECT m.user_id, m.nick, m.text, m.deleted, f.name AS file_name FROM messages m LEFT JOIN files f ON f.id = m.file_id WHERE m.id = ?",
@@ -436,8 +430,8 @@ export class RoomStorage {
     const entry: EditedFrame = { type: "edited", id: ++this.#lastId, target, text, ts, by };
     if (mentions.length > 0) entry.mentions = mentions;
     this.#unwritten.push(entry);
-    const quote = this.#quotes.get(target);
-    if (quote !== undefined) this.#quotes.set(target, { ...quote, text: quoteText(text) });
+    const quoted = this.#quotes.get(target);
+    if (quoted !== undefined) quoted.text = text;
     return entry;
   }
 
@@ -712,11 +706,8 @@ export class RoomStorage {
     for (const { message, emoji, user_id } of reactions) {
       const frame = byId.get(message);
       if (frame === undefined) continue;
-      const reactions = frame.reactions ?? {};
-      frame.reactions = reactions;
-      const users = reactions[emoji] ?? [];
-      users.push(user_id);
-      reactions[emoji] = users;
+      frame.reactions ??= {};
+      frame.reactions[emoji] = [...(frame.reactions[emoji] ?? []), user_id];
     }
     return [...byId.values()];
   }
@@ -727,8 +718,15 @@ export class RoomStorage {
       if (row.by_role !== null) by.role = row.by_role;
       const target = row.target ?? 0;
       if (row.kind === "reacted") {
-        const { id, ts } = row;
-        yield { type: "reacted", id, target, emoji: row.emoji ?? "", user: by, on: row.reacted_on === 1, ts };
+        yield {
+          type: "reacted",
+          id: row.id,
+          target,
+          emoji: row.emoji ?? "",
+          user: by,
+          on: row.reacted_on === 1,
+          ts: row.ts,
+        };
       } else if (row.kind === "edited") {
         const edited: EditedFrame = { type: "edited", id: row.id, target, text: row.text ?? "", ts: row.ts, by };
         if (row.mentions !== null) edited.mentions = row.mentions.split(" ");
