@@ -350,7 +350,7 @@ describe("storage only for rooms that are used", () => {
     const rooms = Array.from({ length: 10 }, () => freshRoom("lookup"));
     for (const room of rooms) {
       const answer = await exports.default.fetch(`${ORIGIN}/api/rooms/${room}`);
-      expect(await answer.json()).toEqual({ room, url: `/r/${room}` });
+      expect(await answer.json()).toEqual({ room, url: `/r/${room}`, online: 0 });
     }
     for (const room of rooms) expect(await tablesOf(room)).toEqual([]);
     const alarms = await Promise.all(

@@ -8,7 +8,7 @@ import { env, exports } from "cloudflare:workers";
 import worker from "../src/worker/worker";
 import { describe, expect, it } from "vitest";
 import { parseRoomName } from "../src/shared/protocol";
-import { ORIGIN, TestSocket, freshRoom, upgrade } from "./socket";
+import { ORIGIN, TestSocket, aliceAndBob, freshRoom, upgrade } from "./socket";
 
 const get = (path: string, init?: RequestInit) => exports.default.fetch(`${ORIGIN}${path}`, init);
 
@@ -41,12 +41,23 @@ describe("POST /api/rooms", () => {
 });
 
 describe("GET /api/rooms/:room", () => {
-  it("answers the room's canonical name and page from the Worker alone, waking no room", async () => {
+  it("answers the room's canonical name, its page and how many people are in it now", async () => {
     const room = freshRoom();
-    expect(await (await get(`/api/rooms/${room.toUpperCase()}`)).json()).toEqual({ room, url: `/r/${room}` });
-    // Whether the room has people or not, the answer is the same: it never asks the room.
-    await TestSocket.join(room, "Alice");
-    expect(await (await get(`/api/rooms/${room}`)).json()).toEqual({ room, url: `/r/${room}` });
+    const lookUp = async () => (await get(`/api/rooms/${room}`)).json();
+    expect(await (await get(`/api/rooms/${room.toUpperCase()}`)).json()).toEqual({
+      room,
+      url: `/r/${room}`,
+      online: 0,
+    });
+    // People count; a socket that has not joined is nobody yet.
+    const { alice, bob } = await aliceAndBob(room);
+    const lurker = await TestSocket.open(room);
+    expect(await lookUp()).toEqual({ room, url: `/r/${room}`, online: 2 });
+    bob.close();
+    await alice.expect("left");
+    expect(await lookUp()).toEqual({ room, url: `/r/${room}`, online: 1 });
+    alice.close();
+    lurker.close();
   });
 
   it("refuses invalid room names with 400", async () => {

@@ -278,6 +278,12 @@ export class Room extends DurableObject<Env> {
     }
   }
 
+  /** How many people are in the room now (GET /api/rooms/:room): counted
+   * from its sockets, without opening its database. */
+  online(): number {
+    return this.#sockets.memberCount;
+  }
+
   /** Gives the room an owner (POST /api/rooms, or a claim): the owner key,
    * shown once, or null when the room already has one (moderation.ts). */
   claim(): string | null {

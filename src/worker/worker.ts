@@ -72,10 +72,13 @@ app.post("/api/rooms", async (c) => {
 // Every route of one room: the name is checked here, once.
 app.use("/api/rooms/:room/*", roomRoutes);
 
-// Answered here, never by the room: looking a room up must not create it (a
-// Durable Object that starts gets storage of its own), or a script could
-// fill the disk with rooms nobody uses.
-app.get("/api/rooms/:room", (c) => c.json({ room: c.var.room, url: `/r/${c.var.room}` }));
+// How many people are in the room now. The room counts its sockets from
+// memory and never opens its database for it: looking up a room nobody uses
+// stores nothing, or a script could fill the disk with rooms.
+app.get("/api/rooms/:room", async (c) => {
+  const online = await c.env.ROOMS.getByName(c.var.room).online();
+  return c.json({ room: c.var.room, url: `/r/${c.var.room}`, online });
+});
 
 // A named room nobody owns yet, claimed: counted like creating a room, since
 // it gives the room storage of its own.
