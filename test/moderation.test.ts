@@ -351,12 +351,46 @@ describe("room settings", () => {
     expect(await ana.expect("error")).toMatchObject({
       code: "slow_mode",
       cid: "a2",
-      message: /one message every 3600 s in this room\. Try again in \d+ s\./,
+      message: expect.stringMatching(/one message every 3600 s in this room\. Try again in \d+ s\./),
     });
     olu.send({ type: "message", text: "the owner is exempt" });
     olu.send({ type: "message", text: "twice" });
     expect((await bo.expect("message")).text).toBe("the owner is exempt");
     expect((await bo.expect("message")).text).toBe("twice");
+  });
+
+  it("slow mode holds for files: a file is a message (429 slow_mode with Retry-After); staff are exempt", async () => {
+    const { room, olu, oluWelcome, ana, anaWelcome, bo, boWelcome } = await ownedRoom();
+    const upload = (session: string, name: string) =>
+      exports.default.fetch(`${ORIGIN}/api/rooms/${room}/files?name=${name}`, {
+        method: "POST",
+        body: "hello",
+        headers: { Authorization: `Bearer ${session}`, "Content-Type": "text/plain" },
+      });
+    olu.send({ type: "settings", slowModeSeconds: 60 });
+    for (const socket of [olu, ana, bo]) await socket.expect("settings");
+    // A message first: no file after it until the minute is over.
+    ana.send({ type: "message", text: "first" });
+    await ana.expect("message");
+    expect((await bo.expect("message")).text).toBe("first");
+    for (const name of ["a.txt", "b.txt", "c.txt"]) {
+      const refused = await upload(anaWelcome.session, name);
+      expect(refused.status, name).toBe(429);
+      expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
+      expect(Number(refused.headers.get("Retry-After"))).toBeLessThanOrEqual(60);
+      expect(await refused.json()).toMatchObject({
+        error: "slow_mode",
+        message: expect.stringMatching(/every 60 s in this room\. Try again in \d+ s\./),
+      });
+    }
+    // A file first: no second file, and no message after it.
+    expect((await upload(boWelcome.session, "d.txt")).status).toBe(201);
+    expect((await bo.expect("message")).file?.name).toBe("d.txt");
+    expect((await upload(boWelcome.session, "e.txt")).status).toBe(429);
+    bo.send({ type: "message", text: "and now a message", cid: "b2" });
+    expect(await bo.expect("error")).toMatchObject({ code: "slow_mode", cid: "b2" });
+    // The owner shares three files in a row.
+    for (const name of ["f.txt", "g.txt", "h.txt"]) expect((await upload(oluWelcome.session, name)).status).toBe(201);
   });
 
   it("turns files and calls off: uploads refused with 403 files_disabled, joining the call with calls_disabled", async () => {

@@ -46,6 +46,12 @@ function untilText(until: number | null): string {
   return `until ${day}, ${time} UTC`;
 }
 
+/** A refusal of slow mode: what to tell, and when to try again. */
+export interface SlowMode {
+  message: string;
+  retryAfterSeconds: number;
+}
+
 export class Moderation {
   readonly #room: RoomParts;
   /** The room's settings, read once per object start (the message path checks slow mode). */
@@ -115,15 +121,19 @@ export class Moderation {
     return "This room is locked: only people who have been in it before can join. Ask a moderator to unlock it.";
   }
 
-  /** Slow mode: why this member may not send a message now, or null (and
-   * the message counts from now). Moderators and the owner are exempt. */
-  slowMode(user: User, now: number): string | null {
+  /** Slow mode: why this member may not post now (a message, or a file,
+   * which is a message too) and in how many seconds they may, or null (and
+   * what they post counts from now). Moderators and the owner are exempt. */
+  slowMode(user: User, now: number): SlowMode | null {
     const seconds = this.settings.slowModeSeconds;
     if (seconds === 0 || roleOf(user) !== "member") return null;
     const last = this.#lastMessageAt.get(user.id);
     if (last !== undefined && now - last < seconds * 1000) {
       const wait = Math.ceil((last + seconds * 1000 - now) / 1000);
-      return `Slow mode: one message every ${seconds} s in this room. Try again in ${wait} s.`;
+      return {
+        message: `Slow mode: one message every ${seconds} s in this room. Try again in ${wait} s.`,
+        retryAfterSeconds: wait,
+      };
     }
     this.#lastMessageAt.set(user.id, now);
     return null;

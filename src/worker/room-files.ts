@@ -72,6 +72,10 @@ export class RoomFiles {
     }
     const budget = this.#budgetRefusal(user, address, request.size, now);
     if (budget !== null) return budget;
+    // A file is a message: slow mode holds for it (checked last, since an
+    // upload it lets through counts as the member's message from now).
+    const slow = this.#room.slowMode(user, now);
+    if (slow !== null) return { ok: false, status: 429, error: "slow_mode", ...slow };
     const id = newFileId();
     store.startUpload({ id, name: request.name, size: request.size, type: request.type, from: user, address }, now);
     // An upload that never finishes is given up by the alarm, not only when the next one starts.

@@ -7,7 +7,8 @@ import type { Config } from "./config";
 import type { Connections } from "./connections";
 import type { RoomRules } from "./limits";
 import type { RoomStorage } from "./storage";
-import type { ErrorCode, MessageFrame } from "../shared/protocol";
+import type { SlowMode } from "./moderation";
+import type { ErrorCode, MessageFrame, User } from "../shared/protocol";
 
 export interface RoomParts {
   readonly config: Config;
@@ -24,6 +25,9 @@ export interface RoomParts {
   refuse(ws: WebSocket, code: ErrorCode, message: string, cid?: string): void;
   /** Why not, when the room's settings turn sharing files or the call off (moderation.ts). */
   featureOff(feature: "files" | "calls"): string | null;
+  /** Why this member may not post now in slow mode, or null: what they post
+   * counts from now (moderation.ts). */
+  slowMode(user: User, now: number): SlowMode | null;
   /** Sets the room's one alarm for `at`, unless it is set sooner. */
   armAlarm(at: number): void;
   /** Sends a message the room made (not a client's frame) to everyone, stored

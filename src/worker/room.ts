@@ -102,6 +102,7 @@ export class Room extends DurableObject<Env> {
       refuse: (ws, code, message, cid) => this.#refuse(ws, code, message, cid),
       armAlarm: (at) => this.#armAlarm(at),
       featureOff: (feature) => this.#moderation.offRefusal(feature),
+      slowMode: (user, now) => this.#moderation.slowMode(user, now),
       publish: (message) => this.#chat.publish(message),
     };
     this.#moderation = new Moderation(parts, (ws, removal) => {
@@ -237,7 +238,7 @@ export class Room extends DurableObject<Env> {
     switch (frame.type) {
       case "message": {
         const slow = this.#moderation.slowMode(user, now);
-        if (slow !== null) return this.#refuse(ws, "slow_mode", slow, frame.cid);
+        if (slow !== null) return this.#refuse(ws, "slow_mode", slow.message, frame.cid);
         return this.#chat.say(ws, user, frame, now);
       }
       case "history":
