@@ -24,6 +24,7 @@ describe("configuration", () => {
       pingTimeoutMs: 90_000,
       roomExpiryDays: 90,
       sessionTtlHours: 24,
+      searchWordsPerMessage: 32,
       kickCooldownSeconds: 60,
       maxFileBytes: 10_485_760,
       roomFilesQuotaBytes: 1_073_741_824,

@@ -30,6 +30,7 @@ import {
   nickKey,
   parseClientFrame,
   type ClientFrame,
+  type EditedFrame,
   type ErrorCode,
   type Quote,
   type Role,
@@ -40,7 +41,7 @@ import {
   type User,
   type WelcomeFrame,
 } from "../src/shared/protocol";
-import { TestSocket, freshRoom } from "./socket";
+import { TestSocket, databaseText, freshRoom } from "./socket";
 import { tombstone } from "../src/core/messages";
 import { Connections } from "../src/worker/connections";
 
@@ -291,6 +292,14 @@ const nickValue: fc.Arbitrary<unknown> = fc.oneof(
 );
 const TEXTS_VALID = ["hi", "  padded  ", "a\r\nb", "tab\there", "😀", "e\u0301", "line\u2028sep", "😀".repeat(4000)];
 const TEXTS_INVALID = ["", "   ", "esc\u001b[31m", "x".repeat(4001), "\ud800"];
+/** Stands for a text made for its step (secretOf): a word nothing else
+ * has, looked for everywhere once its message is deleted. */
+const SECRET = "(a secret)";
+/** Each step's secret word starts with a letter of its own, so that the
+ * search index's pages, which share the start of neighbouring words, hold
+ * its tail whole: "αecret3q" is stored as "α" shared and "ecret3q", the
+ * tail looked for in frames and in SQLite. */
+const secretOf = (step: number): string => `${String.fromCodePoint(0x3b1 + step)}ecret${step}q`;
 const textValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom(...TEXTS_VALID) },
   { weight: 3, arbitrary: fc.constantFrom(...TEXTS_INVALID) },
@@ -356,7 +365,7 @@ const command = (clients: number): fc.Arbitrary<Command> => {
       arbitrary: fc.record({
         c,
         do: fc.constant("message" as const),
-        text: fc.constantFrom(...TEXTS_VALID),
+        text: fc.constantFrom(...TEXTS_VALID, SECRET, SECRET),
         cid: fc.constantFrom<CidKind>("unique", "unique", "none"),
         action: fc.constantFrom(undefined, undefined, true, false),
         replyTo: fc.constantFrom<"last" | number | undefined>(undefined, undefined, undefined, "last", "last", 1, 999),
@@ -417,7 +426,7 @@ const command = (clients: number): fc.Arbitrary<Command> => {
         c,
         do: fc.constant("edit" as const),
         which: fc.constantFrom<"own" | "other" | number>("own", "own", "other", 1, 999),
-        text: fc.constantFrom("fixed", "  again  ", "😀", "", "esc\u001b[31m"),
+        text: fc.constantFrom("fixed", "  again  ", "😀", "", "esc\u001b[31m", SECRET),
       }),
     },
     {
@@ -498,6 +507,8 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
   const edits = new Map<number, { text: string; ts: number }>();
   /** Each message's reactions now: emoji to user ids, in order. */
   const reactions = new Map<number, Map<string, string[]>>();
+  /** The secrets' tails ("ecret3q") of each message's versions, by message id. */
+  const secrets = new Map<number, string[]>();
   /** Everyone's role by identity ("member" when absent). */
   const roles = new Map<string, Role>();
   const roleOfId = (id: string): Role => roles.get(id) ?? "member";
@@ -543,6 +554,12 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
     const text = edits.get(id)?.text ?? entry.text;
     return { id, from: { id: entry.from.id, nick: entry.from.nick }, text: quoteText(text) };
   };
+  /** An edit as the log serves it now: with its message's text now (only
+   * the newest edit keeps one), a tombstone once the message is deleted. */
+  const editAsStored = (edit: EditedFrame): EditedFrame => {
+    if (!deleted.has(edit.target)) return { ...edit, text: edits.get(edit.target)?.text ?? edit.text };
+    return { type: "edited", id: edit.id, target: edit.target, text: "", ts: edit.ts, by: edit.by, deleted: true };
+  };
   /**
    * The entries firstId..lastId as a welcome or a page must give them now:
    * nothing a clear took, every message as stored now (a deleted one's text
@@ -552,7 +569,9 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
     const expected = acked
       .filter((entry) => entry.id >= Math.max(firstId, clearedAt) && entry.id <= lastId)
       .filter((entry) => !messagesOnly || entry.type === "message")
-      .map((entry) => (entry.type === "message" ? asStored(entry) : entry));
+      .map((entry) =>
+        entry.type === "message" ? asStored(entry) : entry.type === "edited" ? editAsStored(entry) : entry,
+      );
     expect(history, where).toEqual(expected);
   };
 
@@ -616,6 +635,12 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
         else {
           expect(frame.id, where).toBe(acked.length + 1);
           acked.push(frame);
+          const secret =
+            frame.type === "message" || frame.type === "edited" ? /ecret\d+q/.exec(frame.text)?.[0] : undefined;
+          if (secret !== undefined) {
+            const target = frame.type === "edited" ? frame.target : frame.id;
+            secrets.set(target, [...(secrets.get(target) ?? []), secret]);
+          }
           if (frame.type === "deleted") {
             deleted.add(frame.target);
             reactions.delete(frame.target);
@@ -738,6 +763,17 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
       expect(sorted(k.view), `view of ${k.me.nick} ${where}`).toEqual(expectedRoster());
       expect(k.lastId, `last id of ${k.me.nick} ${where}`).toBe(acked.length);
     }
+    // No version of a deleted (or cleared) message's text, in what a
+    // stranger from the start gets or anywhere in SQLite (the search index's pages too).
+    const gone = [...secrets].filter(([id]) => deleted.has(id) || id < clearedAt).flatMap(([, tails]) => tails);
+    if (gone.length > 0) {
+      const served = JSON.stringify(welcome);
+      const stored = await databaseText(room);
+      for (const tail of gone) {
+        expect(served, `${where}: ${tail} served`).not.toContain(tail);
+        expect(stored, `${where}: ${tail} stored`).not.toContain(tail);
+      }
+    }
     // Straight from SQLite: the stored messages, a deleted one's text gone, nothing before a clear.
     const rows = await runInDurableObject(env.ROOMS.getByName(room), (_instance, state) =>
       state.storage.sql
@@ -782,7 +818,11 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
           raw = JSON.stringify({ type: "clear" });
           break;
         case "edit":
-          raw = JSON.stringify({ type: "edit", id: deletionTarget(k, cmd.which), text: cmd.text });
+          raw = JSON.stringify({
+            type: "edit",
+            id: deletionTarget(k, cmd.which),
+            text: cmd.text === SECRET ? secretOf(step) : cmd.text,
+          });
           break;
         case "react": {
           const last = acked.findLast((entry) => entry.type === "message" && !deleted.has(entry.id))?.id ?? 1;
@@ -801,7 +841,8 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
           const cid = { none: undefined, unique: `m${step}`, long: "c".repeat(65), number: 5 }[cmd.cid];
           const lastMessage = acked.findLast((entry) => entry.type === "message")?.id ?? 1;
           const replyTo = cmd.replyTo === "last" ? lastMessage : cmd.replyTo;
-          raw = JSON.stringify({ type: "message", text: cmd.text, cid, action: cmd.action, replyTo });
+          const text = cmd.text === SECRET ? secretOf(step) : cmd.text;
+          raw = JSON.stringify({ type: "message", text, cid, action: cmd.action, replyTo });
           break;
         }
         case "nick":
@@ -1020,9 +1061,28 @@ const conversation: { clients: number; commands: Command[] } = {
   ],
 };
 
+/** A scenario run every time: a secret message, quoted by a reply, edited
+ * to another secret, reacted to, then deleted: neither secret may be left
+ * in anything served or stored; then one more, cleared. */
+const deletion: { clients: number; commands: Command[] } = {
+  clients: 2,
+  commands: [
+    { c: 0, do: "join", nick: "Ana" },
+    { c: 1, do: "join", nick: "Bo" },
+    { c: 0, do: "message", text: SECRET, cid: "unique", action: undefined },
+    { c: 1, do: "message", text: "hi", cid: "unique", action: undefined, replyTo: "last" },
+    { c: 0, do: "edit", which: "own", text: SECRET },
+    { c: 1, do: "react", which: 1, emoji: "👍", on: true },
+    { c: 0, do: "delete", which: "own" },
+    { c: 1, do: "rejoin" },
+    { c: 1, do: "message", text: SECRET, cid: "unique", action: undefined },
+    { c: 0, do: "clear" },
+  ],
+};
+
 describe("the room under random interleavings (property)", () => {
   it("keeps its invariants: no internal error, refusals change nothing, a gapless log, true roster and roles, deleted text never served", async () => {
-    await fc.assert(fc.asyncProperty(scenario, runScenario), { numRuns: 40, examples: [[conversation]] });
+    await fc.assert(fc.asyncProperty(scenario, runScenario), { numRuns: 40, examples: [[conversation], [deletion]] });
   }, 180_000);
 });
 

@@ -3,7 +3,8 @@
  * Worker's fetch (exactly the path a browser's upgrade takes, minus the
  * network).
  */
-import { exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import type { LogEntry, ServerFrame, WelcomeFrame } from "../src/shared/protocol";
 import { ChatSocket } from "./chat-socket";
 
@@ -66,3 +67,34 @@ export async function next<T extends ServerFrame["type"]>(
  * tombstone), or the type of any other log entry ("deleted", "cleared"). */
 export const texts = (history: readonly LogEntry[]): string[] =>
   history.map((entry) => (entry.type === "message" ? entry.text : entry.type));
+
+/**
+ * Everything a room's database holds, as text: every row of every table of
+ * the room's (the search index's own tables included, their pages decoded
+ * as UTF-8), for tests that look for what must not be there.
+ */
+export function databaseText(room: string): Promise<string> {
+  return runInDurableObject(env.ROOMS.getByName(room), (_instance, state) => {
+    const sql = state.storage.sql;
+    const decoder = new TextDecoder();
+    const tables = sql
+      .exec<{ name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'",
+      )
+      .toArray();
+    const parts: string[] = [];
+    for (const { name } of tables) {
+      // A virtual table's rows are its shadow tables' (also listed).
+      if (
+        /^CREATE VIRTUAL/i.test(
+          sql.exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name = ?", name).one().sql,
+        )
+      )
+        continue;
+      for (const row of sql.exec(`SELECT * FROM "${name}"`))
+        for (const value of Object.values(row))
+          parts.push(value instanceof ArrayBuffer ? decoder.decode(value) : String(value));
+    }
+    return parts.join("\n");
+  });
+}

@@ -48,7 +48,7 @@ describe("schema migrations from an older database", () => {
         "modlog",
         "events",
         "reactions",
-        "messages_fts",
+        "search",
         "schema_migrations",
       ])
         storage.sql.exec(`DROP TABLE ${table}`);
@@ -72,6 +72,61 @@ describe("schema migrations from an older database", () => {
       expect(store.recentMessages(10).map((m) => m.action)).toEqual([undefined, true]);
       // The search index holds what was there before it.
       expect(store.search("V1", 100, 10).messages.map((m) => m.id)).toEqual([7]);
+    });
+  });
+});
+
+describe("migration 13: deleted means gone", () => {
+  it("takes the text of deleted messages' edits, keeps one version of the rest, and indexes live words anew", async () => {
+    await inFreshRoom((storage) => {
+      new RoomStorage(storage, 100);
+      const sql = storage.sql;
+      // Back to version 12: its search index (kept by triggers), and what
+      // version 12 stored: a deleted message's edit with its text, and two
+      // edits of a live message each with theirs.
+      sql.exec("DROP TABLE search; DROP INDEX events_edits; DELETE FROM schema_migrations WHERE version = 13");
+      sql.exec(`CREATE VIRTUAL TABLE messages_fts USING fts5(
+          text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+          INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END;
+        CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+          INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text); END;
+        CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+          INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+          INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END;`);
+      sql.exec(
+        `INSERT INTO messages (id, ts, user_id, nick, text, edited) VALUES (1, 1, 'alice-id', 'Alice', 'ancient walrus', 5)`,
+      );
+      sql.exec(
+        `INSERT INTO messages (id, ts, user_id, nick, text, deleted, mentions) VALUES (2, 2, 'alice-id', 'Alice', '', 1, 'bob-id')`,
+      );
+      sql.exec(`INSERT INTO events (id, ts, kind, target, by_id, by_nick, text) VALUES
+          (3, 3, 'edited', 2, 'alice-id', 'Alice', 'doomed yak'),
+          (4, 4, 'edited', 1, 'alice-id', 'Alice', 'older walrus'),
+          (5, 5, 'edited', 1, 'alice-id', 'Alice', 'ancient walrus'),
+          (6, 6, 'deleted', 2, 'alice-id', 'Alice', NULL)`);
+      const store = new RoomStorage(storage, 100);
+      const edits = store.entriesAfter(2, 100).entries;
+      expect(
+        edits.map((entry) => [entry.id, entry.type === "edited" ? [entry.text, entry.deleted] : entry.type]),
+      ).toEqual([
+        [3, ["", true]],
+        [4, ["ancient walrus", undefined]],
+        [5, ["ancient walrus", undefined]],
+        [6, "deleted"],
+      ]);
+      expect(store.search("walrus", 100, 10).messages.map((m) => m.id)).toEqual([1]);
+      const everything = JSON.stringify(
+        sql
+          .exec(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' AND sql NOT LIKE 'CREATE VIRTUAL%'",
+          )
+          .toArray()
+          .map(({ name }) => sql.exec(`SELECT * FROM "${String(name)}"`).toArray()),
+      );
+      expect(everything).not.toContain("yak");
+      expect(everything).not.toContain("older");
+      expect(everything).not.toContain("bob-id");
     });
   });
 });

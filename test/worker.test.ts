@@ -98,7 +98,7 @@ describe("room names", () => {
 
   it("decodes percent-encoding in the path before checking", async () => {
     const response = await get("/api/rooms/%4Cobby");
-    expect(await response.json()).toEqual({ room: "lobby", url: "/r/lobby" });
+    expect(await response.json()).toEqual({ room: "lobby", url: "/r/lobby", online: 0 });
     expect((await get("/api/rooms/%E2%84%AAelvin")).status).toBe(400); // the Kelvin sign again
     expect((await get("/api/rooms/a%2Fb/websocket", { headers: { Upgrade: "websocket" } })).status).not.toBe(101);
   });

@@ -517,6 +517,8 @@ export class RoomSession {
   /** An edit, a reaction, a deletion or a clear, applied to the list and then told to the view. */
   #change(entry: Exclude<LogEntry, MessageFrame>): void {
     if (entry.type === "edited") {
+      // An edit of a message deleted since: its `deleted` entry follows.
+      if (entry.deleted === true) return;
       this.#on.edited?.(entry, this.messages.edit(entry.target, entry.text, entry.ts, entry.mentions));
     } else if (entry.type === "reacted") {
       this.#on.reacted?.(entry, this.messages.react(entry.target, entry.emoji, entry.user.id, entry.on));

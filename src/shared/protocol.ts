@@ -360,6 +360,9 @@ export interface EditedFrame {
   by: User;
   /** Who the new text mentions (see MessageFrame.mentions). */
   mentions?: string[];
+  /** A tombstone: the message was deleted since, and `text` is empty. Its
+   * `deleted` entry comes later in the log; there is nothing to apply. */
+  deleted?: true;
 }
 /** Everyone: someone added (`on`) or took back a reaction. An entry in the room's log. */
 export interface ReactedFrame {

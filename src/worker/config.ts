@@ -85,6 +85,9 @@ export const LIMITS = {
   roomExpiryDays: { env: "ROOM_EXPIRY_DAYS", default: 90, min: 0, max: 36_500 },
   /** How long a session token stays valid after its last use. */
   sessionTtlHours: { env: "SESSION_TTL_HOURS", default: 24, min: 1, max: 24 * 365 },
+  /** Most different words of one message its search index takes (the first
+   * ones): what an edit or a deletion costs the index grows with them. */
+  searchWordsPerMessage: { env: "SEARCH_WORDS_PER_MESSAGE", default: 32, min: 1, max: 1000 },
   /** How long someone kicked (identity and address) must wait to come back. */
   kickCooldownSeconds: { env: "KICK_COOLDOWN_SECONDS", default: 60, min: 0, max: 86_400 },
 } as const satisfies Record<string, IntegerSetting>;

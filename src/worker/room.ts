@@ -124,10 +124,11 @@ export class Room extends DurableObject<Env> {
   /** The room's storage, opened (and migrated) on first use. */
   get #store(): RoomStorage {
     if (this.#storage === null) {
-      const { historyRetention, historyMaxBytes } = this.#config;
+      const { historyRetention, historyMaxBytes, searchWordsPerMessage } = this.#config;
       this.#storage = new RoomStorage(this.ctx.storage, historyRetention, {
         answerBytes: historyMaxBytes,
         room: this.#roomName,
+        searchWords: searchWordsPerMessage,
       });
       // Objects of files dropped before the room last stopped are deleted now.
       if (this.#storage.doomedFiles(1).length > 0) void this.#files.sweep();

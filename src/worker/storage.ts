@@ -11,6 +11,8 @@
  */
 import { createHash } from "node:crypto";
 import { filePath } from "../shared/files";
+import { LIMITS } from "./config";
+import { CREATE_SEARCH_INDEX, SearchIndex, searchQuery } from "./search-index";
 import {
   DEFAULT_SETTINGS,
   MAX_SEARCH_WORDS,
@@ -32,11 +34,15 @@ import {
   type User,
 } from "../shared/protocol";
 
+/** A migration: SQL, or a step that needs code (it is handed the database
+ * and the words a message may have in the search index). */
+type Migration = string | ((sql: SqlStorage, searchWords: number) => void);
+
 /**
  * Schema migrations, applied in order, each exactly once, in one transaction
  * with the record that it ran. Never edit a shipped entry: add a new one.
  */
-const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE messages (
      id INTEGER PRIMARY KEY,
      ts INTEGER NOT NULL,
@@ -160,6 +166,30 @@ const MIGRATIONS: readonly string[] = [
      INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
    END;
    INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');`,
+  // 13: deleted means gone. The search index of 12 kept all of every text
+  // (and, without secure-delete, the words of deleted texts in its pages):
+  // it goes, for one of each message's words (search-index.ts). An edit's
+  // text stays only on the newest edit of a live message: older edits are
+  // served with it, a deleted message's with none. Nothing of a deleted
+  // message is left but its place: no mentions, no quote of what it
+  // answered, no file name.
+  (sql, searchWords) => {
+    sql.exec(`DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete;
+              DROP TRIGGER messages_fts_update; DROP TABLE messages_fts;`);
+    sql.exec(CREATE_SEARCH_INDEX);
+    const index = new SearchIndex(sql, searchWords);
+    const live = sql.exec<{ id: number; text: string }>(
+      "SELECT id, text FROM messages WHERE deleted IS NULL AND text != ''",
+    );
+    for (const { id, text } of live) index.add(id, text);
+    sql.exec(`UPDATE events SET text = NULL, mentions = NULL WHERE kind = 'edited' AND text IS NOT NULL AND (
+                target IN (SELECT id FROM messages WHERE deleted = 1)
+                OR id < (SELECT max(later.id) FROM events later WHERE later.kind = 'edited' AND later.target = events.target))`);
+    sql.exec("CREATE INDEX events_edits ON events (target) WHERE kind = 'edited'");
+    sql.exec(`UPDATE messages SET mentions = NULL, reply_to = NULL, reply_user = NULL, reply_nick = NULL, reply_text = NULL
+              WHERE deleted = 1`);
+    sql.exec("UPDATE files SET name = '' WHERE doomed IS NOT NULL");
+  },
 ];
 
 /** A ban, or the cool-down after a kick. */
@@ -195,9 +225,15 @@ type MessageRow = {
   file_name: string | null;
   file_size: number | null;
   file_type: string | null;
+  /** The message it answers, as it is now (null: none, or gone with retention). */
+  original_id: number | null;
+  original_text: string | null;
+  original_deleted: number | null;
+  original_file: string | null;
 };
 
-/** An event of the log: an edit, a reaction, a deletion or a clear. */
+/** An event of the log: an edit, a reaction, a deletion or a clear, as
+ * EVENTS reads it. */
 type EventRow = {
   id: number;
   ts: number;
@@ -210,7 +246,18 @@ type EventRow = {
   by_id: string;
   by_nick: string;
   by_role: "owner" | "moderator" | null;
+  /** An edit's message's text now, and who it mentions: the newest edit's
+   * (null: the message is deleted). */
+  now_text: string | null;
+  now_mentions: string | null;
 };
+
+/** Events, an edit with its message's text as it is now: only the newest
+ * edit of a message keeps the text, and a deletion takes even that. */
+const EVENTS = `SELECT e.*, coalesce(e.text, l.text) AS now_text,
+    CASE WHEN e.text IS NULL THEN l.mentions ELSE e.mentions END AS now_mentions
+  FROM events e LEFT JOIN events l
+    ON e.kind = 'edited' AND e.text IS NULL AND l.kind = 'edited' AND l.target = e.target AND l.text IS NOT NULL`;
 
 /** How many of the newest messages' quotes are kept in memory for replies. */
 const QUOTES_KEPT = 1_000;
@@ -218,9 +265,12 @@ const QUOTES_KEPT = 1_000;
 /** A user as a quote names them: id and nickname. */
 const plainUser = (user: User): User => ({ id: user.id, nick: user.nick });
 
-/** Messages with their files' details: every read of the history goes through this. */
-const MESSAGES = `SELECT m.*, f.name AS file_name, f.size AS file_size, f.type AS file_type
-  FROM messages m LEFT JOIN files f ON f.id = m.file_id`;
+/** Messages with their files' details, and a reply with the message it
+ * answers as it is now: every read of the history goes through this. */
+const MESSAGES = `SELECT m.*, f.name AS file_name, f.size AS file_size, f.type AS file_type,
+    o.id AS original_id, o.text AS original_text, o.deleted AS original_deleted, ofile.name AS original_file
+  FROM messages m LEFT JOIN files f ON f.id = m.file_id
+    LEFT JOIN messages o ON o.id = m.reply_to LEFT JOIN files ofile ON ofile.id = o.file_id`;
 
 /** A file allowed to upload and not yet in a message. */
 export interface FileUpload {
@@ -286,12 +336,23 @@ export class RoomStorage {
   /** The room's name, for its files' URLs. */
   readonly #room: string;
 
-  constructor(storage: DurableObjectStorage, retention: number, options: { answerBytes?: number; room?: string } = {}) {
+  /** The search index's writes (search-index.ts). */
+  readonly #search: SearchIndex;
+  /** Most words of a message the search index takes (SEARCH_WORDS_PER_MESSAGE). */
+  readonly #searchWords: number;
+
+  constructor(
+    storage: DurableObjectStorage,
+    retention: number,
+    options: { answerBytes?: number; room?: string; searchWords?: number } = {},
+  ) {
     this.#storage = storage;
     this.#sql = storage.sql;
     this.#retention = retention;
     this.#answerBytes = options.answerBytes ?? Infinity;
     this.#room = options.room ?? "";
+    this.#searchWords = options.searchWords ?? LIMITS.searchWordsPerMessage.default;
+    this.#search = new SearchIndex(this.#sql, this.#searchWords);
     this.#migrate();
     this.#lastId = this.#sql
       .exec<{ id: number }>(
@@ -322,11 +383,17 @@ export class RoomStorage {
     if (row.edited !== null) frame.edited = row.edited;
     if (row.mentions !== null) frame.mentions = row.mentions.split(" ");
     if (row.reply_to !== null) {
+      // The original as it is now (its edits, its deletion); once retention
+      // took it, the quote kept with the reply (null once it was deleted).
       const from = { id: row.reply_user ?? "", nick: row.reply_nick ?? "" };
+      const text =
+        row.original_id === null
+          ? row.reply_text
+          : row.original_deleted === 1
+            ? null
+            : quoteText(row.original_file ?? row.original_text ?? "");
       frame.replyTo =
-        row.reply_text === null
-          ? { id: row.reply_to, from, text: "", deleted: true }
-          : { id: row.reply_to, from, text: row.reply_text };
+        text === null ? { id: row.reply_to, from, text: "", deleted: true } : { id: row.reply_to, from, text };
     }
     if (row.action === 1) frame.action = true;
     if (row.file_id !== null && row.file_name !== null) {
@@ -350,7 +417,9 @@ export class RoomStorage {
       .one().v;
     for (let version = applied + 1; version <= MIGRATIONS.length; version++) {
       this.#storage.transactionSync(() => {
-        this.#sql.exec(MIGRATIONS[version - 1]!);
+        const migration = MIGRATIONS[version - 1]!;
+        if (typeof migration === "string") this.#sql.exec(migration);
+        else migration(this.#sql, this.#searchWords);
         this.#sql.exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, Date.now());
       });
     }
@@ -513,7 +582,7 @@ export class RoomStorage {
           if (m.file !== undefined) {
             this.#sql.exec("UPDATE files SET message_id = ? WHERE id = ?", m.id, m.file.id);
             firstFileMessage = Math.min(firstFileMessage, m.id);
-          }
+          } else this.#search.add(m.id, m.text);
         }
         // Ids are gapless, so the rows to drop are exactly those at or below this.
         const last = batch.at(-1)!.id;
@@ -530,6 +599,7 @@ export class RoomStorage {
         this.#sql.exec("DELETE FROM messages WHERE id <= ?", dropUpTo);
         this.#sql.exec("DELETE FROM events WHERE id <= ?", dropUpTo);
         this.#sql.exec("DELETE FROM reactions WHERE message <= ?", dropUpTo);
+        this.#search.dropUpTo(dropUpTo);
       });
     } catch (error) {
       this.#lastId = batch[0]!.id - 1;
@@ -585,32 +655,46 @@ export class RoomStorage {
         entry.mentions?.join(" ") ?? null,
         entry.target,
       );
-      // Replies quote it as it is now.
+      // One copy of the text in the log: the newest edit's. Older edits are
+      // served with it (#events), and replies quote the message as it is now.
       this.#sql.exec(
-        "UPDATE messages SET reply_text = ? WHERE reply_to = ? AND reply_text IS NOT NULL",
-        quoteText(entry.text),
+        "UPDATE events SET text = NULL, mentions = NULL WHERE kind = 'edited' AND target = ? AND id < ? AND text IS NOT NULL",
         entry.target,
+        entry.id,
       );
+      this.#search.replace(entry.target, entry.text);
       return false;
     }
     if (entry.type === "deleted") {
+      // Deleted means gone: nothing of the message is left but its place
+      // (id, time, sender, cid), no version of its text anywhere: not in
+      // its row, its edits, the quotes of the replies to it, the search
+      // index or its file's name. (Edits of it become tombstones: #events.)
       this.#sql.exec(
-        "UPDATE messages SET text = '', action = NULL, file_id = NULL, deleted = 1 WHERE id = ?",
+        `UPDATE messages SET text = '', action = NULL, file_id = NULL, mentions = NULL,
+           reply_to = NULL, reply_user = NULL, reply_nick = NULL, reply_text = NULL, deleted = 1 WHERE id = ?`,
         entry.target,
       );
-      // Replies no longer quote it; nobody reacts to a tombstone.
+      this.#sql.exec(
+        "UPDATE events SET text = NULL, mentions = NULL WHERE kind = 'edited' AND target = ? AND text IS NOT NULL",
+        entry.target,
+      );
       this.#sql.exec("UPDATE messages SET reply_text = NULL WHERE reply_to = ?", entry.target);
+      this.#search.remove(entry.target);
+      // Nobody reacts to a tombstone.
       this.#sql.exec("DELETE FROM reactions WHERE message = ?", entry.target);
       return (
-        this.#sql.exec("UPDATE files SET doomed = 1 WHERE message_id = ? AND doomed IS NULL", entry.target)
+        this.#sql.exec("UPDATE files SET doomed = 1, name = '' WHERE message_id = ? AND doomed IS NULL", entry.target)
           .rowsWritten > 0
       );
     }
     this.#sql.exec("DELETE FROM messages WHERE id < ?", entry.id);
     this.#sql.exec("DELETE FROM events WHERE id < ?", entry.id);
     this.#sql.exec("DELETE FROM reactions WHERE message < ?", entry.id);
+    this.#search.clear();
     return (
-      this.#sql.exec("UPDATE files SET doomed = 1 WHERE message_id IS NOT NULL AND doomed IS NULL").rowsWritten > 0
+      this.#sql.exec("UPDATE files SET doomed = 1, name = '' WHERE message_id IS NOT NULL AND doomed IS NULL")
+        .rowsWritten > 0
     );
   }
 
@@ -640,7 +724,7 @@ export class RoomStorage {
       this.#sql.exec<MessageRow>(`${MESSAGES} WHERE m.id > ? ORDER BY m.id DESC LIMIT ?`, since, want),
     );
     const events = this.#events(
-      this.#sql.exec<EventRow>("SELECT * FROM events WHERE id > ? ORDER BY id DESC LIMIT ?", since, want),
+      this.#sql.exec<EventRow>(`${EVENTS} WHERE e.id > ? ORDER BY e.id DESC LIMIT ?`, since, want),
     );
     const entries = this.#within(newestFirst(messages, events), want).entries.reverse();
     const first = entries[0];
@@ -660,18 +744,17 @@ export class RoomStorage {
   /**
    * Messages whose words start with every word of `query` (case and accents
    * aside), newest first, with ids below `before`: at most `limit` and the
-   * answer's bytes, and whether that was all. Deleted messages have no text
-   * and are never found; edited ones are found by their text now. A query
-   * costs at most one walk of the index, which retention bounds.
+   * answer's bytes, and whether that was all. Deleted messages are not in
+   * the index; edited ones are, by their text now. Each word is one prefix
+   * index's list of messages (search-index.ts): a query walks at most
+   * MAX_SEARCH_WORDS lists of the messages the room keeps.
    */
   search(query: string, before: number, limit: number): { messages: MessageFrame[]; complete: boolean } {
-    const words = searchWords(query);
-    if (words.length === 0) return { messages: [], complete: true };
-    // Each word a quoted prefix: the words hold only letters, digits and marks.
-    const match = words.map((word) => `"${word}"*`).join(" ");
+    const match = searchQuery(query, MAX_SEARCH_WORDS);
+    if (match === null) return { messages: [], complete: true };
     const rows = this.#sql.exec<MessageRow>(
-      `${MESSAGES} JOIN messages_fts s ON s.rowid = m.id
-       WHERE messages_fts MATCH ? AND s.rowid < ? AND m.deleted IS NULL ORDER BY s.rowid DESC LIMIT ?`,
+      `${MESSAGES} JOIN search s ON s.rowid = m.id
+       WHERE search MATCH ? AND s.rowid < ? AND m.deleted IS NULL ORDER BY s.rowid DESC LIMIT ?`,
       match,
       before,
       limit + 1,
@@ -728,8 +811,10 @@ export class RoomStorage {
           ts: row.ts,
         };
       } else if (row.kind === "edited") {
-        const edited: EditedFrame = { type: "edited", id: row.id, target, text: row.text ?? "", ts: row.ts, by };
-        if (row.mentions !== null) edited.mentions = row.mentions.split(" ");
+        const edited: EditedFrame = { type: "edited", id: row.id, target, text: row.now_text ?? "", ts: row.ts, by };
+        // An edit of a deleted message: a tombstone, like the message.
+        if (row.now_text === null) edited.deleted = true;
+        else if (row.now_mentions !== null) edited.mentions = row.now_mentions.split(" ");
         yield edited;
       } else if (row.kind === "deleted") yield { type: "deleted", id: row.id, ts: row.ts, target, by };
       else yield { type: "cleared", id: row.id, ts: row.ts, by };
@@ -1042,12 +1127,6 @@ export class RoomStorage {
   forgetFiles(ids: readonly string[]): void {
     for (const id of ids) this.#sql.exec("DELETE FROM files WHERE id = ?", id);
   }
-}
-
-/** The words of a search, as the index splits text into words (its
- * unicode61 tokenizer: letters, digits and marks), at most MAX_SEARCH_WORDS. */
-export function searchWords(query: string): string[] {
-  return (query.match(/[\p{L}\p{N}\p{M}]+/gu) ?? []).slice(0, MAX_SEARCH_WORDS);
 }
 
 /** Two newest-first sequences of entries as one, newest first. */

@@ -63,6 +63,7 @@ function session(): { room: RoomSession; socket: () => StubSocket } {
     deleted: (frame, held) =>
       heard.push(`deleted ${frame.target}${held === undefined ? "" : " (held)"} by ${frame.by.nick}`),
     cleared: (frame) => heard.push(`cleared ${frame.id} by ${frame.by.nick}`),
+    edited: (frame, held) => heard.push(`edited ${frame.target}${held === undefined ? "" : ` (held): ${held.text}`}`),
     reacted: (frame, held) =>
       heard.push(`reacted ${frame.emoji} ${frame.on} on ${frame.target}${held === undefined ? "" : " (held)"}`),
     results: (frame) => heard.push(`results ${frame.query}: ${frame.messages.map((m) => m.id).join(",")}`),
@@ -424,6 +425,34 @@ describe("RoomSession", () => {
     vi.advanceTimersByTime(30_000);
     socket().open();
     expect(socket().frames[0]).toMatchObject({ type: "join", since: 9 });
+  });
+
+  it("applies edits from a resume, and passes over an edit of a message deleted since (a tombstone)", () => {
+    const { room, socket } = joined([message(1), message(2)]);
+    socket().end(1006);
+    vi.advanceTimersByTime(1000);
+    socket().open();
+    const edit = (id: number, target: number, text: string) => ({ type: "edited", id, target, text, ts: id, by: ana });
+    socket().receive(
+      welcome({
+        history: [
+          edit(3, 1, "m1, now"),
+          { ...edit(4, 2, ""), deleted: true },
+          edit(5, 1, "m1, now"),
+          { type: "deleted", id: 6, ts: 6000, target: 2, by: ana },
+        ],
+      }),
+    );
+    expect(room.messages.messages.map((m) => [m.id, m.text, m.deleted === true])).toEqual([
+      [1, "m1, now", false],
+      [2, "", true],
+    ]);
+    expect(heard.slice(-4)).toEqual([
+      "welcome again []",
+      "edited 1 (held): m1, now",
+      "edited 1 (held): m1, now",
+      "deleted 2 (held) by Ana",
+    ]);
   });
 
   it("applies reactions once each, live and from a resume; toggles ours; searches; knows our mentions", () => {
