@@ -212,7 +212,7 @@ describe("reactions", () => {
     await next(alice, "message");
     await next(bob, "message");
     bob.send({ type: "react", id: 1, emoji: "👍", on: true });
-    const reacted = { type: "reacted", id: 2, target: 1, emoji: "👍", user: bobWelcome.you, on: true };
+    const reacted = { type: "reacted", id: 2, target: 1, emoji: "👍", user: bobWelcome.you, on: true, count: 1 };
     for (const socket of [alice, bob])
       expect(await next(socket, "reacted")).toEqual({ ...reacted, ts: expect.any(Number) });
     // Again: nothing changes, so no entry (the next one is alice's).
@@ -292,6 +292,80 @@ describe("reactions", () => {
     await next(alice, "deleted");
     alice.send({ type: "react", id: 1, emoji: "👍", on: true });
     expect(await next(alice, "error")).toMatchObject({ code: "not_found" });
+  });
+});
+
+describe("reactions in a crowd", () => {
+  it("name the first 10 per emoji with the count of all, say which are yours, and list the rest on request", async () => {
+    const { room, alice, aliceWelcome, bob } = await aliceAndBob();
+    alice.send({ type: "message", text: "vote!" });
+    await next(alice, "message");
+    await next(bob, "message");
+    // Fourteen people give a 👍, one after another (a room of tests holds 8).
+    const voters: string[] = [];
+    const sessions: string[] = [];
+    for (let i = 1; i <= 14; i++) {
+      const [voter, welcome] = await TestSocket.join(room, `Voter ${i}`);
+      voter.send({ type: "react", id: 1, emoji: "👍", on: true });
+      expect(await next(voter, "reacted")).toMatchObject({ id: 1 + i, target: 1, count: i });
+      voters.push(welcome.you.id);
+      sessions.push(welcome.session);
+      voter.close();
+    }
+    for (let i = 1; i <= 14; i++) for (const socket of [alice, bob]) await next(socket, "reacted");
+    bob.send({ type: "react", id: 1, emoji: "🎉", on: true });
+    expect(await next(bob, "reacted")).toMatchObject({ emoji: "🎉", count: 1 });
+    await next(alice, "reacted");
+    // Someone who gave none: the first ten and the count; none theirs.
+    const [reader, fresh] = await TestSocket.join(room, "Reader");
+    expect(fresh.history[0]).toMatchObject({
+      reactions: { "👍": voters.slice(0, 10), "🎉": [expect.any(String)] },
+      reactionCounts: { "👍": 14 },
+      yourReactions: [],
+    });
+    reader.close();
+    // Voter 12, not among the ten named, is told the 👍 is theirs.
+    const [twelfth, back] = await TestSocket.join(room, "Voter 12", { session: sessions[11] });
+    expect(back.history[0]).toMatchObject({ reactionCounts: { "👍": 14 }, yourReactions: ["👍"] });
+    twelfth.close();
+    alice.send({ type: "react", id: 1, emoji: "👍", on: true });
+    expect(await next(alice, "reacted")).toMatchObject({ count: 15 });
+    await next(bob, "reacted");
+    alice.send({ type: "history", before: 100 });
+    expect((await next(alice, "history")).messages[0]).toMatchObject({
+      reactionCounts: { "👍": 15 },
+      yourReactions: ["👍"],
+    });
+    // The whole list, a page at a time, first first, with each one's nickname then.
+    bob.send({ type: "reactions", id: 1, emoji: "👍" });
+    const all = await next(bob, "reactions");
+    expect(all).toEqual({
+      type: "reactions",
+      id: 1,
+      emoji: "👍",
+      count: 15,
+      offset: 0,
+      users: [...voters.map((id, i) => ({ id, nick: `Voter ${i + 1}` })), { id: aliceWelcome.you.id, nick: "Alice" }],
+      complete: true,
+    });
+    bob.send({ type: "reactions", id: 1, emoji: "👍", offset: 13 });
+    expect(await next(bob, "reactions")).toMatchObject({
+      offset: 13,
+      users: [{ nick: "Voter 14" }, { nick: "Alice" }],
+    });
+    bob.send({ type: "reactions", id: 1, emoji: "👍", offset: 99 });
+    expect(await next(bob, "reactions")).toMatchObject({ count: 15, users: [], complete: true });
+    bob.send({ type: "reactions", id: 1, emoji: "😮" });
+    expect(await next(bob, "reactions")).toMatchObject({ count: 0, users: [], complete: true });
+    for (const [frame, code] of [
+      [{ type: "reactions", id: 99, emoji: "👍" }, "not_found"],
+      [{ type: "reactions", id: 1, emoji: "ok" }, "bad_frame"],
+      [{ type: "reactions", id: 1, emoji: "👍", offset: -1 }, "bad_frame"],
+      [{ type: "reactions", id: 0, emoji: "👍" }, "bad_frame"],
+    ] as const) {
+      bob.send(frame);
+      expect(await next(bob, "error"), JSON.stringify(frame)).toMatchObject({ code });
+    }
   });
 });
 

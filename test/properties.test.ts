@@ -993,6 +993,7 @@ async function runScenario({ clients: count, commands }: { clients: number; comm
               rotate: "rotated",
               delete: "deleted",
               react: "reacted",
+              reactions: "reactions",
               search: "results",
               clear: "cleared",
               edit: "edited",

@@ -48,6 +48,7 @@ describe("schema migrations from an older database", () => {
         "modlog",
         "events",
         "reactions",
+        "reaction_counts",
         "search",
         "schema_migrations",
       ])
@@ -76,7 +77,7 @@ describe("schema migrations from an older database", () => {
   });
 });
 
-describe("migration 13: deleted means gone", () => {
+describe("migrations 13 and 14: deleted means gone, reactions counted", () => {
   it("takes the text of deleted messages' edits, keeps one version of the rest, and indexes live words anew", async () => {
     await inFreshRoom((storage) => {
       new RoomStorage(storage, 100);
@@ -84,7 +85,9 @@ describe("migration 13: deleted means gone", () => {
       // Back to version 12: its search index (kept by triggers), and what
       // version 12 stored: a deleted message's edit with its text, and two
       // edits of a live message each with theirs.
-      sql.exec("DROP TABLE search; DROP INDEX events_edits; DELETE FROM schema_migrations WHERE version = 13");
+      sql.exec(`DROP TABLE search; DROP INDEX events_edits; DELETE FROM schema_migrations WHERE version >= 13;
+        DROP TABLE reaction_counts; DROP INDEX reactions_in_order; DROP INDEX reactions_by_user;
+        ALTER TABLE reactions DROP COLUMN nick; ALTER TABLE events DROP COLUMN count;`);
       sql.exec(`CREATE VIRTUAL TABLE messages_fts USING fts5(
           text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
         CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
@@ -127,6 +130,44 @@ describe("migration 13: deleted means gone", () => {
       expect(everything).not.toContain("yak");
       expect(everything).not.toContain("older");
       expect(everything).not.toContain("bob-id");
+    });
+  });
+});
+
+describe("reactions in a crowd", () => {
+  it("keep a message a few KiB whatever the crowd, with exact counts, yours, and every name a page at a time", async () => {
+    await inFreshRoom((storage) => {
+      const store = new RoomStorage(storage, 100_000);
+      store.appendMessage(alice, say("the vote"), 1);
+      store.write();
+      // 5,000 people give a 👍, then 200 give each of 19 more, and a few take theirs back.
+      const emoji = [..."👍😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗😙🥲🤩"];
+      const user = (i: number) => ({ id: `u${String(i).padStart(15, "0")}`, nick: `Person ${i}` });
+      const counts = new Map<string, number>();
+      const give = (i: number, e: string, on = true) => {
+        const state = store.reactionState(1, e, user(i).id);
+        if (state.mine === on) return;
+        const count = state.count + (on ? 1 : -1);
+        store.appendReaction(1, user(i), e, on, 2, count);
+        store.write();
+        counts.set(e, count);
+      };
+      for (let i = 0; i < 5000; i++) give(i, "👍");
+      for (const e of emoji.slice(1)) for (let i = 0; i < 200; i++) give(i, e);
+      for (const i of [0, 3, 4999]) give(i, "👍", false);
+      const [message] = store.recentMessages(1, user(4000).id);
+      expect(message?.reactionCounts).toEqual(Object.fromEntries(emoji.map((e) => [e, counts.get(e)])));
+      expect(message?.reactionCounts?.["👍"]).toBe(4997);
+      expect(Object.keys(message?.reactions ?? {})).toEqual(emoji);
+      expect(message?.reactions?.["👍"]).toEqual([1, 2, 4, 5, 6, 7, 8, 9, 10, 11].map((i) => user(i).id));
+      expect(message?.yourReactions).toEqual(["👍"]);
+      expect(store.recentMessages(1, user(7).id)[0]?.yourReactions).toEqual(emoji);
+      // A few KiB: 20 emoji of 10 names each and their counts.
+      expect(new TextEncoder().encode(JSON.stringify(message)).length).toBeLessThan(6 * 1024);
+      // The whole list of 👍, first first, a page at a time.
+      const page = store.reactors(1, "👍", 4900, 100);
+      expect(page.count).toBe(4997);
+      expect(page.users.map((u) => u.nick)).toEqual(Array.from({ length: 97 }, (_, k) => `Person ${4902 + k}`));
     });
   });
 });

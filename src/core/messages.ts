@@ -5,7 +5,74 @@
  * echo confirms them, or they fail (then they wait for a retry or a discard).
  * Views render it; the session (session.ts) keeps it up to date.
  */
-import { quoteText, type MessageFrame, type Quote } from "../shared/protocol";
+import { REACTION_USERS_SHOWN, quoteText, type MessageFrame, type Quote } from "../shared/protocol";
+
+/** One emoji's reactions on a message, as views show them. */
+export interface Reaction {
+  emoji: string;
+  /** How many chose it. */
+  count: number;
+  /** The first of them, by user id: all of them, or REACTION_USERS_SHOWN of `count`. */
+  users: string[];
+  /** Whether we did. */
+  mine: boolean;
+}
+
+/** A message's reactions, each emoji in the order it was first used. */
+export function reactionsOf(message: MessageFrame, me: string | undefined): Reaction[] {
+  return Object.entries(message.reactions ?? {}).map(([emoji, users]) => ({
+    emoji,
+    count: message.reactionCounts?.[emoji] ?? users.length,
+    users,
+    mine: (me !== undefined && users.includes(me)) || (message.yourReactions?.includes(emoji) ?? false),
+  }));
+}
+
+/** A reaction added or taken back, as a `reacted` entry says. */
+export interface ReactionChange {
+  emoji: string;
+  user: string;
+  on: boolean;
+  /** How many have the emoji after it, when the room said. */
+  count?: number;
+}
+
+/**
+ * `message` with a reaction added or taken back: the same message when that
+ * changes nothing. Where the room names only the first REACTION_USERS_SHOWN
+ * of an emoji's users, the count changes, and ours is kept in yourReactions.
+ * The count the entry brings is set, not added to, so that applying an
+ * entry to a message that already counts it (a resume brings messages as
+ * they are now, then the entries after them) ends at the same count.
+ */
+export function withReaction(message: MessageFrame, change: ReactionChange, me: string | undefined): MessageFrame {
+  const { emoji, user, on } = change;
+  const users = message.reactions?.[emoji] ?? [];
+  const total = message.reactionCounts?.[emoji] ?? users.length;
+  const listed = users.includes(user);
+  const cut = total > users.length;
+  if (on ? listed : !listed && !cut) return message;
+  const count = Math.max(0, change.count ?? total + (on ? 1 : -1));
+  let shown = users;
+  if (on && !cut && users.length < REACTION_USERS_SHOWN) shown = [...users, user];
+  else if (!on && listed) shown = users.filter((each) => each !== user);
+  const reactions = { ...message.reactions };
+  const counts = { ...message.reactionCounts };
+  if (count === 0) delete reactions[emoji];
+  else reactions[emoji] = shown;
+  if (count > shown.length) counts[emoji] = count;
+  else delete counts[emoji];
+  const next: MessageFrame = { ...message, reactions, reactionCounts: counts };
+  if (Object.keys(reactions).length === 0) delete next.reactions;
+  if (Object.keys(counts).length === 0) {
+    delete next.reactionCounts;
+    delete next.yourReactions;
+  } else if (user === me) {
+    const yours = (message.yourReactions ?? []).filter((each) => each !== emoji);
+    next.yourReactions = on ? [...yours, emoji] : yours;
+  } else next.yourReactions = message.yourReactions ?? [];
+  return next;
+}
 
 /** One of ours on its way: `failed` says why it did not go (null: still going). */
 export interface OwnMessage {
@@ -116,20 +183,14 @@ export class MessageList {
     return this.#replace(message, next);
   }
 
-  /** Someone's reaction added (`on`) or taken back: the message as it is
-   * now, when the list holds it. Applying the same entry twice (a resume
-   * brings messages as they are now, then the entries after them) changes
-   * nothing the second time. */
-  react(id: number, emoji: string, user: string, on: boolean): MessageFrame | undefined {
+  /** Someone's reaction added or taken back (withReaction): the message as
+   * it is now, when the list holds it. Applying the same entry twice
+   * changes nothing the second time. */
+  react(id: number, change: ReactionChange, me: string | undefined): MessageFrame | undefined {
     const message = this.get(id);
     if (message === undefined || message.deleted) return undefined;
-    const users = message.reactions?.[emoji] ?? [];
-    if (users.includes(user) === on) return message;
-    const reactions = { ...message.reactions, [emoji]: on ? [...users, user] : users.filter((each) => each !== user) };
-    if (reactions[emoji]?.length === 0) delete reactions[emoji];
-    const next: MessageFrame = { ...message, reactions };
-    if (Object.keys(reactions).length === 0) delete next.reactions;
-    return this.#replace(message, next);
+    const next = withReaction(message, change, me);
+    return next === message ? message : this.#replace(message, next);
   }
 
   /** The replies held to message `id` quote it anew (unless it is deleted). */

@@ -38,7 +38,7 @@ import {
 } from "../shared/protocol";
 import { CallMembers } from "./call-members";
 import { ChatConnection, type Status, type StatusDetail } from "./connection";
-import { MessageList, type OwnMessage } from "./messages";
+import { MessageList, reactionsOf, type OwnMessage, type ReactionChange } from "./messages";
 import { Outbox, type Outgoing } from "./outbox";
 import { Roster, TypingSender, Typists } from "./presence";
 
@@ -299,7 +299,8 @@ export class RoomSession {
   /** Our reaction with `emoji` on message `id`, added, or taken back when
    * we have already given it (as far as the list knows). */
   toggleReaction(id: number, emoji: string): void {
-    const mine = this.messages.get(id)?.reactions?.[emoji]?.includes(this.#me?.id ?? "") ?? false;
+    const message = this.messages.get(id);
+    const mine = message !== undefined && reactionsOf(message, this.#me?.id).some((r) => r.emoji === emoji && r.mine);
     this.react(id, emoji, !mine);
   }
 
@@ -521,7 +522,9 @@ export class RoomSession {
       if (entry.deleted === true) return;
       this.#on.edited?.(entry, this.messages.edit(entry.target, entry.text, entry.ts, entry.mentions));
     } else if (entry.type === "reacted") {
-      this.#on.reacted?.(entry, this.messages.react(entry.target, entry.emoji, entry.user.id, entry.on));
+      const change: ReactionChange = { emoji: entry.emoji, user: entry.user.id, on: entry.on };
+      if (entry.count !== undefined) change.count = entry.count;
+      this.#on.reacted?.(entry, this.messages.react(entry.target, change, this.#me?.id));
     } else if (entry.type === "deleted") {
       this.#on.deleted?.(entry, this.messages.delete(entry.target));
     } else {

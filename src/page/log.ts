@@ -7,6 +7,7 @@
 import { formatFileSize, isInlineImage } from "../shared/files";
 import { parseMarkdown, type Span } from "../shared/markdown";
 import type { FileInfo, MessageFrame, User } from "../shared/protocol";
+import { reactionsOf } from "../core/messages";
 import { el } from "./dom";
 import { linkify } from "./linkify";
 
@@ -95,18 +96,21 @@ function quoteOf(quote: NonNullable<MessageFrame["replyTo"]>): HTMLButtonElement
 }
 
 /** The reactions under a message: a button per emoji with its count, pressed
- * when one of them is ours; who chose it in its title and label. */
-function reactionsOf(reactions: Record<string, string[]>, me: string | undefined, nameOf: (id: string) => string) {
+ * when one of them is ours; who chose it in its title and label (the first
+ * ten, and how many more, when a crowd did). */
+function reactionBar(message: MessageFrame, me: string | undefined, nameOf: (id: string) => string) {
   const bar = el("div", "reactions");
-  for (const [emoji, users] of Object.entries(reactions)) {
-    const button = el("button", "reaction", `${emoji} ${users.length}`);
+  for (const { emoji, count, users, mine } of reactionsOf(message, me)) {
+    const button = el("button", "reaction", `${emoji} ${count}`);
     button.type = "button";
     button.dataset.emoji = emoji;
-    button.setAttribute("aria-pressed", String(me !== undefined && users.includes(me)));
-    const who = users.map((id) => (id === me ? "you" : nameOf(id))).join(", ");
+    button.setAttribute("aria-pressed", String(mine));
+    const names = users.map((id) => (id === me ? "you" : nameOf(id)));
+    if (count > users.length) names.push(`${count - users.length} more`);
+    const who = names.join(", ");
     button.title = `${emoji} ${who}`;
     // The visible text first (WCAG's label in name), then who.
-    button.setAttribute("aria-label", `${emoji} ${users.length}: ${who}`);
+    button.setAttribute("aria-label", `${emoji} ${count}: ${who}`);
     bar.append(button);
   }
   return bar;
@@ -199,7 +203,7 @@ function messageItem(
     if (message.text !== "") item.append(textOf(message.from, message.text, false));
     if (message.file !== undefined) item.append(fileOf(message.file));
   }
-  if (message.reactions !== undefined) item.append(reactionsOf(message.reactions, me, options.nameOf));
+  if (message.reactions !== undefined) item.append(reactionBar(message, me, options.nameOf));
   // After the content: read after the message, placed at its top right.
   item.append(more);
   return item;

@@ -258,6 +258,16 @@ export interface ReactFrame {
   emoji: string;
   on: boolean;
 }
+/** Asks who reacted to a message with an emoji, a page at a time (a
+ * message's `reactions` name at most REACTION_USERS_SHOWN of them). */
+export interface ReactionsRequestFrame {
+  type: "reactions";
+  /** The message's id. */
+  id: number;
+  emoji: string;
+  /** How many of them to skip (the page's start), first first; absent: 0. */
+  offset?: number;
+}
 /** Looks for messages by their words: the newest first, a page at a time. */
 export interface SearchFrame {
   type: "search";
@@ -268,6 +278,7 @@ export interface SearchFrame {
 export type ClientFrame =
   | EditFrame
   | ReactFrame
+  | ReactionsRequestFrame
   | SearchFrame
   | DeleteFrame
   | ClearFrame
@@ -319,8 +330,16 @@ export interface MessageFrame {
   /** When its text was last changed (ms since the epoch), if it was. */
   edited?: number;
   /** Who reacted with what: each emoji (in the order they were first used)
-   * to the ids of the users who chose it, first first. Absent: none. */
+   * to the ids of the users who chose it, first first: at most
+   * REACTION_USERS_SHOWN of them (reactionCounts then has how many chose
+   * it). Absent: none. */
   reactions?: Record<string, string[]>;
+  /** Present when more people chose an emoji than `reactions` names: each
+   * such emoji to how many chose it. */
+  reactionCounts?: Record<string, number>;
+  /** With reactionCounts only, in answers to one person (a welcome, a page,
+   * results): the emoji that person chose, named in `reactions` or not. */
+  yourReactions?: string[];
   /** The users it names as `@nick` who were in the room when it was sent (or
    * last edited), stamped by the room. Absent: none. */
   mentions?: string[];
@@ -375,6 +394,23 @@ export interface ReactedFrame {
   user: User;
   on: boolean;
   ts: number;
+  /** How many people have this emoji on the message after this entry
+   * (absent from entries stored before it was counted). */
+  count?: number;
+}
+/** The answer to a `reactions` request: who chose `emoji` on message `id`,
+ * first first, from `offset`. */
+export interface ReactionsFrame {
+  type: "reactions";
+  id: number;
+  emoji: string;
+  /** How many chose it, in all. */
+  count: number;
+  offset: number;
+  /** At most REACTION_USERS_PAGE of them, as they were when they reacted. */
+  users: User[];
+  /** Present (and true) when there is nobody after these. */
+  complete?: true;
 }
 /** The answer to `search`: matching messages, newest first. */
 export interface ResultsFrame {
@@ -390,6 +426,11 @@ export interface ResultsFrame {
 }
 /** Most different emoji on one message. */
 export const MAX_REACTIONS = 20;
+/** Most users a message's `reactions` names per emoji, so that a message
+ * stays a few KiB however many react: a count says how many more. */
+export const REACTION_USERS_SHOWN = 10;
+/** Users in one answer to a `reactions` request. */
+export const REACTION_USERS_PAGE = 100;
 /** The longest search query, in characters; and most words in one. */
 export const MAX_SEARCH_LENGTH = 100;
 export const MAX_SEARCH_WORDS = 8;
@@ -590,6 +631,7 @@ export interface ErrorFrame {
 export type ServerFrame =
   | EditedFrame
   | ReactedFrame
+  | ReactionsFrame
   | ResultsFrame
   | DeletedFrame
   | ClearedFrame
@@ -960,6 +1002,17 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
       if (typeof value.on !== "boolean") return refuse("bad_frame", '"on" must be true or false.');
       return { ok: true, frame: { type: "react", id: value.id, emoji, on: value.on } };
     }
+    case "reactions": {
+      if (!isMessageId(value.id)) return refuse("bad_frame", '"id" must be a message id (an integer ≥ 1).');
+      const emoji = parseEmoji(value.emoji);
+      if (emoji === null) return refuse("bad_frame", '"emoji" must be one emoji, such as "👍".');
+      const offset = value.offset;
+      if (offset !== undefined && !(Number.isSafeInteger(offset) && (offset as number) >= 0))
+        return refuse("bad_frame", '"offset" must be a whole number ≥ 0.');
+      const frame: ReactionsRequestFrame = { type: "reactions", id: value.id, emoji };
+      if (offset !== undefined) frame.offset = offset as number;
+      return { ok: true, frame };
+    }
     case "search": {
       if (typeof value.query !== "string") return refuse("bad_frame", '"query" must be a string.');
       const query = value.query.trim();
@@ -983,7 +1036,7 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ParsedClient
     default:
       return refuse(
         "bad_frame",
-        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, edit, react, search, delete, clear, role, kick, ban, bans, unban, settings, modlog or rotate.',
+        'Unknown frame "type": expected join, message, typing, nick, history, call, signal, edit, react, reactions, search, delete, clear, role, kick, ban, bans, unban, settings, modlog or rotate.',
       );
   }
 }
@@ -1011,6 +1064,7 @@ export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set<string>([
   "rotated",
   "edited",
   "reacted",
+  "reactions",
   "results",
   "deleted",
   "cleared",

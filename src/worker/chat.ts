@@ -12,6 +12,7 @@
 import { mentionedIn } from "../shared/mentions";
 import {
   MAX_REACTIONS,
+  REACTION_USERS_PAGE,
   SEARCH_PAGE,
   type HistoryFrame,
   type ResultsFrame,
@@ -19,6 +20,8 @@ import {
   type LogEntry,
   type MessageFrame,
   type ReactFrame,
+  type ReactionsFrame,
+  type ReactionsRequestFrame,
   type SendFrame,
   type User,
 } from "../shared/protocol";
@@ -79,14 +82,23 @@ export class Chat {
   react(ws: WebSocket, user: User, { id, emoji, on }: ReactFrame, now: number): void {
     const message = this.#existing(ws, id, "react to");
     if (message === null) return;
-    const reactions = this.#room.store.reactionsOf(id);
-    const users = reactions.get(emoji);
-    if ((users?.includes(user.id) ?? false) === on) return;
-    if (on && users === undefined && reactions.size >= MAX_REACTIONS) {
+    const { mine, count, kinds } = this.#room.store.reactionState(id, emoji, user.id);
+    if (mine === on) return;
+    if (on && count === 0 && kinds >= MAX_REACTIONS) {
       const why = `A message can have at most ${MAX_REACTIONS} different reactions: add one of those already there.`;
       return this.#room.refuse(ws, "too_many_reactions", why);
     }
-    this.#queue(this.#room.store.appendReaction(id, user, emoji, on, now), ws);
+    this.#queue(this.#room.store.appendReaction(id, user, emoji, on, now, on ? count + 1 : count - 1), ws);
+  }
+
+  /** `reactions`: who chose an emoji on a message, a page at a time (a
+   * message names at most REACTION_USERS_SHOWN of them). */
+  reactors(ws: WebSocket, { id, emoji, offset = 0 }: ReactionsRequestFrame): void {
+    if (this.#existing(ws, id, "list the reactions of") === null) return;
+    const { count, users } = this.#room.store.reactors(id, emoji, offset, REACTION_USERS_PAGE);
+    const answer: ReactionsFrame = { type: "reactions", id, emoji, count, offset, users };
+    if (offset + users.length >= count) answer.complete = true;
+    this.#room.sockets.send(ws, answer);
   }
 
   /**
@@ -120,7 +132,11 @@ export class Chat {
   /** The message a `delete`, `edit` or `react` is about, or null (refused, said why:
    * `not_found`). What this turn queued is stored first: a message can be
    * acted on the moment it was seen. */
-  #existing(ws: WebSocket, target: number, what: "delete" | "edit" | "react to"): StoredMessage | null {
+  #existing(
+    ws: WebSocket,
+    target: number,
+    what: "delete" | "edit" | "react to" | "list the reactions of",
+  ): StoredMessage | null {
     if (!this.write()) return null;
     const message = this.#room.store.message(target);
     if (message !== null && !message.deleted) return message;
@@ -172,18 +188,18 @@ export class Chat {
     }
   }
 
-  /** What a joiner gets: the newest messages, or, on a resume, the log after `since`. */
-  historyOnJoin(since: number | undefined): History {
+  /** What `you` get on joining: the newest messages, or, on a resume, the log after `since`. */
+  historyOnJoin(since: number | undefined, you: User): History {
     this.write();
     const { config, store } = this.#room;
-    if (since === undefined) return { entries: store.recentMessages(config.historyOnJoin), truncated: false };
-    return store.entriesAfter(since, config.historyOnResume);
+    if (since === undefined) return { entries: store.recentMessages(config.historyOnJoin, you.id), truncated: false };
+    return store.entriesAfter(since, config.historyOnResume, you.id);
   }
 
   /** The answer to `search`: a page of matching messages, newest first. */
-  search({ query, before }: SearchFrame): ResultsFrame {
+  search({ query, before }: SearchFrame, you: User): ResultsFrame {
     this.write();
-    const found = this.#room.store.search(query, before ?? Number.MAX_SAFE_INTEGER, SEARCH_PAGE);
+    const found = this.#room.store.search(query, before ?? Number.MAX_SAFE_INTEGER, SEARCH_PAGE, you.id);
     const answer: ResultsFrame = { type: "results", query, messages: found.messages };
     if (before !== undefined) answer.before = before;
     if (found.complete) answer.complete = true;
@@ -191,9 +207,9 @@ export class Chat {
   }
 
   /** A page of older messages, the answer to a `history` frame. */
-  page(before: number): HistoryFrame {
+  page(before: number, you: User): HistoryFrame {
     this.write();
-    const { messages, complete } = this.#room.store.messagesBefore(before, this.#room.config.historyPage);
+    const { messages, complete } = this.#room.store.messagesBefore(before, this.#room.config.historyPage, you.id);
     const answer: HistoryFrame = { type: "history", before, messages };
     if (complete) answer.complete = true;
     return answer;

@@ -211,7 +211,7 @@ export class Presence {
     sockets.join(ws, user, tokenHash);
     if (rules.expiryMs > 0) this.#room.armAlarm(now + rules.expiryMs);
 
-    const history = this.#chat.historyOnJoin(frame.since);
+    const history = this.#chat.historyOnJoin(frame.since, user);
     const { config } = this.#room;
     const welcome: WelcomeFrame = {
       type: "welcome",

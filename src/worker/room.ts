@@ -243,13 +243,15 @@ export class Room extends DurableObject<Env> {
         return this.#chat.say(ws, user, frame, now);
       }
       case "history":
-        return this.#sockets.send(ws, this.#chat.page(frame.before));
+        return this.#sockets.send(ws, this.#chat.page(frame.before, user));
       case "edit":
         return this.#chat.edit(ws, user, frame.id, frame.text, now);
       case "react":
         return this.#chat.react(ws, user, frame, now);
+      case "reactions":
+        return this.#chat.reactors(ws, frame);
       case "search":
-        return this.#sockets.send(ws, this.#chat.search(frame));
+        return this.#sockets.send(ws, this.#chat.search(frame, user));
       case "delete":
         return this.#chat.delete(ws, user, frame.id, now);
       case "clear":

@@ -12,11 +12,13 @@
 import { createHash } from "node:crypto";
 import { filePath } from "../shared/files";
 import { LIMITS } from "./config";
+import { ReactionStore, type ReactionState } from "./reactions";
 import { CREATE_SEARCH_INDEX, SearchIndex, searchQuery } from "./search-index";
 import {
   DEFAULT_SETTINGS,
   MAX_SEARCH_WORDS,
   MODLOG_ENTRIES,
+  QUOTE_LENGTH,
   quoteText,
   utf8Length,
   type ClearedFrame,
@@ -190,6 +192,22 @@ const MIGRATIONS: readonly Migration[] = [
               WHERE deleted = 1`);
     sql.exec("UPDATE files SET name = '' WHERE doomed IS NOT NULL");
   },
+  // 14: reactions bounded per message (reactions.ts): how many chose each
+  // emoji, the nickname each had (for the full list, a page at a time),
+  // and the count a `reacted` entry left.
+  `ALTER TABLE reactions ADD COLUMN nick TEXT;
+   UPDATE reactions SET nick = (SELECT by_nick FROM events WHERE events.id = reactions.at);
+   CREATE INDEX reactions_in_order ON reactions (message, emoji, at);
+   CREATE INDEX reactions_by_user ON reactions (user_id, message);
+   CREATE TABLE reaction_counts (
+     message INTEGER NOT NULL,
+     emoji TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     first_at INTEGER NOT NULL,
+     PRIMARY KEY (message, emoji)
+   ) WITHOUT ROWID;
+   INSERT INTO reaction_counts SELECT message, emoji, count(*), min(at) FROM reactions GROUP BY message, emoji;
+   ALTER TABLE events ADD COLUMN count INTEGER;`,
 ];
 
 /** A ban, or the cool-down after a kick. */
@@ -243,6 +261,7 @@ type EventRow = {
   emoji: string | null;
   reacted_on: number | null;
   mentions: string | null;
+  count: number | null;
   by_id: string;
   by_nick: string;
   by_role: "owner" | "moderator" | null;
@@ -262,13 +281,22 @@ const EVENTS = `SELECT e.*, coalesce(e.text, l.text) AS now_text,
 /** How many of the newest messages' quotes are kept in memory for replies. */
 const QUOTES_KEPT = 1_000;
 
+/** The text of a message row, which an answer's size is mostly made of. */
+const messageText = (row: MessageRow): string => row.text;
+
 /** A user as a quote names them: id and nickname. */
 const plainUser = (user: User): User => ({ id: user.id, nick: user.nick });
 
+/** How much of a reply's original is read for its quote, in characters: a
+ * quote shows QUOTE_LENGTH of them, after runs of spaces are made one. */
+const QUOTE_READ = 4 * QUOTE_LENGTH;
+
 /** Messages with their files' details, and a reply with the message it
- * answers as it is now: every read of the history goes through this. */
+ * answers as it is now (the start of it): every read of the history goes
+ * through this. */
 const MESSAGES = `SELECT m.*, f.name AS file_name, f.size AS file_size, f.type AS file_type,
-    o.id AS original_id, o.text AS original_text, o.deleted AS original_deleted, ofile.name AS original_file
+    o.id AS original_id, substr(o.text, 1, ${QUOTE_READ} + 1) AS original_text, o.deleted AS original_deleted,
+    ofile.name AS original_file
   FROM messages m LEFT JOIN files f ON f.id = m.file_id
     LEFT JOIN messages o ON o.id = m.reply_to LEFT JOIN files ofile ON ofile.id = o.file_id`;
 
@@ -338,6 +366,8 @@ export class RoomStorage {
 
   /** The search index's writes (search-index.ts). */
   readonly #search: SearchIndex;
+  /** The reactions' tables (reactions.ts). */
+  readonly #reactions: ReactionStore;
   /** Most words of a message the search index takes (SEARCH_WORDS_PER_MESSAGE). */
   readonly #searchWords: number;
 
@@ -353,6 +383,7 @@ export class RoomStorage {
     this.#room = options.room ?? "";
     this.#searchWords = options.searchWords ?? LIMITS.searchWordsPerMessage.default;
     this.#search = new SearchIndex(this.#sql, this.#searchWords);
+    this.#reactions = new ReactionStore(this.#sql);
     this.#migrate();
     this.#lastId = this.#sql
       .exec<{ id: number }>(
@@ -391,7 +422,7 @@ export class RoomStorage {
           ? row.reply_text
           : row.original_deleted === 1
             ? null
-            : quoteText(row.original_file ?? row.original_text ?? "");
+            : quoteOf(row.original_file ?? row.original_text ?? "");
       frame.replyTo =
         text === null ? { id: row.reply_to, from, text: "", deleted: true } : { id: row.reply_to, from, text };
     }
@@ -472,15 +503,16 @@ export class RoomStorage {
     );
     if (gone) return null;
     const known = this.#quotes.get(id);
-    if (known !== undefined) return { id, from: known.from, text: quoteText(known.text) };
+    if (known !== undefined) return { id, from: known.from, text: quoteOf(known.text) };
     const row = this.#sql
       .exec<{ user_id: string; nick: string; text: string; deleted: number | null; file_name: string | null }>(
-        "SELECT m.user_id, m.nick, m.text, m.deleted, f.name AS file_name FROM messages m LEFT JOIN files f ON f.id = m.file_id WHERE m.id = ?",
+        `SELECT m.user_id, m.nick, substr(m.text, 1, ${QUOTE_READ} + 1) AS text, m.deleted, f.name AS file_name
+         FROM messages m LEFT JOIN files f ON f.id = m.file_id WHERE m.id = ?`,
         id,
       )
       .toArray()[0];
     if (row === undefined || row.deleted === 1) return null;
-    return { id, from: { id: row.user_id, nick: row.nick }, text: quoteText(row.file_name ?? row.text) };
+    return { id, from: { id: row.user_id, nick: row.nick }, text: quoteOf(row.file_name ?? row.text) };
   }
 
   /** A deletion of message `target`, given the next id and held for the
@@ -505,28 +537,24 @@ export class RoomStorage {
   }
 
   /** A reaction added (`on`) or taken back, given the next id and held for
-   * the next write(). The caller has checked that it changes something
-   * (reactionsOf()) and that the message exists. */
-  appendReaction(target: number, user: User, emoji: string, on: boolean, ts: number): ReactedFrame {
-    const entry: ReactedFrame = { type: "reacted", id: ++this.#lastId, target, emoji, user, on, ts };
+   * the next write(), with how many have `emoji` on then. The caller has
+   * checked that it changes something (reactionState()) and that the
+   * message exists. */
+  appendReaction(target: number, user: User, emoji: string, on: boolean, ts: number, count: number): ReactedFrame {
+    const entry: ReactedFrame = { type: "reacted", id: ++this.#lastId, target, emoji, user, on, ts, count };
     this.#unwritten.push(entry);
     return entry;
   }
 
-  /** The reactions on message `id` as stored: each emoji to its users (the
+  /** What `react` needs to know of `emoji` on message `id`, as stored (the
    * caller writes first). */
-  reactionsOf(id: number): Map<string, string[]> {
-    const reactions = new Map<string, string[]>();
-    const rows = this.#sql.exec<{ emoji: string; user_id: string }>(
-      "SELECT emoji, user_id FROM reactions WHERE message = ? ORDER BY at",
-      id,
-    );
-    for (const { emoji, user_id } of rows) {
-      const users = reactions.get(emoji) ?? [];
-      users.push(user_id);
-      reactions.set(emoji, users);
-    }
-    return reactions;
+  reactionState(id: number, emoji: string, userId: string): ReactionState {
+    return this.#reactions.state(id, emoji, userId);
+  }
+
+  /** Who chose `emoji` on message `id`, a page from `offset`, and how many in all. */
+  reactors(id: number, emoji: string, offset: number, limit: number): { count: number; users: User[] } {
+    return this.#reactions.page(id, emoji, offset, limit);
   }
 
   /** A clear of the whole history, given the next id and held for the next write(). */
@@ -598,7 +626,7 @@ export class RoomStorage {
         }
         this.#sql.exec("DELETE FROM messages WHERE id <= ?", dropUpTo);
         this.#sql.exec("DELETE FROM events WHERE id <= ?", dropUpTo);
-        this.#sql.exec("DELETE FROM reactions WHERE message <= ?", dropUpTo);
+        this.#reactions.dropUpTo(dropUpTo);
         this.#search.dropUpTo(dropUpTo);
       });
     } catch (error) {
@@ -616,7 +644,7 @@ export class RoomStorage {
   #writeEvent(entry: EditedFrame | ReactedFrame | DeletedFrame | ClearedFrame): boolean {
     const by = entry.type === "reacted" ? entry.user : entry.by;
     this.#sql.exec(
-      "INSERT INTO events (id, ts, kind, target, by_id, by_nick, by_role, text, emoji, reacted_on, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO events (id, ts, kind, target, by_id, by_nick, by_role, text, emoji, reacted_on, mentions, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       entry.id,
       entry.ts,
       entry.type,
@@ -628,23 +656,10 @@ export class RoomStorage {
       entry.type === "reacted" ? entry.emoji : null,
       entry.type === "reacted" ? Number(entry.on) : null,
       entry.type === "edited" ? (entry.mentions?.join(" ") ?? null) : null,
+      entry.type === "reacted" ? (entry.count ?? null) : null,
     );
     if (entry.type === "reacted") {
-      if (entry.on)
-        this.#sql.exec(
-          "INSERT OR IGNORE INTO reactions (message, emoji, user_id, at) VALUES (?, ?, ?, ?)",
-          entry.target,
-          entry.emoji,
-          entry.user.id,
-          entry.id,
-        );
-      else
-        this.#sql.exec(
-          "DELETE FROM reactions WHERE message = ? AND emoji = ? AND user_id = ?",
-          entry.target,
-          entry.emoji,
-          entry.user.id,
-        );
+      this.#reactions.apply(entry);
       return false;
     }
     if (entry.type === "edited") {
@@ -682,7 +697,7 @@ export class RoomStorage {
       this.#sql.exec("UPDATE messages SET reply_text = NULL WHERE reply_to = ?", entry.target);
       this.#search.remove(entry.target);
       // Nobody reacts to a tombstone.
-      this.#sql.exec("DELETE FROM reactions WHERE message = ?", entry.target);
+      this.#reactions.removeMessage(entry.target);
       return (
         this.#sql.exec("UPDATE files SET doomed = 1, name = '' WHERE message_id = ? AND doomed IS NULL", entry.target)
           .rowsWritten > 0
@@ -690,7 +705,7 @@ export class RoomStorage {
     }
     this.#sql.exec("DELETE FROM messages WHERE id < ?", entry.id);
     this.#sql.exec("DELETE FROM events WHERE id < ?", entry.id);
-    this.#sql.exec("DELETE FROM reactions WHERE message < ?", entry.id);
+    this.#reactions.dropUpTo(entry.id - 1);
     this.#search.clear();
     return (
       this.#sql.exec("UPDATE files SET doomed = 1, name = '' WHERE message_id IS NOT NULL AND doomed IS NULL")
@@ -701,14 +716,21 @@ export class RoomStorage {
   // The reads below see what write() has stored: the room writes first
   // (chat.ts), where a failed write can be taken back from everyone.
 
+  // Every read does work in proportion to what it answers: rows are read
+  // newest first, one at a time, and no more once their text alone is over
+  // the answer's bytes (#take); a reply's original is read only as far as
+  // its quote needs (MESSAGES); a crowded message's reactions only as far
+  // as they are shown (reactions.ts).
+
   /** The newest messages (deleted ones as tombstones), oldest first: at
    * most `limit`, and at most the answer's bytes of JSON (but never none
-   * when there is one). The log's other entries are left out: a newcomer
-   * needs the messages as they are now, not how they came to be. */
-  recentMessages(limit: number): MessageFrame[] {
+   * when there is one), as `you` sees them (reactions.ts). The log's other
+   * entries are left out: a newcomer needs the messages as they are now,
+   * not how they came to be. */
+  recentMessages(limit: number, you: string | null = null): MessageFrame[] {
     if (limit === 0) return [];
     const rows = this.#sql.exec<MessageRow>(`${MESSAGES} ORDER BY m.id DESC LIMIT ?`, limit);
-    return this.#within(this.#frames(rows)).entries.reverse();
+    return this.#within(this.#frames(this.#take(rows, limit, messageText).rows, you)).entries.reverse();
   }
 
   /** The log after `since`, oldest first: every entry (messages as they are
@@ -716,16 +738,18 @@ export class RoomStorage {
    * `truncated` set when entries after `since` are missing (cut here, or
    * gone with retention). Entries before a clear are gone by design: a
    * resume that starts at a `cleared` entry is whole. */
-  entriesAfter(since: number, limit: number): History {
+  entriesAfter(since: number, limit: number, you: string | null = null): History {
     const missed = Math.max(0, this.#lastId - since);
     const want = Math.min(missed, limit);
     if (want === 0) return { entries: [], truncated: false };
-    const messages = this.#frames(
-      this.#sql.exec<MessageRow>(`${MESSAGES} WHERE m.id > ? ORDER BY m.id DESC LIMIT ?`, since, want),
+    const messageRows = this.#sql.exec<MessageRow>(
+      `${MESSAGES} WHERE m.id > ? ORDER BY m.id DESC LIMIT ?`,
+      since,
+      want,
     );
-    const events = this.#events(
-      this.#sql.exec<EventRow>(`${EVENTS} WHERE e.id > ? ORDER BY e.id DESC LIMIT ?`, since, want),
-    );
+    const messages = this.#frames(this.#take(messageRows, want, messageText).rows, you);
+    const eventRows = this.#sql.exec<EventRow>(`${EVENTS} WHERE e.id > ? ORDER BY e.id DESC LIMIT ?`, since, want);
+    const events = this.#events(this.#take(eventRows, want, (row) => row.now_text).rows);
     const entries = this.#within(newestFirst(messages, events), want).entries.reverse();
     const first = entries[0];
     const whole = first !== undefined && (first.id === since + 1 || first.type === "cleared");
@@ -735,10 +759,15 @@ export class RoomStorage {
   /** Messages with ids below `before`, oldest first: at most `limit` and
    * the answer's bytes, and whether they reach back to the oldest message the room
    * still has. Like recentMessages, messages only. */
-  messagesBefore(before: number, limit: number): { messages: MessageFrame[]; complete: boolean } {
+  messagesBefore(
+    before: number,
+    limit: number,
+    you: string | null = null,
+  ): { messages: MessageFrame[]; complete: boolean } {
     const rows = this.#sql.exec<MessageRow>(`${MESSAGES} WHERE m.id < ? ORDER BY m.id DESC LIMIT ?`, before, limit + 1);
-    const { entries, more } = this.#within(this.#frames(rows), limit);
-    return { messages: entries.reverse(), complete: !more };
+    const taken = this.#take(rows, limit, messageText);
+    const { entries, more } = this.#within(this.#frames(taken.rows, you), limit);
+    return { messages: entries.reverse(), complete: !more && !taken.more };
   }
 
   /**
@@ -749,7 +778,12 @@ export class RoomStorage {
    * index's list of messages (search-index.ts): a query walks at most
    * MAX_SEARCH_WORDS lists of the messages the room keeps.
    */
-  search(query: string, before: number, limit: number): { messages: MessageFrame[]; complete: boolean } {
+  search(
+    query: string,
+    before: number,
+    limit: number,
+    you: string | null = null,
+  ): { messages: MessageFrame[]; complete: boolean } {
     const match = searchQuery(query, MAX_SEARCH_WORDS);
     if (match === null) return { messages: [], complete: true };
     const rows = this.#sql.exec<MessageRow>(
@@ -759,8 +793,9 @@ export class RoomStorage {
       before,
       limit + 1,
     );
-    const { entries, more } = this.#within(this.#frames(rows), limit);
-    return { messages: entries, complete: !more };
+    const taken = this.#take(rows, limit, messageText);
+    const { entries, more } = this.#within(this.#frames(taken.rows, you), limit);
+    return { messages: entries, complete: !more && !taken.more };
   }
 
   /** One message as `delete` needs it, or null when the room does not have it. */
@@ -775,23 +810,25 @@ export class RoomStorage {
     return { id, from: { id: row.user_id, nick: row.nick }, deleted: row.deleted === 1, file: row.file_id !== null };
   }
 
-  /** Rows as frames, with their reactions (one more query for them all). */
-  #frames(rows: Iterable<MessageRow>): MessageFrame[] {
+  /** Rows (newest first) read one at a time while they may still fit the
+   * answer: at most `limit`, and none more once their text alone is over
+   * the answer's bytes (but never none); whether a row was left unread. */
+  #take<R>(rows: Iterable<R>, limit: number, textOf: (row: R) => string | null): { rows: R[]; more: boolean } {
+    const taken: R[] = [];
+    let bytes = 0;
+    for (const row of rows) {
+      if (taken.length === limit || (taken.length > 0 && bytes > this.#answerBytes)) return { rows: taken, more: true };
+      bytes += utf8Length(textOf(row) ?? "");
+      taken.push(row);
+    }
+    return { rows: taken, more: false };
+  }
+
+  /** Rows as frames, with their reactions as `you` sees them (reactions.ts). */
+  #frames(rows: readonly MessageRow[], you: string | null): MessageFrame[] {
     const byId = new Map<number, MessageFrame>();
     for (const row of rows) byId.set(row.id, this.#toFrame(row));
-    if (byId.size === 0) return [];
-    const ids = [...byId.keys()];
-    const reactions = this.#sql.exec<{ message: number; emoji: string; user_id: string }>(
-      "SELECT message, emoji, user_id FROM reactions WHERE message BETWEEN ? AND ? ORDER BY message, at",
-      Math.min(...ids),
-      Math.max(...ids),
-    );
-    for (const { message, emoji, user_id } of reactions) {
-      const frame = byId.get(message);
-      if (frame === undefined) continue;
-      frame.reactions ??= {};
-      frame.reactions[emoji] = [...(frame.reactions[emoji] ?? []), user_id];
-    }
+    this.#reactions.attach(byId, you);
     return [...byId.values()];
   }
 
@@ -801,7 +838,7 @@ export class RoomStorage {
       if (row.by_role !== null) by.role = row.by_role;
       const target = row.target ?? 0;
       if (row.kind === "reacted") {
-        yield {
+        const reacted: ReactedFrame = {
           type: "reacted",
           id: row.id,
           target,
@@ -810,6 +847,8 @@ export class RoomStorage {
           on: row.reacted_on === 1,
           ts: row.ts,
         };
+        if (row.count !== null) reacted.count = row.count;
+        yield reacted;
       } else if (row.kind === "edited") {
         const edited: EditedFrame = { type: "edited", id: row.id, target, text: row.now_text ?? "", ts: row.ts, by };
         // An edit of a deleted message: a tombstone, like the message.
@@ -1127,6 +1166,16 @@ export class RoomStorage {
   forgetFiles(ids: readonly string[]): void {
     for (const id of ids) this.#sql.exec("DELETE FROM files WHERE id = ?", id);
   }
+}
+
+/** How a reply quotes `text`, from its first QUOTE_READ characters (SQL
+ * reads one more, to tell whether it goes on): cut with "…" when it goes
+ * on, even where runs of spaces made that start shorter than a quote. The
+ * work is the same for a text of 4,000 characters as for one of 600. */
+function quoteOf(text: string): string {
+  const chars = [...text.slice(0, 2 * (QUOTE_READ + 1))];
+  const quote = quoteText(chars.slice(0, QUOTE_READ).join(""));
+  return chars.length > QUOTE_READ && !quote.endsWith("…") ? `${quote}…` : quote;
 }
 
 /** Two newest-first sequences of entries as one, newest first. */

@@ -5,7 +5,7 @@
  * for what was in flight, the call's members, and the message list as data.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { MAX_KEPT, MessageList } from "../../src/core/messages";
+import { MAX_KEPT, MessageList, reactionsOf, withReaction } from "../../src/core/messages";
 import { RoomSession, settingsText, type Notice, type SessionEvents, type Welcome } from "../../src/core/session";
 import { DEFAULT_SETTINGS, type MessageFrame, type User } from "../../src/shared/protocol";
 import { StubSocket } from "./stub-socket";
@@ -516,6 +516,49 @@ describe("MessageList", () => {
     expect(list.edit(1, "m1, fixed", 5000)).toMatchObject({ id: 1, text: "m1, fixed", edited: 5000 });
     expect(list.get(2)?.replyTo).toEqual({ id: 1, from: ana, text: "m1, fixed" });
     expect(list.edit(99, "x", 5000)).toBeUndefined();
+  });
+
+  it("counts reactions in a crowd: ten named, the rest counted, ours kept apart; each entry applied once", () => {
+    const named = Array.from({ length: 10 }, (_, i) => `u${i}`);
+    const crowded: MessageFrame = {
+      ...message(1),
+      reactions: { "👍": named, "🎉": ["u0"] },
+      reactionCounts: { "👍": 30 },
+      yourReactions: [],
+    };
+    const summary = (m: MessageFrame) => reactionsOf(m, me.id).map((r) => [r.emoji, r.count, r.users.length, r.mine]);
+    expect(summary(crowded)).toEqual([
+      ["👍", 30, 10, false],
+      ["🎉", 1, 1, false],
+    ]);
+    // Ours, not named: counted, and ours.
+    const mine = withReaction(crowded, { emoji: "👍", user: me.id, on: true, count: 31 }, me.id);
+    expect(mine).toMatchObject({ reactionCounts: { "👍": 31 }, yourReactions: ["👍"] });
+    expect(summary(mine)[0]).toEqual(["👍", 31, 10, true]);
+    // The same entry again (a resume): the count is set, not added to.
+    expect(withReaction(mine, { emoji: "👍", user: me.id, on: true, count: 31 }, me.id).reactionCounts).toEqual({
+      "👍": 31,
+    });
+    // Someone named takes theirs back: one name fewer, counted still.
+    const fewer = withReaction(mine, { emoji: "👍", user: "u3", on: false, count: 30 }, me.id);
+    expect(fewer.reactions?.["👍"]).toEqual(named.filter((id) => id !== "u3"));
+    expect(summary(fewer)[0]).toEqual(["👍", 30, 9, true]);
+    // Someone taking back an emoji nobody counted changes nothing.
+    expect(withReaction(fewer, { emoji: "🎉", user: "u7", on: false }, me.id)).toBe(fewer);
+    // A small list grows by name up to ten, then counts: an entry without
+    // a count (from before rooms counted) adds one.
+    let small: MessageFrame = { ...message(2), reactions: { "😮": ["u0"] } };
+    for (let i = 1; i < 10; i++)
+      small = withReaction(small, { emoji: "😮", user: `u${i}`, on: true, count: i + 1 }, me.id);
+    expect(small.reactions?.["😮"]).toHaveLength(10);
+    expect(small.reactionCounts).toBeUndefined();
+    small = withReaction(small, { emoji: "😮", user: "u10", on: true }, me.id);
+    expect(small).toMatchObject({ reactionCounts: { "😮": 11 }, yourReactions: [] });
+    // Back to ten, all named: no counts, no yourReactions.
+    small = withReaction(small, { emoji: "😮", user: "u10", on: false, count: 10 }, me.id);
+    expect(small.reactionCounts).toBeUndefined();
+    expect(small.yourReactions).toBeUndefined();
+    expect(small.reactions?.["😮"]).toHaveLength(10);
   });
 
   it("marks the quotes of replies to a deleted message as deleted", () => {
