@@ -34,6 +34,11 @@ export default defineConfig({
                 MAX_SIGNAL_BYTES: "4000",
                 // A kick's cool-down a test can wait out.
                 KICK_COOLDOWN_SECONDS: "1",
+                // Room-wide budgets a test reaches in a few frames.
+                ROOM_READS_BURST: "6",
+                ROOM_READS_PER_SECOND: "3",
+                ROOM_EDITS_BURST: "4",
+                ROOM_EDITS_PER_SECOND: "2",
               },
               // Per-IP limits a test reaches in a few requests. Only requests
               // that carry CF-Connecting-IP are counted, so other tests are

@@ -11,6 +11,7 @@
  */
 import { mentionedIn } from "../shared/mentions";
 import {
+  isStaff,
   MAX_REACTIONS,
   REACTION_USERS_PAGE,
   SEARCH_PAGE,
@@ -110,6 +111,10 @@ export class Chat {
   delete(ws: WebSocket, by: User, target: number, now: number): void {
     const message = this.#existing(ws, target, "delete");
     if (message === null || !this.#moderation.mayDelete(ws, by, message, now)) return;
+    // A member's deletion counts against the room's budget; staff's (spam
+    // going) are never held back.
+    const busy = isStaff(by) ? null : this.#room.busyEditing(now);
+    if (busy !== null) return this.#room.refuse(ws, "rate_limited", busy);
     log("delete", { room: this.#room.logName, message: target, by: by.id, own: message.from.id === by.id });
     this.#queue(this.#room.store.appendDeletion(target, by, now), ws);
   }
@@ -125,6 +130,8 @@ export class Chat {
     if (message.from.id !== by.id) return this.#room.refuse(ws, "forbidden", "You can only edit your own messages.");
     if (message.file)
       return this.#room.refuse(ws, "forbidden", "A shared file has no text to edit: delete it and share it again.");
+    const busy = this.#room.busyEditing(now);
+    if (busy !== null) return this.#room.refuse(ws, "rate_limited", busy);
     log("edit", { room: this.#room.logName, message: target, by: by.id });
     this.#queue(this.#room.store.appendEdit(target, by, text, now, this.#mentions(text)), ws);
   }

@@ -85,6 +85,16 @@ export const LIMITS = {
   roomExpiryDays: { env: "ROOM_EXPIRY_DAYS", default: 90, min: 0, max: 36_500 },
   /** How long a session token stays valid after its last use. */
   sessionTtlHours: { env: "SESSION_TTL_HOURS", default: 24, min: 1, max: 24 * 365 },
+  /** Answers that read the history for one person (search, scroll-back, who
+   * reacted) the room gives, all people together, at once… */
+  roomReadsBurst: { env: "ROOM_READS_BURST", default: 40, min: 1, max: 1_000_000 },
+  /** …and per second after that; the rest wait their turn (read-queue.ts). */
+  roomReadsPerSecond: { env: "ROOM_READS_PER_SECOND", default: 20, min: 1, max: 1_000_000 },
+  /** Edits, and deletions by members, the room takes at once, all people
+   * together (each takes words out of the search index)… */
+  roomEditsBurst: { env: "ROOM_EDITS_BURST", default: 20, min: 1, max: 1_000_000 },
+  /** …and per second after that; beyond it `rate_limited`. */
+  roomEditsPerSecond: { env: "ROOM_EDITS_PER_SECOND", default: 10, min: 1, max: 1_000_000 },
   /** Most different words of one message its search index takes (the first
    * ones): what an edit or a deletion costs the index grows with them. */
   searchWordsPerMessage: { env: "SEARCH_WORDS_PER_MESSAGE", default: 32, min: 1, max: 1000 },

@@ -19,7 +19,7 @@ import type { Connections, SocketState } from "./connections";
 import type { IpFrameLimit } from "./ip-rate-limit";
 import { log } from "./log";
 import type { FrameLimits, RoomLimits } from "../shared/protocol";
-import { fullBucket, takeToken, type Bucket, type BucketLimits } from "../shared/rate-limit";
+import { fullBucket, msUntilToken, takeToken, type Bucket, type BucketLimits } from "../shared/rate-limit";
 
 const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -38,6 +38,10 @@ export interface RoomRules {
   readonly refusalBudget: BucketLimits;
   /** WebRTC signals (SIGNAL_RATE_*). */
   readonly signalRate: BucketLimits;
+  /** Room-wide: answers that read the history for one person (ROOM_READS_*,
+   * read-queue.ts), and edits and members' deletions (ROOM_EDITS_*). */
+  readonly readRate: BucketLimits;
+  readonly editRate: BucketLimits;
   /** SESSION_TTL_HOURS and ROOM_EXPIRY_DAYS in milliseconds (expiry 0: never). */
   readonly sessionTtlMs: number;
   readonly expiryMs: number;
@@ -58,6 +62,8 @@ export function roomRules(config: Config): RoomRules {
     frameBudget: { burst: config.frameRateBurst, perSecond: config.frameRatePerSecond },
     refusalBudget: { burst: config.maxRefusals, perSecond: 1 },
     signalRate: { burst: config.signalRateBurst, perSecond: config.signalRatePerSecond },
+    readRate: { burst: config.roomReadsBurst, perSecond: config.roomReadsPerSecond },
+    editRate: { burst: config.roomEditsBurst, perSecond: config.roomEditsPerSecond },
     sessionTtlMs: config.sessionTtlHours * HOUR_MS,
     expiryMs: config.roomExpiryDays * DAY_MS,
   };
@@ -73,6 +79,8 @@ export class SocketLimits {
   readonly #ipFrames: IpFrameLimit | null;
   readonly #logName: string;
   readonly #budgets = new WeakMap<WebSocket, { frames: Bucket; refusals: Bucket }>();
+  /** The room's budget for edits and members' deletions, whoever sends them. */
+  #edits: Bucket | null = null;
   readonly #rateLoggedAt = new WeakMap<WebSocket, number>();
 
   constructor(rules: RoomRules, sockets: Connections, ipFrames: IpFrameLimit | null, logName: string) {
@@ -118,6 +126,21 @@ export class SocketLimits {
     const wait = this.#ipFrames.admit(kind === "signal" ? `signal ${state.ip}` : state.ip, now);
     if (wait === null) return null;
     return `Too many frames from your address, in all rooms together; try again in ${wait} s. That frame was dropped.`;
+  }
+
+  /**
+   * An edit, or a member's deletion, against the room's budget for them:
+   * each takes a message's words out of the search index's pages, the
+   * costliest write a member can ask for, so the room takes only so many a
+   * second from everyone together. Beyond it the frame is refused, saying
+   * when to try again.
+   */
+  edit(now: number): OverBudget {
+    const rate = this.#rules.editRate;
+    this.#edits ??= fullBucket(rate, now);
+    if (takeToken(this.#edits, rate, now)) return null;
+    const seconds = Math.max(1, Math.ceil(msUntilToken(this.#edits, rate, now) / 1000));
+    return `Many edits and deletions are being made in this room right now; try again in ${seconds} s.`;
   }
 
   /** One more refusal: false when the socket has spent them all (to be closed). */

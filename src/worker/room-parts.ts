@@ -28,6 +28,9 @@ export interface RoomParts {
   /** Why this member may not post now in slow mode, or null: what they post
    * counts from now (moderation.ts). */
   slowMode(user: User, now: number): SlowMode | null;
+  /** Why the room takes no more edits or members' deletions now (its
+   * budget for them, limits.ts), or null: this one counts. */
+  busyEditing(now: number): string | null;
   /** Sets the room's one alarm for `at`, unless it is set sooner. */
   armAlarm(at: number): void;
   /** Sends a message the room made (not a client's frame) to everyone, stored

@@ -28,6 +28,7 @@ import { Presence } from "./presence";
 import { RoomFiles, type UploadFinish, type UploadStart } from "./room-files";
 import type { RoomParts } from "./room-parts";
 import { Connections } from "./connections";
+import { ReadQueue } from "./read-queue";
 import { DAY_MS, SocketLimits, roomRules, type RoomRules } from "./limits";
 import {
   CLOSE_KICKED,
@@ -61,6 +62,8 @@ export class Room extends DurableObject<Env> {
   #storage: RoomStorage | null = null;
   readonly #sockets: Connections;
   readonly #limits: SocketLimits;
+  /** Reads of the history for one person, in their turn (read-queue.ts). */
+  readonly #reads: ReadQueue;
   /** The room's features in modules of their own, each handed what it needs of the room. */
   readonly #presence: Presence;
   readonly #moderation: Moderation;
@@ -87,6 +90,7 @@ export class Room extends DurableObject<Env> {
     this.#sockets = new Connections(ctx, () => this.#chat.write());
     const ipFrames = this.#config.ipRateLimits ? new IpFrameLimit(env.MESSAGE_RATE_LIMIT, () => this.#logName) : null;
     this.#limits = new SocketLimits(this.#rules, this.#sockets, ipFrames, this.#logName);
+    this.#reads = new ReadQueue(this.#rules.readRate);
     // What the feature modules get of the room (room-parts.ts). The store is
     // a getter, opened on first use, and a getter cannot be an arrow.
     const room = this;
@@ -103,6 +107,7 @@ export class Room extends DurableObject<Env> {
       armAlarm: (at) => this.#armAlarm(at),
       featureOff: (feature) => this.#moderation.offRefusal(feature),
       slowMode: (user, now) => this.#moderation.slowMode(user, now),
+      busyEditing: (now) => this.#limits.edit(now),
       publish: (message) => this.#chat.publish(message),
     };
     this.#moderation = new Moderation(parts, (ws, removal) => {
@@ -243,15 +248,15 @@ export class Room extends DurableObject<Env> {
         return this.#chat.say(ws, user, frame, now);
       }
       case "history":
-        return this.#sockets.send(ws, this.#chat.page(frame.before, user));
+        return this.#read(ws, () => this.#sockets.send(ws, this.#chat.page(frame.before, user)));
       case "edit":
         return this.#chat.edit(ws, user, frame.id, frame.text, now);
       case "react":
         return this.#chat.react(ws, user, frame, now);
       case "reactions":
-        return this.#chat.reactors(ws, frame);
+        return this.#read(ws, () => this.#chat.reactors(ws, frame));
       case "search":
-        return this.#sockets.send(ws, this.#chat.search(frame, user));
+        return this.#read(ws, () => this.#sockets.send(ws, this.#chat.search(frame, user)));
       case "delete":
         return this.#chat.delete(ws, user, frame.id, now);
       case "clear":
@@ -286,6 +291,22 @@ export class Room extends DurableObject<Env> {
    * from its sockets, without opening its database. */
   online(): number {
     return this.#sockets.memberCount;
+  }
+
+  /** A read of the history for one person, answered in its turn (read-queue.ts),
+   * if the socket is still here then; or refused now. */
+  #read(ws: WebSocket, answer: () => void): void {
+    const asker = this.#sockets.state(ws).ip ?? ws;
+    const refused = this.#reads.ask(asker, () => {
+      if (ws.readyState !== WebSocket.OPEN || this.#sockets.state(ws).user === null) return;
+      try {
+        answer();
+      } catch (error) {
+        log("internal_error", { room: this.#logName, error: String(error) });
+        this.#refuse(ws, "internal", "Something went wrong on the server and that was not answered; please retry.");
+      }
+    });
+    if (refused !== null) this.#refuse(ws, "rate_limited", refused);
   }
 
   /** Gives the room an owner (POST /api/rooms, or a claim): the owner key,
