@@ -45,9 +45,10 @@ export class BenchClient {
     ws.on("message", (data) => this.#receive(data.toString()));
   }
 
-  static open(url: string): Promise<BenchClient> {
+  /** `headers`: e.g. CF-Connecting-IP, for a client from an address of its own. */
+  static open(url: string, headers: Record<string, string> = {}): Promise<BenchClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false });
+      const ws = new WebSocket(url, { perMessageDeflate: false, headers });
       let client: BenchClient | null = null;
       ws.once("open", () => {
         client = new BenchClient(ws);
@@ -62,9 +63,13 @@ export class BenchClient {
   }
 
   /** Opens a socket and joins; resolves with the client and the time from connect to welcome (ms). */
-  static async join(url: string, nick: string): Promise<{ client: BenchClient; ms: number }> {
+  static async join(
+    url: string,
+    nick: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ client: BenchClient; ms: number }> {
     const started = performance.now();
-    const client = await BenchClient.open(url);
+    const client = await BenchClient.open(url, headers);
     const welcomed = new Promise<void>((resolve) => (client.#welcome = resolve));
     client.ws.send(JSON.stringify({ type: "join", nick }));
     const timeout = new Promise<never>((_, reject) =>

@@ -170,8 +170,8 @@ const results: { scenario: string; description: string; edge: Figure[]; referenc
 try {
   for (const scenario of selected) {
     say(`\n${scenario.name}: ${scenario.description}`);
-    const base = await scenario.run(baseline.target);
-    const ref = scenario.files === true ? [] : await scenario.run(reference);
+    const base = scenario.alone === true ? [] : await scenario.run(baseline.target);
+    const ref = scenario.files === true || scenario.alone === true ? [] : await scenario.run(reference);
     const ours = await scenario.run(edge);
     results.push({
       scenario: scenario.name,

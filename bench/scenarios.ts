@@ -10,6 +10,7 @@
 import { readFileSync } from "node:fs";
 import { processGroupCpu, processGroupRssKib } from "../scripts/dev-server.ts";
 import { BenchClient, type BenchMessage } from "./client.ts";
+import { worstFrames } from "./worst-frames.ts";
 
 export interface Target {
   name: string;
@@ -34,6 +35,8 @@ export interface Scenario {
   description: string;
   /** Whether it shares files, which the reference room does not do. */
   files?: boolean;
+  /** Whether it runs against edge-chat alone (on servers of its own). */
+  alone?: boolean;
   run(target: Target): Promise<Figure[]>;
 }
 
@@ -439,6 +442,13 @@ export const SCENARIOS: Scenario[] = [
         { name: "corrupt files", unit: "", value: corrupt, better: null },
       ];
     }),
+  },
+  {
+    name: "worst-frames",
+    alone: true,
+    description:
+      "a room filled to retention (10,000 messages of 4,000 characters), every limit at its default: 10 members chatting (16 messages/s), calm, then while 3 addresses send the costliest frames at their limits; and what each costly frame costs alone",
+    run: worstFrames,
   },
   {
     name: "idle-5000",

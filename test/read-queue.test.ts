@@ -4,7 +4,13 @@
  * the limits on what may wait. The room's use of it is in hostile.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { READS_WAITING, READS_WAITING_EACH, ReadQueue } from "../src/worker/read-queue";
+import {
+  READS_WAITING,
+  READS_WAITING_EACH,
+  READ_FLOOR_BYTES,
+  READ_UNIT_BYTES,
+  ReadQueue,
+} from "../src/worker/read-queue";
 
 /** A queue on a clock of our own; `tick` runs the timers that are due. */
 function queue(burst: number, perSecond: number) {
@@ -16,7 +22,11 @@ function queue(burst: number, perSecond: number) {
     (run, ms) => void timers.push({ at: now + ms, run }),
   );
   const answered: string[] = [];
-  const ask = (asker: string, what = asker) => reads.ask(asker, () => answered.push(what));
+  const ask = (asker: string, what = asker, size = 0) =>
+    reads.ask(asker, () => {
+      answered.push(what);
+      return size;
+    });
   /** Moves the clock by `ms`, running every timer due on the way, in order. */
   const tick = (ms = 0) => {
     const until = now + ms;
@@ -82,9 +92,41 @@ describe("ReadQueue", () => {
     expect(ask("script")).toBeNull();
   });
 
+  it("charges a unit per READ_UNIT_BYTES sent: a big page makes the next reads wait longer", () => {
+    const { ask, tick, answered } = queue(10, 10);
+    ask("a", "big", 5 * READ_UNIT_BYTES); // six units
+    ask("b", "small");
+    ask("c", "small too");
+    tick();
+    // 10 units: big (6), small (1), small too (1).
+    expect(answered).toEqual(["big", "small", "small too"]);
+    ask("d", "another big", 10 * READ_UNIT_BYTES); // 11 units, two left
+    ask("e", "after it");
+    tick();
+    expect(answered.at(-1)).toBe("another big");
+    // Nine units owed now: "after it" waits for them to come back, and one more.
+    tick(900);
+    expect(answered.at(-1)).toBe("another big");
+    tick(100);
+    expect(answered.at(-1)).toBe("after it");
+  });
+
+  it("gives a welcome what the budget holds, never under the floor, and makes the reads after it pay", () => {
+    const { reads, ask, tick, answered } = queue(8, 2);
+    expect(reads.allowance(256 * 1024)).toBe(8 * READ_UNIT_BYTES);
+    expect(reads.allowance(65_536)).toBe(65_536);
+    reads.spend(8 * READ_UNIT_BYTES); // nine units: one owed
+    expect(reads.allowance(256 * 1024)).toBe(READ_FLOOR_BYTES);
+    ask("ana");
+    tick();
+    expect(answered).toEqual([]);
+    tick(1000);
+    expect(answered).toEqual(["ana"]);
+  });
+
   it("goes on after an answer that throws", () => {
     const { reads, ask, tick, answered } = queue(5, 1);
-    reads.ask("bad", () => {
+    reads.ask("bad", (): number => {
       throw new Error("broken");
     });
     ask("ana");

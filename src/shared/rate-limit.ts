@@ -42,11 +42,18 @@ export function msUntilToken(bucket: Bucket, limits: BucketLimits, now: number):
   return limits.perSecond > 0 ? Math.ceil(((1 - bucket.tokens) / limits.perSecond) * 1000) : Infinity;
 }
 
-/** Spends a token whether there is one or not (for a frame that goes out
- * anyway): the bucket goes into debt, and later frames wait longer. */
-export function spendToken(bucket: Bucket, limits: BucketLimits, now: number): void {
+/** Spends `count` tokens (one unless said) whether there are any or not
+ * (for a frame that goes out anyway): the bucket goes into debt, and later
+ * frames wait longer. */
+export function spendToken(bucket: Bucket, limits: BucketLimits, now: number, count = 1): void {
   refill(bucket, limits, now);
-  bucket.tokens -= 1;
+  bucket.tokens -= count;
+}
+
+/** The tokens a bucket holds now (fractions and debt included). */
+export function tokensNow(bucket: Bucket, limits: BucketLimits, now: number): number {
+  refill(bucket, limits, now);
+  return bucket.tokens;
 }
 
 /** What a room announces of its rate limit (welcome.limits). */

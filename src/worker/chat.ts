@@ -94,12 +94,12 @@ export class Chat {
 
   /** `reactions`: who chose an emoji on a message, a page at a time (a
    * message names at most REACTION_USERS_SHOWN of them). */
-  reactors(ws: WebSocket, { id, emoji, offset = 0 }: ReactionsRequestFrame): void {
-    if (this.#existing(ws, id, "list the reactions of") === null) return;
+  reactors(ws: WebSocket, { id, emoji, offset = 0 }: ReactionsRequestFrame): number {
+    if (this.#existing(ws, id, "list the reactions of") === null) return 0;
     const { count, users } = this.#room.store.reactors(id, emoji, offset, REACTION_USERS_PAGE);
     const answer: ReactionsFrame = { type: "reactions", id, emoji, count, offset, users };
     if (offset + users.length >= count) answer.complete = true;
-    this.#room.sockets.send(ws, answer);
+    return this.#room.sockets.send(ws, answer);
   }
 
   /**
@@ -195,12 +195,16 @@ export class Chat {
     }
   }
 
-  /** What `you` get on joining: the newest messages, or, on a resume, the log after `since`. */
+  /** What `you` get on joining: the newest messages, or, on a resume, the
+   * log after `since`, in at most what the room's budget for reads holds
+   * now (read-queue.ts). */
   historyOnJoin(since: number | undefined, you: User): History {
     this.write();
-    const { config, store } = this.#room;
-    if (since === undefined) return { entries: store.recentMessages(config.historyOnJoin, you.id), truncated: false };
-    return store.entriesAfter(since, config.historyOnResume, you.id);
+    const { config, store, reads } = this.#room;
+    const bytes = reads.allowance(config.historyMaxBytes);
+    if (since === undefined)
+      return { entries: store.recentMessages(config.historyOnJoin, you.id, bytes), truncated: false };
+    return store.entriesAfter(since, config.historyOnResume, you.id, bytes);
   }
 
   /** The answer to `search`: a page of matching messages, newest first. */

@@ -85,10 +85,12 @@ export const LIMITS = {
   roomExpiryDays: { env: "ROOM_EXPIRY_DAYS", default: 90, min: 0, max: 36_500 },
   /** How long a session token stays valid after its last use. */
   sessionTtlHours: { env: "SESSION_TTL_HOURS", default: 24, min: 1, max: 24 * 365 },
-  /** Answers that read the history for one person (search, scroll-back, who
-   * reacted) the room gives, all people together, at once… */
+  /** History the room serves to one person (search, scroll-back, who
+   * reacted, a welcome's history), all people together, at once, in units
+   * of 32 KiB (at least one a read)… */
   roomReadsBurst: { env: "ROOM_READS_BURST", default: 40, min: 1, max: 1_000_000 },
-  /** …and per second after that; the rest wait their turn (read-queue.ts). */
+  /** …and per second after that; reads wait their turn beyond it, and a
+   * welcome's history is cut to what is left (read-queue.ts). */
   roomReadsPerSecond: { env: "ROOM_READS_PER_SECOND", default: 20, min: 1, max: 1_000_000 },
   /** Edits, and deletions by members, the room takes at once, all people
    * together (each takes words out of the search index)… */

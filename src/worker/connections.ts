@@ -279,11 +279,14 @@ export class Connections {
     }
   }
 
-  /** Queues `frame` for `ws` alone, after whatever it is already due. */
-  send(ws: WebSocket, frame: ServerFrame): void {
-    this.#ownQueue(ws).push(JSON.stringify(frame));
+  /** Queues `frame` for `ws` alone, after whatever it is already due;
+   * returns its size (UTF-16 units of its JSON), for budgets. */
+  send(ws: WebSocket, frame: ServerFrame): number {
+    const payload = JSON.stringify(frame);
+    this.#ownQueue(ws).push(payload);
     this.#urgentOwn.add(ws);
     this.#schedule(true);
+    return payload.length;
   }
 
   /** Sends what `ws` is due, then closes it: a refusal arrives before the close. */

@@ -229,7 +229,7 @@ export class Presence {
       settings: this.#moderation.settings,
     };
     if (history.truncated) welcome.truncated = true;
-    sockets.send(ws, welcome);
+    this.#room.reads.spend(sockets.send(ws, welcome));
     if (previous === undefined) sockets.broadcast({ type: "joined", user }, ws);
     log("join", { room: logName, user: user.id, resumed: frame.since !== undefined, online: sockets.memberCount });
   }
@@ -243,7 +243,8 @@ export class Presence {
     }
     if (frame.nick === user.nick) {
       // Nothing changes: confirm to the sender alone rather than tell everyone.
-      return sockets.send(ws, { type: "renamed", user, from: user.nick });
+      sockets.send(ws, { type: "renamed", user, from: user.nick });
+      return;
     }
     // The same person under another name: the role goes with them.
     const renamed: User = { ...user, nick: frame.nick };

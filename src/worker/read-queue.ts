@@ -1,22 +1,33 @@
 /**
- * Answers that read the room's history for one person (search, scroll-back,
- * who reacted) wait their turn, so that no one can take the room's time
- * from everyone else with them:
+ * What the room serves of its history to one person (search results,
+ * scroll-back pages, who reacted, and the history in a welcome) is paid
+ * from one budget, so that no one can take the room's time from everyone
+ * else with it:
  *
- * - each is answered in a turn of its own, after the frames already
- *   waiting (a zero timeout): messages first;
- * - the room answers at most ROOM_READS_PER_SECOND of them (ROOM_READS_BURST
- *   at once), whoever asks, so that they never take more than a small share
- *   of its time: each is bounded (storage.ts), and so is their sum;
- * - whoever asks (an address, or a socket where addresses are not known)
- *   waits in a round: one answer each in turn, so that a script with many
- *   sockets gets no more turns than a person with one;
- * - one asker has at most READS_WAITING_EACH reads waiting, the room at most
- *   READS_WAITING; beyond either, the read is refused (`rate_limited`).
+ * - a read costs a unit for every READ_UNIT_BYTES it sends (at least one):
+ *   a page of 256 KiB costs what eight pages of chat do, because it costs
+ *   the room as much to read and send;
+ * - the room spends at most ROOM_READS_PER_SECOND units a second
+ *   (ROOM_READS_BURST at once), whoever asks;
+ * - searches, pages and who-reacted lists wait their turn: each is answered
+ *   in a turn of its own, after the frames already waiting (a zero
+ *   timeout), so messages go first; whoever asks (an address, or a socket
+ *   where addresses are not known) waits in a round, one answer each in
+ *   turn, so that many sockets buy no more turns than one; an asker has
+ *   at most READS_WAITING_EACH waiting, the room READS_WAITING, and beyond
+ *   either a read is refused (`rate_limited`);
+ * - a welcome cannot wait: its history is cut to what the budget holds
+ *   (never under READ_FLOOR_BYTES), which a newcomer completes by
+ *   scrolling back, and what it sends is owed by the reads that follow.
  *
  * A timer runs only while reads wait: an idle room sleeps.
  */
-import { fullBucket, msUntilToken, takeToken, type Bucket, type BucketLimits } from "../shared/rate-limit";
+import { fullBucket, msUntilToken, spendToken, tokensNow, type Bucket, type BucketLimits } from "../shared/rate-limit";
+
+/** What a unit of the budget buys, in bytes sent. */
+export const READ_UNIT_BYTES = 32_768;
+/** The least history a welcome carries, whatever the budget. */
+export const READ_FLOOR_BYTES = 16_384;
 
 /** Reads one asker may have waiting. */
 export const READS_WAITING_EACH = 2;
@@ -30,7 +41,7 @@ export class ReadQueue {
   readonly #rate: BucketLimits;
   readonly #bucket: Bucket;
   /** The reads waiting, by asker, in the round's order (a Map keeps insertion order). */
-  readonly #waiting = new Map<Asker, (() => void)[]>();
+  readonly #waiting = new Map<Asker, (() => number)[]>();
   #count = 0;
   #scheduled = false;
   readonly #clock: () => number;
@@ -52,8 +63,21 @@ export class ReadQueue {
     return this.#count;
   }
 
-  /** Queues `answer` for `asker`: null, or why it is refused. */
-  ask(asker: Asker, answer: () => void): string | null {
+  /** How many bytes of history a welcome may carry now: what the budget
+   * holds, between READ_FLOOR_BYTES and `max`. */
+  allowance(max: number): number {
+    const tokens = tokensNow(this.#bucket, this.#rate, this.#clock());
+    return Math.max(READ_FLOOR_BYTES, Math.min(max, Math.floor(tokens) * READ_UNIT_BYTES));
+  }
+
+  /** A welcome sent `size` bytes: owed by the reads that follow. */
+  spend(size: number): void {
+    spendToken(this.#bucket, this.#rate, this.#clock(), unitsOf(size));
+  }
+
+  /** Queues `answer` for `asker`: null, or why it is refused. `answer`
+   * sends, and returns the size of what it sent. */
+  ask(asker: Asker, answer: () => number): string | null {
     const own = this.#waiting.get(asker) ?? [];
     if (own.length >= READS_WAITING_EACH)
       return `You have ${READS_WAITING_EACH} searches or pages still waiting their turn; ask again once they are answered.`;
@@ -80,20 +104,24 @@ export class ReadQueue {
   #next(): void {
     const first = this.#waiting.entries().next();
     if (first.done) return;
-    const now = this.#clock();
-    const wait = msUntilToken(this.#bucket, this.#rate, now);
+    const wait = msUntilToken(this.#bucket, this.#rate, this.#clock());
     if (wait > 0) return this.#schedule(wait);
-    takeToken(this.#bucket, this.#rate, now);
     const [asker, reads] = first.value;
     const answer = reads.shift()!;
     this.#count--;
     // The asker goes to the end of the round, or out of it.
     this.#waiting.delete(asker);
     if (reads.length > 0) this.#waiting.set(asker, reads);
+    let size = 0;
     try {
-      answer();
+      size = answer();
     } finally {
+      spendToken(this.#bucket, this.#rate, this.#clock(), unitsOf(size));
       if (this.#count > 0) this.#schedule(0);
     }
   }
 }
+
+/** The units of the budget a read of `size` bytes costs: one, and one more
+ * for every READ_UNIT_BYTES. */
+const unitsOf = (size: number): number => 1 + Math.floor(size / READ_UNIT_BYTES);

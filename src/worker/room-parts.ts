@@ -8,6 +8,7 @@ import type { Connections } from "./connections";
 import type { RoomRules } from "./limits";
 import type { RoomStorage } from "./storage";
 import type { SlowMode } from "./moderation";
+import type { ReadQueue } from "./read-queue";
 import type { ErrorCode, MessageFrame, User } from "../shared/protocol";
 
 export interface RoomParts {
@@ -15,6 +16,8 @@ export interface RoomParts {
   /** What the room derives from its config, computed once (limits.ts). */
   readonly rules: RoomRules;
   readonly sockets: Connections;
+  /** The room's budget for history served to one person (read-queue.ts). */
+  readonly reads: ReadQueue;
   /** The room's storage, opened on first use (a room nobody joined writes
    * nothing). A getter: read it only where it is used, never "just in case". */
   readonly store: RoomStorage;

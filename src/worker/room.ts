@@ -98,6 +98,7 @@ export class Room extends DurableObject<Env> {
       config: this.#config,
       rules: this.#rules,
       sockets: this.#sockets,
+      reads: this.#reads,
       get store() {
         return room.#store;
       },
@@ -294,16 +295,18 @@ export class Room extends DurableObject<Env> {
   }
 
   /** A read of the history for one person, answered in its turn (read-queue.ts),
-   * if the socket is still here then; or refused now. */
-  #read(ws: WebSocket, answer: () => void): void {
+   * if the socket is still here then; or refused now. `answer` sends, and
+   * returns the size of what it sent. */
+  #read(ws: WebSocket, answer: () => number): void {
     const asker = this.#sockets.state(ws).ip ?? ws;
     const refused = this.#reads.ask(asker, () => {
-      if (ws.readyState !== WebSocket.OPEN || this.#sockets.state(ws).user === null) return;
+      if (ws.readyState !== WebSocket.OPEN || this.#sockets.state(ws).user === null) return 0;
       try {
-        answer();
+        return answer();
       } catch (error) {
         log("internal_error", { room: this.#logName, error: String(error) });
         this.#refuse(ws, "internal", "Something went wrong on the server and that was not answered; please retry.");
+        return 0;
       }
     });
     if (refused !== null) this.#refuse(ws, "rate_limited", refused);

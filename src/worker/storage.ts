@@ -727,10 +727,11 @@ export class RoomStorage {
    * when there is one), as `you` sees them (reactions.ts). The log's other
    * entries are left out: a newcomer needs the messages as they are now,
    * not how they came to be. */
-  recentMessages(limit: number, you: string | null = null): MessageFrame[] {
+  recentMessages(limit: number, you: string | null = null, maxBytes = this.#answerBytes): MessageFrame[] {
     if (limit === 0) return [];
     const rows = this.#sql.exec<MessageRow>(`${MESSAGES} ORDER BY m.id DESC LIMIT ?`, limit);
-    return this.#within(this.#frames(this.#take(rows, limit, messageText).rows, you)).entries.reverse();
+    const taken = this.#take(rows, limit, messageText, maxBytes).rows;
+    return this.#within(this.#frames(taken, you), limit, maxBytes).entries.reverse();
   }
 
   /** The log after `since`, oldest first: every entry (messages as they are
@@ -738,7 +739,7 @@ export class RoomStorage {
    * `truncated` set when entries after `since` are missing (cut here, or
    * gone with retention). Entries before a clear are gone by design: a
    * resume that starts at a `cleared` entry is whole. */
-  entriesAfter(since: number, limit: number, you: string | null = null): History {
+  entriesAfter(since: number, limit: number, you: string | null = null, maxBytes = this.#answerBytes): History {
     const missed = Math.max(0, this.#lastId - since);
     const want = Math.min(missed, limit);
     if (want === 0) return { entries: [], truncated: false };
@@ -747,10 +748,10 @@ export class RoomStorage {
       since,
       want,
     );
-    const messages = this.#frames(this.#take(messageRows, want, messageText).rows, you);
+    const messages = this.#frames(this.#take(messageRows, want, messageText, maxBytes).rows, you);
     const eventRows = this.#sql.exec<EventRow>(`${EVENTS} WHERE e.id > ? ORDER BY e.id DESC LIMIT ?`, since, want);
-    const events = this.#events(this.#take(eventRows, want, (row) => row.now_text).rows);
-    const entries = this.#within(newestFirst(messages, events), want).entries.reverse();
+    const events = this.#events(this.#take(eventRows, want, (row) => row.now_text, maxBytes).rows);
+    const entries = this.#within(newestFirst(messages, events), want, maxBytes).entries.reverse();
     const first = entries[0];
     const whole = first !== undefined && (first.id === since + 1 || first.type === "cleared");
     return { entries, truncated: !whole };
@@ -813,11 +814,16 @@ export class RoomStorage {
   /** Rows (newest first) read one at a time while they may still fit the
    * answer: at most `limit`, and none more once their text alone is over
    * the answer's bytes (but never none); whether a row was left unread. */
-  #take<R>(rows: Iterable<R>, limit: number, textOf: (row: R) => string | null): { rows: R[]; more: boolean } {
+  #take<R>(
+    rows: Iterable<R>,
+    limit: number,
+    textOf: (row: R) => string | null,
+    maxBytes = this.#answerBytes,
+  ): { rows: R[]; more: boolean } {
     const taken: R[] = [];
     let bytes = 0;
     for (const row of rows) {
-      if (taken.length === limit || (taken.length > 0 && bytes > this.#answerBytes)) return { rows: taken, more: true };
+      if (taken.length === limit || (taken.length > 0 && bytes > maxBytes)) return { rows: taken, more: true };
       bytes += utf8Length(textOf(row) ?? "");
       taken.push(row);
     }
@@ -862,8 +868,11 @@ export class RoomStorage {
 
   /** Entries (newest first) while they fit the answer's bytes and `limit`,
    * and whether any was left out. */
-  #within<T extends LogEntry>(frames: Iterable<T>, limit = Number.POSITIVE_INFINITY): { entries: T[]; more: boolean } {
-    const maxBytes = this.#answerBytes;
+  #within<T extends LogEntry>(
+    frames: Iterable<T>,
+    limit = Number.POSITIVE_INFINITY,
+    maxBytes = this.#answerBytes,
+  ): { entries: T[]; more: boolean } {
     const entries: T[] = [];
     let bytes = 0;
     for (const frame of frames) {
