@@ -14,6 +14,7 @@ import {
   RoomSession,
   modlogText,
   removalText,
+  removedText,
   roleText,
   settingsText,
   untilText,
@@ -129,10 +130,8 @@ export class ChatSession {
         this.#terminal.info(this.#format.notice(`Error from the room: ${sanitizeLine(frame.message)}`).join("\n")),
       joinRefused: (frame) => void this.#joinRefused(frame.code, sanitizeLine(frame.message)),
       // Removed by a moderator: said, and the run ends (the room closes the socket, 4003).
-      kicked: ({ by, reason, until }) => {
-        const how = until === undefined ? "removed you from" : `banned you ${untilText(until)} from`;
-        const why = reason === undefined ? "" : `: ${sanitizeLine(reason)}`;
-        this.#removedBecause = `edge-chat: ${sanitizeLine(by.nick)} ${how} #${this.#options.room}${why}`;
+      kicked: (frame) => {
+        this.#removedBecause = `edge-chat: #${this.#options.room}: ${sanitizeLine(removedText(frame))}`;
       },
       settings: (changed, by) => {
         for (const line of settingsText(this.#room.settings, changed, by.nick))

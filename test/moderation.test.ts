@@ -178,7 +178,11 @@ describe("removing people", () => {
     const { room, olu, ana, anaWelcome, bo, troll, trollWelcome } = await withTroll("203.0.113.10");
     ana.send({ type: "kick", user: trollWelcome.you.id, reason: "  spam  " });
     const moderator = { ...anaWelcome.you, role: "moderator" };
-    expect(await troll.expect("kicked")).toEqual({ type: "kicked", by: moderator, reason: "spam" });
+    const told = await troll.expect("kicked");
+    expect(told).toEqual({ type: "kicked", by: moderator, reason: "spam", backAt: expect.any(Number) });
+    // Back after the cool-down (KICK_COOLDOWN_SECONDS is 1 in these tests).
+    expect(told.backAt).toBeGreaterThan(Date.now());
+    expect(told.backAt).toBeLessThanOrEqual(Date.now() + 1000);
     expect((await troll.closeEvent()).code).toBe(CLOSE_KICKED);
     for (const socket of [olu, ana, bo]) {
       expect(await socket.expect("left")).toEqual({
@@ -194,12 +198,73 @@ describe("removing people", () => {
       code: "kicked",
       message: /by Ana \(spam\); you can come back in 1 s/,
     });
+    // A new identity from that address is not told it was removed: someone on its network was.
     again.send({ type: "join", nick: "Innocent" });
-    expect(await again.expect("error")).toMatchObject({ code: "kicked" });
+    expect(await again.expect("error")).toMatchObject({
+      code: "kicked",
+      message: expect.stringMatching(
+        /^Someone using your network \(your address\) was removed from this room, so it is kept out for 1 s more\./,
+      ),
+    });
     // After the cool-down (KICK_COOLDOWN_SECONDS is 1 in these tests), the same identity is back.
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const back = await again.joinAs("Troll", { session: trollWelcome.session });
     expect(back.you.id).toBe(trollWelcome.you.id);
+  });
+
+  it("takes everyone else joined from that address who is not staff, each told the truth; staff stay", async () => {
+    const { room, olu, ana, anaWelcome, bo } = await ownedRoom();
+    olu.send({ type: "role", user: anaWelcome.you.id, role: "moderator" });
+    for (const socket of [olu, ana, bo]) await socket.expect("role");
+    // Carol, Dan and Mallory share an office's address; Ana, a moderator, comes
+    // back from there too (her session: the same identity, on a new socket).
+    const office = "192.0.2.44";
+    const people = [];
+    for (const nick of ["Carol", "Dan", "Mallory"]) {
+      const socket = await TestSocket.open(room, { "CF-Connecting-IP": office });
+      people.push({ socket, welcome: await socket.joinAs(nick) });
+    }
+    const moderatorSocket = await TestSocket.open(room, { "CF-Connecting-IP": office });
+    const moderatorWelcome = await moderatorSocket.joinAs("Ana", { session: anaWelcome.session });
+    expect(moderatorWelcome.you.role).toBe("moderator");
+    const [carol, dan, mallory] = people;
+    const moderator = moderatorWelcome.you;
+    moderatorSocket.send({ type: "kick", user: mallory!.welcome.you.id, reason: "spam links" });
+    // Mallory alone is told by whom and why.
+    expect(await next(mallory!.socket, "kicked")).toEqual({
+      type: "kicked",
+      by: moderator,
+      reason: "spam links",
+      backAt: expect.any(Number),
+    });
+    // Carol and Dan: someone on their network was; no reason of Mallory's.
+    for (const { socket } of [carol!, dan!]) {
+      const told = await next(socket, "kicked");
+      expect(told).toEqual({ type: "kicked", by: moderator, backAt: expect.any(Number), network: true });
+      expect((await socket.closeEvent()).code).toBe(CLOSE_KICKED);
+    }
+    expect((await mallory!.socket.closeEvent()).code).toBe(CLOSE_KICKED);
+    // The room sees Mallory removed, and Carol and Dan leave (nothing said of their address).
+    const lefts = [];
+    while (lefts.length < 3) {
+      const frame = await bo.next();
+      if (frame.type === "left") lefts.push(frame);
+    }
+    expect(lefts).toEqual([
+      { type: "left", user: mallory!.welcome.you, kicked: { by: moderator, reason: "spam links" } },
+      { type: "left", user: carol!.welcome.you },
+      { type: "left", user: dan!.welcome.you },
+    ]);
+    // Staff behind that address stay, and are never kept out by it.
+    moderatorSocket.send({ type: "message", text: "sorry, all" });
+    expect((await next(bo, "message")).text).toBe("sorry, all");
+    // Carol, back under her own identity, is told the truth again.
+    const again = await TestSocket.open(room, { "CF-Connecting-IP": office });
+    again.send({ type: "join", nick: "Carol", session: carol!.welcome.session });
+    expect(await again.expect("error")).toMatchObject({
+      code: "kicked",
+      message: expect.stringMatching(/^Someone using your network \(your address\) was removed/),
+    });
   });
 
   it("bans: identity and address stay out until the ban ends or is lifted; moderators list and lift bans", async () => {
@@ -211,6 +276,7 @@ describe("removing people", () => {
       by: oluWelcome.you,
       reason: "trolling",
       until: null,
+      backAt: null,
     });
     expect((await troll.closeEvent()).code).toBe(CLOSE_KICKED);
     expect((await bo.expect("left")).kicked).toEqual({ by: oluWelcome.you, reason: "trolling", until: null });
@@ -222,8 +288,17 @@ describe("removing people", () => {
     sameBlock.send({ type: "join", nick: "NotTheTroll" });
     expect(await sameBlock.expect("error")).toMatchObject({
       code: "banned",
+      message:
+        "Someone using your network (your address) was removed from this room, so it is kept out for good. If that was not you, a moderator can lift it.",
+    });
+    // The troll, under its session, is told by whom and why.
+    const trollAgain = await TestSocket.open(room, { "CF-Connecting-IP": "2001:db8:7:1::98" });
+    trollAgain.send({ type: "join", nick: "Troll", session: trollWelcome.session });
+    expect(await trollAgain.expect("error")).toMatchObject({
+      code: "banned",
       message: "You are banned from this room for good, by Olu (trolling).",
     });
+    trollAgain.close();
     // The list, for moderators only; members are refused.
     bo.send({ type: "bans" });
     expect(await bo.expect("error")).toMatchObject({ code: "forbidden" });

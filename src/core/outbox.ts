@@ -44,6 +44,8 @@ export class Outbox {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Frames may go out: between a welcome and the next disconnect. */
   #open = false;
+  /** Why nothing will ever go out again (a moderator removed us), once so. */
+  #closed: string | null = null;
 
   /**
    * `send` writes a frame to the connection, false when it cannot now.
@@ -70,19 +72,30 @@ export class Outbox {
   message(text: string, action: boolean, cid = this.newCid(), replyTo?: number): void {
     const item: Outgoing = { kind: "message", cid, text, action, sent: false };
     if (replyTo !== undefined) item.replyTo = replyTo;
-    this.#items.push(item);
-    this.pump();
+    this.#add(item);
   }
 
   /** Queues a frame that needs no confirmation, in order with messages and renames. */
   command(frame: ClientFrame): void {
-    this.#items.push({ kind: "command", cid: this.newCid(), frame, sent: false });
-    this.pump();
+    this.#add({ kind: "command", cid: this.newCid(), frame, sent: false });
   }
 
   rename(nick: string): void {
-    this.#items.push({ kind: "nick", cid: this.newCid(), nick, sent: false });
+    this.#add({ kind: "nick", cid: this.newCid(), nick, sent: false });
+  }
+
+  #add(item: Outgoing): void {
+    if (this.#closed !== null) return this.#refuse(item, this.#closed);
+    this.#items.push(item);
     this.pump();
+  }
+
+  /** Nothing will go out again (a moderator removed us): everything waiting,
+   * and everything written from now on, is refused with `reason`. */
+  close(reason: string): void {
+    this.stop();
+    this.#closed = reason;
+    for (const item of this.#items.splice(0)) this.#refuse(item, reason);
   }
 
   /**

@@ -446,6 +446,8 @@ export class RoomSession {
         );
         break;
       case "kicked":
+        // The room closes the socket next, for good: nothing waits to be sent.
+        this.#outbox.close(removedText(frame));
         this.#on.kicked?.(frame);
         break;
       case "bans":
@@ -586,6 +588,23 @@ export function roleText(by: string, who: string | null, role: User["role"]): st
 export function removalText(by: string, who: string, { until }: Removal, reason: string | undefined): string {
   const how = until === undefined ? `removed ${who}` : `banned ${who} ${untilText(until)}`;
   return `${by} ${how}${reason === undefined ? "" : `: ${reason}`}`;
+}
+
+/** Why we are no longer in the room, as both clients say it: by whom and
+ * why, and when we may come back; or, when someone else joined from our
+ * address was the one removed, only that (their name and reason are theirs). */
+export function removedText({ by, reason, until, backAt, network }: KickedFrame): string {
+  // Today's time alone, or a day and a time.
+  const at = (ms: number) =>
+    new Date(ms).toLocaleString(
+      undefined,
+      ms - Date.now() < 43_200_000 ? { timeStyle: "short" } : { dateStyle: "medium", timeStyle: "short" },
+    );
+  const back = backAt == null ? "" : ` You can come back after ${at(backAt)}.`;
+  if (network)
+    return `Someone using your network (your address) was removed from this room, so you were too.${backAt === null ? " The address is kept out for good." : back}`;
+  const how = until === undefined ? "removed you from this room" : `banned you from this room ${untilText(until)}`;
+  return `${by.nick} ${how}${reason === undefined ? "." : `: ${reason}.`}${until === undefined ? back : ""}`;
 }
 
 /** When a ban ends, as both clients say it: "until 2 Dec 2026, 11:50" in

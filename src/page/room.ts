@@ -22,6 +22,7 @@ import {
   RoomSession,
   modlogText,
   removalText,
+  removedText,
   roleText,
   settingsText,
   untilText,
@@ -148,10 +149,13 @@ const session: RoomSession = new RoomSession(
       else showNotice(reason);
     },
     error: onError,
-    kicked: ({ by, reason, until }) => {
-      const how = until === undefined ? "removed you from this room" : `banned you from this room ${untilText(until)}`;
-      const next = until === undefined ? " You can come back in a minute: reload the page." : "";
-      showNotice(`${by.nick} ${how}${reason === undefined ? "." : `: ${reason}.`}${next}`, "error", false);
+    // Removed: said where the composer was, which writes no more (what was
+    // waiting failed, with the reason).
+    kicked: (frame) => {
+      const why = removedText(frame);
+      showNotice(why, "error", false);
+      textInput.disabled = sendButton.disabled = attachButton.disabled = true;
+      textInput.placeholder = why;
     },
     settings: (changed, by) => {
       for (const line of settingsText(session.settings, changed, by.nick)) log.notice(line);

@@ -546,9 +546,19 @@ export interface Removal {
   /** Present for a ban only. */
   until?: number | null;
 }
-/** To the one removed, just before the room closes their socket (4003). */
+/** To each one removed, just before the room closes their socket (4003):
+ * the one a moderator removed, and everyone else joined from that address
+ * (`network`), whom the address's ban keeps out too. */
 export interface KickedFrame extends Removal {
   type: "kicked";
+  /** When they may join again, ms since the epoch: a kick's cool-down or a
+   * ban's end; null: never (a ban for good). Absent from older rooms. */
+  backAt?: number | null;
+  /** Present (and true) when they were not the one removed: someone else
+   * joined from their address (network) was, and the address is kept out
+   * until `backAt`. `by` is the moderator; there is no `reason` or `until`
+   * (those are the removed person's). */
+  network?: true;
 }
 /** A ban in force, as moderators see it. */
 export interface BanEntry {

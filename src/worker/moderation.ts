@@ -20,6 +20,7 @@ import {
   type BansFrame,
   type ErrorCode,
   type KickFrame,
+  type KickedFrame,
   type ModlogEntry,
   type Removal,
   type Role,
@@ -59,11 +60,12 @@ export class Moderation {
   /** When each member (by user id) last had a message accepted, for slow mode. In
    * memory: a room that restarts forgets it, and its members get one message early. */
   readonly #lastMessageAt = new Map<string, number>();
-  /** Takes someone out of the room: tells them, closes their socket (4003),
-   * tells everyone else (presence.ts). */
-  readonly #remove: (ws: WebSocket, removal: Removal) => void;
+  /** Takes someone out of the room: tells them `told`, closes their socket
+   * (4003), tells everyone else they left (with `announced`, when they were
+   * the one removed; presence.ts). */
+  readonly #remove: (ws: WebSocket, told: KickedFrame, announced?: Removal) => void;
 
-  constructor(room: RoomParts, remove: (ws: WebSocket, removal: Removal) => void) {
+  constructor(room: RoomParts, remove: (ws: WebSocket, told: KickedFrame, announced?: Removal) => void) {
     this.#room = room;
     this.#remove = remove;
   }
@@ -147,25 +149,38 @@ export class Moderation {
       : "Calls are turned off in this room by its moderators.";
   }
 
-  /** Why this identity or address may not come in now, if it may not. */
+  /** Why this identity or address may not come in now, if it may not: the
+   * one removed is told by whom and why; anyone else from the address only
+   * that someone on their network was, and until when it is kept out. */
   barred(userId: string, address: string | null, now: number): { code: ErrorCode; message: string } | null {
     const ban = this.#room.store.barring(userId, address, now);
     if (ban === null) return null;
+    const code = ban.kind === "kick" ? "kicked" : "banned";
+    const seconds = Math.max(1, Math.ceil(((ban.until ?? now) - now) / 1000));
+    if (ban.user.id !== userId) {
+      const when = ban.kind === "kick" ? `for ${seconds} s more` : untilText(ban.until);
+      return {
+        code,
+        message: `Someone using your network (your address) was removed from this room, so it is kept out ${when}. If that was not you, a moderator can lift it.`,
+      };
+    }
     const why = ban.reason === null ? "" : ` (${ban.reason})`;
     if (ban.kind === "kick") {
-      const seconds = Math.max(1, Math.ceil(((ban.until ?? now) - now) / 1000));
       return {
-        code: "kicked",
+        code,
         message: `You were removed from this room by ${ban.by.nick}${why}; you can come back in ${seconds} s.`,
       };
     }
-    return {
-      code: "banned",
-      message: `You are banned from this room ${untilText(ban.until)}, by ${ban.by.nick}${why}.`,
-    };
+    return { code, message: `You are banned from this room ${untilText(ban.until)}, by ${ban.by.nick}${why}.` };
   }
 
-  /** `kick` and `ban`: a moderator (or the owner) removes someone of a lower role. */
+  /**
+   * `kick` and `ban`: a moderator (or the owner) removes someone of a lower
+   * role, and keeps out their identity and their address. Everyone else
+   * joined from that address who is not staff goes too (the address's ban
+   * would keep them out at their next join anyway): each is told the truth,
+   * that someone on their network was removed; the room sees them leave.
+   */
   remove(ws: WebSocket, by: User, frame: KickFrame | BanFrame, now: number): void {
     const { sockets, store, config, logName } = this.#room;
     const target = this.#target(ws, by, frame.user, frame.type === "kick" ? "kick" : "ban");
@@ -192,6 +207,8 @@ export class Moderation {
     const removal: Removal = { by };
     if (frame.reason !== undefined) removal.reason = frame.reason;
     if (ban) removal.until = until;
+    // When they may come back (a kick without a cool-down: now).
+    const backAt = ban || config.kickCooldownSeconds > 0 ? until : now;
     log(ban ? "ban" : "kick", {
       room: logName,
       user: user.id,
@@ -202,7 +219,15 @@ export class Moderation {
     if (frame.reason !== undefined) entry.reason = frame.reason;
     if (ban) entry.detail = until === null ? "for good" : `until ${new Date(until).toISOString()}`;
     this.#record(entry);
-    this.#remove(socket, removal);
+    this.#remove(socket, { type: "kicked", ...removal, backAt }, removal);
+    const address = sockets.state(socket).ip;
+    if (address === null || backAt === now) return;
+    for (const other of sockets.memberSockets()) {
+      const state = sockets.state(other);
+      if (state.ip !== address || state.user === null || roleOf(state.user) !== "member") continue;
+      log(ban ? "ban" : "kick", { room: logName, user: state.user.id, by: by.id, network: true });
+      this.#remove(other, { type: "kicked", by, backAt, network: true });
+    }
   }
 
   /**

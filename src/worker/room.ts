@@ -111,11 +111,11 @@ export class Room extends DurableObject<Env> {
       busyEditing: (now) => this.#limits.edit(now),
       publish: (message) => this.#chat.publish(message),
     };
-    this.#moderation = new Moderation(parts, (ws, removal) => {
+    this.#moderation = new Moderation(parts, (ws, told, announced) => {
       // Told first, then closed: the close flushes what the socket is due.
-      this.#sockets.send(ws, { type: "kicked", ...removal });
+      this.#sockets.send(ws, told);
       this.#sockets.close(ws, CLOSE_KICKED, "removed by a moderator");
-      this.#presence.leave(ws, CLOSE_KICKED, removal);
+      this.#presence.leave(ws, CLOSE_KICKED, announced);
     });
     this.#chat = new Chat(parts, this.#moderation, () => void this.#files.sweep());
     this.#presence = new Presence(parts, this.#chat, this.#limits, this.#moderation, (ws) =>

@@ -398,9 +398,13 @@ describe("owning a room", () => {
     // Focus is back on the roster after the dialog.
     expect(await mallory.page.evaluate("document.activeElement?.closest('#roster') !== null")).toBe(true);
     expect(await accessibilityViolations(troll.page), "WCAG 2.1 AA violations: banned").toEqual([]);
+    // A new identity from the banned address: told that someone on its
+    // network was banned (it is not the troll, as far as the room knows).
     await troll.page.reload();
     await submitNick(troll.page, "Not A Troll");
-    await troll.page.locator("#nick-error", { hasText: "You are banned from this room" }).waitFor();
+    await troll.page
+      .locator("#nick-error", { hasText: "Someone using your network (your address) was removed" })
+      .waitFor();
 
     // The settings dialog: lock and slow mode saved for everyone; the ban listed, and lifted.
     await olu.page.getByRole("button", { name: "Room settings" }).click();
@@ -448,9 +452,16 @@ describe("owning a room", () => {
     await kickDialog.getByRole("button", { name: "Kick" }).click();
     await laptop.page
       .locator("#notice", {
-        hasText: "Mallory removed you from this room: too many devices. You can come back in a minute",
+        hasText: /^Mallory removed you from this room: too many devices\. You can come back after .+\.$/,
       })
       .waitFor();
+    // The page stops: no composer to write in, the reason where it was.
+    const composer = laptop.page.locator("#text");
+    expect(await composer.isDisabled()).toBe(true);
+    expect(await composer.getAttribute("placeholder")).toMatch(
+      /^Mallory removed you from this room: too many devices\./,
+    );
+    expect(await laptop.page.locator("#send-button").isDisabled()).toBe(true);
     await waitForInLog(olu.page, "Mallory removed Olu on the laptop: too many devices");
     await waitForInLog(mallory.page, "Mallory removed Olu on the laptop: too many devices");
   });

@@ -150,7 +150,7 @@ describe("terminal client", () => {
     await bo.waitFor("* Troll Face joined");
     bo.write("/ban troll face 30 spamming links");
     expect(await troll.exit()).toMatchObject({ code: 1 });
-    expect(troll.stderr).toMatch(/^edge-chat: Bo banned you until .+ from #\w+: spamming links$/m);
+    expect(troll.stderr).toMatch(/^edge-chat: #\w+: Bo banned you from this room until .+: spamming links\.$/m);
     await olu.waitFor(/\* Bo banned Troll Face until .+: spamming links/);
     bo.write("/bans");
     await bo.waitFor(/^\w{16} {2}Troll Face until .+, by Bo: spamming links$/m);
@@ -178,7 +178,9 @@ describe("terminal client", () => {
     await olu.waitFor("* Troll joined");
     olu.write("/kick Troll");
     expect(await again.exit()).toMatchObject({ code: 1 });
-    expect(again.stderr).toContain(`edge-chat: Olu removed you from #${room}`);
+    expect(again.stderr).toMatch(
+      new RegExp(`^edge-chat: #${room}: Olu removed you from this room\\. You can come back after .+\\.$`, "m"),
+    );
   });
 
   it("pipes an owner's commands: held until the room is there, in order with the messages", async () => {

@@ -6,7 +6,14 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MAX_KEPT, MessageList, reactionsOf, withReaction } from "../../src/core/messages";
-import { RoomSession, settingsText, type Notice, type SessionEvents, type Welcome } from "../../src/core/session";
+import {
+  RoomSession,
+  removedText,
+  settingsText,
+  type Notice,
+  type SessionEvents,
+  type Welcome,
+} from "../../src/core/session";
 import { DEFAULT_SETTINGS, type MessageFrame, type User } from "../../src/shared/protocol";
 import { StubSocket } from "./stub-socket";
 
@@ -344,12 +351,36 @@ describe("RoomSession", () => {
     const socket = StubSocket.all.at(-1)!;
     socket.open();
     socket.receive(welcome());
-    socket.receive({ type: "kicked", by: ana, reason: "spam" });
+    // Written and not confirmed when it comes: it fails, saying why.
+    const waiting = room.say("are you there?", false);
+    socket.receive({ type: "kicked", by: ana, reason: "spam", backAt: Date.now() + 60_000 });
     socket.end(4003);
     vi.advanceTimersByTime(60_000);
-    expect(kicked).toEqual([{ type: "kicked", by: ana, reason: "spam" }]);
+    expect(kicked).toEqual([{ type: "kicked", by: ana, reason: "spam", backAt: expect.any(Number) }]);
     expect(statuses).toEqual(["connecting", "online", "offline (removed)"]);
     expect(StubSocket.all).toHaveLength(1);
+    const why = /^Not sent: Ana removed you from this room: spam\. You can come back after .+\.$/;
+    expect(room.messages.own.find((own) => own.cid === waiting.cid)?.failed).toMatch(why);
+    // And so does anything written after: nothing waits for ever.
+    const later = room.say("hello?", false);
+    expect(room.messages.own.find((own) => own.cid === later.cid)?.failed).toMatch(why);
+    expect(room.unconfirmed).toBe(0);
+  });
+
+  it("says why we were removed: by whom and why, or that someone on our network was", () => {
+    const soon = Date.now() + 60_000;
+    expect(removedText({ type: "kicked", by: ana, reason: "spam", backAt: soon })).toMatch(
+      /^Ana removed you from this room: spam\. You can come back after \S+/,
+    );
+    expect(removedText({ type: "kicked", by: ana, until: null, backAt: null })).toBe(
+      "Ana banned you from this room for good.",
+    );
+    const network = removedText({ type: "kicked", by: ana, backAt: soon, network: true });
+    expect(network).toMatch(
+      /^Someone using your network \(your address\) was removed from this room, so you were too\./,
+    );
+    expect(network).not.toContain("Ana");
+    expect(removedText({ type: "kicked", by: ana, backAt: null, network: true })).toMatch(/kept out for good\.$/);
   });
 
   it("keeps the room's settings from the welcome and every change, and says what changed", () => {
