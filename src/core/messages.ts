@@ -41,9 +41,11 @@ export interface ReactionChange {
  * `message` with a reaction added or taken back: the same message when that
  * changes nothing. Where the room names only the first REACTION_USERS_SHOWN
  * of an emoji's users, the count changes, and ours is kept in yourReactions.
- * The count the entry brings is set, not added to, so that applying an
- * entry to a message that already counts it (a resume brings messages as
- * they are now, then the entries after them) ends at the same count.
+ * The count the entry brings is set, not added to, so that an entry applied
+ * to a message that already counts it (a resume brings messages as they
+ * are now, then the entries after them; a newcomer's messages count entries
+ * it never saw) ends at the same count as the room's: each emoji's last
+ * entry sets its count, and names are never more than it.
  */
 export function withReaction(message: MessageFrame, change: ReactionChange, me: string | undefined): MessageFrame {
   const { emoji, user, on } = change;
@@ -51,11 +53,15 @@ export function withReaction(message: MessageFrame, change: ReactionChange, me: 
   const total = message.reactionCounts?.[emoji] ?? users.length;
   const listed = users.includes(user);
   const cut = total > users.length;
-  if (on ? listed : !listed && !cut) return message;
-  const count = Math.max(0, change.count ?? total + (on ? 1 : -1));
   let shown = users;
-  if (on && !cut && users.length < REACTION_USERS_SHOWN) shown = [...users, user];
+  if (on && !listed && !cut && users.length < REACTION_USERS_SHOWN) shown = [...users, user];
   else if (!on && listed) shown = users.filter((each) => each !== user);
+  // An entry from before rooms counted: added to, unless it changes nothing.
+  const already = on ? listed : !listed && !cut;
+  const count = Math.max(shown.length, change.count ?? (already ? total : total + (on ? 1 : -1)));
+  const yours = message.yourReactions ?? [];
+  const mine = user === me && !on !== !yours.includes(emoji);
+  if (shown === users && count === total && !mine) return message;
   const reactions = { ...message.reactions };
   const counts = { ...message.reactionCounts };
   if (count === 0) delete reactions[emoji];
@@ -65,12 +71,14 @@ export function withReaction(message: MessageFrame, change: ReactionChange, me: 
   const next: MessageFrame = { ...message, reactions, reactionCounts: counts };
   if (Object.keys(reactions).length === 0) delete next.reactions;
   if (Object.keys(counts).length === 0) {
+    // Every list is whole: ours is in them.
     delete next.reactionCounts;
     delete next.yourReactions;
-  } else if (user === me) {
-    const yours = (message.yourReactions ?? []).filter((each) => each !== emoji);
-    next.yourReactions = on ? [...yours, emoji] : yours;
-  } else next.yourReactions = message.yourReactions ?? [];
+  } else if (user === me)
+    next.yourReactions = on
+      ? [...yours.filter((each) => each !== emoji), emoji]
+      : yours.filter((each) => each !== emoji);
+  else next.yourReactions = yours;
   return next;
 }
 
