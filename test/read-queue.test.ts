@@ -10,6 +10,7 @@ import {
   READ_FLOOR_BYTES,
   READ_UNIT_BYTES,
   ReadQueue,
+  unitsOf,
 } from "../src/worker/read-queue";
 
 /** A queue on a clock of our own; `tick` runs the timers that are due. */
@@ -25,7 +26,7 @@ function queue(burst: number, perSecond: number) {
   const ask = (asker: string, what = asker, size = 0) =>
     reads.ask(asker, () => {
       answered.push(what);
-      return size;
+      return unitsOf(size);
     });
   /** Moves the clock by `ms`, running every timer due on the way, in order. */
   const tick = (ms = 0) => {

@@ -200,6 +200,10 @@ describe("messages", () => {
       store.write();
       const ids = (history: { entries: { id: number }[] }) => history.entries.map((m) => m.id);
       expect(store.recentMessages(100).map((m) => m.id)).toEqual([8, 9, 10, 11, 12]);
+      // The search index keeps only what the room keeps.
+      expect(storage.sql.exec<{ id: number }>("SELECT rowid AS id FROM search ORDER BY rowid").toArray()).toEqual(
+        [8, 9, 10, 11, 12].map((id) => ({ id })),
+      );
       expect(store.recentMessages(2).map((m) => m.id)).toEqual([11, 12]);
       expect(store.recentMessages(0)).toEqual([]);
 

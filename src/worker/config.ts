@@ -94,9 +94,9 @@ export const LIMITS = {
   roomReadsPerSecond: { env: "ROOM_READS_PER_SECOND", default: 20, min: 1, max: 1_000_000 },
   /** Edits, and deletions by members, the room takes at once, all people
    * together (each takes words out of the search index)… */
-  roomEditsBurst: { env: "ROOM_EDITS_BURST", default: 20, min: 1, max: 1_000_000 },
+  roomEditsBurst: { env: "ROOM_EDITS_BURST", default: 5, min: 1, max: 1_000_000 },
   /** …and per second after that; beyond it `rate_limited`. */
-  roomEditsPerSecond: { env: "ROOM_EDITS_PER_SECOND", default: 10, min: 1, max: 1_000_000 },
+  roomEditsPerSecond: { env: "ROOM_EDITS_PER_SECOND", default: 5, min: 1, max: 1_000_000 },
   /** Most different words of one message its search index takes (the first
    * ones): what an edit or a deletion costs the index grows with them. */
   searchWordsPerMessage: { env: "SEARCH_WORDS_PER_MESSAGE", default: 32, min: 1, max: 1000 },

@@ -6,7 +6,8 @@
  *
  * - a read costs a unit for every READ_UNIT_BYTES it sends (at least one):
  *   a page of 256 KiB costs what eight pages of chat do, because it costs
- *   the room as much to read and send;
+ *   the room as much to read and send; a search, one more for every list
+ *   of the index it walks (a word);
  * - the room spends at most ROOM_READS_PER_SECOND units a second
  *   (ROOM_READS_BURST at once), whoever asks;
  * - searches, pages and who-reacted lists wait their turn: each is answered
@@ -76,7 +77,7 @@ export class ReadQueue {
   }
 
   /** Queues `answer` for `asker`: null, or why it is refused. `answer`
-   * sends, and returns the size of what it sent. */
+   * sends, and returns what that cost, in units (unitsOf). */
   ask(asker: Asker, answer: () => number): string | null {
     const own = this.#waiting.get(asker) ?? [];
     if (own.length >= READS_WAITING_EACH)
@@ -112,11 +113,11 @@ export class ReadQueue {
     // The asker goes to the end of the round, or out of it.
     this.#waiting.delete(asker);
     if (reads.length > 0) this.#waiting.set(asker, reads);
-    let size = 0;
+    let units = 1;
     try {
-      size = answer();
+      units = answer();
     } finally {
-      spendToken(this.#bucket, this.#rate, this.#clock(), unitsOf(size));
+      spendToken(this.#bucket, this.#rate, this.#clock(), units);
       if (this.#count > 0) this.#schedule(0);
     }
   }
@@ -124,4 +125,4 @@ export class ReadQueue {
 
 /** The units of the budget a read of `size` bytes costs: one, and one more
  * for every READ_UNIT_BYTES. */
-const unitsOf = (size: number): number => 1 + Math.floor(size / READ_UNIT_BYTES);
+export const unitsOf = (size: number): number => 1 + Math.floor(size / READ_UNIT_BYTES);

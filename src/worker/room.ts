@@ -28,7 +28,8 @@ import { Presence } from "./presence";
 import { RoomFiles, type UploadFinish, type UploadStart } from "./room-files";
 import type { RoomParts } from "./room-parts";
 import { Connections } from "./connections";
-import { ReadQueue } from "./read-queue";
+import { ReadQueue, unitsOf } from "./read-queue";
+import { searchLists } from "./search-index";
 import { DAY_MS, SocketLimits, roomRules, type RoomRules } from "./limits";
 import {
   CLOSE_KICKED,
@@ -249,15 +250,19 @@ export class Room extends DurableObject<Env> {
         return this.#chat.say(ws, user, frame, now);
       }
       case "history":
-        return this.#read(ws, () => this.#sockets.send(ws, this.#chat.page(frame.before, user)));
+        return this.#read(ws, () => unitsOf(this.#sockets.send(ws, this.#chat.page(frame.before, user))));
       case "edit":
         return this.#chat.edit(ws, user, frame.id, frame.text, now);
       case "react":
         return this.#chat.react(ws, user, frame, now);
       case "reactions":
-        return this.#read(ws, () => this.#chat.reactors(ws, frame));
+        return this.#read(ws, () => unitsOf(this.#chat.reactors(ws, frame)));
       case "search":
-        return this.#read(ws, () => this.#sockets.send(ws, this.#chat.search(frame, user)));
+        // A search costs one more unit for every word: a list of the index it walks.
+        return this.#read(
+          ws,
+          () => unitsOf(this.#sockets.send(ws, this.#chat.search(frame, user))) + searchLists(frame.query),
+        );
       case "delete":
         return this.#chat.delete(ws, user, frame.id, now);
       case "clear":
@@ -296,7 +301,7 @@ export class Room extends DurableObject<Env> {
 
   /** A read of the history for one person, answered in its turn (read-queue.ts),
    * if the socket is still here then; or refused now. `answer` sends, and
-   * returns the size of what it sent. */
+   * returns what that cost, in units of the budget (read-queue.ts). */
   #read(ws: WebSocket, answer: () => number): void {
     const asker = this.#sockets.state(ws).ip ?? ws;
     const refused = this.#reads.ask(asker, () => {

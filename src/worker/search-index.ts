@@ -26,6 +26,8 @@
  * that it can take them out without reading anything else.
  */
 
+import { MAX_SEARCH_WORDS } from "../shared/protocol";
+
 /** The table, as migrations and clears create it. Never edit a shipped
  * migration's SQL: a change of shape is a new migration. */
 export const CREATE_SEARCH_INDEX = `CREATE VIRTUAL TABLE search USING fts5(
@@ -75,6 +77,11 @@ export function searchQuery(query: string, maxWords: number): string | null {
     .join(" ");
 }
 
+/** How many lists of the index a search walks: one a word it keeps. */
+export function searchLists(query: string): number {
+  return searchQuery(query, MAX_SEARCH_WORDS)?.split(" ").length ?? 0;
+}
+
 /** The index's writes. Every call runs inside the caller's transaction. */
 export class SearchIndex {
   readonly #sql: SqlStorage;
@@ -103,9 +110,12 @@ export class SearchIndex {
     this.add(id, text);
   }
 
-  /** Retention: messages up to `id` are no longer the room's. */
+  /** Retention: messages up to `id` are no longer the room's. Called
+   * before their rows go: they name the documents to drop, one by one (FTS5
+   * scans its whole table for a range of rowids: 3 ms a message in a full
+   * room, against 0.4 ms). */
   dropUpTo(id: number): void {
-    this.#sql.exec("DELETE FROM search WHERE rowid <= ?", id);
+    this.#sql.exec("DELETE FROM search WHERE rowid IN (SELECT id FROM messages WHERE id <= ?)", id);
   }
 
   /** A clear: the index goes and comes back empty. */

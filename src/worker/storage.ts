@@ -281,6 +281,10 @@ const EVENTS = `SELECT e.*, coalesce(e.text, l.text) AS now_text,
 /** How many of the newest messages' quotes are kept in memory for replies. */
 const QUOTES_KEPT = 1_000;
 
+/** The least an entry of the log takes as JSON, whatever its text: type,
+ * ids, time, a user (a reaction's entry is about this). */
+const ENTRY_BYTES = 100;
+
 /** The text of a message row, which an answer's size is mostly made of. */
 const messageText = (row: MessageRow): string => row.text;
 
@@ -624,10 +628,10 @@ export class RoomStorage {
               .id ?? Infinity;
           filesDoomed = true;
         }
+        this.#search.dropUpTo(dropUpTo);
         this.#sql.exec("DELETE FROM messages WHERE id <= ?", dropUpTo);
         this.#sql.exec("DELETE FROM events WHERE id <= ?", dropUpTo);
         this.#reactions.dropUpTo(dropUpTo);
-        this.#search.dropUpTo(dropUpTo);
       });
     } catch (error) {
       this.#lastId = batch[0]!.id - 1;
@@ -812,8 +816,9 @@ export class RoomStorage {
   }
 
   /** Rows (newest first) read one at a time while they may still fit the
-   * answer: at most `limit`, and none more once their text alone is over
-   * the answer's bytes (but never none); whether a row was left unread. */
+   * answer: at most `limit`, and none more once their text and the least a
+   * frame takes (ENTRY_BYTES each) are over the answer's bytes (but never
+   * none); whether a row was left unread. */
   #take<R>(
     rows: Iterable<R>,
     limit: number,
@@ -824,7 +829,7 @@ export class RoomStorage {
     let bytes = 0;
     for (const row of rows) {
       if (taken.length === limit || (taken.length > 0 && bytes > maxBytes)) return { rows: taken, more: true };
-      bytes += utf8Length(textOf(row) ?? "");
+      bytes += ENTRY_BYTES + utf8Length(textOf(row) ?? "");
       taken.push(row);
     }
     return { rows: taken, more: false };
