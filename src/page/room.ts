@@ -440,6 +440,8 @@ function onError(frame: ErrorFrame): void {
   if (frame.code === "rate_limited") log.reset();
   // The call filled up while we were asking for the microphone.
   if (frame.code === "call_full") call.leave();
+  // A search waiting for its answer may be the one refused (a busy room).
+  searchBox.ready?.refused(frame.message);
   showNotice(frame.message);
 }
 

@@ -9,6 +9,8 @@ import type { RoomSession } from "../core/session";
 import type { MessageFrame, ResultsFrame } from "../shared/protocol";
 import type { Kit } from "./kit";
 
+const SEARCHING = "Searching…";
+
 /** Lower case, accents off: how the room's index compares words. */
 const fold = (word: string): string => word.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
 const WORD = /[\p{L}\p{N}\p{M}]+/gu;
@@ -32,7 +34,7 @@ export function setUpSearch(
   jumpTo: (id: number) => void,
   showNotice: (text: string) => void,
   { byId, el }: Kit,
-): { open(query?: string): void; results(frame: ResultsFrame): void } {
+): { open(query?: string): void; results(frame: ResultsFrame): void; refused(why: string): void } {
   const dialog = byId("search-dialog", HTMLDialogElement);
   const form = byId("search-form", HTMLFormElement);
   const input = byId("search-query", HTMLInputElement);
@@ -45,7 +47,7 @@ export function setUpSearch(
   const ask = (query: string, before?: number): void => {
     if (!session.search(query, before)) return showNotice("Not connected: search once the room is back.");
     asked = query;
-    status.textContent = "Searching…";
+    status.textContent = SEARCHING;
     more.hidden = true;
   };
   form.addEventListener("submit", (event) => {
@@ -90,6 +92,10 @@ export function setUpSearch(
       }
       if (!dialog.open) dialog.showModal();
       input.focus();
+    },
+    // An error while a search waits: most likely its refusal (the room is busy).
+    refused(why) {
+      if (status.textContent === SEARCHING) status.textContent = why;
     },
     results(frame) {
       if (frame.query !== asked) return;
